@@ -1,0 +1,48 @@
+/**
+ * The one catalogue of error codes. Codes are stable: clients, dashboards and
+ * alerts key on them. The README lists every code; a test keeps both in step.
+ */
+export const ERRORS = {
+  INVALID_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  INVALID_MSGPACK: { status: 400, message: 'The request body is not valid msgpack' },
+  UNAUTHORIZED: { status: 401, message: 'Missing or unknown API key (send Authorization: Bearer <key>)' },
+  FORBIDDEN: { status: 403, message: 'This API key lacks the scope for this operation' },
+  NOT_FOUND: { status: 404, message: 'No such route' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed on this route' },
+  BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the size limit' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Content-Type must be application/json or application/msgpack' },
+  VALIDATION_FAILED: { status: 422, message: 'The request does not follow the contract' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests for this API key' },
+  INTERNAL: { status: 500, message: 'Internal error' },
+  OVERLOADED: { status: 503, message: 'The service is at capacity; retry after the indicated delay' },
+  NOT_READY: { status: 503, message: 'The service is not ready (index not open, or shutting down)' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; field?: string };
+}
+
+/** An error that maps to one catalogue entry; `field` names the offending input field. */
+export class ServiceError extends Error {
+  readonly code: ErrorCode;
+  readonly field?: string;
+  constructor(code: ErrorCode, message?: string, field?: string) {
+    super(message ?? ERRORS[code].message);
+    this.code = code;
+    this.field = field;
+  }
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+  toBody(): ErrorBody {
+    const error: ErrorBody['error'] = { code: this.code, message: this.message };
+    if (this.field !== undefined) error.field = this.field;
+    return { error };
+  }
+}
+
+export function validationError(field: string, message: string): ServiceError {
+  return new ServiceError('VALIDATION_FAILED', message, field);
+}

@@ -1,0 +1,50 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** The 32-byte key of every keyed hash in the index. Its file holds 64 hex characters. */
+export class Secret {
+  private constructor(readonly bytes: Buffer) {}
+
+  static fromHex(hex: string): Secret {
+    if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error('a secret is 64 hex characters (32 bytes)');
+    return new Secret(Buffer.from(hex, 'hex'));
+  }
+
+  static load(path: string): Secret {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read secret file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    const hex = text.endsWith('\n') ? text.slice(0, -1) : text;
+    try {
+      return Secret.fromHex(hex);
+    } catch {
+      throw new Error(`secret file ${path} must hold 64 hex characters and an optional trailing newline`);
+    }
+  }
+
+  /** Creates a new random secret file readable by its owner only (0600). */
+  static create(path: string): Secret {
+    mkdirSync(dirname(path), { recursive: true });
+    const bytes = randomBytes(32);
+    writeFileSync(path, bytes.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+    return new Secret(bytes);
+  }
+
+  static loadOrCreate(path: string): { secret: Secret; created: boolean } {
+    if (existsSync(path)) return { secret: Secret.load(path), created: false };
+    return { secret: Secret.create(path), created: true };
+  }
+
+  get hex(): string {
+    return this.bytes.toString('hex');
+  }
+
+  /** Identifies the secret without revealing it: stored in the index, compared at open. */
+  get fingerprint(): string {
+    return createHmac('sha256', this.bytes).update('idv/secret-fingerprint/v1').digest('hex').slice(0, 16);
+  }
+}
