@@ -1,0 +1,256 @@
+import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { Piscina } from 'piscina';
+import type { Secret } from './secret.js';
+import { FORMAT_VERSION } from './codec.js';
+import { KEY_BYTES } from './keys.js';
+import { openDbs, publishBuild, startBuildDir, type IndexDbs, type IndexMeta } from './layout.js';
+import { BucketSpill, sortEntries } from './spill.js';
+import type { IngestResult, IngestTask, SourceFormat } from './ingest.js';
+import { workerPath } from '../workers.js';
+
+/** Where the lines come from: a file (NDJSON or CSV) or the synthetic generator. */
+export interface LineSource {
+  format: SourceFormat;
+  columns?: string[];
+  description: string;
+  /** Expected number of records, for progress; undefined when unknown. */
+  expected?: number;
+  batches: AsyncIterable<{ firstLine: number; lines: string[] }>;
+  /** SHA-256 of the bytes read, available once batches are exhausted. */
+  digest?: () => string;
+}
+
+export type BuildPhase = 'ingest' | 'write records' | 'write lookups';
+export type ProgressFn = (phase: BuildPhase, done: number, total: number | undefined) => void;
+
+export interface BuildOptions {
+  indexDir: string;
+  secret: Secret;
+  source: LineSource;
+  rejectsPath: string;
+  threads?: number;
+  buckets?: number;
+  onProgress?: ProgressFn;
+}
+
+export interface BuildReport {
+  path: string;
+  records: number;
+  rejects: number;
+  nameKeys: number;
+  legacyKeys: number;
+  seconds: Record<BuildPhase, number>;
+}
+
+// Spilled entry layouts (big-endian line numbers so byte order is line order):
+//   record: key(16) line(4) valueLength(2) value
+//   link:   tag(1) key(16) recordKey(16) line(4)     tag 0 = name block, 1 = legacy ID
+const RECORD_HEAD = KEY_BYTES + 6;
+const LINK_BYTES = 1 + 2 * KEY_BYTES + 4;
+const TAG_NAME = 0;
+const TAG_LEGACY = 1;
+const WRITE_CHUNK = 50_000;
+
+class Rejects {
+  count = 0;
+  private readonly out: WriteStream;
+  constructor(path: string) {
+    this.out = createWriteStream(path);
+  }
+  add(line: number, reason: string): void {
+    this.count++;
+    this.out.write(JSON.stringify({ line, reason }) + '\n');
+  }
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  }
+}
+
+function spillBatch(result: IngestResult, records: BucketSpill, links: BucketSpill): void {
+  let valueStart = 0;
+  for (let k = 0; k < result.count; k++) {
+    const key = result.idKeys.subarray(k * KEY_BYTES, (k + 1) * KEY_BYTES);
+    const line = result.lineNumbers[k];
+    const value = result.values.subarray(valueStart, result.valueEnds[k]);
+    valueStart = result.valueEnds[k];
+    const entry = Buffer.allocUnsafe(RECORD_HEAD + value.length);
+    entry.set(key, 0);
+    entry.writeUInt32BE(line, KEY_BYTES);
+    entry.writeUInt16BE(value.length, KEY_BYTES + 4);
+    entry.set(value, RECORD_HEAD);
+    records.add(records.bucketOf(key[0]), entry);
+    spillLink(links, TAG_NAME, result.nameKeys.subarray(k * KEY_BYTES, (k + 1) * KEY_BYTES), key, line);
+    if (result.hasLegacy[k]) spillLink(links, TAG_LEGACY, result.legacyKeys.subarray(k * KEY_BYTES, (k + 1) * KEY_BYTES), key, line);
+  }
+}
+
+function spillLink(links: BucketSpill, tag: number, key: Uint8Array, recordKey: Uint8Array, line: number): void {
+  const entry = Buffer.allocUnsafe(LINK_BYTES);
+  entry[0] = tag;
+  entry.set(key, 1);
+  entry.set(recordKey, 1 + KEY_BYTES);
+  entry.writeUInt32BE(line, 1 + 2 * KEY_BYTES);
+  links.add(links.bucketOf(key[0]), entry);
+}
+
+/** Phase 1: parse, check, normalize and hash on worker threads; spill into key buckets. */
+async function ingest(opts: BuildOptions, records: BucketSpill, links: BucketSpill, rejects: Rejects): Promise<number> {
+  const threads = opts.threads ?? 2;
+  const pool = new Piscina({ filename: workerPath('ingest'), minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
+  const inFlight = new Set<Promise<void>>();
+  let accepted = 0;
+  let seen = 0;
+  const currentYear = new Date().getUTCFullYear();
+  const secretHex = opts.secret.hex;
+  try {
+    for await (const { firstLine, lines } of opts.source.batches) {
+      const task: IngestTask = { secretHex, format: opts.source.format, columns: opts.source.columns, firstLine, lines, currentYear };
+      const done = (pool.run(task) as Promise<IngestResult>).then((result) => {
+        spillBatch(result, records, links);
+        for (const r of result.rejects) rejects.add(r.line, r.reason);
+        accepted += result.count;
+        seen += lines.length;
+        opts.onProgress?.('ingest', seen, opts.source.expected);
+      });
+      inFlight.add(done);
+      done.finally(() => inFlight.delete(done)).catch(() => {});
+      // Bounded: the source is read only as fast as the workers hash it.
+      if (inFlight.size >= threads * 2) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await pool.destroy();
+  }
+  records.finish();
+  links.finish();
+  return accepted;
+}
+
+function entryStarts(data: Buffer, fixedLength?: number): Uint32Array {
+  if (fixedLength) return Uint32Array.from({ length: data.length / fixedLength }, (_, i) => i * fixedLength);
+  const starts: number[] = [];
+  for (let at = 0; at < data.length; at += RECORD_HEAD + data.readUInt16BE(at + KEY_BYTES + 4)) starts.push(at);
+  return Uint32Array.from(starts);
+}
+
+/** Runs puts in write transactions of bounded size. */
+function chunkedWriter(dbs: IndexDbs) {
+  let batch: (() => void)[] = [];
+  const flush = () => {
+    const work = batch;
+    batch = [];
+    if (work.length) dbs.env.transactionSync(() => work.forEach((put) => put()));
+  };
+  return {
+    put(fn: () => void) {
+      batch.push(fn);
+      if (batch.length >= WRITE_CHUNK) flush();
+    },
+    flush,
+  };
+}
+
+/** Phase 2: records in key order; a repeated ID number keeps its first line and rejects the rest. */
+function writeRecords(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, rejects: Rejects, total: number): Set<string> {
+  const dropped = new Set<string>();
+  const writer = chunkedWriter(dbs);
+  let written = 0;
+  for (let b = 0; b < spill.buckets; b++) {
+    const data = spill.read(b);
+    const starts = entryStarts(data);
+    const order = sortEntries(data, starts, KEY_BYTES + 4);
+    let previous: Buffer | undefined;
+    let previousLine = 0;
+    for (const i of order) {
+      const s = starts[i];
+      const key = data.subarray(s, s + KEY_BYTES);
+      const line = data.readUInt32BE(s + KEY_BYTES);
+      if (previous && previous.equals(key)) {
+        rejects.add(line, `duplicate idNumber (first on line ${previousLine})`);
+        dropped.add(`${key.toString('hex')}:${line}`);
+        continue;
+      }
+      previous = key;
+      previousLine = line;
+      const value = data.subarray(s + RECORD_HEAD, s + RECORD_HEAD + data.readUInt16BE(s + KEY_BYTES + 4));
+      writer.put(() => dbs.records.putSync(key, value, { append: true }));
+      written++;
+    }
+    writer.flush();
+    opts.onProgress?.('write records', written, total);
+  }
+  return dropped;
+}
+
+/** Phase 3: the name-block and legacy-ID lookups, each in (key, record key) order. */
+function writeLinks(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, dropped: Set<string>): { nameKeys: number; legacyKeys: number } {
+  const writer = chunkedWriter(dbs);
+  const counts = { nameKeys: 0, legacyKeys: 0 };
+  const last: (Buffer | undefined)[] = [undefined, undefined];
+  let done = 0;
+  for (let b = 0; b < spill.buckets; b++) {
+    const data = spill.read(b);
+    const starts = entryStarts(data, LINK_BYTES);
+    const order = sortEntries(data, starts, 1 + 2 * KEY_BYTES);
+    for (const i of order) {
+      const s = starts[i];
+      const tag = data[s];
+      const key = data.subarray(s + 1, s + 1 + KEY_BYTES);
+      const recordKey = data.subarray(s + 1 + KEY_BYTES, s + 1 + 2 * KEY_BYTES);
+      if (dropped.size && dropped.has(`${recordKey.toString('hex')}:${data.readUInt32BE(s + 1 + 2 * KEY_BYTES)}`)) continue;
+      const db = tag === TAG_NAME ? dbs.byName : dbs.byLegacy;
+      const sameKey = last[tag]?.equals(key) ?? false;
+      if (!sameKey) tag === TAG_NAME ? counts.nameKeys++ : counts.legacyKeys++;
+      last[tag] = key;
+      writer.put(() => db.putSync(key, recordKey, sameKey ? { appendDup: true } : { append: true }));
+    }
+    writer.flush();
+    done += starts.length;
+    opts.onProgress?.('write lookups', done, undefined);
+  }
+  return counts;
+}
+
+/**
+ * Builds an index into a new directory and publishes it only when complete: a killed
+ * build leaves a `.partial` directory that the next build removes.
+ */
+export async function buildIndex(opts: BuildOptions): Promise<BuildReport> {
+  const { partial, final } = startBuildDir(opts.indexDir);
+  const spillDir = join(partial, 'spill');
+  mkdirSync(spillDir);
+  const buckets = opts.buckets ?? 64;
+  const records = new BucketSpill(spillDir, 'records', buckets);
+  const links = new BucketSpill(spillDir, 'links', buckets);
+  const rejects = new Rejects(opts.rejectsPath);
+  const seconds = {} as Record<BuildPhase, number>;
+  const timed = async <T>(phase: BuildPhase, fn: () => T | Promise<T>): Promise<T> => {
+    const start = performance.now();
+    const out = await fn();
+    seconds[phase] = (performance.now() - start) / 1000;
+    return out;
+  };
+
+  const accepted = await timed('ingest', () => ingest(opts, records, links, rejects));
+  const dbs = openDbs(partial, 'build');
+  const dropped = await timed('write records', () => writeRecords(opts, dbs, records, rejects, accepted));
+  const counts = await timed('write lookups', () => writeLinks(opts, dbs, links, dropped));
+  await rejects.close();
+  const meta: IndexMeta = {
+    formatVersion: FORMAT_VERSION,
+    secretFingerprint: opts.secret.fingerprint,
+    records: accepted - dropped.size,
+    ...counts,
+    rejects: rejects.count,
+    builtAt: new Date().toISOString(),
+    source: opts.source.description,
+    sourceSha256: opts.source.digest?.(),
+  };
+  await dbs.meta.put('meta', meta);
+  await dbs.env.flushed;
+  await dbs.env.close();
+  rmSync(spillDir, { recursive: true, force: true });
+  publishBuild(opts.indexDir, partial, final);
+  return { path: final, records: meta.records, rejects: meta.rejects, nameKeys: counts.nameKeys, legacyKeys: counts.legacyKeys, seconds };
+}

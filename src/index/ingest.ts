@@ -1,0 +1,132 @@
+import { checkCitizen } from '../domain/citizen.js';
+import { encodeCitizen } from './codec.js';
+import { KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
+
+export type SourceFormat = 'ndjson' | 'csv';
+
+export interface IngestTask {
+  secretHex: string;
+  format: SourceFormat;
+  /** CSV column names (the header line), when format is csv. */
+  columns?: string[];
+  /** Line number (1-based, in the source file) of lines[0]. */
+  firstLine: number;
+  lines: string[];
+  currentYear: number;
+}
+
+/** One batch made ready for the index: fixed-width keys in typed arrays, cheap to pass between threads. */
+export interface IngestResult {
+  count: number;
+  lineNumbers: Uint32Array;
+  idKeys: Uint8Array;
+  nameKeys: Uint8Array;
+  legacyKeys: Uint8Array;
+  hasLegacy: Uint8Array;
+  values: Uint8Array;
+  valueEnds: Uint32Array;
+  rejects: { line: number; reason: string }[];
+}
+
+/** Splits one CSV line (RFC 4180 quoting; a field cannot span lines). */
+export function splitCsvLine(line: string): string[] {
+  const fields: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let value = '';
+      i++;
+      for (;;) {
+        const quote = line.indexOf('"', i);
+        if (quote < 0) throw new Error('unterminated quoted field');
+        value += line.slice(i, quote);
+        if (line[quote + 1] === '"') {
+          value += '"';
+          i = quote + 2;
+        } else {
+          i = quote + 1;
+          break;
+        }
+      }
+      if (i < line.length && line[i] !== ',') throw new Error('text after a closing quote');
+      fields.push(value);
+      i++;
+    } else {
+      const comma = line.indexOf(',', i);
+      const end = comma < 0 ? line.length : comma;
+      fields.push(line.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return fields;
+}
+
+function parseLine(task: IngestTask, line: string): unknown {
+  if (task.format === 'ndjson') return JSON.parse(line);
+  const cells = splitCsvLine(line);
+  const columns = task.columns!;
+  if (cells.length !== columns.length) throw new Error(`expected ${columns.length} CSV fields, found ${cells.length}`);
+  const row: Record<string, string> = {};
+  columns.forEach((c, i) => {
+    if (cells[i] !== '') row[c] = cells[i];
+  });
+  return row;
+}
+
+let cached: { secretHex: string; hash: KeyHasher } | undefined;
+
+function hasherFor(secretHex: string): KeyHasher {
+  if (cached?.secretHex !== secretHex) cached = { secretHex, hash: keyHasher(Buffer.from(secretHex, 'hex')) };
+  return cached.hash;
+}
+
+/** Parses, checks, normalizes and hashes a batch of source lines. Blank lines are skipped. */
+export function ingestBatch(task: IngestTask): IngestResult {
+  const hash = hasherFor(task.secretHex);
+  const n = task.lines.length;
+  const out: IngestResult = {
+    count: 0,
+    lineNumbers: new Uint32Array(n),
+    idKeys: new Uint8Array(n * KEY_BYTES),
+    nameKeys: new Uint8Array(n * KEY_BYTES),
+    legacyKeys: new Uint8Array(n * KEY_BYTES),
+    hasLegacy: new Uint8Array(n),
+    values: new Uint8Array(0),
+    valueEnds: new Uint32Array(n),
+    rejects: [],
+  };
+  const values: Buffer[] = [];
+  let valueBytes = 0;
+  task.lines.forEach((line, i) => {
+    const lineNumber = task.firstLine + i;
+    if (line.trim() === '') return;
+    let raw: unknown;
+    try {
+      raw = parseLine(task, line);
+    } catch (err) {
+      out.rejects.push({ line: lineNumber, reason: `unparseable: ${(err as Error).message.slice(0, 80)}` });
+      return;
+    }
+    const check = checkCitizen(raw, task.currentYear);
+    if (!check.ok) {
+      out.rejects.push({ line: lineNumber, reason: check.reason });
+      return;
+    }
+    const c = check.citizen;
+    const k = out.count++;
+    out.lineNumbers[k] = lineNumber;
+    out.idKeys.set(hash(idKeyText(c.idNumber)), k * KEY_BYTES);
+    out.nameKeys.set(hash(recordBlockText(c.fullName, c.dateOfBirth)), k * KEY_BYTES);
+    if (c.legacyIdNumber) {
+      out.hasLegacy[k] = 1;
+      out.legacyKeys.set(hash(legacyKeyText(c.legacyIdNumber)), k * KEY_BYTES);
+    }
+    // Copied: the packer returns a view of a buffer it reuses for later records.
+    const value = Buffer.from(encodeCitizen(c));
+    values.push(value);
+    valueBytes += value.length;
+    out.valueEnds[k] = valueBytes;
+  });
+  out.values = Buffer.concat(values, valueBytes);
+  return out;
+}

@@ -1,0 +1,90 @@
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+const FLUSH_BYTES = 1 << 20;
+
+/**
+ * Entries spread over files by the top bits of their (uniformly random) keyed-hash
+ * key. Bucket b holds only keys below those of bucket b+1, so sorting the buckets one
+ * at a time gives the whole key order while holding 1/buckets of the data in memory.
+ */
+export class BucketSpill {
+  private readonly fds: number[];
+  private readonly pending: Buffer[][];
+  private readonly pendingBytes: number[];
+  private readonly shift: number;
+  bytesWritten = 0;
+
+  constructor(private readonly dir: string, private readonly name: string, readonly buckets = 64) {
+    if (!Number.isInteger(Math.log2(buckets)) || buckets > 256) throw new Error('buckets must be a power of 2 up to 256');
+    this.shift = 8 - Math.log2(buckets);
+    this.fds = Array.from({ length: buckets }, (_, b) => openSync(this.path(b), 'w'));
+    this.pending = Array.from({ length: buckets }, () => []);
+    this.pendingBytes = new Array<number>(buckets).fill(0);
+  }
+
+  bucketOf(firstKeyByte: number): number {
+    return firstKeyByte >> this.shift;
+  }
+
+  add(bucket: number, entry: Buffer): void {
+    this.pending[bucket].push(entry);
+    this.pendingBytes[bucket] += entry.length;
+    if (this.pendingBytes[bucket] >= FLUSH_BYTES) this.flush(bucket);
+  }
+
+  finish(): void {
+    for (let b = 0; b < this.buckets; b++) {
+      this.flush(b);
+      closeSync(this.fds[b]);
+    }
+  }
+
+  read(bucket: number): Buffer {
+    return readFileSync(this.path(bucket));
+  }
+
+  private flush(bucket: number): void {
+    if (this.pendingBytes[bucket] === 0) return;
+    const data = Buffer.concat(this.pending[bucket], this.pendingBytes[bucket]);
+    writeSync(this.fds[bucket], data);
+    this.bytesWritten += data.length;
+    this.pending[bucket] = [];
+    this.pendingBytes[bucket] = 0;
+  }
+
+  private path(bucket: number): string {
+    return join(this.dir, `${this.name}-${String(bucket).padStart(3, '0')}.spill`);
+  }
+}
+
+/**
+ * Sorts entries of one bucket by `compareLength` bytes from each entry's start.
+ * The first 5 bytes and the entry's index are packed into one 64-bit integer, so a
+ * native typed-array sort does nearly all the work; runs that tie on those 5 bytes
+ * are then finished with a full byte comparison.
+ */
+export function sortEntries(data: Buffer, starts: Uint32Array, compareLength: number): Uint32Array {
+  const n = starts.length;
+  if (n >= 1 << 24) throw new Error('bucket too large to sort: use more buckets');
+  const packed = new BigUint64Array(n);
+  const halves = new Uint32Array(packed.buffer);
+  for (let i = 0; i < n; i++) {
+    const s = starts[i];
+    halves[2 * i + 1] = data.readUInt32BE(s);
+    halves[2 * i] = ((data[s + 4] << 24) | i) >>> 0;
+  }
+  packed.sort();
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = halves[2 * i] & 0xffffff;
+  const top40 = (i: number) => halves[2 * i + 1] * 256 + (halves[2 * i] >>> 24);
+  const full = (a: number, b: number) =>
+    data.compare(data, starts[a], starts[a] + compareLength, starts[b], starts[b] + compareLength);
+  for (let i = 0; i < n; ) {
+    let j = i + 1;
+    while (j < n && top40(j) === top40(i)) j++;
+    if (j - i > 1) order.set(Array.from(order.subarray(i, j)).sort(full), i);
+    i = j;
+  }
+  return order;
+}
