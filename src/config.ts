@@ -1,0 +1,89 @@
+/**
+ * Every setting of the server, validated once at start: unknown keys are refused,
+ * each error names its option, and the result is frozen.
+ */
+export interface ServeConfig {
+  host: string;
+  port: number; // 0 picks a free port
+  indexDir: string;
+  secretFile: string;
+  clientsFile?: string;
+  threads: number; // piscina workers doing hashing, lookups and matching
+  dispatch: 'pool' | 'inline'; // inline runs lookups on the event loop (for measurement)
+  maxItemsPerTask: number; // requests gathered into one worker task
+  maxInFlightItems: number; // beyond this, requests are refused with 503 OVERLOADED
+  bodyLimitBytes: number; // /v1/verify and /v1/verify/demographic
+  batchBodyLimitBytes: number; // /v1/verify/batch
+  batchMaxItems: number;
+  retryAfterSeconds: number; // Retry-After on 503
+  shutdownGraceMs: number; // drain time for in-flight requests on SIGTERM
+}
+
+export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
+  host: '127.0.0.1',
+  port: 8080,
+  threads: 2,
+  dispatch: 'pool',
+  maxItemsPerTask: 64,
+  maxInFlightItems: 16_384,
+  bodyLimitBytes: 16 * 1024, // 16 KiB
+  batchBodyLimitBytes: 2 * 1024 * 1024, // 2 MiB: 1,000 items of up to ~2 KiB
+  batchMaxItems: 1000,
+  retryAfterSeconds: 1,
+  shutdownGraceMs: 10_000, // 10 s
+};
+
+export class ConfigError extends Error {
+  constructor(option: string, problem: string) {
+    super(`invalid option ${option}: ${problem}`);
+  }
+}
+
+type Rule = (name: string, value: unknown) => unknown;
+
+const str: Rule = (name, v) => {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(name, 'expected a non-empty string');
+  return v;
+};
+const int = (min: number, max: number): Rule => (name, v) => {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, `expected an integer from ${min} to ${max}`);
+  }
+  return n;
+};
+const oneOf = (...allowed: string[]): Rule => (name, v) => {
+  if (typeof v !== 'string' || !allowed.includes(v)) throw new ConfigError(name, `expected one of ${allowed.join(', ')}`);
+  return v;
+};
+
+const RULES: Record<keyof ServeConfig, Rule> = {
+  host: str,
+  port: int(0, 65535),
+  indexDir: str,
+  secretFile: str,
+  clientsFile: str,
+  threads: int(1, 64),
+  dispatch: oneOf('pool', 'inline'),
+  maxItemsPerTask: int(1, 10_000),
+  maxInFlightItems: int(0, 10_000_000),
+  bodyLimitBytes: int(256, 64 * 1024 * 1024),
+  batchBodyLimitBytes: int(256, 256 * 1024 * 1024),
+  batchMaxItems: int(1, 100_000),
+  retryAfterSeconds: int(1, 3600),
+  shutdownGraceMs: int(0, 600_000),
+};
+
+export function serveConfig(input: Record<string, unknown>): Readonly<ServeConfig> {
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    const rule = RULES[key as keyof ServeConfig];
+    if (!rule) throw new ConfigError(key, 'unknown option');
+    out[key] = rule(key, value);
+  }
+  for (const required of ['indexDir', 'secretFile'] as const) {
+    if (out[required] === undefined) throw new ConfigError(required, 'required');
+  }
+  return Object.freeze(out as unknown as ServeConfig);
+}

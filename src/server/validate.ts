@@ -1,0 +1,147 @@
+import { checkIdNumber, isLegacyIdNumber, type Gender } from '../domain/idNumber.js';
+import { parseFullDate, parsePartialDate } from '../domain/dates.js';
+import { DEFAULT_NAME_THRESHOLD } from '../domain/names.js';
+import { regionByCode } from '../domain/regions.js';
+import { validationError } from '../errors.js';
+import type { DemographicQuery, IdClaim, MatchOptions, WorkItem } from '../verification/types.js';
+
+/**
+ * Turns request bodies into work items, or throws VALIDATION_FAILED naming the field.
+ * Messages describe the rule, never the value sent (it may be personal data).
+ */
+type Body = Record<string, unknown>;
+
+// Carried for the audit trail; accepted on every verification body and batch item.
+const AUDIT_FIELDS = ['purpose', 'consentRef'];
+const ID_FIELDS = ['idNumber', 'fullName', 'dateOfBirth', 'gender', 'placeOfOrigin', 'placeOfResidence', 'legacyIdNumber', 'cardIssueDate', 'options', ...AUDIT_FIELDS];
+const DEMOGRAPHIC_FIELDS = ['fullName', 'dateOfBirth', 'gender', 'provinceCode', 'options', ...AUDIT_FIELDS];
+const PURPOSE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const MAX_NAME = 100;
+const MAX_PLACE = 200;
+const MAX_CONSENT_REF = 128;
+
+export function asObject(value: unknown, field: string): Body {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw validationError(field, `${field} must be an object`);
+  return value as Body;
+}
+
+function rejectUnknown(body: Body, allowed: readonly string[], prefix = ''): void {
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) throw validationError(prefix + key, `unknown field "${prefix + key}"`);
+  }
+}
+
+function optionalString(body: Body, field: string, max: number): string | undefined {
+  const value = body[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw validationError(field, `${field} must be a string`);
+  if (value.length > max) throw validationError(field, `${field} must be at most ${max} characters`);
+  return value;
+}
+
+function name(body: Body, required: boolean): string | undefined {
+  const value = optionalString(body, 'fullName', MAX_NAME);
+  if (value === undefined) {
+    if (required) throw validationError('fullName', 'fullName is required');
+    return undefined;
+  }
+  if (!/\p{L}/u.test(value)) throw validationError('fullName', 'fullName must contain letters');
+  return value;
+}
+
+function birthDate(body: Body, required: boolean): string | undefined {
+  const value = optionalString(body, 'dateOfBirth', 10);
+  if (value === undefined) {
+    if (required) throw validationError('dateOfBirth', 'dateOfBirth is required');
+    return undefined;
+  }
+  if (!parsePartialDate(value)) throw validationError('dateOfBirth', 'dateOfBirth must be a valid YYYY-MM-DD, YYYY-MM or YYYY from 1900');
+  return value;
+}
+
+function gender(body: Body): Gender | undefined {
+  const value = body.gender;
+  if (value === undefined) return undefined;
+  if (value !== 'male' && value !== 'female') throw validationError('gender', 'gender must be "male" or "female"');
+  return value;
+}
+
+function options(body: Body): MatchOptions {
+  if (body.options === undefined) return { nameThreshold: DEFAULT_NAME_THRESHOLD };
+  const opts = asObject(body.options, 'options');
+  rejectUnknown(opts, ['nameThreshold'], 'options.');
+  const t = opts.nameThreshold;
+  if (t === undefined) return { nameThreshold: DEFAULT_NAME_THRESHOLD };
+  if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > 100) {
+    throw validationError('options.nameThreshold', 'options.nameThreshold must be an integer from 0 to 100');
+  }
+  return { nameThreshold: t };
+}
+
+function auditFields(body: Body): void {
+  const purpose = optionalString(body, 'purpose', 64);
+  if (purpose !== undefined && !PURPOSE.test(purpose)) {
+    throw validationError('purpose', 'purpose must be a short code of lower-case letters, digits, ".", "_" or "-"');
+  }
+  const consentRef = optionalString(body, 'consentRef', MAX_CONSENT_REF);
+  if (consentRef !== undefined && consentRef.trim() === '') throw validationError('consentRef', 'consentRef must not be blank');
+}
+
+export function idItem(body: Body): WorkItem {
+  rejectUnknown(body, ID_FIELDS);
+  if (body.idNumber === undefined) throw validationError('idNumber', 'idNumber is required');
+  if (typeof body.idNumber !== 'string') throw validationError('idNumber', 'idNumber must be a string of 12 digits');
+  const id = checkIdNumber(body.idNumber);
+  if (!id.ok) throw validationError('idNumber', `idNumber ${id.reason}`);
+  const claim: IdClaim = { idNumber: body.idNumber };
+  const set = <K extends keyof IdClaim>(key: K, value: IdClaim[K] | undefined) => {
+    if (value !== undefined) claim[key] = value;
+  };
+  set('fullName', name(body, false));
+  set('dateOfBirth', birthDate(body, false));
+  set('gender', gender(body));
+  set('placeOfOrigin', optionalString(body, 'placeOfOrigin', MAX_PLACE));
+  set('placeOfResidence', optionalString(body, 'placeOfResidence', MAX_PLACE));
+  const legacy = optionalString(body, 'legacyIdNumber', 12);
+  if (legacy !== undefined && !isLegacyIdNumber(legacy)) throw validationError('legacyIdNumber', 'legacyIdNumber must be 9 or 12 digits');
+  set('legacyIdNumber', legacy);
+  const issued = optionalString(body, 'cardIssueDate', 10);
+  if (issued !== undefined && !parseFullDate(issued)) throw validationError('cardIssueDate', 'cardIssueDate must be a valid YYYY-MM-DD');
+  set('cardIssueDate', issued);
+  auditFields(body);
+  return { type: 'id', claim, options: options(body) };
+}
+
+export function demographicItem(body: Body): WorkItem {
+  rejectUnknown(body, DEMOGRAPHIC_FIELDS);
+  const query: DemographicQuery = { fullName: name(body, true)!, dateOfBirth: birthDate(body, true)! };
+  const g = gender(body);
+  if (g) query.gender = g;
+  const province = optionalString(body, 'provinceCode', 3);
+  if (province !== undefined) {
+    if (!/^[0-9]{3}$/.test(province) || !regionByCode(province)) {
+      throw validationError('provinceCode', 'provinceCode must be a 3-digit province or country code');
+    }
+    query.provinceCode = province;
+  }
+  auditFields(body);
+  return { type: 'demographic', query, options: options(body) };
+}
+
+/** A batch item carries its own type: "id" or "demographic". */
+export function batchItem(value: unknown): WorkItem {
+  const body = asObject(value, 'item');
+  const { type, ...rest } = body;
+  if (type === 'id') return idItem(rest);
+  if (type === 'demographic') return demographicItem(rest);
+  throw validationError('type', 'type must be "id" or "demographic"');
+}
+
+export function batchItems(body: Body, maxItems: number): unknown[] {
+  rejectUnknown(body, ['items', ...AUDIT_FIELDS]);
+  auditFields(body);
+  if (!Array.isArray(body.items)) throw validationError('items', 'items must be an array');
+  if (body.items.length === 0) throw validationError('items', 'items must not be empty');
+  if (body.items.length > maxItems) throw validationError('items', `items must hold at most ${maxItems} entries`);
+  return body.items;
+}

@@ -1,0 +1,28 @@
+import type { Citizen } from '../domain/citizen.js';
+import { compareDates, parsePartialDate } from '../domain/dates.js';
+import { maskIdNumber } from '../domain/idNumber.js';
+import { matchName } from '../domain/names.js';
+import type { DemographicQuery, DemographicResult, MatchOptions } from './types.js';
+
+export const MAX_CANDIDATES = 5;
+
+/**
+ * Ranks the people found in the query's name blocks. A candidate must agree on the
+ * date of birth (at the precision registered), on gender and province when given,
+ * and reach the name threshold. "unique" means exactly one such person.
+ */
+export function rankCandidates(found: Citizen[], query: DemographicQuery, options: MatchOptions): DemographicResult {
+  const claimedDate = parsePartialDate(query.dateOfBirth)!;
+  const scored: { citizen: Citizen; score: number }[] = [];
+  for (const citizen of found) {
+    if (query.gender && citizen.gender !== query.gender) continue;
+    if (query.provinceCode && !citizen.idNumber.startsWith(query.provinceCode)) continue;
+    if (!compareDates(parsePartialDate(citizen.dateOfBirth)!, claimedDate).match) continue;
+    const name = matchName(citizen.fullName, query.fullName, options.nameThreshold);
+    if (name.match) scored.push({ citizen, score: name.score });
+  }
+  scored.sort((a, b) => b.score - a.score || (a.citizen.idNumber < b.citizen.idNumber ? -1 : 1));
+  const result = scored.length === 0 ? 'none' : scored.length === 1 ? 'unique' : 'ambiguous';
+  const candidates = scored.slice(0, MAX_CANDIDATES).map((s) => ({ idNumberMasked: maskIdNumber(s.citizen.idNumber), score: s.score }));
+  return { result, candidates };
+}

@@ -1,0 +1,28 @@
+import { todayUtc, type PartialDate } from '../domain/dates.js';
+import { ServiceError } from '../errors.js';
+import type { IndexReader } from '../index/reader.js';
+import { queryBlockTexts } from '../index/keys.js';
+import { checkIdClaim } from './idCheck.js';
+import { rankCandidates } from './demographic.js';
+import type { WorkItem, WorkResult } from './types.js';
+
+function runOne(reader: IndexReader, item: WorkItem, today: PartialDate): WorkResult {
+  if (item.type === 'id') return checkIdClaim(reader.byId(item.claim.idNumber), item.claim, item.options, today);
+  const found = reader.byNameBlocks(queryBlockTexts(item.query.fullName, item.query.dateOfBirth));
+  return rankCandidates(found, item.query, item.options);
+}
+
+/**
+ * Runs a batch of validated items: on a pool worker, or inline on the event loop.
+ * One item's failure is its own error; the others still get answers.
+ */
+export function runItems(reader: IndexReader, items: WorkItem[], now = new Date()): WorkResult[] {
+  const today = todayUtc(now);
+  return items.map((item) => {
+    try {
+      return runOne(reader, item, today);
+    } catch {
+      return new ServiceError('INTERNAL').toBody();
+    }
+  });
+}

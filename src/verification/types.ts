@@ -1,0 +1,53 @@
+import type { Gender } from '../domain/idNumber.js';
+import type { NameLevel } from '../domain/names.js';
+import type { Precision } from '../domain/dates.js';
+import type { CardState } from '../domain/card.js';
+import type { ErrorBody } from '../errors.js';
+
+/** What a client claims about a citizen identified by ID number (already validated). */
+export interface IdClaim {
+  idNumber: string;
+  fullName?: string;
+  dateOfBirth?: string;
+  gender?: Gender;
+  placeOfOrigin?: string;
+  placeOfResidence?: string;
+  legacyIdNumber?: string;
+  cardIssueDate?: string;
+}
+
+export interface DemographicQuery {
+  fullName: string;
+  dateOfBirth: string;
+  gender?: Gender;
+  provinceCode?: string;
+}
+
+export interface MatchOptions {
+  nameThreshold: number;
+}
+
+export type WorkItem =
+  | { type: 'id'; claim: IdClaim; options: MatchOptions }
+  | { type: 'demographic'; query: DemographicQuery; options: MatchOptions };
+
+export interface FieldResults {
+  fullName?: { match: boolean; level: NameLevel; score: number };
+  dateOfBirth?: { match: boolean; precision: Precision };
+  gender?: { match: boolean };
+  legacyIdNumber?: { match: boolean };
+  cardIssueDate?: { match: boolean };
+  placeOfOrigin?: { match: boolean; score: number };
+  placeOfResidence?: { match: boolean; score: number };
+}
+
+export type IdResult =
+  | { result: 'match' | 'mismatch'; fields: FieldResults; status: { alive: boolean; card: CardState } }
+  | { result: 'not_found'; fields: Record<string, never> };
+
+export interface DemographicResult {
+  result: 'unique' | 'ambiguous' | 'none';
+  candidates: { idNumberMasked: string; score: number }[];
+}
+
+export type WorkResult = IdResult | DemographicResult | ErrorBody;
