@@ -1,0 +1,153 @@
+import { createWriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { once } from 'node:events';
+import { serveConfig } from '../config.js';
+import { buildIndex, type BuildReport, type LineSource } from '../index/build.js';
+import { currentBuildDir } from '../index/layout.js';
+import { Secret } from '../index/secret.js';
+import { fileSource, syntheticSource } from '../index/sources.js';
+import { sha256Hex } from '../server/clients.js';
+import { startService, type Service } from '../server/serve.js';
+import { syntheticLines } from '../synth/generator.js';
+import { flags, positiveInt, UsageError } from './args.js';
+import { log } from './log.js';
+import { progressBar } from './progress.js';
+import { randomBytes } from 'node:crypto';
+
+const SECRET_FILE_NAME = 'secret.hex';
+
+/** --secret-file, else IDV_SECRET_FILE, else a secret kept beside the index (fine for a demo only). */
+function secretPath(flag: string | undefined, indexDir: string): string {
+  return resolve(flag ?? process.env.IDV_SECRET_FILE ?? join(indexDir, SECRET_FILE_NAME));
+}
+
+export async function gen(argv: string[]): Promise<void> {
+  const f = flags(argv, { count: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } });
+  const count = positiveInt('count', f.count);
+  const seed = positiveInt('seed', f.seed, 1);
+  const out = f.out ? createWriteStream(f.out) : process.stdout;
+  const bar = f.out ? progressBar() : undefined;
+  let done = 0;
+  for (const batch of syntheticLines(count, seed)) {
+    if (!out.write(batch.join('\n') + '\n')) await once(out, 'drain');
+    done += batch.length;
+    bar?.update('generate', done, count);
+  }
+  bar?.done();
+  if (f.out) await new Promise<void>((r, j) => (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? j(e) : r())));
+}
+
+export async function runBuild(opts: { indexDir: string; source: LineSource; secretFile?: string; threads?: number; rejects?: string; quiet?: boolean }): Promise<BuildReport> {
+  const indexDir = resolve(opts.indexDir);
+  const path = secretPath(opts.secretFile, indexDir);
+  const { secret, created } = Secret.loadOrCreate(path);
+  if (created) log({ level: 'warn', msg: 'created a new secret (mode 0600); keep production secrets apart from the index', secretFile: path });
+  const rejectsPath = resolve(opts.rejects ?? join(indexDir, 'rejects.ndjson'));
+  const bar = progressBar();
+  const report = await buildIndex({ indexDir, secret, source: opts.source, rejectsPath, threads: opts.threads, onProgress: (phase, done, total) => bar.update(phase, done, total) });
+  bar.done();
+  log({ level: 'info', msg: 'index built', path: report.path, records: report.records, rejects: report.rejects, rejectsFile: rejectsPath, seconds: report.seconds });
+  return report;
+}
+
+export async function build(argv: string[]): Promise<void> {
+  const f = flags(argv, {
+    input: { type: 'string' },
+    synthetic: { type: 'string' },
+    seed: { type: 'string' },
+    index: { type: 'string' },
+    'secret-file': { type: 'string' },
+    rejects: { type: 'string' },
+    threads: { type: 'string' },
+  });
+  if (!f.index) throw new UsageError('--index DIR is required');
+  if ((f.input === undefined) === (f.synthetic === undefined)) throw new UsageError('give exactly one of --input FILE or --synthetic N');
+  const source = f.input !== undefined ? await fileSource(resolve(f.input)) : syntheticSource(positiveInt('synthetic', f.synthetic), positiveInt('seed', f.seed, 1));
+  await runBuild({ indexDir: f.index, source, secretFile: f['secret-file'], threads: f.threads ? positiveInt('threads', f.threads) : undefined, rejects: f.rejects });
+}
+
+function announce(service: Service, host: string): void {
+  const port = service.server.port;
+  if (!service.demoKey) return;
+  const curl =
+    `curl -s http://${host}:${port}/v1/verify -H 'Authorization: Bearer ${service.demoKey}' -H 'Content-Type: application/json' ` +
+    `-d '{"idNumber":"${DEMO_PERSON.idNumber}","fullName":"${DEMO_PERSON.fullName}","dateOfBirth":"${DEMO_PERSON.dateOfBirth}"}'`;
+  process.stdout.write(
+    `\nServing ${service.records} citizens on http://${host}:${port}\n` +
+      `Demo API key (shown once, not stored): ${service.demoKey}\n` +
+      `Try:\n  ${curl}\n\n`,
+  );
+}
+
+// The first citizen of the demo population (seed 1), used in the printed curl line.
+let DEMO_PERSON = { idNumber: '', fullName: '', dateOfBirth: '' };
+
+function stopOnSignals(service: Service): void {
+  const stop = (signal: string) => {
+    log({ level: 'info', msg: 'shutting down', signal });
+    service.server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+const SERVE_FLAGS = {
+  index: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  clients: { type: 'string' },
+  'secret-file': { type: 'string' },
+  threads: { type: 'string' },
+  dispatch: { type: 'string' },
+  'max-inflight': { type: 'string' },
+} as const;
+
+async function serveWith(f: { [K in keyof typeof SERVE_FLAGS]?: string }, indexDir: string): Promise<Service> {
+  const config = serveConfig({
+    indexDir: resolve(indexDir),
+    secretFile: secretPath(f['secret-file'], resolve(indexDir)),
+    host: f.host ?? process.env.IDV_HOST,
+    port: f.port ?? process.env.IDV_PORT,
+    clientsFile: f.clients ?? process.env.IDV_CLIENTS_FILE,
+    threads: f.threads,
+    dispatch: f.dispatch,
+    maxInFlightItems: f['max-inflight'],
+  });
+  const service = await startService(config, log);
+  announce(service, config.host);
+  stopOnSignals(service);
+  return service;
+}
+
+export async function serve(argv: string[]): Promise<void> {
+  const f = flags(argv, SERVE_FLAGS);
+  if (!f.index) throw new UsageError('--index DIR is required');
+  await serveWith(f, f.index);
+}
+
+const DEMO_DIR = '.idv/demo-index';
+const DEMO_SIZE = 1_000_000;
+const DEMO_SEED = 1;
+
+/** `npm start`: builds a demo index of 1,000,000 synthetic citizens on first run, then serves it. */
+export async function demo(argv: string[]): Promise<void> {
+  const f = flags(argv, { ...SERVE_FLAGS, count: { type: 'string' } });
+  const indexDir = resolve(f.index ?? DEMO_DIR);
+  DEMO_PERSON = JSON.parse(syntheticLines(1, DEMO_SEED).next().value![0]);
+  if (!currentBuildDir(indexDir)) {
+    const count = positiveInt('count', f.count, DEMO_SIZE);
+    process.stderr.write(`No index at ${indexDir}: building a demo index of ${count} synthetic citizens.\n`);
+    await runBuild({ indexDir, source: syntheticSource(count, DEMO_SEED), secretFile: f['secret-file'] });
+  }
+  await serveWith(f, indexDir);
+}
+
+/** Makes a client key and the clients-file entry that holds only its SHA-256. */
+export async function clientKey(argv: string[]): Promise<void> {
+  const f = flags(argv, { id: { type: 'string' }, scopes: { type: 'string' } });
+  if (!f.id) throw new UsageError('--id NAME is required');
+  const key = 'idv_' + randomBytes(24).toString('base64url');
+  const scopes = (f.scopes ?? 'verify,demographic,batch').split(',');
+  process.stdout.write(JSON.stringify({ key, clientsEntry: { id: f.id, keySha256: sha256Hex(key), scopes } }, null, 2) + '\n');
+}
+

@@ -1,0 +1,38 @@
+import { build, clientKey, demo, gen, serve } from './commands.js';
+import { UsageError } from './args.js';
+import { ConfigError } from '../config.js';
+
+const USAGE = `Usage: idv <command> [options]
+
+  gen    --count N [--seed S] [--out FILE]           synthetic population as NDJSON
+  build  (--input FILE | --synthetic N) --index DIR  build an index (NDJSON or CSV input)
+         [--secret-file F] [--rejects FILE] [--seed S] [--threads N]
+  serve  --index DIR [--host 127.0.0.1] [--port 8080] [--clients FILE] [--secret-file F]
+         [--threads N] [--dispatch pool|inline] [--max-inflight N]
+  demo   [--index DIR] [--count N] [serve options]    build a 1M demo index if absent, then serve
+  client-key --id NAME [--scopes verify,demographic,batch]   a new API key and its clients-file entry
+
+Environment: IDV_SECRET_FILE, IDV_CLIENTS_FILE, IDV_HOST, IDV_PORT.
+`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { gen, build, serve, demo, 'client-key': clientKey };
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    process.stderr.write(USAGE);
+    return name === undefined || name === '--help' || name === 'help' ? 0 : 2;
+  }
+  try {
+    await command(rest);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`idv ${name}: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    process.stderr.write(`idv ${name}: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
+    return 1;
+  }
+}

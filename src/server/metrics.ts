@@ -1,0 +1,33 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics. Labels are routes, status codes, error codes and results:
+ * a handful of values each, never a client key or anything about a citizen.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'idv_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [this.registry] });
+  readonly duration = new Histogram({
+    name: 'idv_http_request_duration_seconds',
+    help: 'Time from request to response, by route',
+    labelNames: ['route'],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({ name: 'idv_errors_total', help: 'Error responses by catalogue code', labelNames: ['code'], registers: [this.registry] });
+  readonly results = new Counter({ name: 'idv_verification_results_total', help: 'Verification outcomes by kind and result', labelNames: ['kind', 'result'], registers: [this.registry] });
+  readonly inFlight = new Gauge({ name: 'idv_inflight_items', help: 'Verification items admitted and not yet answered', registers: [this.registry] });
+  readonly taskItems = new Histogram({ name: 'idv_pool_task_items', help: 'Items gathered into one worker task', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
+  readonly taskSeconds = new Histogram({
+    name: 'idv_pool_task_seconds',
+    help: 'Worker task time including queue wait',
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
+    registers: [this.registry],
+  });
+  readonly indexRecords = new Gauge({ name: 'idv_index_records', help: 'Citizens in the open index', registers: [this.registry] });
+  readonly ready = new Gauge({ name: 'idv_ready', help: '1 when the index is open and requests are served', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'idv_' });
+  }
+}

@@ -1,0 +1,137 @@
+import { ERRORS } from '../errors.js';
+import { DEFAULT_NAME_THRESHOLD } from '../domain/names.js';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const str = (extra: Record<string, unknown> = {}) => ({ type: 'string', ...extra });
+const bool = { type: 'boolean' };
+const score = { type: 'integer', minimum: 0, maximum: 100 };
+const obj = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', additionalProperties: false, properties, required });
+
+const partialDate = str({ pattern: '^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$', description: 'YYYY-MM-DD, YYYY-MM or YYYY' });
+const audit = {
+  purpose: str({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'Why the check is made, e.g. "account-opening"' }),
+  consentRef: str({ maxLength: 128, description: "The client's reference to the citizen's consent" }),
+};
+const options = obj({ nameThreshold: { type: 'integer', minimum: 0, maximum: 100, default: DEFAULT_NAME_THRESHOLD } });
+const idClaim = {
+  idNumber: str({ pattern: '^[0-9]{12}$' }),
+  fullName: str({ maxLength: 100 }),
+  dateOfBirth: partialDate,
+  gender: { enum: ['male', 'female'] },
+  placeOfOrigin: str({ maxLength: 200 }),
+  placeOfResidence: str({ maxLength: 200 }),
+  legacyIdNumber: str({ pattern: '^([0-9]{9}|[0-9]{12})$' }),
+  cardIssueDate: str({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
+  options,
+  ...audit,
+};
+const demographicQuery = {
+  fullName: str({ maxLength: 100 }),
+  dateOfBirth: partialDate,
+  gender: { enum: ['male', 'female'] },
+  provinceCode: str({ pattern: '^[0-9]{3}$' }),
+  options,
+  ...audit,
+};
+const fieldResults = obj({
+  fullName: obj({ match: bool, level: { enum: ['exact', 'normalized', 'fuzzy', 'none'] }, score }, ['match', 'level', 'score']),
+  dateOfBirth: obj({ match: bool, precision: { enum: ['day', 'month', 'year'] } }, ['match', 'precision']),
+  gender: obj({ match: bool }, ['match']),
+  legacyIdNumber: obj({ match: bool }, ['match']),
+  cardIssueDate: obj({ match: bool }, ['match']),
+  placeOfOrigin: obj({ match: bool, score }, ['match', 'score']),
+  placeOfResidence: obj({ match: bool, score }, ['match', 'score']),
+});
+const idOutcome = {
+  result: { enum: ['match', 'mismatch', 'not_found'] },
+  fields: fieldResults,
+  status: obj({ alive: bool, card: { enum: ['valid', 'expired', 'revoked'] } }, ['alive', 'card']),
+};
+const demographicOutcome = {
+  result: { enum: ['unique', 'ambiguous', 'none'] },
+  candidates: { type: 'array', maxItems: 5, items: obj({ idNumberMasked: str({ pattern: '^[0-9]{3}\\*{6}[0-9]{3}$' }), score }, ['idNumberMasked', 'score']) },
+};
+const errorBody = obj({ error: obj({ code: { enum: Object.keys(ERRORS) }, message: str(), field: str() }, ['code', 'message']) }, ['error']);
+
+const errorResponses = (...codes: (keyof typeof ERRORS)[]) =>
+  Object.fromEntries(
+    [...new Set(codes.map((c) => ERRORS[c].status))].map((status) => [
+      String(status),
+      { description: codes.filter((c) => ERRORS[c].status === status).join(', '), content: { 'application/json': { schema: ref('Error') } } },
+    ]),
+  );
+const COMMON_ERRORS = ['INVALID_JSON', 'UNAUTHORIZED', 'FORBIDDEN', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'VALIDATION_FAILED', 'RATE_LIMITED', 'INTERNAL', 'OVERLOADED'] as const;
+
+const post = (summary: string, request: string, response: string) => ({
+  post: {
+    summary,
+    security: [{ bearer: [] }],
+    requestBody: { required: true, content: { 'application/json': { schema: ref(request) }, 'application/msgpack': { schema: ref(request) } } },
+    responses: {
+      '200': { description: 'Verification outcome', content: { 'application/json': { schema: ref(response) }, 'application/msgpack': { schema: ref(response) } } },
+      ...errorResponses(...COMMON_ERRORS),
+    },
+  },
+});
+
+/** The OpenAPI 3.1 description served at /openapi.json; tests check real responses against it. */
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: { title: 'Citizen identity verification', version: '1.0.0', description: 'Per-field verification of claimed identities against the national population index.' },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    schemas: {
+      VerifyRequest: obj(idClaim, ['idNumber']),
+      VerifyResponse: obj({ requestId: str(), ...idOutcome }, ['requestId', 'result', 'fields']),
+      DemographicRequest: obj(demographicQuery, ['fullName', 'dateOfBirth']),
+      DemographicResponse: obj({ requestId: str(), ...demographicOutcome }, ['requestId', 'result', 'candidates']),
+      BatchRequest: obj(
+        {
+          items: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 1000,
+            items: { oneOf: [obj({ type: { const: 'id' }, ...idClaim }, ['type', 'idNumber']), obj({ type: { const: 'demographic' }, ...demographicQuery }, ['type', 'fullName', 'dateOfBirth'])] },
+          },
+          ...audit,
+        },
+        ['items'],
+      ),
+      BatchResponse: obj(
+        {
+          requestId: str(),
+          results: {
+            type: 'array',
+            items: {
+              oneOf: [
+                obj({ type: { const: 'id' }, ...idOutcome }, ['type', 'result', 'fields']),
+                obj({ type: { const: 'demographic' }, ...demographicOutcome }, ['type', 'result', 'candidates']),
+                ref('Error'),
+              ],
+            },
+          },
+        },
+        ['requestId', 'results'],
+      ),
+      Error: errorBody,
+      Health: obj({ status: { enum: ['ok', 'ready', 'not_ready'] }, records: { type: 'integer' } }, ['status']),
+    },
+  },
+  paths: {
+    '/v1/verify': post('Verify a claimed identity by ID number', 'VerifyRequest', 'VerifyResponse'),
+    '/v1/verify/demographic': post('Find a citizen by name and date of birth', 'DemographicRequest', 'DemographicResponse'),
+    '/v1/verify/batch': post('Up to 1,000 verifications in one request', 'BatchRequest', 'BatchResponse'),
+    '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Alive', content: { 'application/json': { schema: ref('Health') } } } } } },
+    '/readyz': {
+      get: {
+        summary: 'Readiness: the index is open',
+        responses: {
+          '200': { description: 'Ready', content: { 'application/json': { schema: ref('Health') } } },
+          '503': { description: 'Not ready', content: { 'application/json': { schema: ref('Health') } } },
+        },
+      },
+    },
+    '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Text exposition format', content: { 'text/plain': { schema: str() } } } } } },
+    '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+  },
+};

@@ -1,0 +1,53 @@
+import type { ServeConfig } from '../config.js';
+import { IndexReader } from '../index/reader.js';
+import { Secret } from '../index/secret.js';
+import { startServer, type RunningServer } from './app.js';
+import { ClientRegistry } from './clients.js';
+import { InlineDispatcher, PoolDispatcher, type Dispatcher } from './dispatch.js';
+import { Metrics } from './metrics.js';
+
+export interface Service {
+  server: RunningServer;
+  /** Set when no clients file was given: the demo key, to be shown once. */
+  demoKey?: string;
+  records: number;
+}
+
+export type Log = (event: Record<string, unknown>) => void;
+
+/** Opens the index (refusing a foreign secret or format), starts the workers, then listens. */
+export async function startService(config: Readonly<ServeConfig>, log: Log = () => {}): Promise<Service> {
+  const secret = Secret.load(config.secretFile);
+  // Opening on the main thread checks format and secret before any worker starts.
+  const reader = IndexReader.open(config.indexDir, secret);
+  const records = reader.meta.records;
+  const metrics = new Metrics();
+  let dispatcher: Dispatcher;
+  if (config.dispatch === 'inline') {
+    dispatcher = new InlineDispatcher(reader, config.maxInFlightItems, metrics);
+  } else {
+    await reader.close();
+    dispatcher = await PoolDispatcher.start({
+      indexDir: config.indexDir,
+      secretHex: secret.hex,
+      threads: config.threads,
+      maxItemsPerTask: config.maxItemsPerTask,
+      maxInFlightItems: config.maxInFlightItems,
+      metrics,
+    });
+  }
+  let clients: ClientRegistry;
+  let demoKey: string | undefined;
+  if (config.clientsFile) {
+    clients = ClientRegistry.fromFile(config.clientsFile);
+  } else {
+    ({ registry: clients, key: demoKey } = ClientRegistry.demo());
+  }
+  try {
+    const server = await startServer({ config, dispatcher, clients, metrics, records, log });
+    return { server, demoKey, records };
+  } catch (err) {
+    await dispatcher.close();
+    throw err;
+  }
+}
