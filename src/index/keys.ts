@@ -49,9 +49,10 @@ function candidateDates(claimed: PartialDate): string[] {
 export function queryBlockTexts(fullName: string, dateOfBirth: string): string[] {
   const date = parsePartialDate(dateOfBirth);
   if (!date) return [];
-  const tokens = [...new Set(foldedTokens(fullName).slice(0, MAX_QUERY_TOKENS))];
+  // Not deduplicated: a surname can also be the given name ("Vũ Tấn Vũ").
+  const tokens = foldedTokens(fullName).slice(0, MAX_QUERY_TOKENS);
   const pairs: [string, string][] = tokens.length === 1 ? [[tokens[0], tokens[0]]] : [];
   for (let i = 0; i < tokens.length; i++) for (let j = i + 1; j < tokens.length; j++) pairs.push([tokens[i], tokens[j]]);
   const dates = candidateDates(date);
-  return pairs.flatMap((pair) => dates.map((d) => nameBlockText(pair, d)));
+  return [...new Set(pairs.flatMap((pair) => dates.map((d) => nameBlockText(pair, d))))];
 }

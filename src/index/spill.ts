@@ -78,8 +78,9 @@ export function sortEntries(data: Buffer, starts: Uint32Array, compareLength: nu
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = halves[2 * i] & 0xffffff;
   const top40 = (i: number) => halves[2 * i + 1] * 256 + (halves[2 * i] >>> 24);
+  // buf.compare(target, ...targetRange, ...sourceRange) orders source against target: b is the target here.
   const full = (a: number, b: number) =>
-    data.compare(data, starts[a], starts[a] + compareLength, starts[b], starts[b] + compareLength);
+    data.compare(data, starts[b], starts[b] + compareLength, starts[a], starts[a] + compareLength);
   for (let i = 0; i < n; ) {
     let j = i + 1;
     while (j < n && top40(j) === top40(i)) j++;

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IndexReader } from '../../src/index/reader.js';
+import { Secret } from '../../src/index/secret.js';
+import { queryBlockTexts } from '../../src/index/keys.js';
+import { currentBuildDir } from '../../src/index/layout.js';
+import { buildIndex } from '../../src/index/build.js';
+import { fileSource, syntheticSource } from '../../src/index/sources.js';
+import { syntheticLines } from '../../src/synth/generator.js';
+import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
+
+describe('build from NDJSON with bad lines', () => {
+  let index: TempIndex;
+  let reader: IndexReader;
+  beforeAll(async () => {
+    index = await tempIndex({ input: fixture('bad-lines.ndjson') });
+    reader = IndexReader.open(index.indexDir, index.secret);
+  });
+  afterAll(async () => {
+    await reader.close();
+    index.remove();
+  });
+
+  it('keeps the good lines and counts the rest', () => {
+    expect(index.report.records).toBe(2);
+    expect(index.report.rejects).toBe(10);
+    expect(reader.meta.records).toBe(2);
+  });
+
+  it('writes each bad line to the rejects file with its line number and reason', () => {
+    const byLine = Object.fromEntries(index.rejects().map((r) => [r.line, r.reason]));
+    expect(byLine).toEqual({
+      2: 'duplicate idNumber (first on line 1)',
+      3: 'idNumber must be exactly 12 digits',
+      4: 'idNumber digits 1-3 are not a province or country code',
+      5: 'gender disagrees with idNumber digit 4',
+      6: 'dateOfBirth year disagrees with idNumber digits 4-6',
+      7: expect.stringMatching(/^unparseable: /),
+      9: 'fullName is required',
+      10: 'dateOfBirth must be YYYY-MM-DD, YYYY-MM or YYYY',
+      11: 'unknown field "nickname"',
+      12: 'legacyIdNumber must be 9 or 12 digits',
+    });
+  });
+
+  it('keeps no personal data in the rejects file', () => {
+    const text = JSON.stringify(index.rejects());
+    for (const value of ['001090000101', 'Someone Else', 'Bad Province', '1990-02-30']) expect(text).not.toContain(value);
+  });
+
+  it('keeps the first of two lines with the same ID number, and nothing of the second', () => {
+    expect(reader.byId('001090000101')?.fullName).toBe('Nguyễn Văn An');
+    expect(reader.byNameBlocks(queryBlockTexts('Someone Else', '1990-01-01'))).toEqual([]);
+  });
+
+  it('finds records by legacy ID number', () => {
+    expect(reader.byLegacyId('123456789').map((c) => c.idNumber)).toEqual(['001090000117']);
+  });
+});
+
+describe('build from CSV', () => {
+  it('reads the header, quoted fields and defaults, and rejects a bad row', async () => {
+    const index = await tempIndex({ input: fixture('citizens.csv') });
+    const reader = IndexReader.open(index.indexDir, index.secret);
+    try {
+      expect(index.report.records).toBe(2);
+      expect(index.rejects()).toEqual([{ line: 4, reason: 'status must be one of alive, deceased' }]);
+      expect(reader.byId('001090000101')).toMatchObject({ placeOfResidence: 'Thành phố Hà Nội, Việt Nam', legacyIdNumber: '012345678', status: 'alive' });
+      expect(reader.byId('079190000202')).toMatchObject({ fullName: 'Trần Thị Thủy', cardStatus: 'valid' });
+    } finally {
+      await reader.close();
+      index.remove();
+    }
+  });
+});
+
+describe('index keys and secrets', () => {
+  let index: TempIndex;
+  beforeAll(async () => {
+    index = await tempIndex({ input: fixture('citizens.ndjson') });
+  });
+  afterAll(() => index.remove());
+
+  it('stores no raw ID number or name in keys', () => {
+    const file = readFileSync(join(currentBuildDir(index.indexDir)!, 'index.mdb'));
+    // Values hold the record; keys are 16-byte hashes. The raw ID appears once per record (in its value).
+    const count = (needle: string) => file.toString('latin1').split(Buffer.from(needle).toString('latin1')).length - 1;
+    expect(count('001090000101')).toBe(1);
+    expect(count('012345678')).toBe(1);
+  });
+
+  it('refuses to open with another secret', () => {
+    const other = Secret.fromHex('ab'.repeat(32));
+    expect(() => IndexReader.open(index.indexDir, other)).toThrow(/another secret/);
+  });
+
+  it('reads a secret file with or without a trailing newline, and refuses a malformed one', () => {
+    const path = join(index.dir, 's.hex');
+    writeFileSync(path, 'cd'.repeat(32));
+    expect(Secret.load(path).hex).toBe('cd'.repeat(32));
+    writeFileSync(path, 'cd'.repeat(32) + '\n');
+    expect(Secret.load(path).hex).toBe('cd'.repeat(32));
+    writeFileSync(path, 'cd'.repeat(31));
+    expect(() => Secret.load(path)).toThrow(/64 hex characters/);
+  });
+
+  it('creates new secret files with mode 0600', () => {
+    const path = join(index.dir, 'new', 'secret.hex');
+    Secret.create(path);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('publishing', () => {
+  it('serves only complete builds: a leftover partial build is removed and a rebuild replaces the old one', async () => {
+    const index = await tempIndex({ synthetic: 200, seed: 3 });
+    try {
+      const first = currentBuildDir(index.indexDir)!;
+      mkdirSync(join(index.indexDir, 'build-20000101T000000Z.partial'));
+      await new Promise((r) => setTimeout(r, 1100)); // build directories are named by the second
+      await buildIndex({ indexDir: index.indexDir, secret: index.secret, source: syntheticSource(300, 4), rejectsPath: join(index.dir, 'r2'), threads: 1, buckets: 2 });
+      const second = currentBuildDir(index.indexDir)!;
+      expect(second).not.toBe(first);
+      expect(existsSync(first)).toBe(false);
+      expect(readdirSync(index.indexDir).filter((e) => e.endsWith('.partial'))).toEqual([]);
+      const reader = IndexReader.open(index.indexDir, index.secret);
+      expect(reader.meta.records).toBe(300);
+      await reader.close();
+    } finally {
+      index.remove();
+    }
+  });
+
+  it('finds every synthetic person by ID and by name and date of birth', async () => {
+    const index = await tempIndex({ synthetic: 500, seed: 9 });
+    const reader = IndexReader.open(index.indexDir, index.secret);
+    try {
+      const people = [...syntheticLines(500, 9)].flat().map((l) => JSON.parse(l));
+      for (const p of people) {
+        expect(reader.byId(p.idNumber)?.fullName).toBe(p.fullName);
+        const found = reader.byNameBlocks(queryBlockTexts(p.fullName, p.dateOfBirth)).map((c) => c.idNumber);
+        expect(found).toContain(p.idNumber);
+      }
+    } finally {
+      await reader.close();
+      index.remove();
+    }
+  });
+
+  it('reports the source checksum of an input file', async () => {
+    const source = await fileSource(fixture('citizens.ndjson'));
+    for await (const _ of source.batches);
+    const { createHash } = await import('node:crypto');
+    expect(source.digest!()).toBe(createHash('sha256').update(readFileSync(fixture('citizens.ndjson'))).digest('hex'));
+  });
+});
