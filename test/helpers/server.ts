@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serveConfig, type ServeConfig } from '../../src/config.js';
+import { startService, type Service } from '../../src/server/serve.js';
+import type { TempIndex } from './fixtures.js';
+
+export const KEYS = {
+  full: 'test-key-full-0123456789',
+  verifyOnly: 'test-key-verify-only-0123',
+  limited: 'test-key-rate-limited-0123',
+  batchNoDemographic: 'test-key-batch-no-demographic',
+};
+
+const sha = (key: string) => createHash('sha256').update(key).digest('hex');
+
+export function writeClientsFile(dir: string): string {
+  const path = join(dir, 'clients.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      clients: [
+        { id: 'bank-a', keySha256: sha(KEYS.full), scopes: ['verify', 'demographic', 'batch'] },
+        { id: 'telco-b', keySha256: sha(KEYS.verifyOnly), scopes: ['verify'] },
+        { id: 'batcher-d', keySha256: sha(KEYS.batchNoDemographic), scopes: ['verify', 'batch'] },
+        { id: 'portal-c', keySha256: sha(KEYS.limited), scopes: ['verify'], ratePerSecond: 0.001, burst: 1 },
+      ],
+    }),
+  );
+  return path;
+}
+
+export interface TestServer {
+  url: string;
+  port: number;
+  service: Service;
+  close: () => Promise<void>;
+}
+
+/** A real server on a free port, over a real index, with the test clients. */
+export async function startTestServer(index: TempIndex, overrides: Partial<ServeConfig> = {}): Promise<TestServer> {
+  const config = serveConfig({
+    indexDir: index.indexDir,
+    secretFile: index.secretFile,
+    clientsFile: writeClientsFile(index.dir),
+    host: '127.0.0.1',
+    port: 0,
+    threads: 1,
+    shutdownGraceMs: 2000,
+    ...overrides,
+  });
+  const service = await startService(config);
+  const port = service.server.port;
+  return { url: `http://127.0.0.1:${port}`, port, service, close: () => service.server.close() };
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export async function call(
+  base: string,
+  path: string,
+  opts: { method?: string; key?: string; body?: unknown; raw?: string | Uint8Array; contentType?: string; accept?: string } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  if (opts.accept) headers.accept = opts.accept;
+  let body: string | Uint8Array | undefined = opts.raw;
+  if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  else if (opts.contentType) headers['content-type'] = opts.contentType;
+  const res = await fetch(base + path, { method: opts.method ?? (body === undefined ? 'GET' : 'POST'), headers, body: body as string | undefined });
+  const type = res.headers.get('content-type') ?? '';
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  let parsed: unknown = new TextDecoder().decode(bytes);
+  if (type.startsWith('application/json')) parsed = JSON.parse(parsed as string);
+  if (type.startsWith('application/msgpack')) parsed = (await import('msgpackr')).unpack(bytes);
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** Sends raw bytes on a fresh socket and returns everything the server sends until it closes or `waitMs` passes. */
+export function rawExchange(port: number, chunks: (string | Buffer)[], waitMs = 1500): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    const finish = () => {
+      socket.destroy();
+      resolve(received);
+    };
+    const timer = setTimeout(finish, waitMs);
+    socket.on('data', (d) => (received += d.toString('latin1')));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.on('error', () => {});
+    socket.on('connect', () => {
+      for (const c of chunks) socket.write(c);
+    });
+  });
+}

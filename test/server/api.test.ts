@@ -1,0 +1,220 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pack } from 'msgpackr';
+import { OPENAPI } from '../../src/server/openapi.js';
+import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
+import { call, KEYS, startTestServer, type Reply, type TestServer } from '../helpers/server.js';
+import { checkSchema, responseSchema } from '../helpers/schema.js';
+
+let index: TempIndex;
+let server: TestServer;
+
+beforeAll(async () => {
+  index = await tempIndex({ input: fixture('citizens.ndjson') });
+  server = await startTestServer(index);
+});
+afterAll(async () => {
+  await server.close();
+  index.remove();
+});
+
+const post = (path: string, body: unknown, key = KEYS.full) => call(server.url, path, { key, body });
+
+/** Every 200 answer must follow the published OpenAPI document. */
+function conforms(reply: Reply, path: string): Reply {
+  expect(checkSchema(OPENAPI, responseSchema(OPENAPI, path, reply.status === 200 && path.startsWith('/v1') ? 'post' : 'get', reply.status), reply.body)).toEqual([]);
+  return reply;
+}
+
+describe('POST /v1/verify', () => {
+  const verify = async (body: unknown) => conforms(await post('/v1/verify', body), '/v1/verify');
+
+  it('answers match with one entry per field sent, and the record status', async () => {
+    const { status, body } = await verify({
+      idNumber: '001090000101', fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17', gender: 'male',
+      placeOfOrigin: 'Nam Định', placeOfResidence: 'Hà Nội', legacyIdNumber: '012345678', cardIssueDate: '2021-04-01',
+      purpose: 'account-opening', consentRef: 'consent-2026-0001',
+    });
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      requestId: expect.any(String),
+      result: 'match',
+      fields: {
+        fullName: { match: true, level: 'exact', score: 100 },
+        dateOfBirth: { match: true, precision: 'day' },
+        gender: { match: true },
+        placeOfOrigin: { match: true, score: 100 },
+        placeOfResidence: { match: true, score: 100 },
+        legacyIdNumber: { match: true },
+        cardIssueDate: { match: true },
+      },
+      status: { alive: true, card: 'valid' },
+    });
+  });
+
+  it('never returns a stored value the client did not send', async () => {
+    const { body } = await verify({ idNumber: '001090000101', gender: 'male' });
+    expect(Object.keys(body.fields)).toEqual(['gender']);
+    const text = JSON.stringify(body);
+    for (const stored of ['Nguyễn', '1990-05-17', 'Nam Định', '012345678', '2021-04-01']) expect(text).not.toContain(stored);
+  });
+
+  it('answers mismatch when any field sent differs', async () => {
+    const { body } = await verify({ idNumber: '001090000101', fullName: 'Nguyen Van An', dateOfBirth: '1990-05-18' });
+    expect(body.result).toBe('mismatch');
+    expect(body.fields).toEqual({ fullName: { match: true, level: 'normalized', score: 100 }, dateOfBirth: { match: false, precision: 'day' } });
+  });
+
+  it('answers not_found for a well-formed number nobody has', async () => {
+    const { body } = await verify({ idNumber: '001090999999', fullName: 'Nguyễn Văn An' });
+    expect(body).toEqual({ requestId: expect.any(String), result: 'not_found', fields: {} });
+  });
+
+  it('matches a full claimed date against a registered year, and says so', async () => {
+    const { body } = await verify({ idNumber: '036045000303', fullName: 'Lê Văn Hoà', dateOfBirth: '1945-03-05' });
+    expect(body.result).toBe('match');
+    expect(body.fields.dateOfBirth).toEqual({ match: true, precision: 'year' });
+    expect(body.fields.fullName.level).toBe('exact');
+    expect(body.status).toEqual({ alive: false, card: 'valid' });
+  });
+
+  it('reports expired and revoked cards', async () => {
+    expect((await verify({ idNumber: '001199000404' })).body.status).toEqual({ alive: true, card: 'expired' });
+    expect((await verify({ idNumber: '001085000505' })).body.status).toEqual({ alive: true, card: 'revoked' });
+  });
+
+  it('applies options.nameThreshold', async () => {
+    const lenient = await verify({ idNumber: '001090000101', fullName: 'Nguyễn Văn Bình', options: { nameThreshold: 0 } });
+    const strict = await verify({ idNumber: '001090000101', fullName: 'Nguyễn Văn Bình' });
+    expect(lenient.body.fields.fullName).toMatchObject({ match: true, level: 'fuzzy' });
+    expect(strict.body.fields.fullName).toMatchObject({ match: false, level: 'none' });
+    expect(strict.body.result).toBe('mismatch');
+  });
+
+  it('speaks msgpack both ways, and follows Accept', async () => {
+    const raw = pack({ idNumber: '079190000202', fullName: 'TRẦN THỊ THUỶ', gender: 'female' });
+    const both = await call(server.url, '/v1/verify', { key: KEYS.full, raw, contentType: 'application/msgpack' });
+    expect(both.headers.get('content-type')).toBe('application/msgpack');
+    expect(both.body).toMatchObject({ result: 'match', fields: { fullName: { level: 'exact' }, gender: { match: true } } });
+    const asJson = await call(server.url, '/v1/verify', { key: KEYS.full, raw, contentType: 'application/msgpack', accept: 'application/json' });
+    expect(asJson.headers.get('content-type')).toBe('application/json');
+    expect(asJson.body.result).toBe('match');
+    const jsonToMsgpack = await call(server.url, '/v1/verify', { key: KEYS.full, body: { idNumber: '079190000202' }, accept: 'application/msgpack' });
+    expect(jsonToMsgpack.headers.get('content-type')).toBe('application/msgpack');
+    expect(jsonToMsgpack.body.result).toBe('match');
+  });
+});
+
+describe('POST /v1/verify/demographic', () => {
+  const search = async (body: unknown) => conforms(await post('/v1/verify/demographic', body), '/v1/verify/demographic');
+
+  it('finds a unique person and masks the ID number', async () => {
+    const { body } = await search({ fullName: 'nguyen van an', dateOfBirth: '1990-05-17' });
+    expect(body).toEqual({ requestId: expect.any(String), result: 'unique', candidates: [{ idNumberMasked: '001******101', score: 100 }] });
+  });
+
+  it('answers ambiguous for two people with the same name and birthday, and tells them apart by province', async () => {
+    const both = await search({ fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08' });
+    expect(both.body.result).toBe('ambiguous');
+    expect(both.body.candidates.map((c: { idNumberMasked: string }) => c.idNumberMasked)).toEqual(['001******606', '030******707']);
+    const one = await search({ fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08', provinceCode: '030' });
+    expect(one.body).toMatchObject({ result: 'unique', candidates: [{ idNumberMasked: '030******707' }] });
+  });
+
+  it('finds people registered with a year or a month only', async () => {
+    expect((await search({ fullName: 'Le Van Hoa', dateOfBirth: '1945-03-05' })).body.result).toBe('unique');
+    expect((await search({ fullName: 'Võ Minh Khoa', dateOfBirth: '1960-09-12', gender: 'male' })).body.result).toBe('unique');
+  });
+
+  it('finds a person under a dropped middle name or swapped order', async () => {
+    const dropped = await search({ fullName: 'Nguyễn An', dateOfBirth: '1990-05-17' });
+    expect(dropped.body.result).toBe('unique');
+    expect(dropped.body.candidates[0].score).toBeLessThan(100);
+    expect((await search({ fullName: 'An Nguyen Van', dateOfBirth: '1990-05-17' })).body.result).toBe('unique');
+  });
+
+  it('answers none when nobody agrees', async () => {
+    expect((await search({ fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-18' })).body).toMatchObject({ result: 'none', candidates: [] });
+    expect((await search({ fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17', gender: 'female' })).body.result).toBe('none');
+  });
+});
+
+describe('POST /v1/verify/batch', () => {
+  it('answers every item in order; a bad item gets its own error and the others succeed', async () => {
+    const reply = conforms(
+      await post('/v1/verify/batch', {
+        purpose: 'kyc-refresh',
+        items: [
+          { type: 'id', idNumber: '001090000101', fullName: 'Nguyễn Văn An' },
+          { type: 'id', idNumber: '00109000010' },
+          { type: 'demographic', fullName: 'Trần Thị Thủy', dateOfBirth: '1990-11-02' },
+          { type: 'passport', number: 'x' },
+          { type: 'id', idNumber: '079190000202', fullname: 'typo' },
+          'not an object',
+          { type: 'id', idNumber: '001090999999' },
+        ],
+      }),
+      '/v1/verify/batch',
+    );
+    expect(reply.status).toBe(200);
+    const r = reply.body.results;
+    expect(r).toHaveLength(7);
+    expect(r[0]).toMatchObject({ type: 'id', result: 'match', fields: { fullName: { level: 'exact' } } });
+    expect(r[1]).toEqual({ error: { code: 'VALIDATION_FAILED', message: 'idNumber must be exactly 12 digits', field: 'idNumber' } });
+    expect(r[2]).toMatchObject({ type: 'demographic', result: 'unique', candidates: [{ idNumberMasked: '079******202' }] });
+    expect(r[3].error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'type' });
+    expect(r[4].error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'fullname' });
+    expect(r[5].error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'item' });
+    expect(r[6]).toMatchObject({ type: 'id', result: 'not_found' });
+  });
+
+  it('refuses items outside the key scopes one by one', async () => {
+    const items = [
+      { type: 'id', idNumber: '001090000101' },
+      { type: 'demographic', fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' },
+    ];
+    const { status, body } = await post('/v1/verify/batch', { items }, KEYS.batchNoDemographic);
+    expect(status).toBe(200);
+    expect(body.results[0]).toMatchObject({ type: 'id', result: 'match' });
+    expect(body.results[1]).toEqual({ error: { code: 'FORBIDDEN', message: expect.any(String) } });
+  });
+
+  it('answers a batch of 1,000 items', async () => {
+    const items = Array.from({ length: 1000 }, (_, i) => ({ type: 'id', idNumber: i % 2 ? '001090000101' : '079190000202', gender: 'male' }));
+    const { status, body } = await post('/v1/verify/batch', { items });
+    expect(status).toBe(200);
+    expect(body.results).toHaveLength(1000);
+    expect(body.results[0].result).toBe('mismatch');
+    expect(body.results[1].result).toBe('match');
+  });
+});
+
+describe('operational endpoints', () => {
+  it('GET /healthz', async () => {
+    const reply = conforms(await call(server.url, '/healthz'), '/healthz');
+    expect(reply).toMatchObject({ status: 200, body: { status: 'ok' } });
+  });
+
+  it('GET /readyz reports the open index', async () => {
+    const reply = conforms(await call(server.url, '/readyz'), '/readyz');
+    expect(reply).toMatchObject({ status: 200, body: { status: 'ready', records: 10 } });
+  });
+
+  it('GET /metrics exposes request, result and pool metrics without personal data', async () => {
+    await post('/v1/verify', { idNumber: '001090000101', fullName: 'Nguyễn Văn An' });
+    const { status, body } = await call(server.url, '/metrics');
+    expect(status).toBe(200);
+    expect(body).toMatch(/idv_http_requests_total\{route="\/v1\/verify",status="200"\} \d+/);
+    expect(body).toMatch(/idv_verification_results_total\{kind="id",result="match"\} \d+/);
+    expect(body).toMatch(/idv_pool_task_items_bucket/);
+    expect(body).toMatch(/idv_index_records 10/);
+    expect(body).not.toContain('001090000101');
+    expect(body).not.toContain('Nguy');
+  });
+
+  it('GET /openapi.json serves OpenAPI 3.1 describing every route', async () => {
+    const { status, body } = await call(server.url, '/openapi.json');
+    expect(status).toBe(200);
+    expect(body.openapi).toBe('3.1.0');
+    expect(Object.keys(body.paths).sort()).toEqual(['/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/verify', '/v1/verify/batch', '/v1/verify/demographic']);
+  });
+});

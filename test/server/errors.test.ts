@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ERRORS } from '../../src/errors.js';
+import { OPENAPI } from '../../src/server/openapi.js';
+import { PACKAGE_ROOT } from '../../src/tsv.js';
+import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
+import { call, KEYS, rawExchange, startTestServer, type Reply, type TestServer } from '../helpers/server.js';
+import { checkSchema } from '../helpers/schema.js';
+
+let index: TempIndex;
+let server: TestServer;
+const seen = new Set<string>();
+
+beforeAll(async () => {
+  index = await tempIndex({ input: fixture('citizens.ndjson') });
+  server = await startTestServer(index);
+});
+afterAll(async () => {
+  await server.close();
+  index.remove();
+});
+
+/** Checks an error reply: status from the catalogue, documented shape, Retry-After on 503. */
+function expectError(reply: Reply, code: keyof typeof ERRORS, field?: string): void {
+  expect(reply.status).toBe(ERRORS[code].status);
+  expect(checkSchema(OPENAPI, OPENAPI.components.schemas.Error, reply.body)).toEqual([]);
+  expect(reply.body.error.code).toBe(code);
+  if (field !== undefined) expect(reply.body.error.field).toBe(field);
+  seen.add(code);
+}
+
+const verify = (body: unknown, key = KEYS.full) => call(server.url, '/v1/verify', { key, body });
+
+describe('error codes over HTTP', () => {
+  it('INVALID_JSON', async () => {
+    expectError(await call(server.url, '/v1/verify', { key: KEYS.full, raw: '{"idNumber": ' }), 'INVALID_JSON');
+  });
+
+  it('INVALID_MSGPACK', async () => {
+    expectError(await call(server.url, '/v1/verify', { key: KEYS.full, raw: new Uint8Array([0xc1]), contentType: 'application/msgpack' }), 'INVALID_MSGPACK');
+  });
+
+  it('UNAUTHORIZED without a key, with an unknown key, or with another scheme', async () => {
+    expectError(await call(server.url, '/v1/verify', { body: { idNumber: '001090000101' } }), 'UNAUTHORIZED');
+    expectError(await verify({ idNumber: '001090000101' }, 'not-a-key'), 'UNAUTHORIZED');
+    const basic = await fetch(server.url + '/v1/verify', { method: 'POST', headers: { authorization: `Basic ${KEYS.full}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(basic.status).toBe(401);
+  });
+
+  it('FORBIDDEN for a key without the scope', async () => {
+    const body = { fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' };
+    expectError(await call(server.url, '/v1/verify/demographic', { key: KEYS.verifyOnly, body }), 'FORBIDDEN');
+    expectError(await call(server.url, '/v1/verify/batch', { key: KEYS.verifyOnly, body: { items: [] } }), 'FORBIDDEN');
+  });
+
+  it('NOT_FOUND for an unknown route', async () => {
+    expectError(await call(server.url, '/v2/verify'), 'NOT_FOUND');
+  });
+
+  it('METHOD_NOT_ALLOWED for a known route with the wrong method', async () => {
+    expectError(await call(server.url, '/v1/verify', { key: KEYS.full }), 'METHOD_NOT_ALLOWED');
+  });
+
+  it('BODY_TOO_LARGE from Content-Length, answered before the body is read, and the connection closed', async () => {
+    const head = `POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n`;
+    const started = performance.now();
+    const response = await rawExchange(server.port, [head, '{"idNumber":'], 5000);
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+    expect(response).toContain('"code":"BODY_TOO_LARGE"');
+    // Closed by the server, not left to time out waiting for the other 10 MB.
+    expect(performance.now() - started).toBeLessThan(4000);
+    seen.add('BODY_TOO_LARGE');
+  });
+
+  it('BODY_TOO_LARGE for a chunked body that grows past the limit', async () => {
+    const head = `POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const chunk = 'x'.repeat(8192);
+    const body = Array.from({ length: 4 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    const response = await rawExchange(server.port, [head, ...body], 5000);
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  it('UNSUPPORTED_MEDIA_TYPE for anything but JSON or msgpack', async () => {
+    expectError(await call(server.url, '/v1/verify', { key: KEYS.full, raw: 'idNumber=001090000101', contentType: 'application/x-www-form-urlencoded' }), 'UNSUPPORTED_MEDIA_TYPE');
+    expectError(await call(server.url, '/v1/verify', { key: KEYS.full, raw: '{}', contentType: 'text/plain' }), 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('VALIDATION_FAILED names the field, and never echoes the value', async () => {
+    const cases: [unknown, string][] = [
+      [{ idNumber: '00109000010' }, 'idNumber'],
+      [{ idNumber: '003090000101' }, 'idNumber'],
+      [{ idNumber: 1090000101 }, 'idNumber'],
+      [{}, 'idNumber'],
+      [{ idNumber: '001090000101', fullname: 'Nguyễn Văn An' }, 'fullname'],
+      [{ idNumber: '001090000101', dateOfBirth: '17/05/1990' }, 'dateOfBirth'],
+      [{ idNumber: '001090000101', gender: 'm' }, 'gender'],
+      [{ idNumber: '001090000101', legacyIdNumber: '1234' }, 'legacyIdNumber'],
+      [{ idNumber: '001090000101', cardIssueDate: '2021' }, 'cardIssueDate'],
+      [{ idNumber: '001090000101', options: { nameThreshold: 101 } }, 'options.nameThreshold'],
+      [{ idNumber: '001090000101', options: { threshold: 90 } }, 'options.threshold'],
+      [{ idNumber: '001090000101', purpose: 'Account Opening!' }, 'purpose'],
+      [{ idNumber: '001090000101', fullName: 'x'.repeat(101) }, 'fullName'],
+      [[1, 2], 'body'],
+    ];
+    for (const [body, field] of cases) {
+      const reply = await verify(body);
+      expectError(reply, 'VALIDATION_FAILED', field);
+      expect(reply.body.error.message).not.toMatch(/00109000010|003090000101|17\/05\/1990|Nguyễn/);
+    }
+    const demo = await call(server.url, '/v1/verify/demographic', { key: KEYS.full, body: { fullName: 'An', dateOfBirth: '1990-05-17', provinceCode: '003' } });
+    expectError(demo, 'VALIDATION_FAILED', 'provinceCode');
+    const missing = await call(server.url, '/v1/verify/demographic', { key: KEYS.full, body: { fullName: 'An' } });
+    expectError(missing, 'VALIDATION_FAILED', 'dateOfBirth');
+    const tooMany = await call(server.url, '/v1/verify/batch', { key: KEYS.full, body: { items: Array.from({ length: 1001 }, () => ({ type: 'id', idNumber: '001090000101' })) } });
+    expectError(tooMany, 'VALIDATION_FAILED', 'items');
+  });
+
+  it('RATE_LIMITED past the client rate', async () => {
+    const first = await verify({ idNumber: '001090000101' }, KEYS.limited);
+    expect(first.status).toBe(200);
+    expectError(await verify({ idNumber: '001090000101' }, KEYS.limited), 'RATE_LIMITED');
+  });
+});
+
+describe('the error catalogue', () => {
+  const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Error codes'));
+  const listed = [...section.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]);
+
+  it('the README lists every code with its status, and nothing else', () => {
+    expect(Object.fromEntries(listed)).toEqual(Object.fromEntries(Object.entries(ERRORS).map(([code, e]) => [code, e.status])));
+  });
+
+  it('the OpenAPI error schema lists every code', () => {
+    expect((OPENAPI as any).components.schemas.Error.properties.error.properties.code.enum).toEqual(Object.keys(ERRORS));
+  });
+});
+
+describe('coverage of this file', () => {
+  it('exercised every code except those needing a fault (tested in faults.test.ts)', () => {
+    const needFault = ['INTERNAL', 'OVERLOADED', 'NOT_READY'];
+    expect([...seen].sort()).toEqual(Object.keys(ERRORS).filter((c) => !needFault.includes(c)).sort());
+  });
+});

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { serveConfig } from '../../src/config.js';
+import { startServer } from '../../src/server/app.js';
+import { ClientRegistry } from '../../src/server/clients.js';
+import type { Dispatcher } from '../../src/server/dispatch.js';
+import { Metrics } from '../../src/server/metrics.js';
+import type { WorkItem, WorkResult } from '../../src/verification/types.js';
+import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
+import { call, KEYS, startTestServer, writeClientsFile } from '../helpers/server.js';
+
+let index: TempIndex;
+beforeAll(async () => {
+  index = await tempIndex({ input: fixture('citizens.ndjson') });
+});
+afterAll(() => index.remove());
+
+/** A server over a dispatcher that fails or stalls on purpose: the faults a real pool can have. */
+async function serverWith(dispatcher: Dispatcher) {
+  const config = serveConfig({ indexDir: index.indexDir, secretFile: index.secretFile, port: 0, shutdownGraceMs: 5000 });
+  const clients = ClientRegistry.fromFile(writeClientsFile(index.dir));
+  const server = await startServer({ config, dispatcher, clients, metrics: new Metrics(), records: 10 });
+  return { server, url: `http://127.0.0.1:${server.port}` };
+}
+
+describe('faults', () => {
+  it('OVERLOADED with Retry-After when more items are in flight than allowed', async () => {
+    const test = await startTestServer(index, { maxInFlightItems: 1 });
+    try {
+      const items = [{ type: 'id', idNumber: '001090000101' }, { type: 'id', idNumber: '079190000202' }];
+      const reply = await call(test.url, '/v1/verify/batch', { key: KEYS.full, body: { items } });
+      expect(reply.status).toBe(503);
+      expect(reply.body.error.code).toBe('OVERLOADED');
+      expect(reply.headers.get('retry-after')).toBe('1');
+      const single = await call(test.url, '/v1/verify', { key: KEYS.full, body: { idNumber: '001090000101' } });
+      expect(single.status).toBe(200);
+    } finally {
+      await test.close();
+    }
+  });
+
+  it('INTERNAL when the work fails, and the server keeps serving', async () => {
+    const failing: Dispatcher = { inFlightItems: 0, run: () => Promise.reject(new Error('worker died')), close: async () => {} };
+    const { server, url } = await serverWith(failing);
+    try {
+      const reply = await call(url, '/v1/verify', { key: KEYS.full, body: { idNumber: '001090000101' } });
+      expect(reply.status).toBe(500);
+      expect(reply.body).toEqual({ error: { code: 'INTERNAL', message: 'Internal error' } });
+      expect((await call(url, '/healthz')).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('NOT_READY on a kept-alive connection while draining; in-flight requests still finish', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const stalling: Dispatcher = {
+      inFlightItems: 0,
+      run: async (items: WorkItem[]) => {
+        await held;
+        return items.map((): WorkResult => ({ result: 'not_found', fields: {} }));
+      },
+      close: async () => {},
+    };
+    const { server, url } = await serverWith(stalling);
+    const socket = connect(server.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    let received = '';
+    socket.on('data', (d) => (received += d.toString()));
+
+    const inFlight = call(url, '/v1/verify', { key: KEYS.full, body: { idNumber: '001090000101' } });
+    await new Promise((r) => setTimeout(r, 100));
+    const closing = server.close();
+    const body = '{"idNumber":"001090000101"}';
+    socket.write(`POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received).toMatch(/^HTTP\/1\.1 503 /);
+    expect(received).toContain('"code":"NOT_READY"');
+    expect(received.toLowerCase()).toContain('retry-after: 1');
+    release();
+    expect((await inFlight).body.result).toBe('not_found');
+    await closing;
+    socket.destroy();
+  });
+});
