@@ -17,9 +17,11 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr) {
       const width = 24;
       const filled = Math.round(share * width);
       line = `${label.padEnd(14)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${human(done)}/${human(total)}`;
-      if (share < 1) line += ` ETA ${clock((total - done) / Math.max(rate, 1e-9))}`;
+      if (share < 1 && seconds >= 0.5) line += ` ETA ${clock((total - done) / Math.max(rate, 1e-9))}`;
     }
-    line += ` ${human(rate)}/s ${clock(seconds)}`;
+    // A rate over the first half second of a phase says nothing yet.
+    if (seconds >= 0.5) line += ` ${human(rate)}/s`;
+    line += ` ${clock(seconds)}`;
     stream.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
   };
 

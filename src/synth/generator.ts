@@ -115,7 +115,8 @@ export class PopulationGenerator {
     const count = this.serialCounters.get(prefix) ?? 0;
     if (count >= SERIALS) throw new Error('serial range exhausted for one prefix');
     this.serialCounters.set(prefix, count + 1);
-    const serial = (count * SERIAL_STRIDE + prefix.length * 7919 + Number(prefix)) % SERIALS;
+    const offset = Math.imul(Number(prefix), 0x9e3779b1) >>> 0; // a different start per prefix
+    const serial = (count * SERIAL_STRIDE + offset) % SERIALS;
     return prefix + String(serial).padStart(6, '0');
   }
 

@@ -1,0 +1,66 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../src/tsv.js';
+
+export interface EndpointFigures {
+  requestsPerSecond: number;
+  p50: number;
+  p97_5: number;
+  p99: number;
+}
+
+export interface ScaleResults {
+  date: string;
+  machine: string;
+  scale: number;
+  command: string;
+  runs: number;
+  connections: number;
+  seconds: number;
+  index: { bytes: number; bytesPerCitizen: number; buildSeconds?: Record<string, number> };
+  /** Medians over runs, by dispatch mode then endpoint. */
+  endpoints: Record<'pool' | 'inline', Record<string, EndpointFigures>>;
+  unknownShareSeen: number;
+}
+
+const DIR = join(PACKAGE_ROOT, 'bench', 'results');
+
+export function saveResults(results: ScaleResults): void {
+  mkdirSync(DIR, { recursive: true });
+  writeFileSync(join(DIR, `scale-${results.scale}.json`), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(PACKAGE_ROOT, 'bench', 'RESULTS.md'), renderAll());
+}
+
+function renderScale(r: ScaleResults): string {
+  const rows: string[] = [];
+  for (const endpoint of Object.keys(r.endpoints.pool)) {
+    for (const mode of ['pool', 'inline'] as const) {
+      const f = r.endpoints[mode][endpoint];
+      if (f) rows.push(`| ${endpoint} | ${mode} | ${Math.round(f.requestsPerSecond).toLocaleString('en')} | ${f.p50} | ${f.p97_5} | ${f.p99} |`);
+    }
+  }
+  const ratio = (endpoint: string) => (r.endpoints.pool[endpoint].requestsPerSecond / r.endpoints.inline[endpoint].requestsPerSecond).toFixed(2);
+  return [
+    `## ${r.scale.toLocaleString('en')} citizens`,
+    '',
+    `Measured ${r.date} on ${r.machine}.`,
+    `Command: \`${r.command}\`. autocannon, ${r.connections} connections, ${r.seconds} s per run, median of ${r.runs} runs per figure; pool and inline runs alternate.`,
+    `Index: ${(r.index.bytes / 1e6).toFixed(1)} MB on disk, ${r.index.bytesPerCitizen.toFixed(0)} bytes per citizen` +
+      (r.index.buildSeconds ? `; built in ${Object.entries(r.index.buildSeconds).map(([p, s]) => `${p} ${s.toFixed(1)} s`).join(', ')}.` : '.'),
+    `Verify bodies: ${(r.unknownShareSeen * 100).toFixed(1)}% answered not_found (10% of the pool are unknown ID numbers), which confirms bodies vary per request.`,
+    '',
+    '| endpoint | dispatch | req/s | p50 ms | p97.5 ms | p99 ms |',
+    '|---|---|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `Pool vs inline throughput: verify ×${ratio('/v1/verify')}, demographic ×${ratio('/v1/verify/demographic')}. ` +
+      'autocannon records whole milliseconds, so sub-millisecond percentiles read 0 or 1; the load generator shares the 2 cores with the server.',
+    '',
+  ].join('\n');
+}
+
+export function renderAll(): string {
+  const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
+  const all = files.map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as ScaleResults).sort((a, b) => a.scale - b.scale);
+  return ['# Benchmark results', '', 'Regenerate a scale with `npm run bench -- --scale N` (default 1,000,000); each run rewrites its own section from bench/results/.', '', ...all.map(renderScale)].join('\n');
+}

@@ -1,0 +1,110 @@
+import { statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runBuild } from '../src/cli/commands.js';
+import { currentBuildDir } from '../src/index/layout.js';
+import { syntheticSource } from '../src/index/sources.js';
+import { sha256Hex } from '../src/server/clients.js';
+import { PACKAGE_ROOT } from '../src/tsv.js';
+import { load } from './load.js';
+import { machine, median, today } from './machine.js';
+import { demographicBodies, samplePeople, verifyBodies } from './requests.js';
+import { saveResults, type EndpointFigures, type ScaleResults } from './results.js';
+import { startServerProcess, type ServerProcess } from './server.js';
+
+/**
+ * `npm run bench`: builds (once) a synthetic index at the given scale, then loads
+ * /v1/verify and /v1/verify/demographic with varied bodies, with the work on the
+ * piscina pool and inline on the event loop, and records medians in bench/RESULTS.md.
+ */
+const { values: args } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1000000' },
+    seed: { type: 'string', default: '1' },
+    runs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    sample: { type: 'string', default: '20000' },
+  },
+});
+const scale = Number(args.scale);
+const seed = Number(args.seed);
+const runs = Number(args.runs);
+const seconds = Number(args.seconds);
+const connections = Number(args.connections);
+const KEY = 'bench-key-not-secret';
+const ENDPOINTS = ['/v1/verify', '/v1/verify/demographic'] as const;
+
+async function ensureIndex(dir: string): Promise<Record<string, number> | undefined> {
+  if (currentBuildDir(dir)) return undefined;
+  const report = await runBuild({ indexDir: dir, source: syntheticSource(scale, seed) });
+  return report.seconds;
+}
+
+async function notFoundShare(server: ServerProcess): Promise<number> {
+  const text = await (await fetch(server.url + '/metrics')).text();
+  const count = (result: string) => Number(new RegExp(`idv_verification_results_total\\{kind="id",result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  const total = count('match') + count('mismatch') + count('not_found');
+  return total ? count('not_found') / total : 0;
+}
+
+async function main(): Promise<void> {
+  const dir = join(PACKAGE_ROOT, '.idv', `bench-${scale}`);
+  mkdirSync(dir, { recursive: true });
+  const buildSeconds = await ensureIndex(dir);
+  const clients = join(dir, 'clients.json');
+  writeFileSync(clients, JSON.stringify({ clients: [{ id: 'bench', keySha256: sha256Hex(KEY), scopes: ['verify', 'demographic', 'batch'] }] }));
+  process.stderr.write(`sampling ${args.sample} request bodies from ${scale} citizens\n`);
+  const people = samplePeople(scale, seed, Number(args.sample));
+  const bodies = { '/v1/verify': verifyBodies(people, 0.1), '/v1/verify/demographic': demographicBodies(people) };
+
+  const samples: Record<'pool' | 'inline', Record<string, EndpointFigures[]>> = { pool: {}, inline: {} };
+  const shares: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const order = run % 2 === 0 ? (['pool', 'inline'] as const) : (['inline', 'pool'] as const);
+    for (const mode of order) {
+      const server = await startServerProcess(['--index', dir, '--clients', clients, '--dispatch', mode]);
+      try {
+        await load({ url: server.url, path: '/v1/verify', key: KEY, bodies: bodies['/v1/verify'], connections, seconds: 2 }); // warm-up
+        for (const path of ENDPOINTS) {
+          const figures = await load({ url: server.url, path, key: KEY, bodies: bodies[path], connections, seconds });
+          if (figures.errors || figures.non2xx) throw new Error(`${mode} ${path}: ${figures.errors} errors, ${figures.non2xx} non-2xx`);
+          (samples[mode][path] ??= []).push(figures);
+          process.stderr.write(`run ${run + 1} ${mode} ${path}: ${Math.round(figures.requestsPerSecond)} req/s p99 ${figures.p99} ms\n`);
+        }
+        shares.push(await notFoundShare(server));
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  const medians = (list: EndpointFigures[]): EndpointFigures => ({
+    requestsPerSecond: median(list.map((f) => f.requestsPerSecond)),
+    p50: median(list.map((f) => f.p50)),
+    p97_5: median(list.map((f) => f.p97_5)),
+    p99: median(list.map((f) => f.p99)),
+  });
+  const bytes = statSync(join(currentBuildDir(dir)!, 'index.mdb')).size;
+  const results: ScaleResults = {
+    date: today(),
+    machine: machine(),
+    scale,
+    command: `npm run bench -- --scale ${scale} --runs ${runs} --seconds ${seconds}`,
+    runs,
+    connections,
+    seconds,
+    index: { bytes, bytesPerCitizen: bytes / scale, buildSeconds },
+    endpoints: {
+      pool: Object.fromEntries(ENDPOINTS.map((p) => [p, medians(samples.pool[p])])),
+      inline: Object.fromEntries(ENDPOINTS.map((p) => [p, medians(samples.inline[p])])),
+    },
+    unknownShareSeen: median(shares),
+  };
+  saveResults(results);
+  process.stderr.write('wrote bench/RESULTS.md\n');
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
