@@ -1,10 +1,10 @@
-import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { Secret } from './secret.js';
 import { FORMAT_VERSION } from './codec.js';
 import { KEY_BYTES } from './keys.js';
-import { openDbs, publishBuild, startBuildDir, type IndexDbs, type IndexMeta } from './layout.js';
+import { DB_FILE, openDbs, publishBuild, startBuildDir, type IndexDbs, type IndexMeta } from './layout.js';
 import { BucketSpill, sortEntries } from './spill.js';
 import type { IngestResult, IngestTask, SourceFormat } from './ingest.js';
 import { workerPath } from '../workers.js';
@@ -212,6 +212,15 @@ function writeLinks(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, dropp
   return counts;
 }
 
+function syncToDisk(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Builds an index into a new directory and publishes it only when complete: a killed
  * build leaves a `.partial` directory that the next build removes.
@@ -248,9 +257,11 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildReport> {
     sourceSha256: opts.source.digest?.(),
   };
   await dbs.meta.put('meta', meta);
-  await dbs.env.flushed;
   await dbs.env.close();
   rmSync(spillDir, { recursive: true, force: true });
+  // The build ran with noSync: make it durable before it can be published.
+  syncToDisk(join(partial, DB_FILE));
+  syncToDisk(partial);
   publishBuild(opts.indexDir, partial, final);
   return { path: final, records: meta.records, rejects: meta.rejects, nameKeys: counts.nameKeys, legacyKeys: counts.legacyKeys, seconds };
 }

@@ -14,7 +14,7 @@ import { FORMAT_VERSION } from './codec.js';
  * the symlink with rename(2), which is atomic: a reader sees the old build or the new.
  */
 export const CURRENT = 'current';
-const DB_FILE = 'index.mdb';
+export const DB_FILE = 'index.mdb';
 const PARTIAL_SUFFIX = '.partial';
 
 export interface IndexMeta {

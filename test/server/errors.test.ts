@@ -38,7 +38,7 @@ describe('error codes over HTTP', () => {
   });
 
   it('INVALID_MSGPACK', async () => {
-    expectError(await call(server.url, '/v1/verify', { key: KEYS.full, raw: new Uint8Array([0xc1]), contentType: 'application/msgpack' }), 'INVALID_MSGPACK');
+    expectError(await call(server.url, '/v1/verify', { key: KEYS.full, raw: new Uint8Array([0x82, 0xa1, 0x61]), contentType: 'application/msgpack' }), 'INVALID_MSGPACK');
   });
 
   it('UNAUTHORIZED without a key, with an unknown key, or with another scheme', async () => {
