@@ -26,6 +26,11 @@ export async function gen(argv: string[]): Promise<void> {
   const count = positiveInt('count', f.count);
   const seed = positiveInt('seed', f.seed, 1);
   const out = f.out ? createWriteStream(f.out) : process.stdout;
+  // A closed pipe (`idv gen ... | head`) ends the command quietly.
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const bar = f.out ? progressBar() : undefined;
   let done = 0;
   for (const batch of syntheticLines(count, seed)) {

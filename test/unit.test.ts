@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, serveConfig } from '../src/config.js';
+import { sortEntries } from '../src/index/spill.js';
+import { splitCsvLine } from '../src/index/ingest.js';
+import { decodeCitizen, encodeCitizen } from '../src/index/codec.js';
+import { RateLimiter } from '../src/server/rateLimit.js';
+import { requestFormat, responseFormat } from '../src/server/codec.js';
+import { ClientRegistry, sha256Hex } from '../src/server/clients.js';
+import type { Citizen } from '../src/domain/citizen.js';
+
+describe('serveConfig', () => {
+  const base = { indexDir: '/x', secretFile: '/y' };
+  it('fills defaults and freezes', () => {
+    const c = serveConfig(base);
+    expect(c.port).toBe(8080);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+  it.each([
+    [{ ...base, prot: 1 }, 'invalid option prot: unknown option'],
+    [{ ...base, port: 70000 }, 'invalid option port: expected an integer from 0 to 65535'],
+    [{ ...base, dispatch: 'threads' }, 'invalid option dispatch: expected one of pool, inline'],
+    [{ indexDir: '/x' }, 'invalid option secretFile: required'],
+  ])('refuses %o', (input, message) => {
+    expect(() => serveConfig(input)).toThrow(ConfigError);
+    expect(() => serveConfig(input)).toThrow(message);
+  });
+  it('reads numbers given as strings (flags, environment)', () => {
+    expect(serveConfig({ ...base, port: '9090' }).port).toBe(9090);
+  });
+});
+
+describe('sortEntries', () => {
+  it('orders entries that tie on their first five bytes by the rest', () => {
+    const entries = [
+      [1, 2, 3, 4, 5, 9, 0],
+      [1, 2, 3, 4, 5, 1, 7],
+      [0, 0, 0, 0, 0, 0, 0],
+      [1, 2, 3, 4, 5, 1, 2],
+      [255, 0, 0, 0, 0, 0, 0],
+    ];
+    const data = Buffer.from(entries.flat());
+    const starts = Uint32Array.from(entries.map((_, i) => i * 7));
+    const order = [...sortEntries(data, starts, 7)];
+    expect(order.map((i) => entries[i])).toEqual([...entries].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  });
+});
+
+describe('splitCsvLine', () => {
+  it.each([
+    ['a,b,c', ['a', 'b', 'c']],
+    ['a,,c,', ['a', '', 'c', '']],
+    ['"x, y","say ""hi""",z', ['x, y', 'say "hi"', 'z']],
+  ])('%s', (line, fields) => expect(splitCsvLine(line)).toEqual(fields));
+  it('refuses an unterminated quote', () => expect(() => splitCsvLine('"abc')).toThrow('unterminated'));
+});
+
+describe('record codec', () => {
+  it('round-trips every field, and leaves absent ones absent', () => {
+    const full: Citizen = {
+      idNumber: '001090000101', fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17', gender: 'male',
+      placeOfOrigin: 'Nam Định', placeOfResidence: 'Hà Nội', legacyIdNumber: '012345678', cardIssueDate: '2021-04-01',
+      status: 'deceased', cardStatus: 'revoked',
+    };
+    expect(decodeCitizen(encodeCitizen(full))).toEqual(full);
+    const minimal: Citizen = { idNumber: '001190000101', fullName: 'Lê Thị B', dateOfBirth: '1990', gender: 'female', status: 'alive', cardStatus: 'valid' };
+    expect(decodeCitizen(encodeCitizen(minimal))).toEqual(minimal);
+    const onlyIssue = { ...minimal, cardIssueDate: '2020-01-01' };
+    expect(decodeCitizen(encodeCitizen(onlyIssue))).toEqual(onlyIssue);
+  });
+});
+
+describe('RateLimiter', () => {
+  it('allows a burst, then the sustained rate', () => {
+    let now = 0;
+    const limiter = new RateLimiter(() => now);
+    const client = { id: 'c', scopes: new Set<never>(), ratePerSecond: 10, burst: 2 };
+    expect([limiter.take(client), limiter.take(client), limiter.take(client)]).toEqual([true, true, false]);
+    now += 100; // 0.1 s refills one token
+    expect([limiter.take(client), limiter.take(client)]).toEqual([true, false]);
+  });
+  it('does not limit a client without a rate', () => {
+    const limiter = new RateLimiter();
+    expect(Array.from({ length: 1000 }, () => limiter.take({ id: 'x', scopes: new Set() })).every(Boolean)).toBe(true);
+  });
+});
+
+describe('content negotiation', () => {
+  it.each([
+    ['application/json', 'json'], ['application/json; charset=utf-8', 'json'], ['Application/MsgPack', 'msgpack'],
+    ['application/x-msgpack', 'msgpack'], ['text/plain', undefined], ['', undefined],
+  ])('Content-Type %s → %s', (header, format) => expect(requestFormat(header)).toBe(format));
+  it.each([
+    ['', 'msgpack', 'msgpack'], ['*/*', 'json', 'json'], ['application/msgpack', 'json', 'msgpack'],
+    ['text/html, application/json;q=0.9', 'msgpack', 'json'],
+  ] as const)('Accept %s with a %s request → %s', (accept, fallback, format) => expect(responseFormat(accept, fallback)).toBe(format));
+});
+
+describe('ClientRegistry', () => {
+  it('authenticates by key hash only', () => {
+    const registry = new ClientRegistry([{ keySha256: sha256Hex('k1'), client: { id: 'a', scopes: new Set(['verify']) } }]);
+    expect(registry.authenticate('Bearer k1')?.id).toBe('a');
+    expect(registry.authenticate('Bearer k2')).toBeUndefined();
+    expect(registry.authenticate('k1')).toBeUndefined();
+    expect(registry.authenticate('Bearer ')).toBeUndefined();
+  });
+});
+
+describe('runItems', () => {
+  it('answers a failing item with INTERNAL and still answers the others', async () => {
+    const { runItems } = await import('../src/verification/engine.js');
+    const reader = {
+      byId: (id: string) => {
+        if (id === '001090000999') throw new Error('disk error');
+        return undefined;
+      },
+    } as unknown as import('../src/index/reader.js').IndexReader;
+    const options = { nameThreshold: 85 };
+    const results = runItems(reader, [
+      { type: 'id', claim: { idNumber: '001090000999' }, options },
+      { type: 'id', claim: { idNumber: '001090000101' }, options },
+    ]);
+    expect(results).toEqual([{ error: { code: 'INTERNAL', message: 'Internal error' } }, { result: 'not_found', fields: {} }]);
+  });
+});
