@@ -15,10 +15,9 @@ export interface ScaleResults {
   scale: number;
   command: string;
   runs: number;
-  connections: number;
   seconds: number;
   index: { bytes: number; bytesPerCitizen: number; buildSeconds?: Record<string, number> };
-  /** Medians over runs, by dispatch mode then endpoint. */
+  /** Medians over runs, by dispatch mode, then "endpoint @connections". */
   endpoints: Record<'pool' | 'inline', Record<string, EndpointFigures>>;
   unknownShareSeen: number;
 }
@@ -33,28 +32,31 @@ export function saveResults(results: ScaleResults): void {
 
 function renderScale(r: ScaleResults): string {
   const rows: string[] = [];
-  for (const endpoint of Object.keys(r.endpoints.pool)) {
+  const ratios: string[] = [];
+  for (const key of Object.keys(r.endpoints.pool)) {
+    const [endpoint, connections] = key.split(' @');
     for (const mode of ['pool', 'inline'] as const) {
-      const f = r.endpoints[mode][endpoint];
-      if (f) rows.push(`| ${endpoint} | ${mode} | ${Math.round(f.requestsPerSecond).toLocaleString('en')} | ${f.p50} | ${f.p97_5} | ${f.p99} |`);
+      const f = r.endpoints[mode][key];
+      if (f) rows.push(`| ${endpoint} | ${connections} | ${mode} | ${Math.round(f.requestsPerSecond).toLocaleString('en')} | ${f.p50} | ${f.p97_5} | ${f.p99} |`);
     }
+    const ratio = r.endpoints.pool[key].requestsPerSecond / r.endpoints.inline[key].requestsPerSecond;
+    ratios.push(`${endpoint} at ${connections} connections ×${ratio.toFixed(2)}`);
   }
-  const ratio = (endpoint: string) => (r.endpoints.pool[endpoint].requestsPerSecond / r.endpoints.inline[endpoint].requestsPerSecond).toFixed(2);
   return [
     `## ${r.scale.toLocaleString('en')} citizens`,
     '',
     `Measured ${r.date} on ${r.machine}.`,
-    `Command: \`${r.command}\`. autocannon, ${r.connections} connections, ${r.seconds} s per run, median of ${r.runs} runs per figure; pool and inline runs alternate.`,
+    `Command: \`${r.command}\`. autocannon (closed loop), ${r.seconds} s per run, median of ${r.runs} runs per figure; pool and inline runs alternate, each in a fresh server process.`,
     `Index: ${(r.index.bytes / 1e6).toFixed(1)} MB on disk, ${r.index.bytesPerCitizen.toFixed(0)} bytes per citizen` +
       (r.index.buildSeconds ? `; built in ${Object.entries(r.index.buildSeconds).map(([p, s]) => `${p} ${s.toFixed(1)} s`).join(', ')}.` : '.'),
     `Verify bodies: ${(r.unknownShareSeen * 100).toFixed(1)}% answered not_found (10% of the pool are unknown ID numbers), which confirms bodies vary per request.`,
     '',
-    '| endpoint | dispatch | req/s | p50 ms | p97.5 ms | p99 ms |',
-    '|---|---|---:|---:|---:|---:|',
+    '| endpoint | connections | dispatch | req/s | p50 ms | p97.5 ms | p99 ms |',
+    '|---|---:|---|---:|---:|---:|---:|',
     ...rows,
     '',
-    `Pool vs inline throughput: verify ×${ratio('/v1/verify')}, demographic ×${ratio('/v1/verify/demographic')}. ` +
-      'autocannon records whole milliseconds, so sub-millisecond percentiles read 0 or 1; the load generator shares the 2 cores with the server.',
+    `Pool throughput over inline: ${ratios.join('; ')}.`,
+    'autocannon records whole milliseconds, so sub-millisecond percentiles read 0 or 1; it shares the 2 cores with the server and its workers.',
     '',
   ].join('\n');
 }

@@ -23,7 +23,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     runs: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '32' },
+    connections: { type: 'string', default: '32,256' }, // closed-loop clients: latency-bound, then throughput-bound
     sample: { type: 'string', default: '20000' },
     smoke: { type: 'boolean', default: false }, // CI: measure, print, keep RESULTS.md as it is
   },
@@ -32,7 +32,7 @@ const scale = Number(args.scale);
 const seed = Number(args.seed);
 const runs = Number(args.runs);
 const seconds = Number(args.seconds);
-const connections = Number(args.connections);
+const connectionLevels = args.connections!.split(',').map(Number);
 const KEY = 'bench-key-not-secret';
 const ENDPOINTS = ['/v1/verify', '/v1/verify/demographic'] as const;
 
@@ -66,12 +66,14 @@ async function main(): Promise<void> {
     for (const mode of order) {
       const server = await startServerProcess(['--index', dir, '--clients', clients, '--dispatch', mode]);
       try {
-        await load({ url: server.url, path: '/v1/verify', key: KEY, bodies: bodies['/v1/verify'], connections, seconds: 2 }); // warm-up
-        for (const path of ENDPOINTS) {
-          const figures = await load({ url: server.url, path, key: KEY, bodies: bodies[path], connections, seconds });
-          if (figures.errors || figures.non2xx) throw new Error(`${mode} ${path}: ${figures.errors} errors, ${figures.non2xx} non-2xx`);
-          (samples[mode][path] ??= []).push(figures);
-          process.stderr.write(`run ${run + 1} ${mode} ${path}: ${Math.round(figures.requestsPerSecond)} req/s p99 ${figures.p99} ms\n`);
+        await load({ url: server.url, path: '/v1/verify', key: KEY, bodies: bodies['/v1/verify'], connections: 32, seconds: 2 }); // warm-up
+        for (const connections of connectionLevels) {
+          for (const path of ENDPOINTS) {
+            const figures = await load({ url: server.url, path, key: KEY, bodies: bodies[path], connections, seconds });
+            if (figures.errors || figures.non2xx) throw new Error(`${mode} ${path}: ${figures.errors} errors, ${figures.non2xx} non-2xx`);
+            (samples[mode][`${path} @${connections}`] ??= []).push(figures);
+            process.stderr.write(`run ${run + 1} ${mode} ${path} ${connections} connections: ${Math.round(figures.requestsPerSecond)} req/s p99 ${figures.p99} ms\n`);
+          }
         }
         shares.push(await notFoundShare(server));
       } finally {
@@ -85,20 +87,17 @@ async function main(): Promise<void> {
     p97_5: median(list.map((f) => f.p97_5)),
     p99: median(list.map((f) => f.p99)),
   });
+  const summary = (mode: 'pool' | 'inline') => Object.fromEntries(Object.entries(samples[mode]).map(([key, list]) => [key, medians(list)]));
   const bytes = statSync(join(currentBuildDir(dir)!, 'index.mdb')).size;
   const results: ScaleResults = {
     date: today(),
     machine: machine(),
     scale,
-    command: `npm run bench -- --scale ${scale} --runs ${runs} --seconds ${seconds}`,
+    command: `npm run bench -- --scale ${scale} --runs ${runs} --seconds ${seconds} --connections ${args.connections}`,
     runs,
-    connections,
     seconds,
     index: { bytes, bytesPerCitizen: bytes / scale, buildSeconds },
-    endpoints: {
-      pool: Object.fromEntries(ENDPOINTS.map((p) => [p, medians(samples.pool[p])])),
-      inline: Object.fromEntries(ENDPOINTS.map((p) => [p, medians(samples.inline[p])])),
-    },
+    endpoints: { pool: summary('pool'), inline: summary('inline') },
     unknownShareSeen: median(shares),
   };
   if (args.smoke) {

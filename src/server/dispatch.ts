@@ -58,6 +58,7 @@ export class PoolDispatcher extends Bounded {
       minThreads: opts.threads,
       maxThreads: opts.threads,
       idleTimeout: Number.MAX_SAFE_INTEGER, // never let a worker exit and reopen the index
+      recordTiming: false, // we time tasks ourselves (idv_pool_task_seconds)
       workerData: { indexDir: opts.indexDir, secretHex: opts.secretHex },
     });
     try {
