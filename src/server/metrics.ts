@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ERRORS } from '../errors.js';
 
 /**
  * Prometheus metrics. Labels are routes, status codes, error codes and results:
@@ -29,5 +30,9 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'idv_' });
+    // Every series exists from the start at 0, so rate() and alerts see the first event.
+    for (const code of Object.keys(ERRORS)) this.errors.inc({ code }, 0);
+    for (const result of ['match', 'mismatch', 'not_found']) this.results.inc({ kind: 'id', result }, 0);
+    for (const result of ['unique', 'ambiguous', 'none']) this.results.inc({ kind: 'demographic', result }, 0);
   }
 }

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { OPENAPI } from '../../src/server/openapi.js';
+import { PACKAGE_ROOT } from '../../src/tsv.js';
 import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { call, KEYS, startTestServer, type Reply, type TestServer } from '../helpers/server.js';
 import { checkSchema, responseSchema } from '../helpers/schema.js';
@@ -216,5 +219,14 @@ describe('operational endpoints', () => {
     expect(status).toBe(200);
     expect(body.openapi).toBe('3.1.0');
     expect(Object.keys(body.paths).sort()).toEqual(['/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/verify', '/v1/verify/batch', '/v1/verify/demographic']);
+  });
+
+  it('exposes every metric the Grafana dashboard and the alert rules use', async () => {
+    const { body } = await call(server.url, '/metrics');
+    const exposed = new Set((body as string).split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
+    const files = ['grafana/dashboards/idv-overview.json', 'grafana/alerts.yml'].map((f) => readFileSync(join(PACKAGE_ROOT, f), 'utf8'));
+    const used = new Set(files.flatMap((text) => text.match(/idv_[a-z0-9_]+/g) ?? []));
+    expect(used.size).toBeGreaterThan(8);
+    expect([...used].filter((name) => !exposed.has(name))).toEqual([]);
   });
 });
