@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serveConfig, type ServeConfig } from '../../src/config.js';
 import { startService, type Service } from '../../src/server/serve.js';
-import type { TempIndex } from './fixtures.js';
+import { afterAll, beforeAll } from 'vitest';
+import { fixture, tempIndex, type TempIndex } from './fixtures.js';
 
 export const KEYS = {
   full: 'test-key-full-0123456789',
@@ -102,4 +103,21 @@ export function rawExchange(port: number, chunks: (string | Buffer)[], waitMs = 
       for (const c of chunks) socket.write(c);
     });
   });
+}
+
+/**
+ * A server over the fixture citizens for the tests of one file: started before them,
+ * closed after. Read `current.server` inside tests.
+ */
+export function fixtureServer(): { index: TempIndex; server: TestServer } {
+  const current = {} as { index: TempIndex; server: TestServer };
+  beforeAll(async () => {
+    current.index = await tempIndex({ input: fixture('citizens.ndjson') });
+    current.server = await startTestServer(current.index);
+  });
+  afterAll(async () => {
+    await current.server.close();
+    current.index.remove();
+  });
+  return current;
 }

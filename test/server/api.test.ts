@@ -1,26 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPENAPI } from '../../src/server/openapi.js';
 import { PACKAGE_ROOT } from '../../src/tsv.js';
-import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
-import { call, KEYS, startTestServer, type Reply, type TestServer } from '../helpers/server.js';
+import { call, fixtureServer, KEYS, type Reply } from '../helpers/server.js';
 import { checkSchema, responseSchema } from '../helpers/schema.js';
 
-let index: TempIndex;
-let server: TestServer;
+const current = fixtureServer();
 
-beforeAll(async () => {
-  index = await tempIndex({ input: fixture('citizens.ndjson') });
-  server = await startTestServer(index);
-});
-afterAll(async () => {
-  await server.close();
-  index.remove();
-});
-
-const post = (path: string, body: unknown, key = KEYS.full) => call(server.url, path, { key, body });
+const post = (path: string, body: unknown, key = KEYS.full) => call(current.server.url, path, { key, body });
 
 /** Every 200 answer must follow the published OpenAPI document. */
 function conforms(reply: Reply, path: string): Reply {
@@ -95,13 +84,13 @@ describe('POST /v1/verify', () => {
 
   it('speaks msgpack both ways, and follows Accept', async () => {
     const raw = pack({ idNumber: '079190000202', fullName: 'TRẦN THỊ THUỶ', gender: 'female' });
-    const both = await call(server.url, '/v1/verify', { key: KEYS.full, raw, contentType: 'application/msgpack' });
+    const both = await call(current.server.url, '/v1/verify', { key: KEYS.full, raw, contentType: 'application/msgpack' });
     expect(both.headers.get('content-type')).toBe('application/msgpack');
     expect(both.body).toMatchObject({ result: 'match', fields: { fullName: { level: 'exact' }, gender: { match: true } } });
-    const asJson = await call(server.url, '/v1/verify', { key: KEYS.full, raw, contentType: 'application/msgpack', accept: 'application/json' });
+    const asJson = await call(current.server.url, '/v1/verify', { key: KEYS.full, raw, contentType: 'application/msgpack', accept: 'application/json' });
     expect(asJson.headers.get('content-type')).toBe('application/json');
     expect(asJson.body.result).toBe('match');
-    const jsonToMsgpack = await call(server.url, '/v1/verify', { key: KEYS.full, body: { idNumber: '079190000202' }, accept: 'application/msgpack' });
+    const jsonToMsgpack = await call(current.server.url, '/v1/verify', { key: KEYS.full, body: { idNumber: '079190000202' }, accept: 'application/msgpack' });
     expect(jsonToMsgpack.headers.get('content-type')).toBe('application/msgpack');
     expect(jsonToMsgpack.body.result).toBe('match');
   });
@@ -193,18 +182,18 @@ describe('POST /v1/verify/batch', () => {
 
 describe('operational endpoints', () => {
   it('GET /healthz', async () => {
-    const reply = conforms(await call(server.url, '/healthz'), '/healthz');
+    const reply = conforms(await call(current.server.url, '/healthz'), '/healthz');
     expect(reply).toMatchObject({ status: 200, body: { status: 'ok' } });
   });
 
   it('GET /readyz reports the open index', async () => {
-    const reply = conforms(await call(server.url, '/readyz'), '/readyz');
+    const reply = conforms(await call(current.server.url, '/readyz'), '/readyz');
     expect(reply).toMatchObject({ status: 200, body: { status: 'ready', records: 10 } });
   });
 
   it('GET /metrics exposes request, result and pool metrics without personal data', async () => {
     await post('/v1/verify', { idNumber: '001090000101', fullName: 'Nguyễn Văn An' });
-    const { status, body } = await call(server.url, '/metrics');
+    const { status, body } = await call(current.server.url, '/metrics');
     expect(status).toBe(200);
     expect(body).toMatch(/idv_http_requests_total\{route="\/v1\/verify",status="200"\} \d+/);
     expect(body).toMatch(/idv_verification_results_total\{kind="id",result="match"\} \d+/);
@@ -215,14 +204,14 @@ describe('operational endpoints', () => {
   });
 
   it('GET /openapi.json serves OpenAPI 3.1 describing every route', async () => {
-    const { status, body } = await call(server.url, '/openapi.json');
+    const { status, body } = await call(current.server.url, '/openapi.json');
     expect(status).toBe(200);
     expect(body.openapi).toBe('3.1.0');
     expect(Object.keys(body.paths).sort()).toEqual(['/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/verify', '/v1/verify/batch', '/v1/verify/demographic']);
   });
 
   it('exposes every metric the Grafana dashboard and the alert rules use', async () => {
-    const { body } = await call(server.url, '/metrics');
+    const { body } = await call(current.server.url, '/metrics');
     const exposed = new Set((body as string).split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
     const files = ['grafana/dashboards/idv-overview.json', 'grafana/alerts.yml'].map((f) => readFileSync(join(PACKAGE_ROOT, f), 'utf8'));
     const used = new Set(files.flatMap((text) => text.match(/idv_[a-z0-9_]+/g) ?? []));

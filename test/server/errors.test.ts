@@ -1,25 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERRORS } from '../../src/errors.js';
 import { OPENAPI } from '../../src/server/openapi.js';
 import { PACKAGE_ROOT } from '../../src/tsv.js';
-import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
-import { call, KEYS, rawExchange, startTestServer, type Reply, type TestServer } from '../helpers/server.js';
+import { call, fixtureServer, KEYS, rawExchange, type Reply } from '../helpers/server.js';
 import { checkSchema } from '../helpers/schema.js';
 
-let index: TempIndex;
-let server: TestServer;
+const current = fixtureServer();
 const seen = new Set<string>();
-
-beforeAll(async () => {
-  index = await tempIndex({ input: fixture('citizens.ndjson') });
-  server = await startTestServer(index);
-});
-afterAll(async () => {
-  await server.close();
-  index.remove();
-});
 
 /** Checks an error reply: status from the catalogue, documented shape, Retry-After on 503. */
 function expectError(reply: Reply, code: keyof typeof ERRORS, field?: string): void {
@@ -30,42 +19,42 @@ function expectError(reply: Reply, code: keyof typeof ERRORS, field?: string): v
   seen.add(code);
 }
 
-const verify = (body: unknown, key = KEYS.full) => call(server.url, '/v1/verify', { key, body });
+const verify = (body: unknown, key = KEYS.full) => call(current.server.url, '/v1/verify', { key, body });
 
 describe('error codes over HTTP', () => {
   it('INVALID_JSON', async () => {
-    expectError(await call(server.url, '/v1/verify', { key: KEYS.full, raw: '{"idNumber": ' }), 'INVALID_JSON');
+    expectError(await call(current.server.url, '/v1/verify', { key: KEYS.full, raw: '{"idNumber": ' }), 'INVALID_JSON');
   });
 
   it('INVALID_MSGPACK', async () => {
-    expectError(await call(server.url, '/v1/verify', { key: KEYS.full, raw: new Uint8Array([0x82, 0xa1, 0x61]), contentType: 'application/msgpack' }), 'INVALID_MSGPACK');
+    expectError(await call(current.server.url, '/v1/verify', { key: KEYS.full, raw: new Uint8Array([0x82, 0xa1, 0x61]), contentType: 'application/msgpack' }), 'INVALID_MSGPACK');
   });
 
   it('UNAUTHORIZED without a key, with an unknown key, or with another scheme', async () => {
-    expectError(await call(server.url, '/v1/verify', { body: { idNumber: '001090000101' } }), 'UNAUTHORIZED');
+    expectError(await call(current.server.url, '/v1/verify', { body: { idNumber: '001090000101' } }), 'UNAUTHORIZED');
     expectError(await verify({ idNumber: '001090000101' }, 'not-a-key'), 'UNAUTHORIZED');
-    const basic = await fetch(server.url + '/v1/verify', { method: 'POST', headers: { authorization: `Basic ${KEYS.full}`, 'content-type': 'application/json' }, body: '{}' });
+    const basic = await fetch(current.server.url + '/v1/verify', { method: 'POST', headers: { authorization: `Basic ${KEYS.full}`, 'content-type': 'application/json' }, body: '{}' });
     expect(basic.status).toBe(401);
   });
 
   it('FORBIDDEN for a key without the scope', async () => {
     const body = { fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' };
-    expectError(await call(server.url, '/v1/verify/demographic', { key: KEYS.verifyOnly, body }), 'FORBIDDEN');
-    expectError(await call(server.url, '/v1/verify/batch', { key: KEYS.verifyOnly, body: { items: [] } }), 'FORBIDDEN');
+    expectError(await call(current.server.url, '/v1/verify/demographic', { key: KEYS.verifyOnly, body }), 'FORBIDDEN');
+    expectError(await call(current.server.url, '/v1/verify/batch', { key: KEYS.verifyOnly, body: { items: [] } }), 'FORBIDDEN');
   });
 
   it('NOT_FOUND for an unknown route', async () => {
-    expectError(await call(server.url, '/v2/verify'), 'NOT_FOUND');
+    expectError(await call(current.server.url, '/v2/verify'), 'NOT_FOUND');
   });
 
   it('METHOD_NOT_ALLOWED for a known route with the wrong method', async () => {
-    expectError(await call(server.url, '/v1/verify', { key: KEYS.full }), 'METHOD_NOT_ALLOWED');
+    expectError(await call(current.server.url, '/v1/verify', { key: KEYS.full }), 'METHOD_NOT_ALLOWED');
   });
 
   it('BODY_TOO_LARGE from Content-Length, answered before the body is read, and the connection closed', async () => {
     const head = `POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n`;
     const started = performance.now();
-    const response = await rawExchange(server.port, [head, '{"idNumber":'], 5000);
+    const response = await rawExchange(current.server.port, [head, '{"idNumber":'], 5000);
     expect(response).toMatch(/^HTTP\/1\.1 413 /);
     expect(response).toContain('"code":"BODY_TOO_LARGE"');
     // Closed by the server, not left to time out waiting for the other 10 MB.
@@ -77,13 +66,13 @@ describe('error codes over HTTP', () => {
     const head = `POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
     const chunk = 'x'.repeat(8192);
     const body = Array.from({ length: 4 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`);
-    const response = await rawExchange(server.port, [head, ...body], 5000);
+    const response = await rawExchange(current.server.port, [head, ...body], 5000);
     expect(response).toMatch(/^HTTP\/1\.1 413 /);
   });
 
   it('UNSUPPORTED_MEDIA_TYPE for anything but JSON or msgpack', async () => {
-    expectError(await call(server.url, '/v1/verify', { key: KEYS.full, raw: 'idNumber=001090000101', contentType: 'application/x-www-form-urlencoded' }), 'UNSUPPORTED_MEDIA_TYPE');
-    expectError(await call(server.url, '/v1/verify', { key: KEYS.full, raw: '{}', contentType: 'text/plain' }), 'UNSUPPORTED_MEDIA_TYPE');
+    expectError(await call(current.server.url, '/v1/verify', { key: KEYS.full, raw: 'idNumber=001090000101', contentType: 'application/x-www-form-urlencoded' }), 'UNSUPPORTED_MEDIA_TYPE');
+    expectError(await call(current.server.url, '/v1/verify', { key: KEYS.full, raw: '{}', contentType: 'text/plain' }), 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('VALIDATION_FAILED names the field, and never echoes the value', async () => {
@@ -108,11 +97,11 @@ describe('error codes over HTTP', () => {
       expectError(reply, 'VALIDATION_FAILED', field);
       expect(reply.body.error.message).not.toMatch(/00109000010|003090000101|17\/05\/1990|Nguyễn/);
     }
-    const demo = await call(server.url, '/v1/verify/demographic', { key: KEYS.full, body: { fullName: 'An', dateOfBirth: '1990-05-17', provinceCode: '003' } });
+    const demo = await call(current.server.url, '/v1/verify/demographic', { key: KEYS.full, body: { fullName: 'An', dateOfBirth: '1990-05-17', provinceCode: '003' } });
     expectError(demo, 'VALIDATION_FAILED', 'provinceCode');
-    const missing = await call(server.url, '/v1/verify/demographic', { key: KEYS.full, body: { fullName: 'An' } });
+    const missing = await call(current.server.url, '/v1/verify/demographic', { key: KEYS.full, body: { fullName: 'An' } });
     expectError(missing, 'VALIDATION_FAILED', 'dateOfBirth');
-    const tooMany = await call(server.url, '/v1/verify/batch', { key: KEYS.full, body: { items: Array.from({ length: 1001 }, () => ({ type: 'id', idNumber: '001090000101' })) } });
+    const tooMany = await call(current.server.url, '/v1/verify/batch', { key: KEYS.full, body: { items: Array.from({ length: 1001 }, () => ({ type: 'id', idNumber: '001090000101' })) } });
     expectError(tooMany, 'VALIDATION_FAILED', 'items');
   });
 
