@@ -8,7 +8,8 @@ import { Secret } from '../index/secret.js';
 import { fileSource, syntheticSource } from '../index/sources.js';
 import { sha256Hex } from '../server/clients.js';
 import { startService, type Service } from '../server/serve.js';
-import { syntheticLines } from '../synth/generator.js';
+import { PopulationGenerator, syntheticLines } from '../synth/generator.js';
+import type { Citizen } from '../domain/citizen.js';
 import { flags, positiveInt, UsageError } from './args.js';
 import { log } from './log.js';
 import { progressBar } from './progress.js';
@@ -71,21 +72,21 @@ export async function build(argv: string[]): Promise<void> {
   await runBuild({ indexDir: f.index, source, secretFile: f['secret-file'], threads: f.threads ? positiveInt('threads', f.threads) : undefined, rejects: f.rejects });
 }
 
-function announce(service: Service, host: string): void {
-  const port = service.server.port;
+/** Shows the demo key once, with a curl line that works as printed when an example citizen is known. */
+function announce(service: Service, host: string, example?: Citizen): void {
   if (!service.demoKey) return;
+  const claim = example
+    ? { idNumber: example.idNumber, fullName: example.fullName, dateOfBirth: example.dateOfBirth }
+    : { idNumber: '<12-digit ID number>', fullName: '<full name>' };
   const curl =
-    `curl -s http://${host}:${port}/v1/verify -H 'Authorization: Bearer ${service.demoKey}' -H 'Content-Type: application/json' ` +
-    `-d '{"idNumber":"${DEMO_PERSON.idNumber}","fullName":"${DEMO_PERSON.fullName}","dateOfBirth":"${DEMO_PERSON.dateOfBirth}"}'`;
+    `curl -s http://${host}:${service.server.port}/v1/verify -H 'Authorization: Bearer ${service.demoKey}' ` +
+    `-H 'Content-Type: application/json' -d '${JSON.stringify(claim)}'`;
   process.stdout.write(
-    `\nServing ${service.records} citizens on http://${host}:${port}\n` +
+    `\nServing ${service.records} citizens on http://${host}:${service.server.port}\n` +
       `Demo API key (shown once, not stored): ${service.demoKey}\n` +
       `Try:\n  ${curl}\n\n`,
   );
 }
-
-// The first citizen of the demo population (seed 1), used in the printed curl line.
-let DEMO_PERSON = { idNumber: '', fullName: '', dateOfBirth: '' };
 
 function stopOnSignals(service: Service): void {
   const stop = (signal: string) => {
@@ -107,7 +108,7 @@ const SERVE_FLAGS = {
   'max-inflight': { type: 'string' },
 } as const;
 
-async function serveWith(f: { [K in keyof typeof SERVE_FLAGS]?: string }, indexDir: string): Promise<Service> {
+async function serveWith(f: { [K in keyof typeof SERVE_FLAGS]?: string }, indexDir: string, example?: Citizen): Promise<Service> {
   const config = serveConfig({
     indexDir: resolve(indexDir),
     secretFile: secretPath(f['secret-file'], resolve(indexDir)),
@@ -119,7 +120,7 @@ async function serveWith(f: { [K in keyof typeof SERVE_FLAGS]?: string }, indexD
     maxInFlightItems: f['max-inflight'],
   });
   const service = await startService(config, log);
-  announce(service, config.host);
+  announce(service, config.host, example);
   stopOnSignals(service);
   return service;
 }
@@ -138,13 +139,14 @@ const DEMO_SEED = 1;
 export async function demo(argv: string[]): Promise<void> {
   const f = flags(argv, { ...SERVE_FLAGS, count: { type: 'string' } });
   const indexDir = resolve(f.index ?? DEMO_DIR);
-  DEMO_PERSON = JSON.parse(syntheticLines(1, DEMO_SEED).next().value![0]);
+  // The first citizen of the demo population: the printed curl line asks about them.
+  const example = new PopulationGenerator(DEMO_SEED).next();
   if (!currentBuildDir(indexDir)) {
     const count = positiveInt('count', f.count, DEMO_SIZE);
     process.stderr.write(`No index at ${indexDir}: building a demo index of ${count} synthetic citizens.\n`);
     await runBuild({ indexDir, source: syntheticSource(count, DEMO_SEED), secretFile: f['secret-file'] });
   }
-  await serveWith(f, indexDir);
+  await serveWith(f, indexDir, example);
 }
 
 /** Makes a client key and the clients-file entry that holds only its SHA-256. */

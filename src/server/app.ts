@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { ServeConfig } from '../config.js';
 import { ServiceError } from '../errors.js';
-import type { WorkItem, WorkResult } from '../verification/types.js';
 import { readBody } from './body.js';
-import type { Client, ClientRegistry, Scope } from './clients.js';
-import { CONTENT_TYPES, decodeBody, encodeBody, requestFormat, responseFormat, type Format } from './codec.js';
+import type { ClientRegistry, Scope, Client } from './clients.js';
+import { decodeBody, requestFormat } from './codec.js';
 import type { Dispatcher } from './dispatch.js';
+import { Exchanges, type Exchange, type Log } from './exchange.js';
 import type { Metrics } from './metrics.js';
 import { OPENAPI } from './openapi.js';
 import { RateLimiter } from './rateLimit.js';
-import { App, closeListenSocket, listenSocketPort, type HttpRequest, type HttpResponse, type us_listen_socket } from './uws.js';
-import { asObject, batchItem, batchItems, demographicItem, idItem } from './validate.js';
+import { App, closeListenSocket, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { verifications, type Verification, type VerificationRoute } from './verifications.js';
 
 export interface ServerDeps {
   config: Readonly<ServeConfig>;
@@ -18,7 +18,7 @@ export interface ServerDeps {
   clients: ClientRegistry;
   metrics: Metrics;
   records: number;
-  log?: (event: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 export interface RunningServer {
@@ -27,180 +27,88 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-type Route = '/v1/verify' | '/v1/verify/demographic' | '/v1/verify/batch';
-
-const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  413: 'Content Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 429: 'Too Many Requests',
-  500: 'Internal Server Error', 503: 'Service Unavailable',
-};
-const statusLine = (status: number) => `${status} ${STATUS_TEXT[status]}`;
 const OPENAPI_JSON = JSON.stringify(OPENAPI);
 
-/** One request's state: what was read from `req` up front, and whether `res` may still be used. */
-class Exchange {
-  closed = false;
-  readonly started = performance.now();
-  format: Format = 'json';
-  constructor(readonly res: HttpResponse, readonly route: string, readonly requestId: string, readonly accept: string) {}
-}
-
-export async function startServer(deps: ServerDeps): Promise<RunningServer> {
-  const { config, dispatcher, clients, metrics } = deps;
-  const log = deps.log ?? (() => {});
+/** Authentication, scope and rate limit, in that order: a stranger learns nothing about scopes or rates. */
+function authorizer(clients: ClientRegistry) {
   const limiter = new RateLimiter();
-  const bootId = randomBytes(4).toString('hex');
-  let sequence = 0;
-  let ready = true;
-  let open = 0;
-  metrics.indexRecords.set(deps.records);
-  metrics.ready.set(1);
-
-  const send = (ex: Exchange, status: number, body: unknown, headers: Record<string, string> = {}, closeConnection = false) => {
-    if (ex.closed) return;
-    ex.closed = true;
-    open--;
-    const format = responseFormat(ex.accept, ex.format);
-    const payload = encodeBody(body, format);
-    ex.res.cork(() => {
-      ex.res.writeStatus(statusLine(status)).writeHeader('content-type', CONTENT_TYPES[format]).writeHeader('x-request-id', ex.requestId);
-      for (const [k, v] of Object.entries(headers)) ex.res.writeHeader(k, v);
-      ex.res.end(payload, closeConnection);
-    });
-    metrics.requests.inc({ route: ex.route, status });
-    metrics.duration.observe({ route: ex.route }, (performance.now() - ex.started) / 1000);
-  };
-
-  const fail = (ex: Exchange, err: unknown, closeConnection = false) => {
-    const error = err instanceof ServiceError ? err : new ServiceError('INTERNAL');
-    if (!(err instanceof ServiceError)) log({ level: 'error', msg: 'request failed', requestId: ex.requestId, err: String((err as Error)?.stack ?? err) });
-    metrics.errors.inc({ code: error.code });
-    const headers: Record<string, string> = error.status === 503 ? { 'retry-after': String(config.retryAfterSeconds) } : {};
-    send(ex, error.status, error.toBody(), headers, closeConnection);
-  };
-
-  const begin = (res: HttpResponse, req: HttpRequest, route: string) => {
-    open++;
-    const ex = new Exchange(res, route, `${bootId}-${(++sequence).toString(36)}`, req.getHeader('accept'));
-    res.onAborted(() => {
-      if (!ex.closed) open--;
-      ex.closed = true;
-    });
-    return ex;
-  };
-
-  const authorize = (req: HttpRequest, scope: Scope): Client => {
+  return (req: HttpRequest, scope: Scope): Client => {
     const client = clients.authenticate(req.getHeader('authorization'));
     if (!client) throw new ServiceError('UNAUTHORIZED');
     if (!client.scopes.has(scope)) throw new ServiceError('FORBIDDEN');
     if (!limiter.take(client)) throw new ServiceError('RATE_LIMITED');
     return client;
   };
+}
 
-  const handlers: Record<Route, { scope: Scope; limit: number; handle: (body: unknown, client: Client) => Promise<unknown> }> = {
-    '/v1/verify': { scope: 'verify', limit: config.bodyLimitBytes, handle: (body) => runSingle(idItem(asObject(body, 'body'))) },
-    '/v1/verify/demographic': { scope: 'demographic', limit: config.bodyLimitBytes, handle: (body) => runSingle(demographicItem(asObject(body, 'body'))) },
-    '/v1/verify/batch': { scope: 'batch', limit: config.batchBodyLimitBytes, handle: (body, client) => runBatch(asObject(body, 'body'), client) },
-  };
-
-  const countResult = (item: WorkItem, result: WorkResult) => {
-    if ('result' in result) metrics.results.inc({ kind: item.type, result: result.result });
-  };
-
-  async function runSingle(item: WorkItem): Promise<WorkResult> {
-    const [result] = await dispatcher.run([item]);
-    if ('error' in result) throw new ServiceError(result.error.code);
-    countResult(item, result);
-    return result;
-  }
-
-  async function runBatch(body: Record<string, unknown>, client: Client): Promise<unknown> {
-    const raw = batchItems(body, config.batchMaxItems);
-    const results: unknown[] = new Array(raw.length);
-    const items: WorkItem[] = [];
-    const slots: number[] = [];
-    raw.forEach((value, i) => {
-      try {
-        const item = batchItem(value);
-        const scope: Scope = item.type === 'id' ? 'verify' : 'demographic';
-        if (!client.scopes.has(scope)) throw new ServiceError('FORBIDDEN');
-        items.push(item);
-        slots.push(i);
-      } catch (err) {
-        results[i] = (err instanceof ServiceError ? err : new ServiceError('INTERNAL')).toBody();
-      }
-    });
-    const answers = items.length ? await dispatcher.run(items) : [];
-    answers.forEach((answer, k) => {
-      countResult(items[k], answer);
-      results[slots[k]] = 'error' in answer ? answer : { type: items[k].type, ...answer };
-    });
-    return { results };
-  }
-
-  const post = (route: Route) => (res: HttpResponse, req: HttpRequest) => {
-    const ex = begin(res, req, route);
-    const handler = handlers[route];
+/** Reads and answers one verification request; everything before the body is checked from the headers alone. */
+function verificationHandler(route: VerificationRoute, v: Verification, exchanges: Exchanges, authorize: ReturnType<typeof authorizer>, isReady: () => boolean) {
+  return (res: HttpResponse, req: HttpRequest) => {
+    const ex = exchanges.begin(res, req, route);
     try {
-      if (!ready) throw new ServiceError('NOT_READY');
-      const client = authorize(req, handler.scope);
+      if (!isReady()) throw new ServiceError('NOT_READY');
+      const client = authorize(req, v.scope);
       const format = requestFormat(req.getHeader('content-type'));
       if (!format) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE');
       ex.format = format;
-      const declared = Number(req.getHeader('content-length') || '0');
-      // Refused before reading: the connection is closed so the rest is never read.
-      if (declared > handler.limit) return fail(ex, new ServiceError('BODY_TOO_LARGE'), true);
-      readBody(res, handler.limit, (outcome) => {
-        if (!outcome.ok) return fail(ex, new ServiceError('BODY_TOO_LARGE'), true);
-        let pending: Promise<unknown>;
-        try {
-          pending = handler.handle(decodeBody(outcome.body, format), client);
-        } catch (err) {
-          return fail(ex, err);
-        }
-        pending.then((result) => send(ex, 200, { requestId: ex.requestId, ...(result as object) }), (err) => fail(ex, err));
+      // Refused from the header: the connection is closed, so the rest is never read.
+      if (Number(req.getHeader('content-length') || '0') > v.limit) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
+      readBody(res, v.limit, (outcome) => {
+        if (!outcome.ok) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
+        answer(ex, () => v.handle(decodeBody(outcome.body, format), client));
       });
     } catch (err) {
-      fail(ex, err);
+      ex.fail(err);
     }
   };
+}
 
-  const simple = (route: string, respond: (ex: Exchange) => void) => (res: HttpResponse, req: HttpRequest) => {
-    const ex = begin(res, req, route);
-    try {
-      respond(ex);
-    } catch (err) {
-      fail(ex, err);
-    }
-  };
-  const errorRoute = (code: 'NOT_FOUND' | 'METHOD_NOT_ALLOWED') => simple(code === 'NOT_FOUND' ? 'unmatched' : 'wrong-method', (ex) => fail(ex, new ServiceError(code)));
+function answer(ex: Exchange, work: () => Promise<object>): void {
+  let pending: Promise<object>;
+  try {
+    pending = work();
+  } catch (err) {
+    return ex.fail(err);
+  }
+  pending.then((result) => ex.send(200, { requestId: ex.requestId, ...result }), (err) => ex.fail(err));
+}
+
+function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, metrics: Metrics, status: () => { ready: boolean; records: number }): void {
+  const simple = (route: string, respond: (ex: Exchange) => void) => (res: HttpResponse, req: HttpRequest) => respond(exchanges.begin(res, req, route));
+  app
+    .get('/healthz', simple('/healthz', (ex) => ex.send(200, { status: 'ok' })))
+    .get('/readyz', simple('/readyz', (ex) => {
+      const { ready, records } = status();
+      ex.send(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', records });
+    }))
+    .get('/openapi.json', simple('/openapi.json', (ex) => ex.sendRaw(200, 'application/json', OPENAPI_JSON)))
+    .get('/metrics', simple('/metrics', (ex) => {
+      metrics.registry.metrics().then((text) => ex.sendRaw(200, metrics.registry.contentType, text), (err) => ex.fail(err));
+    }))
+    .any('/*', simple('unmatched', (ex) => ex.fail(new ServiceError('NOT_FOUND'))));
+}
+
+export async function startServer(deps: ServerDeps): Promise<RunningServer> {
+  const { config, dispatcher, metrics } = deps;
+  const exchanges = new Exchanges(metrics, deps.log ?? (() => {}), config.retryAfterSeconds, randomBytes(4).toString('hex'));
+  const authorize = authorizer(deps.clients);
+  let ready = true;
+  metrics.indexRecords.set(deps.records);
+  metrics.ready.set(1);
 
   const app = App();
-  for (const route of Object.keys(handlers) as Route[]) app.post(route, post(route)).any(route, errorRoute('METHOD_NOT_ALLOWED'));
-  app
-    .get('/healthz', simple('/healthz', (ex) => send(ex, 200, { status: 'ok' })))
-    .get('/readyz', simple('/readyz', (ex) => send(ex, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', records: deps.records })))
-    .get('/openapi.json', simple('/openapi.json', (ex) => {
-      if (ex.closed) return;
-      ex.closed = true;
-      open--;
-      ex.res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end(OPENAPI_JSON);
-      metrics.requests.inc({ route: ex.route, status: 200 });
-    }))
-    .get('/metrics', (res) => {
-      let aborted = false;
-      res.onAborted(() => (aborted = true));
-      metrics.registry.metrics().then((text) => {
-        if (!aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', metrics.registry.contentType).end(text));
-      });
-    })
-    .any('/*', errorRoute('NOT_FOUND'));
+  const routes = verifications({ dispatcher, metrics, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
+  for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
+    app.post(route, verificationHandler(route, v, exchanges, authorize, () => ready));
+    app.any(route, (res, req) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED')));
+  }
+  operationalRoutes(app, exchanges, metrics, () => ({ ready, records: deps.records }));
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
   });
   const port = listenSocketPort(listenSocket);
-  log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.records, dispatch: config.dispatch, threads: config.threads });
+  exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.records, dispatch: config.dispatch, threads: config.threads });
 
   return {
     port,
@@ -209,11 +117,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       metrics.ready.set(0);
       closeListenSocket(listenSocket);
       const deadline = performance.now() + config.shutdownGraceMs;
-      while (open > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while (exchanges.open > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await dispatcher.close();
       const closeAll = (app as unknown as { close?: () => void }).close;
       if (typeof closeAll === 'function') closeAll.call(app);
     },
   };
 }
-

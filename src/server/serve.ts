@@ -4,6 +4,7 @@ import { Secret } from '../index/secret.js';
 import { startServer, type RunningServer } from './app.js';
 import { ClientRegistry } from './clients.js';
 import { InlineDispatcher, PoolDispatcher, type Dispatcher } from './dispatch.js';
+import type { Log } from './exchange.js';
 import { Metrics } from './metrics.js';
 
 export interface Service {
@@ -12,8 +13,6 @@ export interface Service {
   demoKey?: string;
   records: number;
 }
-
-export type Log = (event: Record<string, unknown>) => void;
 
 /** Opens the index (refusing a foreign secret or format), starts the workers, then listens. */
 export async function startService(config: Readonly<ServeConfig>, log: Log = () => {}): Promise<Service> {

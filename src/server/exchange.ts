@@ -1,0 +1,91 @@
+import { ServiceError } from '../errors.js';
+import { CONTENT_TYPES, encodeBody, responseFormat, type Format } from './codec.js';
+import type { Metrics } from './metrics.js';
+import type { HttpRequest, HttpResponse } from './uws.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  413: 'Content Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+export type Log = (event: Record<string, unknown>) => void;
+
+/** What every exchange shares: metrics, the log, Retry-After, and the count of unanswered requests (for draining). */
+export class Exchanges {
+  open = 0;
+  private sequence = 0;
+  constructor(
+    readonly metrics: Metrics,
+    readonly log: Log,
+    readonly retryAfterSeconds: number,
+    private readonly bootId: string,
+  ) {}
+
+  /** Starts an exchange. Reads what it needs from `req` now: `req` is only valid during the handler. */
+  begin(res: HttpResponse, req: HttpRequest, route: string): Exchange {
+    this.open++;
+    const ex = new Exchange(this, res, route, `${this.bootId}-${(++this.sequence).toString(36)}`, req.getHeader('accept'));
+    res.onAborted(() => ex.abort());
+    return ex;
+  }
+}
+
+/**
+ * One request and its answer. uWS forbids touching `res` after the client went away or
+ * after `end`, so every write goes through here and checks `closed` first.
+ */
+export class Exchange {
+  closed = false;
+  format: Format = 'json';
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly shared: Exchanges,
+    readonly res: HttpResponse,
+    readonly route: string,
+    readonly requestId: string,
+    private readonly accept: string,
+  ) {}
+
+  abort(): void {
+    this.finish();
+  }
+
+  /** Answers in the negotiated format. Corked: this may run after an await, outside uWS's own cork. */
+  send(status: number, body: unknown, headers: Record<string, string> = {}, closeConnection = false): void {
+    const format = responseFormat(this.accept, this.format);
+    this.sendRaw(status, CONTENT_TYPES[format], encodeBody(body, format), { 'x-request-id': this.requestId, ...headers }, closeConnection);
+  }
+
+  sendRaw(status: number, contentType: string, payload: string | Buffer, headers: Record<string, string> = {}, closeConnection = false): void {
+    if (!this.finish()) return;
+    this.res.cork(() => {
+      this.res.writeStatus(`${status} ${STATUS_TEXT[status]}`).writeHeader('content-type', contentType);
+      for (const [k, v] of Object.entries(headers)) this.res.writeHeader(k, v);
+      this.res.end(payload, closeConnection);
+    });
+    const metrics = this.shared.metrics;
+    metrics.requests.inc({ route: this.route, status });
+    metrics.duration.observe({ route: this.route }, (performance.now() - this.started) / 1000);
+  }
+
+  /** Answers with the catalogue entry of a ServiceError; anything else is logged and becomes INTERNAL. */
+  fail(err: unknown, closeConnection = false): void {
+    const error = err instanceof ServiceError ? err : new ServiceError('INTERNAL');
+    if (!(err instanceof ServiceError)) {
+      this.shared.log({ level: 'error', msg: 'request failed', requestId: this.requestId, route: this.route, err: String((err as Error)?.stack ?? err) });
+    }
+    this.shared.metrics.errors.inc({ code: error.code });
+    const headers: Record<string, string> = error.status === 503 ? { 'retry-after': String(this.shared.retryAfterSeconds) } : {};
+    this.send(error.status, error.toBody(), headers, closeConnection);
+  }
+
+  /** Marks the exchange answered; false when it already was (or the client left). */
+  private finish(): boolean {
+    if (this.closed) return false;
+    this.closed = true;
+    this.shared.open--;
+    return true;
+  }
+}
