@@ -34,29 +34,31 @@ function renderScale(r: ScaleResults): string {
   const rows: string[] = [];
   const ratios: string[] = [];
   for (const key of Object.keys(r.endpoints.pool)) {
-    const [endpoint, connections] = key.split(' @');
+    const [endpoint, rest] = key.split(' @');
+    const [connections, tool = 'autocannon'] = rest.split(' ');
+    const ms = (v: number | null) => (v === null || Number.isNaN(v) ? '–' : String(Math.round(v * 100) / 100));
     for (const mode of ['pool', 'inline'] as const) {
       const f = r.endpoints[mode][key];
-      if (f) rows.push(`| ${endpoint} | ${connections} | ${mode} | ${Math.round(f.requestsPerSecond).toLocaleString('en')} | ${f.p50} | ${f.p97_5} | ${f.p99} |`);
+      if (f) rows.push(`| ${endpoint} | ${tool} | ${connections} | ${mode} | ${Math.round(f.requestsPerSecond).toLocaleString('en')} | ${ms(f.p50)} | ${ms(f.p97_5)} | ${ms(f.p99)} |`);
     }
     const ratio = r.endpoints.pool[key].requestsPerSecond / r.endpoints.inline[key].requestsPerSecond;
-    ratios.push(`${endpoint} at ${connections} connections ×${ratio.toFixed(2)}`);
+    ratios.push(`${endpoint}, ${tool}, ${connections} connections: ×${ratio.toFixed(2)}`);
   }
   return [
     `## ${r.scale.toLocaleString('en')} citizens`,
     '',
     `Measured ${r.date} on ${r.machine}.`,
-    `Command: \`${r.command}\`. autocannon (closed loop), ${r.seconds} s per run, median of ${r.runs} runs per figure; pool and inline runs alternate, each in a fresh server process.`,
+    `Command: \`${r.command}\`. Closed-loop load from autocannon and wrk (one thread), ${r.seconds} s per run, median of ${r.runs} runs per figure; pool and inline runs alternate, each in a fresh server process.`,
     `Index: ${(r.index.bytes / 1e6).toFixed(1)} MB on disk, ${r.index.bytesPerCitizen.toFixed(0)} bytes per citizen` +
       (r.index.buildSeconds ? `; built in ${Object.entries(r.index.buildSeconds).map(([p, s]) => `${p} ${s.toFixed(1)} s`).join(', ')}.` : '.'),
     `Verify bodies: ${(r.unknownShareSeen * 100).toFixed(1)}% answered not_found (10% of the pool are unknown ID numbers), which confirms bodies vary per request.`,
     '',
-    '| endpoint | connections | dispatch | req/s | p50 ms | p97.5 ms | p99 ms |',
-    '|---|---:|---|---:|---:|---:|---:|',
+    '| endpoint | load generator | connections | dispatch | req/s | p50 ms | p97.5 ms | p99 ms |',
+    '|---|---|---:|---|---:|---:|---:|---:|',
     ...rows,
     '',
     `Pool throughput over inline: ${ratios.join('; ')}.`,
-    'autocannon records whole milliseconds, so sub-millisecond percentiles read 0 or 1; it shares the 2 cores with the server and its workers.',
+    'autocannon records whole milliseconds (sub-millisecond percentiles read 0 or 1) and takes most of a core itself; wrk takes less, so its runs leave the server more of the 2 cores. wrk reports no p97.5.',
     '',
   ].join('\n');
 }

@@ -6,7 +6,8 @@ import { currentBuildDir } from '../src/index/layout.js';
 import { syntheticSource } from '../src/index/sources.js';
 import { sha256Hex } from '../src/server/clients.js';
 import { PACKAGE_ROOT } from '../src/tsv.js';
-import { load } from './load.js';
+import { load, type LoadResult } from './load.js';
+import { wrkAvailable, wrkLoad } from './wrk.js';
 import { machine, median, today } from './machine.js';
 import { demographicBodies, samplePeople, verifyBodies } from './requests.js';
 import { saveResults, type EndpointFigures, type ScaleResults } from './results.js';
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32,256' }, // closed-loop clients: latency-bound, then throughput-bound
+    'wrk-connections': { type: 'string', default: '256' },
     sample: { type: 'string', default: '20000' },
     smoke: { type: 'boolean', default: false }, // CI: measure, print, keep RESULTS.md as it is
   },
@@ -59,6 +61,8 @@ async function main(): Promise<void> {
   const people = samplePeople(scale, seed, Number(args.sample));
   const bodies = { '/v1/verify': verifyBodies(people, 0.1), '/v1/verify/demographic': demographicBodies(people) };
 
+  const useWrk = await wrkAvailable();
+  if (!useWrk) process.stderr.write('wrk not found (apt-get install wrk): autocannon figures only\n');
   const samples: Record<'pool' | 'inline', Record<string, EndpointFigures[]>> = { pool: {}, inline: {} };
   const shares: number[] = [];
   for (let run = 0; run < runs; run++) {
@@ -67,12 +71,14 @@ async function main(): Promise<void> {
       const server = await startServerProcess(['--index', dir, '--clients', clients, '--dispatch', mode]);
       try {
         await load({ url: server.url, path: '/v1/verify', key: KEY, bodies: bodies['/v1/verify'], connections: 32, seconds: 2 }); // warm-up
-        for (const connections of connectionLevels) {
+        const plans: [string, number, typeof load][] = connectionLevels.map((c) => ['autocannon', c, load]);
+        if (useWrk) plans.push(['wrk', Number(args['wrk-connections']), wrkLoad]);
+        for (const [tool, connections, generate] of plans) {
           for (const path of ENDPOINTS) {
-            const figures = await load({ url: server.url, path, key: KEY, bodies: bodies[path], connections, seconds });
+            const figures: LoadResult = await generate({ url: server.url, path, key: KEY, bodies: bodies[path], connections, seconds });
             if (figures.errors || figures.non2xx) throw new Error(`${mode} ${path}: ${figures.errors} errors, ${figures.non2xx} non-2xx`);
-            (samples[mode][`${path} @${connections}`] ??= []).push(figures);
-            process.stderr.write(`run ${run + 1} ${mode} ${path} ${connections} connections: ${Math.round(figures.requestsPerSecond)} req/s p99 ${figures.p99} ms\n`);
+            (samples[mode][`${path} @${connections} ${tool}`] ??= []).push(figures);
+            process.stderr.write(`run ${run + 1} ${mode} ${path} ${tool} ${connections} connections: ${Math.round(figures.requestsPerSecond)} req/s p99 ${figures.p99} ms\n`);
           }
         }
         shares.push(await notFoundShare(server));
@@ -93,7 +99,7 @@ async function main(): Promise<void> {
     date: today(),
     machine: machine(),
     scale,
-    command: `npm run bench -- --scale ${scale} --runs ${runs} --seconds ${seconds} --connections ${args.connections}`,
+    command: `npm run bench -- --scale ${scale} --runs ${runs} --seconds ${seconds} --connections ${args.connections}` + (useWrk ? ` --wrk-connections ${args['wrk-connections']}` : ''),
     runs,
     seconds,
     index: { bytes, bytesPerCitizen: bytes / scale, buildSeconds },

@@ -106,6 +106,7 @@ const SERVE_FLAGS = {
   threads: { type: 'string' },
   dispatch: { type: 'string' },
   'max-inflight': { type: 'string' },
+  'task-items': { type: 'string' },
 } as const;
 
 async function serveWith(f: { [K in keyof typeof SERVE_FLAGS]?: string }, indexDir: string, example?: Citizen): Promise<Service> {
@@ -118,6 +119,7 @@ async function serveWith(f: { [K in keyof typeof SERVE_FLAGS]?: string }, indexD
     threads: f.threads,
     dispatch: f.dispatch,
     maxInFlightItems: f['max-inflight'],
+    maxItemsPerTask: f['task-items'],
   });
   const service = await startService(config, log);
   announce(service, config.host, example);

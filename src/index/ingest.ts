@@ -62,7 +62,14 @@ export function splitCsvLine(line: string): string[] {
 }
 
 function parseLine(task: IngestTask, line: string): unknown {
-  if (task.format === 'ndjson') return JSON.parse(line);
+  if (task.format === 'ndjson') {
+    try {
+      return JSON.parse(line);
+    } catch {
+      // Not the parser's message: it quotes the line, which may hold personal data.
+      throw new Error('not valid JSON');
+    }
+  }
   const cells = splitCsvLine(line);
   const columns = task.columns!;
   if (cells.length !== columns.length) throw new Error(`expected ${columns.length} CSV fields, found ${cells.length}`);
@@ -104,7 +111,7 @@ export function ingestBatch(task: IngestTask): IngestResult {
     try {
       raw = parseLine(task, line);
     } catch (err) {
-      out.rejects.push({ line: lineNumber, reason: `unparseable: ${(err as Error).message.slice(0, 80)}` });
+      out.rejects.push({ line: lineNumber, reason: `unparseable: ${(err as Error).message}` });
       return;
     }
     const check = checkCitizen(raw, task.currentYear);
