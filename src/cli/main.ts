@@ -8,7 +8,7 @@ const USAGE = `Usage: idv <command> [options]
   build  (--input FILE | --synthetic N) --index DIR  build an index (NDJSON or CSV input)
          [--secret-file F] [--rejects FILE] [--seed S] [--threads N]
   serve  --index DIR [--host 127.0.0.1] [--port 8080] [--clients FILE] [--secret-file F]
-         [--threads N] [--dispatch pool|inline] [--max-inflight N]
+         [--threads N] [--dispatch pool|inline] [--max-inflight N] [--task-items N]
   demo   [--index DIR] [--count N] [serve options]    build a 1M demo index if absent, then serve
   client-key --id NAME [--scopes verify,demographic,batch]   a new API key and its clients-file entry
 

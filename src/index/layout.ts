@@ -1,6 +1,6 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { FORMAT_VERSION } from './codec.js';
 
 /**
@@ -108,7 +108,7 @@ export function publishBuild(indexDir: string, partial: string, final: string): 
   renameSync(partial, final);
   const tmpLink = join(indexDir, `${CURRENT}.${process.pid}.tmp`);
   rmSync(tmpLink, { force: true });
-  symlinkSync(final.slice(indexDir.length + 1), tmpLink);
+  symlinkSync(basename(final), tmpLink); // relative: the index directory can be moved
   renameSync(tmpLink, join(indexDir, CURRENT));
   // A server still running on the previous build keeps its open file; unlinking is safe.
   if (previous && previous !== realpathSync(final)) rmSync(previous, { recursive: true, force: true });
