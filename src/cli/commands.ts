@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { serveConfig } from '../config.js';
-import { buildIndex, type BuildReport, type LineSource } from '../index/build.js';
+import { buildIndex, type BuildReport, type RecordSource } from '../index/build.js';
 import { currentBuildDir } from '../index/layout.js';
 import { Secret } from '../index/secret.js';
 import { fileSource, syntheticSource } from '../index/sources.js';
@@ -43,7 +43,7 @@ export async function gen(argv: string[]): Promise<void> {
   if (f.out) await new Promise<void>((r, j) => (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? j(e) : r())));
 }
 
-export async function runBuild(opts: { indexDir: string; source: LineSource; secretFile?: string; threads?: number; rejects?: string; quiet?: boolean }): Promise<BuildReport> {
+export async function runBuild(opts: { indexDir: string; source: RecordSource; secretFile?: string; threads?: number; rejects?: string; quiet?: boolean }): Promise<BuildReport> {
   const indexDir = resolve(opts.indexDir);
   const path = secretPath(opts.secretFile, indexDir);
   const { secret, created } = Secret.loadOrCreate(path);

@@ -6,18 +6,17 @@ import { FORMAT_VERSION } from './codec.js';
 import { KEY_BYTES } from './keys.js';
 import { DB_FILE, openDbs, publishBuild, startBuildDir, type IndexDbs, type IndexMeta } from './layout.js';
 import { BucketSpill, sortEntries } from './spill.js';
-import type { IngestResult, IngestTask, SourceFormat } from './ingest.js';
+import { workSize, type IngestResult, type IngestTask, type IngestWork } from './ingest.js';
 import { workerPath } from '../workers.js';
 
-/** Where the lines come from: a file (NDJSON or CSV) or the synthetic generator. */
-export interface LineSource {
-  format: SourceFormat;
-  columns?: string[];
+/** Where the records come from: a file (NDJSON or CSV) or the synthetic generator. */
+export interface RecordSource {
   description: string;
   /** Expected number of records, for progress; undefined when unknown. */
   expected?: number;
-  batches: AsyncIterable<{ firstLine: number; lines: string[] }>;
-  /** SHA-256 of the bytes read, available once batches are exhausted. */
+  /** Pieces of work for the ingest workers, in source order. */
+  work: AsyncIterable<IngestWork>;
+  /** SHA-256 of the bytes read, available once the work is exhausted (files only). */
   digest?: () => string;
 }
 
@@ -27,7 +26,7 @@ export type ProgressFn = (phase: BuildPhase, done: number, total: number | undef
 export interface BuildOptions {
   indexDir: string;
   secret: Secret;
-  source: LineSource;
+  source: RecordSource;
   rejectsPath: string;
   threads?: number;
   buckets?: number;
@@ -74,24 +73,22 @@ function spillBatch(result: IngestResult, records: BucketSpill, links: BucketSpi
     const line = result.lineNumbers[k];
     const value = result.values.subarray(valueStart, result.valueEnds[k]);
     valueStart = result.valueEnds[k];
-    const entry = Buffer.allocUnsafe(RECORD_HEAD + value.length);
-    entry.set(key, 0);
-    entry.writeUInt32BE(line, KEY_BYTES);
-    entry.writeUInt16BE(value.length, KEY_BYTES + 4);
-    entry.set(value, RECORD_HEAD);
-    records.add(records.bucketOf(key[0]), entry);
+    const [entry, at] = records.reserve(records.bucketOf(key[0]), RECORD_HEAD + value.length);
+    entry.set(key, at);
+    entry.writeUInt32BE(line, at + KEY_BYTES);
+    entry.writeUInt16BE(value.length, at + KEY_BYTES + 4);
+    entry.set(value, at + RECORD_HEAD);
     spillLink(links, TAG_NAME, result.nameKeys.subarray(k * KEY_BYTES, (k + 1) * KEY_BYTES), key, line);
     if (result.hasLegacy[k]) spillLink(links, TAG_LEGACY, result.legacyKeys.subarray(k * KEY_BYTES, (k + 1) * KEY_BYTES), key, line);
   }
 }
 
 function spillLink(links: BucketSpill, tag: number, key: Uint8Array, recordKey: Uint8Array, line: number): void {
-  const entry = Buffer.allocUnsafe(LINK_BYTES);
-  entry[0] = tag;
-  entry.set(key, 1);
-  entry.set(recordKey, 1 + KEY_BYTES);
-  entry.writeUInt32BE(line, 1 + 2 * KEY_BYTES);
-  links.add(links.bucketOf(key[0]), entry);
+  const [entry, at] = links.reserve(links.bucketOf(key[0]), LINK_BYTES);
+  entry[at] = tag;
+  entry.set(key, at + 1);
+  entry.set(recordKey, at + 1 + KEY_BYTES);
+  entry.writeUInt32BE(line, at + 1 + 2 * KEY_BYTES);
 }
 
 /** Phase 1: parse, check, normalize and hash on worker threads; spill into key buckets. */
@@ -104,13 +101,13 @@ async function ingest(opts: BuildOptions, records: BucketSpill, links: BucketSpi
   const currentYear = new Date().getUTCFullYear();
   const secretHex = opts.secret.hex;
   try {
-    for await (const { firstLine, lines } of opts.source.batches) {
-      const task: IngestTask = { secretHex, format: opts.source.format, columns: opts.source.columns, firstLine, lines, currentYear };
+    for await (const work of opts.source.work) {
+      const task: IngestTask = { ...work, secretHex, currentYear };
       const done = (pool.run(task) as Promise<IngestResult>).then((result) => {
         spillBatch(result, records, links);
         for (const r of result.rejects) rejects.add(r.line, r.reason);
         accepted += result.count;
-        seen += lines.length;
+        seen += workSize(work);
         opts.onProgress?.('ingest', seen, opts.source.expected);
       });
       inFlight.add(done);

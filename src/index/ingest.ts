@@ -1,19 +1,19 @@
-import { checkCitizen } from '../domain/citizen.js';
+import { checkCitizen, type Citizen } from '../domain/citizen.js';
 import { encodeCitizen } from './codec.js';
+import { syntheticCitizens } from '../synth/generator.js';
 import { KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
 
 export type SourceFormat = 'ndjson' | 'csv';
 
-export interface IngestTask {
-  secretHex: string;
-  format: SourceFormat;
-  /** CSV column names (the header line), when format is csv. */
-  columns?: string[];
-  /** Line number (1-based, in the source file) of lines[0]. */
-  firstLine: number;
-  lines: string[];
-  currentYear: number;
-}
+/** Lines of a source file, or a stretch of the synthetic population made by the worker itself. */
+export type IngestWork =
+  | { kind: 'lines'; format: SourceFormat; columns?: string[]; firstLine: number; lines: string[] }
+  | { kind: 'synthetic'; seed: number; start: number; count: number };
+
+export type IngestTask = IngestWork & { secretHex: string; currentYear: number };
+
+/** How many records (or lines) a piece of work covers, for progress. */
+export const workSize = (work: IngestWork) => (work.kind === 'lines' ? work.lines.length : work.count);
 
 /** One batch made ready for the index: fixed-width keys in typed arrays, cheap to pass between threads. */
 export interface IngestResult {
@@ -61,7 +61,7 @@ export function splitCsvLine(line: string): string[] {
   return fields;
 }
 
-function parseLine(task: IngestTask, line: string): unknown {
+function parseLine(task: Extract<IngestWork, { kind: 'lines' }>, line: string): unknown {
   if (task.format === 'ndjson') {
     try {
       return JSON.parse(line);
@@ -87,10 +87,34 @@ function hasherFor(secretHex: string): KeyHasher {
   return cached.hash;
 }
 
-/** Parses, checks, normalizes and hashes a batch of source lines. Blank lines are skipped. */
+type Candidate = { line: number; raw: unknown } | { line: number; error: string } | { line: number; citizen: Citizen };
+
+/**
+ * Source records with their line numbers (1-based): parsed lines, or generated people
+ * (line = position + 1). Generated people are valid by construction (the generator's
+ * tests check every rule), so they skip the import check.
+ */
+function* candidates(task: IngestTask): Generator<Candidate> {
+  if (task.kind === 'synthetic') {
+    let line = task.start + 1;
+    for (const citizen of syntheticCitizens(task.seed, task.start, task.count)) yield { line: line++, citizen };
+    return;
+  }
+  for (let i = 0; i < task.lines.length; i++) {
+    const line = task.lines[i];
+    if (line.trim() === '') continue;
+    try {
+      yield { line: task.firstLine + i, raw: parseLine(task, line) };
+    } catch (err) {
+      yield { line: task.firstLine + i, error: `unparseable: ${(err as Error).message}` };
+    }
+  }
+}
+
+/** Parses, checks, normalizes and hashes a batch of records. Blank lines are skipped. */
 export function ingestBatch(task: IngestTask): IngestResult {
   const hash = hasherFor(task.secretHex);
-  const n = task.lines.length;
+  const n = workSize(task);
   const out: IngestResult = {
     count: 0,
     lineNumbers: new Uint32Array(n),
@@ -104,24 +128,23 @@ export function ingestBatch(task: IngestTask): IngestResult {
   };
   const values: Buffer[] = [];
   let valueBytes = 0;
-  task.lines.forEach((line, i) => {
-    const lineNumber = task.firstLine + i;
-    if (line.trim() === '') return;
-    let raw: unknown;
-    try {
-      raw = parseLine(task, line);
-    } catch (err) {
-      out.rejects.push({ line: lineNumber, reason: `unparseable: ${(err as Error).message}` });
-      return;
+  for (const record of candidates(task)) {
+    if ('error' in record) {
+      out.rejects.push({ line: record.line, reason: record.error });
+      continue;
     }
-    const check = checkCitizen(raw, task.currentYear);
-    if (!check.ok) {
-      out.rejects.push({ line: lineNumber, reason: check.reason });
-      return;
+    let c: Citizen;
+    if ('citizen' in record) c = record.citizen;
+    else {
+      const check = checkCitizen(record.raw, task.currentYear);
+      if (!check.ok) {
+        out.rejects.push({ line: record.line, reason: check.reason });
+        continue;
+      }
+      c = check.citizen;
     }
-    const c = check.citizen;
     const k = out.count++;
-    out.lineNumbers[k] = lineNumber;
+    out.lineNumbers[k] = record.line;
     out.idKeys.set(hash(idKeyText(c.idNumber)), k * KEY_BYTES);
     out.nameKeys.set(hash(recordBlockText(c.fullName, c.dateOfBirth)), k * KEY_BYTES);
     if (c.legacyIdNumber) {
@@ -133,7 +156,7 @@ export function ingestBatch(task: IngestTask): IngestResult {
     values.push(value);
     valueBytes += value.length;
     out.valueEnds[k] = valueBytes;
-  });
+  }
   out.values = Buffer.concat(values, valueBytes);
   return out;
 }

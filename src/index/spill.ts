@@ -10,8 +10,9 @@ const FLUSH_BYTES = 1 << 20;
  */
 export class BucketSpill {
   private readonly fds: number[];
-  private readonly pending: Buffer[][];
-  private readonly pendingBytes: number[];
+  // One staging buffer per bucket: entries are copied in place, so adding allocates nothing.
+  private readonly staging: Buffer[];
+  private readonly used: number[];
   private readonly shift: number;
   bytesWritten = 0;
 
@@ -19,18 +20,21 @@ export class BucketSpill {
     if (!Number.isInteger(Math.log2(buckets)) || buckets > 256) throw new Error('buckets must be a power of 2 up to 256');
     this.shift = 8 - Math.log2(buckets);
     this.fds = Array.from({ length: buckets }, (_, b) => openSync(this.path(b), 'w'));
-    this.pending = Array.from({ length: buckets }, () => []);
-    this.pendingBytes = new Array<number>(buckets).fill(0);
+    this.staging = Array.from({ length: buckets }, () => Buffer.allocUnsafe(FLUSH_BYTES));
+    this.used = new Array<number>(buckets).fill(0);
   }
 
   bucketOf(firstKeyByte: number): number {
     return firstKeyByte >> this.shift;
   }
 
-  add(bucket: number, entry: Buffer): void {
-    this.pending[bucket].push(entry);
-    this.pendingBytes[bucket] += entry.length;
-    if (this.pendingBytes[bucket] >= FLUSH_BYTES) this.flush(bucket);
+  /** Room for an entry of `length` bytes in a bucket: returns the buffer and offset to write it at. */
+  reserve(bucket: number, length: number): [Buffer, number] {
+    if (length > FLUSH_BYTES) throw new Error('spill entry too large');
+    if (this.used[bucket] + length > FLUSH_BYTES) this.flush(bucket);
+    const at = this.used[bucket];
+    this.used[bucket] += length;
+    return [this.staging[bucket], at];
   }
 
   finish(): void {
@@ -45,12 +49,10 @@ export class BucketSpill {
   }
 
   private flush(bucket: number): void {
-    if (this.pendingBytes[bucket] === 0) return;
-    const data = Buffer.concat(this.pending[bucket], this.pendingBytes[bucket]);
-    writeSync(this.fds[bucket], data);
-    this.bytesWritten += data.length;
-    this.pending[bucket] = [];
-    this.pendingBytes[bucket] = 0;
+    if (this.used[bucket] === 0) return;
+    writeSync(this.fds[bucket], this.staging[bucket], 0, this.used[bucket]);
+    this.bytesWritten += this.used[bucket];
+    this.used[bucket] = 0;
   }
 
   private path(bucket: number): string {

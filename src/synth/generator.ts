@@ -8,7 +8,15 @@ import { Random } from './random.js';
  * A synthetic population drawn from the reference tables: the same seed gives the
  * same people in the same order. The census date is fixed (not "today") so that a
  * seed means the same population whenever it is generated.
+ *
+ * The population is a sequence of chunks of CHUNK_SIZE people, each generated on its
+ * own (its own random stream and serial counters), so chunks can be made in parallel
+ * and person i is the same whatever the population size.
  */
+export const CHUNK_SIZE = 65_536;
+// Serials interleave chunks: counter k of chunk c gets slot k * MAX_CHUNKS + c, so no
+// two chunks can give the same serial. 2,048 chunks hold 134M people.
+const MAX_CHUNKS = 2048;
 const CENSUS = Date.UTC(2025, 6, 1);
 const DAY_MS = 86_400_000;
 const YEAR_MS = 365.2425 * DAY_MS;
@@ -20,13 +28,28 @@ const SHARE_SAME_NAME_AND_BIRTHDAY = 0.002;
 const SHARE_WITH_LEGACY_ID = 0.8;
 const SHARE_WITH_CARD = 0.92;
 const SHARE_REVOKED = 0.002;
-// Serials are a bijection of a per-prefix counter: odd and not a multiple of 5, so
-// coprime with 10^6, so distinct counters give distinct serials.
+// Serials are a bijection of the slot: the stride is odd and not a multiple of 5, so
+// coprime with 10^6, so distinct slots give distinct serials.
 const SERIAL_STRIDE = 7_654_321;
 const SERIALS = 1_000_000;
+const SLOTS_PER_CHUNK = Math.floor(SERIALS / MAX_CHUNKS);
 const CITIES = new Set(['001', '031', '048', '079', '092']);
 
-const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
+
+/** YYYY-MM-DD of a UTC time (days-to-civil, H. Hinnant): a third of the cost of toISOString. */
+function iso(ms: number): string {
+  const z = Math.floor(ms / DAY_MS) + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  return `${year}-${pad2(month)}-${pad2(day)}`;
+}
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 
 export class PopulationGenerator {
@@ -34,8 +57,10 @@ export class PopulationGenerator {
   private readonly serialCounters = new Map<string, number>();
   private readonly lastByGender: Partial<Record<Gender, { fullName: string; dateOfBirth: string; birthMs: number }>> = {};
 
-  constructor(seed = 1) {
-    this.random = new Random(seed);
+  /** The people of one chunk, from its first. */
+  constructor(seed = 1, private readonly chunk = 0) {
+    if (!Number.isInteger(chunk) || chunk < 0 || chunk >= MAX_CHUNKS) throw new Error(`chunk must be below ${MAX_CHUNKS}`);
+    this.random = new Random((Math.imul(seed, 0x9e3779b1) ^ Math.imul(chunk + 1, 0x85ebca6b)) >>> 0);
   }
 
   next(): Citizen {
@@ -48,9 +73,12 @@ export class PopulationGenerator {
     this.lastByGender[gender] = { fullName, dateOfBirth, birthMs };
 
     const birthYear = new Date(birthMs).getUTCFullYear();
-    const region = this.birthRegion();
+    let region = this.birthRegion();
+    let idNumber = this.idNumber(region, birthYear, gender);
+    // A prefix whose serial slots in this chunk are used up: registered elsewhere instead.
+    while (idNumber === undefined) idNumber = this.idNumber((region = this.birthRegion()), birthYear, gender);
     const citizen: Citizen = {
-      idNumber: this.idNumber(region, birthYear, gender),
+      idNumber,
       fullName,
       dateOfBirth,
       gender,
@@ -110,13 +138,13 @@ export class PopulationGenerator {
     return r.chance(SHARE_BORN_ABROAD) ? COUNTRIES[r.int(COUNTRIES.length)] : BIRTH_PROVINCES.pick(r);
   }
 
-  private idNumber(region: Region, birthYear: number, gender: Gender): string {
+  private idNumber(region: Region, birthYear: number, gender: Gender): string | undefined {
     const prefix = region.code + centuryGenderDigits(birthYear, gender);
     const count = this.serialCounters.get(prefix) ?? 0;
-    if (count >= SERIALS) throw new Error('serial range exhausted for one prefix');
+    if (count >= SLOTS_PER_CHUNK) return undefined;
     this.serialCounters.set(prefix, count + 1);
     const offset = Math.imul(Number(prefix), 0x9e3779b1) >>> 0; // a different start per prefix
-    const serial = (count * SERIAL_STRIDE + offset) % SERIALS;
+    const serial = ((count * MAX_CHUNKS + this.chunk) * SERIAL_STRIDE + offset) % SERIALS;
     return prefix + String(serial).padStart(6, '0');
   }
 
@@ -133,14 +161,28 @@ export class PopulationGenerator {
   }
 }
 
-/** NDJSON lines of a synthetic population, in batches (for streaming to a file or a build). */
-export function* syntheticLines(count: number, seed: number, batchSize = 4096): Generator<string[]> {
-  const generator = new PopulationGenerator(seed);
-  for (let done = 0; done < count; ) {
-    const n = Math.min(batchSize, count - done);
-    const batch = new Array<string>(n);
-    for (let i = 0; i < n; i++) batch[i] = JSON.stringify(generator.next());
-    done += n;
-    yield batch;
+/** People `start` to `start + count - 1` of a population, in order, chunk after chunk. */
+export function* syntheticCitizens(seed: number, start: number, count: number): Generator<Citizen> {
+  let chunk = Math.floor(start / CHUNK_SIZE);
+  let skip = start - chunk * CHUNK_SIZE;
+  for (let left = count; left > 0; chunk++, skip = 0) {
+    const generator = new PopulationGenerator(seed, chunk);
+    for (let i = 0; i < skip; i++) generator.next();
+    const n = Math.min(left, CHUNK_SIZE - skip);
+    for (let i = 0; i < n; i++) yield generator.next();
+    left -= n;
   }
+}
+
+/** NDJSON lines of a synthetic population, in batches (for streaming to a file). */
+export function* syntheticLines(count: number, seed: number, batchSize = 4096): Generator<string[]> {
+  let batch: string[] = [];
+  for (const citizen of syntheticCitizens(seed, 0, count)) {
+    batch.push(JSON.stringify(citizen));
+    if (batch.length === batchSize) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
 }

@@ -150,7 +150,7 @@ describe('publishing', () => {
 
   it('reports the source checksum of an input file', async () => {
     const source = await fileSource(fixture('citizens.ndjson'));
-    for await (const _ of source.batches);
+    for await (const _ of source.work);
     const { createHash } = await import('node:crypto');
     expect(source.digest!()).toBe(createHash('sha256').update(readFileSync(fixture('citizens.ndjson'))).digest('hex'));
   });
