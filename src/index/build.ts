@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { Secret } from './secret.js';
 import { FORMAT_VERSION } from './codec.js';
-import { KEY_BYTES } from './keys.js';
+import { ID_KEY_BYTES as ID, LOOKUP_KEY_BYTES as LOOKUP } from './keys.js';
+import { Dictionary } from './dictionary.js';
 import { DB_FILE, openDbs, publishBuild, startBuildDir, type IndexDbs, type IndexMeta } from './layout.js';
 import { BucketSpill, sortEntries } from './spill.js';
 import { workSize, type IngestResult, type IngestTask, type IngestWork } from './ingest.js';
@@ -43,10 +44,11 @@ export interface BuildReport {
 }
 
 // Spilled entry layouts (big-endian line numbers so byte order is line order):
-//   record: key(16) line(4) valueLength(2) value
-//   link:   tag(1) key(16) recordKey(16) line(4)     tag 0 = name block, 1 = legacy ID
-const RECORD_HEAD = KEY_BYTES + 6;
-const LINK_BYTES = 1 + 2 * KEY_BYTES + 4;
+//   record: key(12) line(4) valueLength(2) value
+//   link:   tag(1) key(8) recordKey(12) line(4)     tag 0 = name block, 1 = legacy ID
+const RECORD_HEAD = ID + 6;
+const LINK_LINE = 1 + LOOKUP + ID;
+const LINK_BYTES = LINK_LINE + 4;
 const TAG_NAME = 0;
 const TAG_LEGACY = 1;
 const WRITE_CHUNK = 50_000;
@@ -69,17 +71,17 @@ class Rejects {
 function spillBatch(result: IngestResult, records: BucketSpill, links: BucketSpill): void {
   let valueStart = 0;
   for (let k = 0; k < result.count; k++) {
-    const key = result.idKeys.subarray(k * KEY_BYTES, (k + 1) * KEY_BYTES);
+    const key = result.idKeys.subarray(k * ID, (k + 1) * ID);
     const line = result.lineNumbers[k];
     const value = result.values.subarray(valueStart, result.valueEnds[k]);
     valueStart = result.valueEnds[k];
     const [entry, at] = records.reserve(records.bucketOf(key[0]), RECORD_HEAD + value.length);
     entry.set(key, at);
-    entry.writeUInt32BE(line, at + KEY_BYTES);
-    entry.writeUInt16BE(value.length, at + KEY_BYTES + 4);
+    entry.writeUInt32BE(line, at + ID);
+    entry.writeUInt16BE(value.length, at + ID + 4);
     entry.set(value, at + RECORD_HEAD);
-    spillLink(links, TAG_NAME, result.nameKeys.subarray(k * KEY_BYTES, (k + 1) * KEY_BYTES), key, line);
-    if (result.hasLegacy[k]) spillLink(links, TAG_LEGACY, result.legacyKeys.subarray(k * KEY_BYTES, (k + 1) * KEY_BYTES), key, line);
+    spillLink(links, TAG_NAME, result.nameKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), key, line);
+    if (result.hasLegacy[k]) spillLink(links, TAG_LEGACY, result.legacyKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), key, line);
   }
 }
 
@@ -87,8 +89,8 @@ function spillLink(links: BucketSpill, tag: number, key: Uint8Array, recordKey: 
   const [entry, at] = links.reserve(links.bucketOf(key[0]), LINK_BYTES);
   entry[at] = tag;
   entry.set(key, at + 1);
-  entry.set(recordKey, at + 1 + KEY_BYTES);
-  entry.writeUInt32BE(line, at + 1 + 2 * KEY_BYTES);
+  entry.set(recordKey, at + 1 + LOOKUP);
+  entry.writeUInt32BE(line, at + LINK_LINE);
 }
 
 /** Phase 1: parse, check, normalize and hash on worker threads; spill into key buckets. */
@@ -127,7 +129,7 @@ async function ingest(opts: BuildOptions, records: BucketSpill, links: BucketSpi
 function entryStarts(data: Buffer, fixedLength?: number): Uint32Array {
   if (fixedLength) return Uint32Array.from({ length: data.length / fixedLength }, (_, i) => i * fixedLength);
   const starts: number[] = [];
-  for (let at = 0; at < data.length; at += RECORD_HEAD + data.readUInt16BE(at + KEY_BYTES + 4)) starts.push(at);
+  for (let at = 0; at < data.length; at += RECORD_HEAD + data.readUInt16BE(at + ID + 4)) starts.push(at);
   return Uint32Array.from(starts);
 }
 
@@ -156,13 +158,13 @@ function writeRecords(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, rej
   for (let b = 0; b < spill.buckets; b++) {
     const data = spill.read(b);
     const starts = entryStarts(data);
-    const order = sortEntries(data, starts, KEY_BYTES + 4);
+    const order = sortEntries(data, starts, ID + 4);
     let previous: Buffer | undefined;
     let previousLine = 0;
     for (const i of order) {
       const s = starts[i];
-      const key = data.subarray(s, s + KEY_BYTES);
-      const line = data.readUInt32BE(s + KEY_BYTES);
+      const key = data.subarray(s, s + ID);
+      const line = data.readUInt32BE(s + ID);
       if (previous && previous.equals(key)) {
         rejects.add(line, `duplicate idNumber (first on line ${previousLine})`);
         dropped.add(`${key.toString('hex')}:${line}`);
@@ -170,7 +172,7 @@ function writeRecords(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, rej
       }
       previous = key;
       previousLine = line;
-      const value = data.subarray(s + RECORD_HEAD, s + RECORD_HEAD + data.readUInt16BE(s + KEY_BYTES + 4));
+      const value = data.subarray(s + RECORD_HEAD, s + RECORD_HEAD + data.readUInt16BE(s + ID + 4));
       writer.put(() => dbs.records.putSync(key, value, { append: true }));
       written++;
     }
@@ -189,13 +191,13 @@ function writeLinks(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, dropp
   for (let b = 0; b < spill.buckets; b++) {
     const data = spill.read(b);
     const starts = entryStarts(data, LINK_BYTES);
-    const order = sortEntries(data, starts, 1 + 2 * KEY_BYTES);
+    const order = sortEntries(data, starts, LINK_LINE);
     for (const i of order) {
       const s = starts[i];
       const tag = data[s];
-      const key = data.subarray(s + 1, s + 1 + KEY_BYTES);
-      const recordKey = data.subarray(s + 1 + KEY_BYTES, s + 1 + 2 * KEY_BYTES);
-      if (dropped.size && dropped.has(`${recordKey.toString('hex')}:${data.readUInt32BE(s + 1 + 2 * KEY_BYTES)}`)) continue;
+      const key = data.subarray(s + 1, s + 1 + LOOKUP);
+      const recordKey = data.subarray(s + 1 + LOOKUP, s + LINK_LINE);
+      if (dropped.size && dropped.has(`${recordKey.toString('hex')}:${data.readUInt32BE(s + LINK_LINE)}`)) continue;
       const db = tag === TAG_NAME ? dbs.byName : dbs.byLegacy;
       const sameKey = last[tag]?.equals(key) ?? false;
       if (!sameKey) tag === TAG_NAME ? counts.nameKeys++ : counts.legacyKeys++;
@@ -252,6 +254,7 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildReport> {
     builtAt: new Date().toISOString(),
     source: opts.source.description,
     sourceSha256: opts.source.digest?.(),
+    dictionary: Dictionary.standard().data,
   };
   await dbs.meta.put('meta', meta);
   await dbs.env.close();

@@ -1,7 +1,8 @@
 import { checkCitizen, type Citizen } from '../domain/citizen.js';
-import { encodeCitizen } from './codec.js';
+import { RecordCodec } from './codec.js';
+import { Dictionary } from './dictionary.js';
 import { syntheticCitizens } from '../synth/generator.js';
-import { KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
+import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
 
 export type SourceFormat = 'ndjson' | 'csv';
 
@@ -81,6 +82,12 @@ function parseLine(task: Extract<IngestWork, { kind: 'lines' }>, line: string): 
 }
 
 let cached: { secretHex: string; hash: KeyHasher } | undefined;
+let codecCache: RecordCodec | undefined;
+
+/** Every build encodes with the standard dictionary; the index stores it for its readers. */
+function standardCodec(): RecordCodec {
+  return (codecCache ??= new RecordCodec(Dictionary.standard()));
+}
 
 function hasherFor(secretHex: string): KeyHasher {
   if (cached?.secretHex !== secretHex) cached = { secretHex, hash: keyHasher(Buffer.from(secretHex, 'hex')) };
@@ -114,13 +121,14 @@ function* candidates(task: IngestTask): Generator<Candidate> {
 /** Parses, checks, normalizes and hashes a batch of records. Blank lines are skipped. */
 export function ingestBatch(task: IngestTask): IngestResult {
   const hash = hasherFor(task.secretHex);
+  const codec = standardCodec();
   const n = workSize(task);
   const out: IngestResult = {
     count: 0,
     lineNumbers: new Uint32Array(n),
-    idKeys: new Uint8Array(n * KEY_BYTES),
-    nameKeys: new Uint8Array(n * KEY_BYTES),
-    legacyKeys: new Uint8Array(n * KEY_BYTES),
+    idKeys: new Uint8Array(n * ID_KEY_BYTES),
+    nameKeys: new Uint8Array(n * LOOKUP_KEY_BYTES),
+    legacyKeys: new Uint8Array(n * LOOKUP_KEY_BYTES),
     hasLegacy: new Uint8Array(n),
     values: new Uint8Array(0),
     valueEnds: new Uint32Array(n),
@@ -145,14 +153,14 @@ export function ingestBatch(task: IngestTask): IngestResult {
     }
     const k = out.count++;
     out.lineNumbers[k] = record.line;
-    out.idKeys.set(hash(idKeyText(c.idNumber)), k * KEY_BYTES);
-    out.nameKeys.set(hash(recordBlockText(c.fullName, c.dateOfBirth)), k * KEY_BYTES);
+    out.idKeys.set(hash(idKeyText(c.idNumber), ID_KEY_BYTES), k * ID_KEY_BYTES);
+    out.nameKeys.set(hash(recordBlockText(c.fullName, c.dateOfBirth), LOOKUP_KEY_BYTES), k * LOOKUP_KEY_BYTES);
     if (c.legacyIdNumber) {
       out.hasLegacy[k] = 1;
-      out.legacyKeys.set(hash(legacyKeyText(c.legacyIdNumber)), k * KEY_BYTES);
+      out.legacyKeys.set(hash(legacyKeyText(c.legacyIdNumber), LOOKUP_KEY_BYTES), k * LOOKUP_KEY_BYTES);
     }
     // Copied: the packer returns a view of a buffer it reuses for later records.
-    const value = Buffer.from(encodeCitizen(c));
+    const value = Buffer.from(codec.encode(c));
     values.push(value);
     valueBytes += value.length;
     out.valueEnds[k] = valueBytes;

@@ -2,6 +2,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FORMAT_VERSION } from './codec.js';
+import type { DictionaryData } from './dictionary.js';
 
 /**
  * An index directory holds complete builds and a `current` symlink to the one served:
@@ -27,6 +28,8 @@ export interface IndexMeta {
   builtAt: string;
   source: string;
   sourceSha256?: string;
+  /** The words and places the record codec stores as integers. */
+  dictionary: DictionaryData;
 }
 
 export interface IndexDbs {

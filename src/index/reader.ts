@@ -1,17 +1,22 @@
 import type { Citizen } from '../domain/citizen.js';
-import { decodeCitizen } from './codec.js';
-import { idKeyText, keyHasher, legacyKeyText, type KeyHasher } from './keys.js';
+import { RecordCodec } from './codec.js';
+import { Dictionary } from './dictionary.js';
+import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, type KeyHasher } from './keys.js';
 import { openForReading, type IndexDbs, type IndexMeta } from './layout.js';
 import type { Secret } from './secret.js';
 
 /** Read-only lookups on a published index. One per thread; each opens the shared environment. */
 export class IndexReader {
+  private readonly codec: RecordCodec;
+
   private constructor(
     private readonly dbs: IndexDbs,
     private readonly hash: KeyHasher,
     readonly meta: IndexMeta,
     readonly path: string,
-  ) {}
+  ) {
+    this.codec = new RecordCodec(new Dictionary(meta.dictionary));
+  }
 
   static open(indexDir: string, secret: Secret): IndexReader {
     const { dbs, meta, path } = openForReading(indexDir, secret.fingerprint);
@@ -19,8 +24,8 @@ export class IndexReader {
   }
 
   byId(idNumber: string): Citizen | undefined {
-    const bytes = this.dbs.records.getBinaryFast(this.hash(idKeyText(idNumber)));
-    return bytes ? decodeCitizen(bytes) : undefined;
+    const bytes = this.dbs.records.getBinaryFast(this.hash(idKeyText(idNumber), ID_KEY_BYTES));
+    return bytes ? this.codec.decode(bytes) : undefined;
   }
 
   byLegacyId(legacyId: string): Citizen[] {
@@ -40,12 +45,12 @@ export class IndexReader {
     const seen = new Set<string>();
     const found: Citizen[] = [];
     for (const text of keyTexts) {
-      for (const recordKey of db.getValues(this.hash(text))) {
+      for (const recordKey of db.getValues(this.hash(text, LOOKUP_KEY_BYTES))) {
         const hex = recordKey.toString('hex');
         if (seen.has(hex)) continue;
         seen.add(hex);
         const bytes = this.dbs.records.getBinaryFast(recordKey);
-        if (bytes) found.push(decodeCitizen(bytes));
+        if (bytes) found.push(this.codec.decode(bytes));
       }
     }
     return found;

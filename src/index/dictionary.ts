@@ -1,0 +1,72 @@
+import { PROVINCES, COUNTRIES } from '../domain/regions.js';
+import { readTsv } from '../tsv.js';
+
+/**
+ * Common words of names and common place names, stored as small integers in records.
+ * Most frequent first, so the commonest words fit msgpack's one-byte integers (< 128).
+ * A build writes its dictionary into the index metadata and readers decode with that
+ * copy, so changing the reference tables never changes what an existing index means.
+ */
+export interface DictionaryData {
+  words: string[];
+  places: string[];
+}
+
+export class Dictionary {
+  private readonly wordCodes: Map<string, number>;
+  private readonly placeCodes: Map<string, number>;
+
+  constructor(readonly data: DictionaryData) {
+    this.wordCodes = new Map(data.words.map((w, i) => [w, i]));
+    this.placeCodes = new Map(data.places.map((p, i) => [p, i]));
+  }
+
+  word(code: number): string {
+    return this.data.words[code];
+  }
+  wordCode(word: string): number | undefined {
+    return this.wordCodes.get(word);
+  }
+  place(code: number): string {
+    return this.data.places[code];
+  }
+  placeCode(place: string): number | undefined {
+    return this.placeCodes.get(place);
+  }
+
+  private static cached: Dictionary | undefined;
+
+  /** Built from the reference tables in src/synth/data and the region lists. */
+  static standard(): Dictionary {
+    return (Dictionary.cached ??= new Dictionary({ words: standardWords(), places: standardPlaces() }));
+  }
+}
+
+function byWeight(rows: Record<string, string>[], word: string, weight: (r: Record<string, string>) => number): [string, number][] {
+  return rows.map((r) => [r[word], weight(r)]);
+}
+
+function standardWords(): string[] {
+  const data = 'src/synth/data/';
+  const surnames = readTsv(data + 'vn-names-surnames.tsv');
+  const middles = readTsv(data + 'vn-names-middle.tsv');
+  const given = readTsv(data + 'vn-names-given.tsv');
+  // Shares per person, roughly comparable across the three tables.
+  const weights = new Map<string, number>();
+  const add = (pairs: [string, number][]) => pairs.forEach(([w, x]) => weights.set(w, (weights.get(w) ?? 0) + x));
+  add(byWeight(surnames, 'surname', (r) => Number(r.suggested_weight_pct) / 100));
+  add(byWeight(middles, 'middle', (r) => Number(r.pct_of_persons_with_middle) / 100));
+  add(byWeight(given, 'given', (r) => (Number(r.per_10k_males) + Number(r.per_10k_females)) / 20_000));
+  return [...weights].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([w]) => w);
+}
+
+function standardPlaces(): string[] {
+  const cities = new Set(['001', '031', '048', '079', '092']);
+  const places = new Set<string>();
+  for (const p of [...PROVINCES].sort((a, b) => b.population - a.population)) {
+    places.add(p.name);
+    places.add(p.name.startsWith('Thành phố') ? p.name : (cities.has(p.code) ? 'Thành phố ' : 'Tỉnh ') + p.name);
+  }
+  for (const c of COUNTRIES) places.add(c.name);
+  return [...places];
+}
