@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { currentBuildDir, DB_FILE } from '../src/index/layout.js';
@@ -51,7 +51,7 @@ export async function measureBuild(indexDir: string, count: number, seed: number
   clearInterval(timer);
   if (code !== 0 || !summary) throw new Error(`build exited with code ${code}`);
   const indexBytes = statSync(join(currentBuildDir(indexDir)!, DB_FILE)).size;
-  return {
+  const figures: BuildFigures = {
     records: summary.records,
     wallSeconds: (performance.now() - started) / 1000,
     phaseSeconds: summary.seconds,
@@ -61,6 +61,19 @@ export async function measureBuild(indexDir: string, count: number, seed: number
     peakAnonBytes: peakAnon,
     peakRssBytes: peakRss,
   };
+  // Kept beside the index, so a later run of the suite on it reports how it was built.
+  writeFileSync(join(indexDir, BUILD_FIGURES), JSON.stringify(figures, null, 2) + '\n');
+  return figures;
+}
+
+export const BUILD_FIGURES = 'build-figures.json';
+
+export function readBuildFigures(indexDir: string): BuildFigures | undefined {
+  try {
+    return JSON.parse(readFileSync(join(indexDir, BUILD_FIGURES), 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 // `node dist/bench/build.js N`: one measured build, printed as JSON.

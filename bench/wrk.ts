@@ -53,6 +53,7 @@ export async function wrkLoad(opts: { url: string; path: string; key: string; bo
     const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
     return {
       requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN),
+      total: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN),
       p50: percentile('50'),
       p97_5: NaN, // wrk reports 50/75/90/99
       p99: percentile('99'),

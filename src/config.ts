@@ -11,7 +11,8 @@ export interface ServeConfig {
   threads: number; // piscina workers doing hashing, lookups and matching
   dispatch: 'pool' | 'inline'; // inline runs lookups on the event loop (for measurement)
   maxItemsPerTask: number; // requests gathered into one worker task
-  maxInFlightItems: number; // beyond this, requests are refused with 503 OVERLOADED
+  maxInFlightItems: number; // at or beyond this, requests are refused with 503 OVERLOADED
+  shedQueueDelayMs: number; // refuse new work while even the fastest answer waits longer than this
   bodyLimitBytes: number; // /v1/verify and /v1/verify/demographic
   batchBodyLimitBytes: number; // /v1/verify/batch
   batchMaxItems: number;
@@ -26,6 +27,7 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   dispatch: 'pool',
   maxItemsPerTask: 64,
   maxInFlightItems: 16_384,
+  shedQueueDelayMs: 10, // 10 ms: the p99 target of accepted requests under overload is 20 ms
   bodyLimitBytes: 16 * 1024, // 16 KiB
   batchBodyLimitBytes: 2 * 1024 * 1024, // 2 MiB: 1,000 items of up to ~2 KiB
   batchMaxItems: 1000,
@@ -67,6 +69,7 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   dispatch: oneOf('pool', 'inline'),
   maxItemsPerTask: int(1, 10_000),
   maxInFlightItems: int(0, 10_000_000),
+  shedQueueDelayMs: int(1, 60_000),
   bodyLimitBytes: int(256, 64 * 1024 * 1024),
   batchBodyLimitBytes: int(256, 256 * 1024 * 1024),
   batchMaxItems: int(1, 100_000),

@@ -144,3 +144,21 @@ describe('runItems', () => {
     expect(results).toEqual([{ error: { code: 'INTERNAL', message: 'Internal error' } }, { result: 'not_found', fields: {} }]);
   });
 });
+
+describe('QueueDelayGuard', () => {
+  it('sheds only when even the fastest answer of a window waited past the target, and recovers', async () => {
+    const { QueueDelayGuard } = await import('../src/server/dispatch.js');
+    let now = 0;
+    const guard = new QueueDelayGuard(10, 100, () => now);
+    guard.record(50);
+    guard.record(2); // a fast answer: a burst, not a standing queue
+    now = 100;
+    expect(guard.shedding).toBe(false);
+    guard.record(15);
+    guard.record(30);
+    now = 200;
+    expect(guard.shedding).toBe(true);
+    now = 300; // a window without answers: the queue has drained
+    expect(guard.shedding).toBe(false);
+  });
+});

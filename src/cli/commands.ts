@@ -8,7 +8,9 @@ import { Secret } from '../index/secret.js';
 import { fileSource, syntheticSource } from '../index/sources.js';
 import { sha256Hex } from '../server/clients.js';
 import { startService, type Service } from '../server/serve.js';
-import { PopulationGenerator, syntheticLines } from '../synth/generator.js';
+import { CHUNK_SIZE, PopulationGenerator } from '../synth/generator.js';
+import { Piscina } from 'piscina';
+import { workerPath } from '../workers.js';
 import type { Citizen } from '../domain/citizen.js';
 import { flags, positiveInt, UsageError } from './args.js';
 import { log } from './log.js';
@@ -20,6 +22,25 @@ const SECRET_FILE_NAME = 'secret.hex';
 /** --secret-file, else IDV_SECRET_FILE, else a secret kept beside the index (fine for a demo only). */
 function secretPath(flag: string | undefined, indexDir: string): string {
   return resolve(flag ?? process.env.IDV_SECRET_FILE ?? join(indexDir, SECRET_FILE_NAME));
+}
+
+/** Chunks of the population made on worker threads and written in order, a few in flight at once. */
+async function* generatedText(count: number, seed: number): AsyncGenerator<{ text: string; people: number }> {
+  const pool = new Piscina({ filename: workerPath('synth'), minThreads: 2, maxThreads: 2 });
+  const pending: { text: Promise<string>; people: number }[] = [];
+  try {
+    for (let start = 0; start < count || pending.length; ) {
+      while (start < count && pending.length < 4) {
+        const n = Math.min(CHUNK_SIZE, count - start);
+        pending.push({ text: pool.run({ seed, start, count: n }), people: n });
+        start += n;
+      }
+      const next = pending.shift()!;
+      yield { text: await next.text, people: next.people };
+    }
+  } finally {
+    await pool.destroy();
+  }
 }
 
 export async function gen(argv: string[]): Promise<void> {
@@ -34,9 +55,9 @@ export async function gen(argv: string[]): Promise<void> {
   });
   const bar = f.out ? progressBar() : undefined;
   let done = 0;
-  for (const batch of syntheticLines(count, seed)) {
-    if (!out.write(batch.join('\n') + '\n')) await once(out, 'drain');
-    done += batch.length;
+  for await (const { text, people } of generatedText(count, seed)) {
+    if (!out.write(text)) await once(out, 'drain');
+    done += people;
     bar?.update('generate', done, count);
   }
   bar?.done();

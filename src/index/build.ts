@@ -51,7 +51,6 @@ const LINK_LINE = 1 + LOOKUP + ID;
 const LINK_BYTES = LINK_LINE + 4;
 const TAG_NAME = 0;
 const TAG_LEGACY = 1;
-const WRITE_CHUNK = 50_000;
 
 class Rejects {
   count = 0;
@@ -133,58 +132,46 @@ function entryStarts(data: Buffer, fixedLength?: number): Uint32Array {
   return Uint32Array.from(starts);
 }
 
-/** Runs puts in write transactions of bounded size. */
-function chunkedWriter(dbs: IndexDbs) {
-  let batch: (() => void)[] = [];
-  const flush = () => {
-    const work = batch;
-    batch = [];
-    if (work.length) dbs.env.transactionSync(() => work.forEach((put) => put()));
-  };
-  return {
-    put(fn: () => void) {
-      batch.push(fn);
-      if (batch.length >= WRITE_CHUNK) flush();
-    },
-    flush,
-  };
-}
+const APPEND = { append: true };
+const APPEND_DUP = { appendDup: true };
 
-/** Phase 2: records in key order; a repeated ID number keeps its first line and rejects the rest. */
+/**
+ * Phase 2: records in key order, one write transaction per bucket (at 98M a bucket is
+ * ~1.5M records, ~90 MB of dirty pages). A repeated ID number keeps its first line and
+ * rejects the rest.
+ */
 function writeRecords(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, rejects: Rejects, total: number): Set<string> {
   const dropped = new Set<string>();
-  const writer = chunkedWriter(dbs);
   let written = 0;
   for (let b = 0; b < spill.buckets; b++) {
     const data = spill.read(b);
     const starts = entryStarts(data);
     const order = sortEntries(data, starts, ID + 4);
-    let previous: Buffer | undefined;
-    let previousLine = 0;
-    for (const i of order) {
-      const s = starts[i];
-      const key = data.subarray(s, s + ID);
-      const line = data.readUInt32BE(s + ID);
-      if (previous && previous.equals(key)) {
-        rejects.add(line, `duplicate idNumber (first on line ${previousLine})`);
-        dropped.add(`${key.toString('hex')}:${line}`);
-        continue;
+    dbs.env.transactionSync(() => {
+      let previous: Buffer | undefined;
+      let previousLine = 0;
+      for (const i of order) {
+        const s = starts[i];
+        const key = data.subarray(s, s + ID);
+        const line = data.readUInt32BE(s + ID);
+        if (previous && previous.equals(key)) {
+          rejects.add(line, `duplicate idNumber (first on line ${previousLine})`);
+          dropped.add(`${key.toString('hex')}:${line}`);
+          continue;
+        }
+        previous = key;
+        previousLine = line;
+        dbs.records.putSync(key, data.subarray(s + RECORD_HEAD, s + RECORD_HEAD + data.readUInt16BE(s + ID + 4)), APPEND);
+        written++;
       }
-      previous = key;
-      previousLine = line;
-      const value = data.subarray(s + RECORD_HEAD, s + RECORD_HEAD + data.readUInt16BE(s + ID + 4));
-      writer.put(() => dbs.records.putSync(key, value, { append: true }));
-      written++;
-    }
-    writer.flush();
+    });
     opts.onProgress?.('write records', written, total);
   }
   return dropped;
 }
 
-/** Phase 3: the name-block and legacy-ID lookups, each in (key, record key) order. */
+/** Phase 3: the name-block and legacy-ID lookups, each in (key, record key) order, one transaction per bucket. */
 function writeLinks(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, dropped: Set<string>): { nameKeys: number; legacyKeys: number } {
-  const writer = chunkedWriter(dbs);
   const counts = { nameKeys: 0, legacyKeys: 0 };
   const last: (Buffer | undefined)[] = [undefined, undefined];
   let done = 0;
@@ -192,19 +179,19 @@ function writeLinks(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, dropp
     const data = spill.read(b);
     const starts = entryStarts(data, LINK_BYTES);
     const order = sortEntries(data, starts, LINK_LINE);
-    for (const i of order) {
-      const s = starts[i];
-      const tag = data[s];
-      const key = data.subarray(s + 1, s + 1 + LOOKUP);
-      const recordKey = data.subarray(s + 1 + LOOKUP, s + LINK_LINE);
-      if (dropped.size && dropped.has(`${recordKey.toString('hex')}:${data.readUInt32BE(s + LINK_LINE)}`)) continue;
-      const db = tag === TAG_NAME ? dbs.byName : dbs.byLegacy;
-      const sameKey = last[tag]?.equals(key) ?? false;
-      if (!sameKey) tag === TAG_NAME ? counts.nameKeys++ : counts.legacyKeys++;
-      last[tag] = key;
-      writer.put(() => db.putSync(key, recordKey, sameKey ? { appendDup: true } : { append: true }));
-    }
-    writer.flush();
+    dbs.env.transactionSync(() => {
+      for (const i of order) {
+        const s = starts[i];
+        const tag = data[s];
+        const key = data.subarray(s + 1, s + 1 + LOOKUP);
+        const recordKey = data.subarray(s + 1 + LOOKUP, s + LINK_LINE);
+        if (dropped.size && dropped.has(`${recordKey.toString('hex')}:${data.readUInt32BE(s + LINK_LINE)}`)) continue;
+        const sameKey = last[tag]?.equals(key) ?? false;
+        if (!sameKey) tag === TAG_NAME ? counts.nameKeys++ : counts.legacyKeys++;
+        last[tag] = key;
+        (tag === TAG_NAME ? dbs.byName : dbs.byLegacy).putSync(key, recordKey, sameKey ? APPEND_DUP : APPEND);
+      }
+    });
     done += starts.length;
     opts.onProgress?.('write lookups', done, undefined);
   }

@@ -37,6 +37,20 @@ export class IndexReader {
     return this.follow(this.dbs.byName, blockTexts);
   }
 
+  /**
+   * Citizens drawn uniformly from the whole index, for load tests: keys are uniform
+   * hashes, so the first record at or after a random key is a uniform draw.
+   */
+  sample(count: number, random: () => number = Math.random): Citizen[] {
+    const out: Citizen[] = [];
+    const key = Buffer.alloc(ID_KEY_BYTES);
+    while (out.length < count) {
+      for (let i = 0; i < ID_KEY_BYTES; i++) key[i] = Math.floor(random() * 256);
+      for (const { value } of this.dbs.records.getRange({ start: key, limit: 1 })) out.push(this.codec.decode(value));
+    }
+    return out;
+  }
+
   close(): Promise<void> {
     return this.dbs.env.close();
   }

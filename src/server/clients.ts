@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 export type Scope = 'verify' | 'demographic' | 'batch';
+const MAX_KNOWN_HEADERS = 10_000;
 const SCOPES: readonly Scope[] = ['verify', 'demographic', 'batch'];
 
 export interface Client {
@@ -25,12 +26,20 @@ export class ClientRegistry {
     return this.byKeyHash.size;
   }
 
+  // Known keys already hashed: SHA-256 costs more than the rest of authentication. Only
+  // keys that authenticated are kept, so the cache cannot be filled with strangers' keys.
+  private readonly known = new Map<string, Client>();
+
   /** The client for an Authorization header value, or undefined. */
   authenticate(authorization: string): Client | undefined {
+    const cached = this.known.get(authorization);
+    if (cached) return cached;
     if (!authorization.startsWith('Bearer ')) return undefined;
     const key = authorization.slice(7).trim();
     if (key.length === 0 || key.length > 512) return undefined;
-    return this.byKeyHash.get(sha256Hex(key));
+    const client = this.byKeyHash.get(sha256Hex(key));
+    if (client && this.known.size < MAX_KNOWN_HEADERS) this.known.set(authorization, client);
+    return client;
   }
 
   static fromFile(path: string): ClientRegistry {

@@ -6,6 +6,11 @@ import type { WorkItem, WorkResult } from '../verification/types.js';
 import { workerPath } from '../workers.js';
 import type { Metrics } from './metrics.js';
 
+export interface AdmissionLimits {
+  maxInFlightItems: number;
+  shedQueueDelayMs: number;
+}
+
 /** Where verification work runs. The server only sees this interface, so pool and inline can be compared. */
 export interface Dispatcher {
   run(items: WorkItem[]): Promise<WorkResult[]>;
@@ -19,18 +24,60 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-/** Admission control shared by both dispatchers: a bounded number of items in flight. */
+/**
+ * Sheds load when a queue persists (the idea of CoDel): if even the fastest answer of
+ * the last window waited longer than the target, the backlog is not a burst but more
+ * work than the workers can do, and new requests are refused until it drains. Refusing
+ * at once keeps the latency of accepted requests near the target instead of growing
+ * with the backlog.
+ */
+export class QueueDelayGuard {
+  private windowStart: number;
+  private windowMin = Infinity;
+  private overloaded = false;
+
+  constructor(private readonly targetMs: number, private readonly windowMs = 100, private readonly now = () => performance.now()) {
+    this.windowStart = now();
+  }
+
+  record(sojournMs: number): void {
+    this.windowMin = Math.min(this.windowMin, sojournMs);
+    this.roll();
+  }
+
+  get shedding(): boolean {
+    this.roll();
+    return this.overloaded;
+  }
+
+  private roll(): void {
+    const t = this.now();
+    if (t - this.windowStart < this.windowMs) return;
+    // A window without answers (everything refused and drained) ends the shedding.
+    this.overloaded = this.windowMin !== Infinity && this.windowMin > this.targetMs;
+    this.windowStart = t;
+    this.windowMin = Infinity;
+  }
+}
+
+/** Admission control shared by both dispatchers: a bounded number of items in flight, and the queue-delay guard. */
 abstract class Bounded implements Dispatcher {
   inFlightItems = 0;
-  constructor(protected readonly maxInFlightItems: number, protected readonly metrics?: Metrics) {}
+  private readonly guard: QueueDelayGuard;
+
+  constructor(protected readonly limits: AdmissionLimits, protected readonly metrics?: Metrics) {
+    this.guard = new QueueDelayGuard(limits.shedQueueDelayMs);
+    if (metrics) metrics.inFlightSource = () => this.inFlightItems;
+  }
 
   run(items: WorkItem[]): Promise<WorkResult[]> {
-    if (this.inFlightItems + items.length > this.maxInFlightItems) return Promise.reject(new ServiceError('OVERLOADED'));
+    // Admitted while below the limit, so that one batch larger than the limit still gets in.
+    if (this.inFlightItems >= this.limits.maxInFlightItems || this.guard.shedding) return Promise.reject(new ServiceError('OVERLOADED'));
     this.inFlightItems += items.length;
-    this.metrics?.inFlight.set(this.inFlightItems);
+    const admitted = performance.now();
     return this.execute(items).finally(() => {
+      this.guard.record(performance.now() - admitted);
       this.inFlightItems -= items.length;
-      this.metrics?.inFlight.set(this.inFlightItems);
     });
   }
 
@@ -47,12 +94,12 @@ export class PoolDispatcher extends Bounded {
   private pending: Pending[] = [];
   private scheduled = false;
 
-  private constructor(private readonly pool: Piscina, private readonly maxItemsPerTask: number, maxInFlightItems: number, metrics?: Metrics) {
-    super(maxInFlightItems, metrics);
+  private constructor(private readonly pool: Piscina, private readonly maxItemsPerTask: number, limits: AdmissionLimits, metrics?: Metrics) {
+    super(limits, metrics);
   }
 
   /** Starts the workers and waits until each has opened the index, so a bad index fails here, not on a request. */
-  static async start(opts: { indexDir: string; secretHex: string; threads: number; maxItemsPerTask: number; maxInFlightItems: number; metrics?: Metrics }): Promise<PoolDispatcher> {
+  static async start(opts: { indexDir: string; secretHex: string; threads: number; maxItemsPerTask: number; limits: AdmissionLimits; metrics?: Metrics }): Promise<PoolDispatcher> {
     const pool = new Piscina({
       filename: workerPath('verify'),
       minThreads: opts.threads,
@@ -67,7 +114,7 @@ export class PoolDispatcher extends Bounded {
       await pool.destroy();
       throw err;
     }
-    return new PoolDispatcher(pool, opts.maxItemsPerTask, opts.maxInFlightItems, opts.metrics);
+    return new PoolDispatcher(pool, opts.maxItemsPerTask, opts.limits, opts.metrics);
   }
 
   protected execute(items: WorkItem[]): Promise<WorkResult[]> {
@@ -95,7 +142,9 @@ export class PoolDispatcher extends Bounded {
       const last = Math.floor((at + p.items.length - 1) / this.maxItemsPerTask);
       const offset = at - first * this.maxItemsPerTask;
       const count = p.items.length;
-      Promise.all(tasks.slice(first, last + 1)).then((parts) => p.resolve(parts.flat().slice(offset, offset + count)), p.reject);
+      // Most requests fall in one task: no Promise.all for them.
+      const parts = first === last ? tasks[first].then((part) => [part]) : Promise.all(tasks.slice(first, last + 1));
+      parts.then((answers) => p.resolve(answers.flat().slice(offset, offset + count)), p.reject);
       at += count;
     }
   }
@@ -117,8 +166,8 @@ export class PoolDispatcher extends Bounded {
 
 /** Runs work on the event loop: the baseline the pool must beat. */
 export class InlineDispatcher extends Bounded {
-  constructor(private readonly reader: IndexReader, maxInFlightItems: number, metrics?: Metrics) {
-    super(maxInFlightItems, metrics);
+  constructor(private readonly reader: IndexReader, limits: AdmissionLimits, metrics?: Metrics) {
+    super(limits, metrics);
   }
 
   protected execute(items: WorkItem[]): Promise<WorkResult[]> {

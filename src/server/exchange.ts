@@ -65,9 +65,7 @@ export class Exchange {
       for (const [k, v] of Object.entries(headers)) this.res.writeHeader(k, v);
       this.res.end(payload, closeConnection);
     });
-    const metrics = this.shared.metrics;
-    metrics.requests.inc({ route: this.route, status });
-    metrics.duration.observe({ route: this.route }, (performance.now() - this.started) / 1000);
+    this.shared.metrics.recordAnswer(this.route, status, (performance.now() - this.started) / 1000);
   }
 
   /** Answers with the catalogue entry of a ServiceError; anything else is logged and becomes INTERNAL. */

@@ -10,14 +10,21 @@ export class Metrics {
   readonly requests = new Counter({ name: 'idv_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [this.registry] });
   readonly duration = new Histogram({
     name: 'idv_http_request_duration_seconds',
-    help: 'Time from request to response, by route',
-    labelNames: ['route'],
+    help: 'Time from request to response, by route and status class (2xx, 4xx, 5xx)',
+    labelNames: ['route', 'status_class'],
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
   readonly errors = new Counter({ name: 'idv_errors_total', help: 'Error responses by catalogue code', labelNames: ['code'], registers: [this.registry] });
   readonly results = new Counter({ name: 'idv_verification_results_total', help: 'Verification outcomes by kind and result', labelNames: ['kind', 'result'], registers: [this.registry] });
-  readonly inFlight = new Gauge({ name: 'idv_inflight_items', help: 'Verification items admitted and not yet answered', registers: [this.registry] });
+  /** Read at scrape time from the dispatcher, so the request path does not pay for it. */
+  inFlightSource: () => number = () => 0;
+  readonly inFlight: Gauge = new Gauge({
+    name: 'idv_inflight_items',
+    help: 'Verification items admitted and not yet answered',
+    registers: [this.registry],
+    collect: (): void => this.inFlight.set(this.inFlightSource()),
+  });
   readonly taskItems = new Histogram({ name: 'idv_pool_task_items', help: 'Items gathered into one worker task', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
   readonly taskSeconds = new Histogram({
     name: 'idv_pool_task_seconds',
@@ -27,6 +34,28 @@ export class Metrics {
   });
   readonly indexRecords = new Gauge({ name: 'idv_index_records', help: 'Citizens in the open index', registers: [this.registry] });
   readonly ready = new Gauge({ name: 'idv_ready', help: '1 when the index is open and requests are served', registers: [this.registry] });
+
+  // Label children are kept by key: prom-client hashes the label object on every call otherwise.
+  /** One HTTP answer: the request counter and the latency histogram. */
+  recordAnswer(route: string, status: number, seconds: number): void {
+    const key = `${route} ${status}`;
+    let pair = this.answerChildren.get(key);
+    if (!pair) {
+      pair = [this.requests.labels(route, String(status)), this.duration.labels(route, `${Math.floor(status / 100)}xx`)];
+      this.answerChildren.set(key, pair);
+    }
+    pair[0].inc();
+    pair[1].observe(seconds);
+  }
+  private readonly answerChildren = new Map<string, [{ inc(): void }, { observe(v: number): void }]>();
+
+  recordResult(kind: string, result: string): void {
+    const key = `${kind} ${result}`;
+    let child = this.resultChildren.get(key);
+    if (!child) this.resultChildren.set(key, (child = this.results.labels(kind, result)));
+    child.inc();
+  }
+  private readonly resultChildren = new Map<string, { inc(): void }>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'idv_' });

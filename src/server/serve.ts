@@ -21,9 +21,10 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   const reader = IndexReader.open(config.indexDir, secret);
   const records = reader.meta.records;
   const metrics = new Metrics();
+  const limits = { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs };
   let dispatcher: Dispatcher;
   if (config.dispatch === 'inline') {
-    dispatcher = new InlineDispatcher(reader, config.maxInFlightItems, metrics);
+    dispatcher = new InlineDispatcher(reader, limits, metrics);
   } else {
     await reader.close();
     dispatcher = await PoolDispatcher.start({
@@ -31,7 +32,7 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
       secretHex: secret.hex,
       threads: config.threads,
       maxItemsPerTask: config.maxItemsPerTask,
-      maxInFlightItems: config.maxInFlightItems,
+      limits,
       metrics,
     });
   }

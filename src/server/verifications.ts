@@ -19,7 +19,7 @@ export interface Verification {
 export function verifications(opts: { dispatcher: Dispatcher; metrics: Metrics; bodyLimit: number; batchBodyLimit: number; batchMaxItems: number }): Record<VerificationRoute, Verification> {
   const { dispatcher, metrics } = opts;
   const count = (item: WorkItem, result: WorkResult) => {
-    if ('result' in result) metrics.results.inc({ kind: item.type, result: result.result });
+    if ('result' in result) metrics.recordResult(item.type, result.result);
   };
 
   async function single(item: WorkItem): Promise<object> {

@@ -173,16 +173,3 @@ export function* syntheticCitizens(seed: number, start: number, count: number): 
     left -= n;
   }
 }
-
-/** NDJSON lines of a synthetic population, in batches (for streaming to a file). */
-export function* syntheticLines(count: number, seed: number, batchSize = 4096): Generator<string[]> {
-  let batch: string[] = [];
-  for (const citizen of syntheticCitizens(seed, 0, count)) {
-    batch.push(JSON.stringify(citizen));
-    if (batch.length === batchSize) {
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length) yield batch;
-}

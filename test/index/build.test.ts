@@ -7,7 +7,7 @@ import { queryBlockTexts } from '../../src/index/keys.js';
 import { currentBuildDir } from '../../src/index/layout.js';
 import { buildIndex } from '../../src/index/build.js';
 import { fileSource, syntheticSource } from '../../src/index/sources.js';
-import { syntheticLines } from '../../src/synth/generator.js';
+import { syntheticCitizens } from '../../src/synth/generator.js';
 import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 
 describe('build from NDJSON with bad lines', () => {
@@ -142,7 +142,7 @@ describe('publishing', () => {
     const index = await tempIndex({ synthetic: 500, seed: 9 });
     const reader = IndexReader.open(index.indexDir, index.secret);
     try {
-      const people = [...syntheticLines(500, 9)].flat().map((l) => JSON.parse(l));
+      const people = [...syntheticCitizens(9, 0, 500)];
       for (const p of people) {
         expect(reader.byId(p.idNumber)?.fullName).toBe(p.fullName);
         const found = reader.byNameBlocks(queryBlockTexts(p.fullName, p.dateOfBirth)).map((c) => c.idNumber);

@@ -1,0 +1,57 @@
+import { checkIdNumber } from '../src/domain/idNumber.js';
+import { canonicalText, foldedTokens } from '../src/domain/text.js';
+import { matchName } from '../src/domain/names.js';
+import { RecordCodec } from '../src/index/codec.js';
+import { Dictionary } from '../src/index/dictionary.js';
+import { ID_KEY_BYTES, idKeyText, keyHasher, queryBlockTexts } from '../src/index/keys.js';
+import { syntheticCitizens } from '../src/synth/generator.js';
+import { median } from './machine.js';
+
+export interface MicroFigure {
+  name: string;
+  nsPerOp: number;
+  opsPerSecond: number;
+}
+
+/** Runs `fn` over the inputs for about `ms` milliseconds, five times; the median ns per call. */
+function measure<T>(name: string, inputs: T[], fn: (x: T) => unknown, ms = 300): MicroFigure {
+  let sink: unknown;
+  for (let i = 0; i < Math.min(inputs.length, 10_000); i++) sink = fn(inputs[i]); // warm up
+  const samples: number[] = [];
+  for (let run = 0; run < 5; run++) {
+    let calls = 0;
+    const start = performance.now();
+    while (performance.now() - start < ms) {
+      for (let i = 0; i < 1000; i++) sink = fn(inputs[(calls + i) % inputs.length]);
+      calls += 1000;
+    }
+    samples.push(((performance.now() - start) * 1e6) / calls);
+  }
+  if (sink === Symbol.for('never')) process.stdout.write('');
+  const ns = median(samples);
+  return { name, nsPerOp: Math.round(ns), opsPerSecond: Math.round(1e9 / ns) };
+}
+
+/** The hot functions of the request path, on realistic inputs drawn from the synthetic population. */
+export function microbenchmarks(): MicroFigure[] {
+  const people = [...syntheticCitizens(3, 0, 20_000)];
+  const codec = new RecordCodec(Dictionary.standard());
+  const encoded = people.map((p) => codec.encode(p));
+  const hash = keyHasher(Buffer.alloc(32, 1));
+  const claims = people.map((p) => p.fullName.toUpperCase().normalize('NFD'));
+  return [
+    measure('ID-number check', people.map((p) => p.idNumber), (id) => checkIdNumber(id)),
+    measure('name normalization (canonical)', claims, (n) => canonicalText(n)),
+    measure('name normalization (folded tokens)', claims, (n) => foldedTokens(n)),
+    measure('keyed hash (ID key)', people.map((p) => idKeyText(p.idNumber)), (t) => hash(t, ID_KEY_BYTES)),
+    measure('demographic block keys', people, (p) => queryBlockTexts(p.fullName, p.dateOfBirth)),
+    measure('record decode', encoded, (b) => codec.decode(b)),
+    measure('record encode', people, (p) => codec.encode(p)),
+    measure('name scoring (exact)', people, (p) => matchName(p.fullName, p.fullName)),
+    measure('name scoring (fuzzy: dropped middle name)', people, (p) => matchName(p.fullName, p.fullName.split(' ').filter((_, i, a) => i === 0 || i === a.length - 1).join(' '))),
+  ];
+}
+
+if (process.argv[1]?.endsWith('bench/micro.js')) {
+  for (const f of microbenchmarks()) process.stdout.write(`${f.name.padEnd(44)} ${String(f.nsPerOp).padStart(7)} ns  ${f.opsPerSecond.toLocaleString('en').padStart(12)}/s\n`);
+}

@@ -1,0 +1,228 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { currentBuildDir, DB_FILE } from '../src/index/layout.js';
+import { IndexReader } from '../src/index/reader.js';
+import { Secret } from '../src/index/secret.js';
+import { sha256Hex } from '../src/server/clients.js';
+import { Random } from '../src/synth/random.js';
+import { PACKAGE_ROOT } from '../src/tsv.js';
+import { measureBuild, readBuildFigures, type BuildFigures } from './build.js';
+import { load, type LoadResult } from './load.js';
+import { machine, median, today } from './machine.js';
+import { microbenchmarks } from './micro.js';
+import { saveResults, type SuiteResults } from './report.js';
+import { anonMemory, durationBuckets, quantileBetween } from './scrape.js';
+import { startServerProcess, type ServerProcess } from './server.js';
+import { check, SMOKE_TARGETS, TARGETS, type Figure } from './targets.js';
+import { wrkAvailable, wrkLoad } from './wrk.js';
+
+/**
+ * The benchmark suite: every figure of the national-scale targets, measured on one
+ * index in one run, printed beside its target; exits 1 when a target is missed.
+ *   npm run bench                    1,000,000 citizens (a few minutes)
+ *   npm run bench:national           98,000,000 citizens (builds the index if absent)
+ *   npm run bench -- --smoke         CI: a small index, short runs, lenient targets
+ */
+const { values: args } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1000000' },
+    seconds: { type: 'string', default: '10' },
+    'overload-seconds': { type: 'string' },
+    connections: { type: 'string', default: '256' },
+    sample: { type: 'string', default: '20000' },
+    smoke: { type: 'boolean', default: false },
+    rebuild: { type: 'boolean', default: false },
+  },
+});
+const smoke = args.smoke!;
+const scale = smoke ? 20_000 : Number(args.scale);
+const seconds = smoke ? 2 : Number(args.seconds);
+const overloadSeconds = Number(args['overload-seconds'] ?? (smoke ? 3 : scale >= 50_000_000 ? 60 : 10));
+const connections = Number(args.connections);
+const targets = smoke ? SMOKE_TARGETS : TARGETS;
+const KEY = 'bench-key-not-secret';
+const SEED = 1;
+const log = (text: string) => process.stderr.write(text + '\n');
+
+async function timeToReady(dir: string, clients: string): Promise<number> {
+  const started = performance.now();
+  const server = await startServerProcess(['--index', dir, '--clients', clients]);
+  for (;;) {
+    const ok = await fetch(server.url + '/readyz').then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  await server.stop();
+  return elapsed;
+}
+
+function bodiesFrom(dir: string): { verify: string[]; demographic: string[]; batch: string[] } {
+  const reader = IndexReader.open(dir, Secret.load(join(dir, 'secret.hex')));
+  const random = new Random(42);
+  const people = reader.sample(Number(smoke ? 2000 : args.sample), () => random.next());
+  void reader.close();
+  // 10% of verify bodies name an ID number nobody has (another serial).
+  const verify = people.map((p) => {
+    const idNumber = random.chance(0.1) ? p.idNumber.slice(0, 6) + String((Number(p.idNumber.slice(6)) + 500_007) % 1e6).padStart(6, '0') : p.idNumber;
+    return JSON.stringify({ idNumber, fullName: p.fullName, dateOfBirth: p.dateOfBirth, gender: p.gender });
+  });
+  const demographic = people.map((p) => JSON.stringify({ fullName: p.fullName, dateOfBirth: p.dateOfBirth }));
+  const batch: string[] = [];
+  for (let i = 0; i + 1000 <= verify.length && batch.length < 20; i += 1000) {
+    batch.push(`{"items":[${verify.slice(i, i + 1000).map((b) => `{"type":"id",${b.slice(1)}`).join(',')}]}`);
+  }
+  return { verify, demographic, batch };
+}
+
+type Generate = typeof wrkLoad;
+
+/** Peak closed-loop throughput, with wrk when installed (lighter than autocannon). */
+async function peak(generate: Generate, url: string, path: string, bodies: string[], conns = connections): Promise<LoadResult> {
+  const result = await generate({ url, path, key: KEY, bodies, connections: conns, seconds });
+  if (result.errors || result.non2xx) throw new Error(`${path}: ${result.errors} socket errors, ${result.non2xx} non-2xx at ${conns} connections`);
+  return result;
+}
+
+/** Fixed-rate latency (autocannon overallRate) with the server's own p99 for the same requests. */
+async function fixedRate(server: ServerProcess, path: string, bodies: string[], rate: number) {
+  const before = await durationBuckets(server.url, path);
+  const result = await load({ url: server.url, path, key: KEY, bodies, connections: 64, seconds, rate });
+  const after = await durationBuckets(server.url, path);
+  return { result, serverP99Ms: quantileBetween(before, after, 0.99) * 1000 };
+}
+
+/** Far more concurrent clients than the server can serve: the excess must be refused at once, without harm. */
+async function overload(server: ServerProcess, generate: Generate, bodies: string[], sustainable: number) {
+  const memoryBefore = anonMemory(server.child.pid!);
+  const before = await durationBuckets(server.url, '/v1/verify');
+  let retryAfterSeen = false;
+  let probing = true;
+  const probe = (async () => {
+    while (probing) {
+      const r = await fetch(server.url + '/v1/verify', { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: bodies[0] }).catch(() => undefined);
+      if (r?.status === 503 && r.headers.get('retry-after')) retryAfterSeen = true;
+      await r?.arrayBuffer();
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  })();
+  const result = await generate({ url: server.url, path: '/v1/verify', key: KEY, bodies, connections: 4096, seconds: overloadSeconds });
+  probing = false;
+  await probe;
+  const after = await durationBuckets(server.url, '/v1/verify');
+  const alive = await fetch(server.url + '/readyz').then((r) => r.ok, () => false);
+  return {
+    offered: result.requestsPerSecond,
+    refusedShare: result.total ? result.non2xx / result.total : 0,
+    acceptedP99Ms: quantileBetween(before, after, 0.99) * 1000,
+    memoryGrowth: anonMemory(server.child.pid!) - memoryBefore,
+    alive,
+    retryAfterSeen,
+    offeredRatio: result.requestsPerSecond / sustainable,
+  };
+}
+
+async function startCeiling(): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'bench', 'ceiling.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d) => resolve(JSON.parse(String(d)).port)));
+  return { url: `http://127.0.0.1:${port}`, port, child, stop: async () => void child.kill('SIGTERM') };
+}
+
+async function main(): Promise<void> {
+  const dir = join(PACKAGE_ROOT, '.idv', `bench-${scale}`);
+  mkdirSync(dir, { recursive: true });
+  if (args.rebuild || !currentBuildDir(dir)) {
+    log(`building ${scale} citizens in ${dir}`);
+    await measureBuild(dir, scale, SEED, true);
+  }
+  const build: BuildFigures | undefined = readBuildFigures(dir);
+  const clients = join(dir, 'clients.json');
+  writeFileSync(clients, JSON.stringify({ clients: [{ id: 'bench', keySha256: sha256Hex(KEY), scopes: ['verify', 'demographic', 'batch'] }] }));
+  const bodies = bodiesFrom(dir);
+  const useWrk = await wrkAvailable();
+  const generate: Generate = useWrk ? wrkLoad : load;
+  const tool = useWrk ? 'wrk' : 'autocannon';
+  const figures: Figure[] = [];
+  const add = (key: string, name: string, unit: string, value: number, note?: string) => {
+    const f = check({ key, name, unit, value, note }, targets);
+    figures.push(f);
+    log(`${f.pass === false ? 'MISS' : f.pass ? 'ok  ' : '    '} ${name}: ${Number.isFinite(value) ? +value.toFixed(3) : value} ${unit}${f.target ? ` (target ${f.target.op} ${+f.target.value.toFixed(3)})` : ''}`);
+  };
+
+  if (build) {
+    add('buildSeconds', 'build wall time', 's', build.wallSeconds);
+    add('buildPeakAnonBytes', 'build peak anonymous memory', 'bytes', build.peakAnonBytes);
+  }
+  const indexBytes = statSync(join(currentBuildDir(dir)!, DB_FILE)).size;
+  add('indexBytes', 'index on disk', 'bytes', indexBytes);
+  add('bytesPerCitizen', 'index bytes per citizen', 'bytes', indexBytes / scale);
+  add('startToReadySeconds', 'start to ready (median of 3)', 's', median([await timeToReady(dir, clients), await timeToReady(dir, clients), await timeToReady(dir, clients)]));
+
+  const ceilingServer = await startCeiling();
+  const ceiling = await peak(generate, ceilingServer.url, '/v1/verify', bodies.verify);
+  await ceilingServer.stop();
+  add('ceiling', `bare uWS ceiling (${tool}, ${connections} connections)`, 'req/s', ceiling.requestsPerSecond);
+
+  const server = await startServerProcess(['--index', dir, '--clients', clients]);
+  const results: Record<string, LoadResult> = {};
+  try {
+    await generate({ url: server.url, path: '/v1/verify', key: KEY, bodies: bodies.verify, connections, seconds: Math.min(5, seconds) }); // warm-up
+    results.verify = await peak(generate, server.url, '/v1/verify', bodies.verify);
+    add('verifyPeak', `POST /v1/verify peak (${tool}, ${connections} connections)`, 'req/s', results.verify.requestsPerSecond, `p99 ${results.verify.p99} ms`);
+    add('ceilingRatio', 'verify peak / ceiling', 'ratio', results.verify.requestsPerSecond / ceiling.requestsPerSecond);
+    results.demographic = await peak(generate, server.url, '/v1/verify/demographic', bodies.demographic);
+    add('demographicPeak', `POST /v1/verify/demographic peak (${tool}, ${connections} connections)`, 'req/s', results.demographic.requestsPerSecond, `p99 ${results.demographic.p99} ms`);
+
+    const v20k = await fixedRate(server, '/v1/verify', bodies.verify, smoke ? 2000 : 20_000);
+    add('verifyP99At20k', `POST /v1/verify p99 at ${smoke ? '2,000' : '20,000'} req/s offered (server side)`, 'ms', v20k.serverP99Ms, `autocannon: ${Math.round(v20k.result.requestsPerSecond)} req/s achieved, p99 ${v20k.result.p99} ms client side`);
+    const d7k = await fixedRate(server, '/v1/verify/demographic', bodies.demographic, smoke ? 750 : 7500);
+    add('demographicP99At7500', `POST /v1/verify/demographic p99 at ${smoke ? '750' : '7,500'} req/s offered (server side)`, 'ms', d7k.serverP99Ms, `autocannon: ${Math.round(d7k.result.requestsPerSecond)} req/s achieved, p99 ${d7k.result.p99} ms client side`);
+
+    const batch = await peak(generate, server.url, '/v1/verify/batch', bodies.batch, 4);
+    add('batchItemsPerSecond', `POST /v1/verify/batch of 1,000 items (${tool}, 4 connections)`, 'items/s', batch.requestsPerSecond * 1000);
+
+    const o = await overload(server, generate, bodies.verify, results.verify.requestsPerSecond);
+    const note = `${overloadSeconds} s, 4,096 connections: ${Math.round(o.offered)} req/s offered`;
+    add('overloadOfferedRatio', 'overload: offered / sustainable', 'ratio', o.offeredRatio, note);
+    add('overloadRefusedShare', 'overload: share refused with 503', 'ratio', o.refusedShare, o.retryAfterSeen ? '503s carry Retry-After' : 'no 503 with Retry-After seen by the probe');
+    add('overloadAcceptedP99', 'overload: p99 of accepted requests (server side)', 'ms', o.acceptedP99Ms);
+    add('overloadMemoryGrowthBytes', 'overload: growth of anonymous memory', 'bytes', o.memoryGrowth);
+    add('overloadSurvived', 'overload: server ready afterwards', 'yes=1', o.alive ? 1 : 0);
+  } finally {
+    await server.stop();
+  }
+
+  const inline = await startServerProcess(['--index', dir, '--clients', clients, '--dispatch', 'inline']);
+  try {
+    const v = await peak(generate, inline.url, '/v1/verify', bodies.verify);
+    const d = await peak(generate, inline.url, '/v1/verify/demographic', bodies.demographic);
+    add('inlineVerify', `inline dispatch: POST /v1/verify peak (${tool})`, 'req/s', v.requestsPerSecond, `pool/inline ×${(results.verify.requestsPerSecond / v.requestsPerSecond).toFixed(2)}`);
+    add('inlineDemographic', `inline dispatch: POST /v1/verify/demographic peak (${tool})`, 'req/s', d.requestsPerSecond, `pool/inline ×${(results.demographic.requestsPerSecond / d.requestsPerSecond).toFixed(2)}`);
+  } finally {
+    await inline.stop();
+  }
+
+  const micro = smoke ? [] : microbenchmarks();
+  const suite: SuiteResults = {
+    date: today(),
+    machine: machine(),
+    scale,
+    command: smoke ? 'npm run bench -- --smoke' : scale === 98_000_000 ? 'npm run bench:national' : `npm run bench -- --scale ${scale}`,
+    loadGenerator: tool,
+    seconds,
+    figures,
+    build,
+    micro,
+  };
+  if (!smoke) saveResults(suite);
+  const missed = figures.filter((f) => f.pass === false);
+  log(missed.length ? `${missed.length} target(s) missed: ${missed.map((f) => f.key).join(', ')}` : 'every target met');
+  process.exitCode = missed.length ? 1 : 0;
+}
+
+main().catch((err) => {
+  log(`bench failed: ${(err as Error).stack ?? err}`);
+  process.exit(2);
+});
