@@ -46,6 +46,18 @@ const KEY = 'bench-key-not-secret';
 const SEED = 1;
 const log = (text: string) => process.stderr.write(text + '\n');
 
+/** An index of the current format, built with the secret beside it. */
+function indexUsable(dir: string): boolean {
+  if (!currentBuildDir(dir)) return false;
+  try {
+    void IndexReader.open(dir, Secret.load(join(dir, 'secret.hex'))).close();
+    return true;
+  } catch (err) {
+    log(`index in ${dir} cannot be used (${(err as Error).message}): rebuilding`);
+    return false;
+  }
+}
+
 async function timeToReady(dir: string, clients: string): Promise<number> {
   const started = performance.now();
   const server = await startServerProcess(['--index', dir, '--clients', clients]);
@@ -133,7 +145,7 @@ async function startCeiling(): Promise<ServerProcess> {
 async function main(): Promise<void> {
   const dir = join(PACKAGE_ROOT, '.idv', `bench-${scale}`);
   mkdirSync(dir, { recursive: true });
-  if (args.rebuild || !currentBuildDir(dir)) {
+  if (args.rebuild || !indexUsable(dir)) {
     log(`building ${scale} citizens in ${dir}`);
     await measureBuild(dir, scale, SEED, true);
   }

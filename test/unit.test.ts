@@ -19,7 +19,7 @@ describe('serveConfig', () => {
   it.each([
     [{ ...base, prot: 1 }, 'invalid option prot: unknown option'],
     [{ ...base, port: 70000 }, 'invalid option port: expected an integer from 0 to 65535'],
-    [{ ...base, dispatch: 'threads' }, 'invalid option dispatch: expected one of pool, inline'],
+    [{ ...base, dispatch: 'threads' }, 'invalid option dispatch: expected one of adaptive, pool, inline'],
     [{ indexDir: '/x' }, 'invalid option secretFile: required'],
   ])('refuses %o', (input, message) => {
     expect(() => serveConfig(input)).toThrow(ConfigError);

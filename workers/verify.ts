@@ -8,6 +8,13 @@ import type { WorkItem, WorkResult } from '../src/verification/types.js';
 const { indexDir, secretHex } = workerData as { indexDir: string; secretHex: string };
 const reader = IndexReader.open(indexDir, Secret.fromHex(secretHex));
 
-export default function verify(items: WorkItem[]): WorkResult[] {
-  return runItems(reader, items);
+export interface VerifyTaskResult {
+  /** When this worker picked the task up (epoch ms): the dispatcher derives queue delay from it. */
+  startedAt: number;
+  results: WorkResult[];
+}
+
+export default function verify(items: WorkItem[]): VerifyTaskResult {
+  const startedAt = performance.timeOrigin + performance.now();
+  return { startedAt, results: runItems(reader, items) };
 }

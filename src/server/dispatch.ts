@@ -5,6 +5,7 @@ import { runItems } from '../verification/engine.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
 import { workerPath } from '../workers.js';
 import type { Metrics } from './metrics.js';
+import type { VerifyTaskResult } from '../../workers/verify.js';
 
 export interface AdmissionLimits {
   maxInFlightItems: number;
@@ -25,11 +26,11 @@ interface Pending {
 }
 
 /**
- * Sheds load when a queue persists (the idea of CoDel): if even the fastest answer of
- * the last window waited longer than the target, the backlog is not a burst but more
- * work than the workers can do, and new requests are refused until it drains. Refusing
- * at once keeps the latency of accepted requests near the target instead of growing
- * with the backlog.
+ * Sheds load when a queue persists (the idea of CoDel): if even the shortest queue
+ * wait of the last window (time from dispatch until a worker starts the task) exceeded
+ * the target, the backlog is not a burst but more work than the workers can do, and new
+ * requests are refused until it drains. Refusing at once keeps the latency of accepted
+ * requests near the target instead of growing with the backlog.
  */
 export class QueueDelayGuard {
   private windowStart: number;
@@ -74,11 +75,14 @@ abstract class Bounded implements Dispatcher {
     // Admitted while below the limit, so that one batch larger than the limit still gets in.
     if (this.inFlightItems >= this.limits.maxInFlightItems || this.guard.shedding) return Promise.reject(new ServiceError('OVERLOADED'));
     this.inFlightItems += items.length;
-    const admitted = performance.now();
     return this.execute(items).finally(() => {
-      this.guard.record(performance.now() - admitted);
       this.inFlightItems -= items.length;
     });
+  }
+
+  /** How long a piece of work waited before a worker started it. */
+  protected recordQueueDelay(ms: number): void {
+    this.guard.record(ms);
   }
 
   protected abstract execute(items: WorkItem[]): Promise<WorkResult[]>;
@@ -90,16 +94,36 @@ abstract class Bounded implements Dispatcher {
  * so the requests that arrive in one event-loop turn are gathered and sent together,
  * in tasks of at most `maxItemsPerTask` items (so both workers get a share).
  */
+// Relative costs for the adaptive rule: a demographic search does ~7 lookups and scores
+// several candidates (~31 µs against ~4.6 µs for an ID check; bench:micro).
+const INLINE_COST: Record<WorkItem['type'], number> = { id: 1, demographic: 7 };
+// Work of up to this cost may run on the event loop while no task is in flight (~40 µs).
+const INLINE_BUDGET = 16;
+
 export class PoolDispatcher extends Bounded {
   private pending: Pending[] = [];
   private scheduled = false;
+  private tasksInFlight = 0;
 
-  private constructor(private readonly pool: Piscina, private readonly maxItemsPerTask: number, limits: AdmissionLimits, metrics?: Metrics) {
+  private constructor(
+    private readonly pool: Piscina,
+    private readonly maxItemsPerTask: number,
+    limits: AdmissionLimits,
+    metrics?: Metrics,
+    private readonly inlineReader?: IndexReader,
+  ) {
     super(limits, metrics);
   }
 
-  /** Starts the workers and waits until each has opened the index, so a bad index fails here, not on a request. */
-  static async start(opts: { indexDir: string; secretHex: string; threads: number; maxItemsPerTask: number; limits: AdmissionLimits; metrics?: Metrics }): Promise<PoolDispatcher> {
+  /**
+   * Starts the workers and waits until each has opened the index, so a bad index fails
+   * here, not on a request. With `inlineReader` (adaptive dispatch), a little work that
+   * arrives while every worker is idle runs on the event loop instead: waking an idle
+   * worker thread and being woken by its answer costs this machine about 1-5 ms
+   * (bench/RESULTS.md), far more than the work itself; under load, tasks are always in
+   * flight and everything goes to the pool.
+   */
+  static async start(opts: { indexDir: string; secretHex: string; threads: number; maxItemsPerTask: number; limits: AdmissionLimits; metrics?: Metrics; inlineReader?: IndexReader }): Promise<PoolDispatcher> {
     const pool = new Piscina({
       filename: workerPath('verify'),
       minThreads: opts.threads,
@@ -114,7 +138,7 @@ export class PoolDispatcher extends Bounded {
       await pool.destroy();
       throw err;
     }
-    return new PoolDispatcher(pool, opts.maxItemsPerTask, opts.limits, opts.metrics);
+    return new PoolDispatcher(pool, opts.maxItemsPerTask, opts.limits, opts.metrics, opts.inlineReader);
   }
 
   protected execute(items: WorkItem[]): Promise<WorkResult[]> {
@@ -132,6 +156,11 @@ export class PoolDispatcher extends Bounded {
     const batch = this.pending;
     this.pending = [];
     const flat = batch.flatMap((p) => p.items);
+    if (this.inlineReader && this.tasksInFlight === 0 && this.inlineCost(flat) <= INLINE_BUDGET) {
+      this.runInline(batch, flat);
+      return;
+    }
+    this.metrics?.dispatched.labels('pool').inc(flat.length);
     const tasks: Promise<WorkResult[]>[] = [];
     for (let at = 0; at < flat.length; at += this.maxItemsPerTask) {
       tasks.push(this.runTask(flat.slice(at, at + this.maxItemsPerTask)));
@@ -149,18 +178,52 @@ export class PoolDispatcher extends Bounded {
     }
   }
 
-  private async runTask(items: WorkItem[]): Promise<WorkResult[]> {
-    const start = performance.now();
+  private inlineCost(items: WorkItem[]): number {
+    let cost = 0;
+    for (const item of items) cost += INLINE_COST[item.type];
+    return cost;
+  }
+
+  private runInline(batch: Pending[], flat: WorkItem[]): void {
+    this.metrics?.dispatched.labels('inline').inc(flat.length);
+    let results: WorkResult[];
     try {
-      return (await this.pool.run(items)) as WorkResult[];
-    } finally {
-      this.metrics?.taskItems.observe(items.length);
-      this.metrics?.taskSeconds.observe((performance.now() - start) / 1000);
+      results = runItems(this.inlineReader!, flat);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    let at = 0;
+    for (const p of batch) {
+      p.resolve(results.slice(at, at + p.items.length));
+      at += p.items.length;
     }
   }
 
-  close(): Promise<void> {
-    return this.pool.destroy();
+  private async runTask(items: WorkItem[]): Promise<WorkResult[]> {
+    this.tasksInFlight++;
+    try {
+      return await this.timedTask(items);
+    } finally {
+      this.tasksInFlight--;
+    }
+  }
+
+  private async timedTask(items: WorkItem[]): Promise<WorkResult[]> {
+    const start = performance.now();
+    const dispatchedAt = performance.timeOrigin + start;
+    const { startedAt, results } = (await this.pool.run(items)) as VerifyTaskResult;
+    const queueMs = Math.max(0, startedAt - dispatchedAt);
+    this.recordQueueDelay(queueMs);
+    this.metrics?.taskItems.observe(items.length);
+    this.metrics?.taskQueueSeconds.observe(queueMs / 1000);
+    this.metrics?.taskSeconds.observe((performance.now() - start) / 1000);
+    return results;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+    await this.inlineReader?.close();
   }
 }
 

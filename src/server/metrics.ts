@@ -25,10 +25,17 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.inFlight.set(this.inFlightSource()),
   });
+  readonly dispatched = new Counter({ name: 'idv_dispatched_items_total', help: 'Verification items by where they ran: pool workers, or inline on the event loop (adaptive dispatch)', labelNames: ['where'], registers: [this.registry] });
   readonly taskItems = new Histogram({ name: 'idv_pool_task_items', help: 'Items gathered into one worker task', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
+  readonly taskQueueSeconds = new Histogram({
+    name: 'idv_pool_queue_wait_seconds',
+    help: 'Time a worker task waited for a worker',
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
+    registers: [this.registry],
+  });
   readonly taskSeconds = new Histogram({
     name: 'idv_pool_task_seconds',
-    help: 'Worker task time including queue wait',
+    help: 'Worker task time from dispatch to answer (queue wait included)',
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
     registers: [this.registry],
   });
@@ -61,6 +68,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'idv_' });
     // Every series exists from the start at 0, so rate() and alerts see the first event.
     for (const code of Object.keys(ERRORS)) this.errors.inc({ code }, 0);
+    for (const where of ['pool', 'inline']) this.dispatched.inc({ where }, 0);
     for (const result of ['match', 'mismatch', 'not_found']) this.results.inc({ kind: 'id', result }, 0);
     for (const result of ['unique', 'ambiguous', 'none']) this.results.inc({ kind: 'demographic', result }, 0);
   }
