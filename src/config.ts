@@ -9,7 +9,7 @@ export interface ServeConfig {
   secretFile: string;
   clientsFile?: string;
   threads: number; // piscina workers doing hashing, lookups and matching
-  dispatch: 'adaptive' | 'pool' | 'inline'; // adaptive: pool under load, event loop for a little work while the pool is idle
+  dispatch: 'pool' | 'inline'; // inline runs lookups on the event loop (for measurement)
   maxItemsPerTask: number; // requests gathered into one worker task
   maxInFlightItems: number; // at or beyond this, requests are refused with 503 OVERLOADED
   shedQueueDelayMs: number; // refuse new work while even the fastest answer waits longer than this
@@ -24,7 +24,7 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   host: '127.0.0.1',
   port: 8080,
   threads: 2,
-  dispatch: 'adaptive',
+  dispatch: 'pool',
   maxItemsPerTask: 64,
   maxInFlightItems: 16_384,
   shedQueueDelayMs: 10, // 10 ms: the p99 target of accepted requests under overload is 20 ms
@@ -66,7 +66,7 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   secretFile: str,
   clientsFile: str,
   threads: int(1, 64),
-  dispatch: oneOf('adaptive', 'pool', 'inline'),
+  dispatch: oneOf('pool', 'inline'),
   maxItemsPerTask: int(1, 10_000),
   maxInFlightItems: int(0, 10_000_000),
   shedQueueDelayMs: int(1, 60_000),

@@ -19,7 +19,7 @@ describe('serveConfig', () => {
   it.each([
     [{ ...base, prot: 1 }, 'invalid option prot: unknown option'],
     [{ ...base, port: 70000 }, 'invalid option port: expected an integer from 0 to 65535'],
-    [{ ...base, dispatch: 'threads' }, 'invalid option dispatch: expected one of adaptive, pool, inline'],
+    [{ ...base, dispatch: 'threads' }, 'invalid option dispatch: expected one of pool, inline'],
     [{ indexDir: '/x' }, 'invalid option secretFile: required'],
   ])('refuses %o', (input, message) => {
     expect(() => serveConfig(input)).toThrow(ConfigError);
@@ -146,12 +146,12 @@ describe('runItems', () => {
 });
 
 describe('QueueDelayGuard', () => {
-  it('sheds only when even the fastest answer of a window waited past the target, and recovers', async () => {
+  it('sheds while the answers of a window waited past the target on average, and recovers', async () => {
     const { QueueDelayGuard } = await import('../src/server/dispatch.js');
     let now = 0;
     const guard = new QueueDelayGuard(10, 100, () => now);
-    guard.record(50);
-    guard.record(2); // a fast answer: a burst, not a standing queue
+    guard.record(15);
+    guard.record(2); // mean 8.5: a burst, not a standing queue
     now = 100;
     expect(guard.shedding).toBe(false);
     guard.record(15);

@@ -80,6 +80,8 @@ const MAX_TOKENS = 8;
 
 /** Compares a claimed full name with the registered one and names the level at which they agree. */
 export function matchName(registered: string, claimed: string, threshold = DEFAULT_NAME_THRESHOLD): NameMatch {
+  // The common case, a name sent exactly as registered, needs no normalization.
+  if (registered === claimed) return { match: true, level: 'exact', score: 100 };
   const canonRegistered = canonicalText(registered);
   const canonClaimed = canonicalText(claimed);
   if (canonRegistered === canonClaimed) return { match: true, level: 'exact', score: 100 };

@@ -25,7 +25,6 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.inFlight.set(this.inFlightSource()),
   });
-  readonly dispatched = new Counter({ name: 'idv_dispatched_items_total', help: 'Verification items by where they ran: pool workers, or inline on the event loop (adaptive dispatch)', labelNames: ['where'], registers: [this.registry] });
   readonly taskItems = new Histogram({ name: 'idv_pool_task_items', help: 'Items gathered into one worker task', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
   readonly taskQueueSeconds = new Histogram({
     name: 'idv_pool_queue_wait_seconds',
@@ -68,7 +67,6 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'idv_' });
     // Every series exists from the start at 0, so rate() and alerts see the first event.
     for (const code of Object.keys(ERRORS)) this.errors.inc({ code }, 0);
-    for (const where of ['pool', 'inline']) this.dispatched.inc({ where }, 0);
     for (const result of ['match', 'mismatch', 'not_found']) this.results.inc({ kind: 'id', result }, 0);
     for (const result of ['unique', 'ambiguous', 'none']) this.results.inc({ kind: 'demographic', result }, 0);
   }

@@ -26,9 +26,8 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   if (config.dispatch === 'inline') {
     dispatcher = new InlineDispatcher(reader, limits, metrics);
   } else {
-    if (config.dispatch === 'pool') await reader.close();
+    await reader.close();
     dispatcher = await PoolDispatcher.start({
-      inlineReader: config.dispatch === 'adaptive' ? reader : undefined,
       indexDir: config.indexDir,
       secretHex: secret.hex,
       threads: config.threads,

@@ -1,0 +1,113 @@
+import { connect, type Socket } from 'node:net';
+import type { LoadResult } from './load.js';
+
+/**
+ * An open-loop load generator: requests fall due on a fixed schedule (rate × elapsed
+ * time, checked every millisecond), whether or not earlier ones were answered. A due
+ * request goes out on an idle keep-alive connection, or waits for one, as in a client's
+ * connection pool (no pipelining, which banks' HTTP clients do not use). Latency runs
+ * from the scheduled time, so waiting for a connection counts and a stalled server shows
+ * its full delay (no coordinated omission). autocannon's fixed-rate mode sends in bursts
+ * per connection, which measures the bursts more than the server.
+ */
+interface Conn {
+  socket: Socket;
+  scheduled: number; // when the request in flight on it was due; NaN when idle
+  buffer: Buffer;
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+export async function openLoop(opts: { url: string; path: string; key: string; bodies: string[]; rate: number; seconds: number; connections?: number }): Promise<LoadResult & { latenciesMs: number[]; statuses: Map<number, number>; retryAfter: number }> {
+  const { hostname, port } = new URL(opts.url);
+  const requests = opts.bodies.map((body) =>
+    Buffer.from(`POST ${opts.path} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${opts.key}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`),
+  );
+  const latencies: number[] = [];
+  const statuses = new Map<number, number>();
+  let retryAfter = 0;
+  let errors = 0;
+
+  const waiting: number[] = []; // due times of requests with no idle connection yet
+  const idle: Conn[] = [];
+  let sent = 0;
+  const send = (conn: Conn, due: number) => {
+    conn.scheduled = due;
+    conn.socket.write(requests[sent++ % requests.length]);
+  };
+
+  const onData = (conn: Conn, chunk: Buffer) => {
+    conn.buffer = conn.buffer.length ? Buffer.concat([conn.buffer, chunk]) : chunk;
+    const end = conn.buffer.indexOf(HEADER_END);
+    if (end < 0) return;
+    const head = conn.buffer.subarray(0, end).toString('latin1');
+    const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (conn.buffer.length < end + 4 + length) return;
+    conn.buffer = Buffer.alloc(0);
+    const status = Number(head.slice(9, 12));
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    if (status === 503 && /retry-after:/i.test(head)) retryAfter++;
+    latencies.push(performance.now() - conn.scheduled);
+    conn.scheduled = NaN;
+    if (waiting.length) send(conn, waiting.shift()!);
+    else idle.push(conn);
+  };
+
+  const conns: Conn[] = await Promise.all(
+    Array.from({ length: opts.connections ?? 256 }, () =>
+      new Promise<Conn>((resolve, reject) => {
+        const socket = connect(Number(port), hostname);
+        socket.setNoDelay(true);
+        const conn: Conn = { socket, scheduled: NaN, buffer: Buffer.alloc(0) };
+        socket.once('connect', () => resolve(conn));
+        socket.once('error', reject);
+        socket.on('data', (chunk) => onData(conn, chunk));
+      }),
+    ),
+  );
+  for (const c of conns) c.socket.on('error', () => errors++);
+  idle.push(...conns);
+
+  const start = performance.now();
+  const stopAt = start + opts.seconds * 1000;
+  const total = Math.round(opts.seconds * opts.rate);
+  let scheduled = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(Math.floor(((now - start) / 1000) * opts.rate), total);
+      for (; scheduled < due; scheduled++) {
+        const at = start + (scheduled / opts.rate) * 1000;
+        const conn = idle.pop();
+        if (conn) send(conn, at);
+        else waiting.push(at);
+      }
+      if (now < stopAt) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  // Answers still owed get two seconds to arrive; what never arrives counts as an error.
+  const drainUntil = performance.now() + 2000;
+  while (performance.now() < drainUntil && (waiting.length || conns.some((c) => !Number.isNaN(c.scheduled)))) await new Promise((r) => setTimeout(r, 5));
+  errors += waiting.length;
+  for (const c of conns) {
+    if (!Number.isNaN(c.scheduled)) errors++;
+    c.socket.destroy();
+  }
+  const sorted = Float64Array.from(latencies).sort();
+  const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN);
+  const ok = statuses.get(200) ?? 0;
+  return {
+    requestsPerSecond: scheduled / opts.seconds,
+    total: scheduled,
+    p50: q(0.5),
+    p97_5: q(0.975),
+    p99: q(0.99),
+    errors,
+    non2xx: latencies.length - ok,
+    latenciesMs: latencies,
+    statuses,
+    retryAfter,
+  };
+}
