@@ -7,6 +7,8 @@ export interface ServerProcess {
   url: string;
   port: number;
   child: ChildProcess;
+  /** Resolves when the server has read its index into the page cache (our server only). */
+  warm?: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -16,9 +18,12 @@ export function startServerProcess(args: string[]): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     child.once('exit', (code) => reject(new Error(`server exited with code ${code}`)));
+    let warmed!: () => void;
+    const warm = new Promise<void>((r) => (warmed = r));
     lines.on('line', (line) => {
       if (!line.startsWith('{')) return;
       const event = JSON.parse(line);
+      if (event.msg === 'index pages read into the page cache') warmed();
       if (event.msg !== 'listening') return;
       const stop = () =>
         new Promise<void>((done) => {
@@ -26,7 +31,7 @@ export function startServerProcess(args: string[]): Promise<ServerProcess> {
           child.kill('SIGTERM');
         });
       child.removeAllListeners('exit');
-      resolve({ url: `http://127.0.0.1:${event.port}`, port: event.port, child, stop });
+      resolve({ url: `http://127.0.0.1:${event.port}`, port: event.port, child, warm, stop });
     });
   });
 }

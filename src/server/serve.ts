@@ -1,5 +1,8 @@
 import type { ServeConfig } from '../config.js';
 import { IndexReader } from '../index/reader.js';
+import { DB_FILE } from '../index/layout.js';
+import { warmPageCache } from '../index/warm.js';
+import { join } from 'node:path';
 import { Secret } from '../index/secret.js';
 import { startServer, type RunningServer } from './app.js';
 import { ClientRegistry } from './clients.js';
@@ -20,6 +23,7 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   // Opening on the main thread checks format and secret before any worker starts.
   const reader = IndexReader.open(config.indexDir, secret);
   const records = reader.meta.records;
+  const indexPath = reader.path;
   const metrics = new Metrics();
   const limits = { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs };
   let dispatcher: Dispatcher;
@@ -45,6 +49,10 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   }
   try {
     const server = await startServer({ config, dispatcher, clients, metrics, records, log });
+    warmPageCache(join(indexPath, DB_FILE)).then(
+      ({ bytes, seconds }) => log({ level: 'info', msg: 'index pages read into the page cache', bytes, seconds: +seconds.toFixed(1) }),
+      (err) => log({ level: 'warn', msg: 'could not pre-read the index', err: String(err) }),
+    );
     return { server, demoKey, records };
   } catch (err) {
     await dispatcher.close();

@@ -1,7 +1,7 @@
 import type { Citizen } from '../domain/citizen.js';
 import { compareDates, parsePartialDate } from '../domain/dates.js';
 import { maskIdNumber } from '../domain/idNumber.js';
-import { matchName } from '../domain/names.js';
+import { matchName, prepareName } from '../domain/names.js';
 import type { DemographicQuery, DemographicResult, MatchOptions } from './types.js';
 
 export const MAX_CANDIDATES = 5;
@@ -13,12 +13,13 @@ export const MAX_CANDIDATES = 5;
  */
 export function rankCandidates(found: Citizen[], query: DemographicQuery, options: MatchOptions): DemographicResult {
   const claimedDate = parsePartialDate(query.dateOfBirth)!;
+  const claimedName = prepareName(query.fullName);
   const scored: { citizen: Citizen; score: number }[] = [];
   for (const citizen of found) {
     if (query.gender && citizen.gender !== query.gender) continue;
     if (query.provinceCode && !citizen.idNumber.startsWith(query.provinceCode)) continue;
     if (!compareDates(parsePartialDate(citizen.dateOfBirth)!, claimedDate).match) continue;
-    const name = matchName(citizen.fullName, query.fullName, options.nameThreshold);
+    const name = matchName(citizen.fullName, claimedName, options.nameThreshold);
     if (name.match) scored.push({ citizen, score: name.score });
   }
   scored.sort((a, b) => b.score - a.score || (a.citizen.idNumber < b.citizen.idNumber ? -1 : 1));
