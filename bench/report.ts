@@ -29,7 +29,10 @@ export function saveResults(results: SuiteResults): void {
 const GiB = 1024 ** 3;
 function show(value: number, unit: string): string {
   if (!Number.isFinite(value)) return '–';
-  if (unit === 'bytes') return value >= GiB ? `${(value / GiB).toFixed(2)} GiB` : value >= 1e6 ? `${(value / 2 ** 20).toFixed(1)} MiB` : `${value.toFixed(1)} B`;
+  if (unit === 'bytes') {
+    const size = Math.abs(value);
+    return size >= GiB ? `${(value / GiB).toFixed(2)} GiB` : size >= 1e6 ? `${(value / 2 ** 20).toFixed(1)} MiB` : `${value.toFixed(1)} B`;
+  }
   if (unit === 'req/s' || unit === 'items/s') return `${Math.round(value).toLocaleString('en')} ${unit}`;
   if (unit === 'ratio') return value.toFixed(2);
   if (unit === 'yes=1') return value ? 'yes' : 'no';

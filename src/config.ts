@@ -27,7 +27,7 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   dispatch: 'pool',
   maxItemsPerTask: 64,
   maxInFlightItems: 16_384,
-  shedQueueDelayMs: 10, // 10 ms: the p99 target of accepted requests under overload is 20 ms
+  shedQueueDelayMs: 20, // 20 ms: the p99 target of accepted requests under overload
   bodyLimitBytes: 16 * 1024, // 16 KiB
   batchBodyLimitBytes: 2 * 1024 * 1024, // 2 MiB: 1,000 items of up to ~2 KiB
   batchMaxItems: 1000,
