@@ -75,7 +75,7 @@ export async function openLoop(opts: { url: string; path: string; key: string; b
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
-      const due = Math.min(Math.floor(((now - start) / 1000) * opts.rate), total);
+      const due = now >= stopAt ? total : Math.min(Math.floor(((now - start) / 1000) * opts.rate), total);
       for (; scheduled < due; scheduled++) {
         const at = start + (scheduled / opts.rate) * 1000;
         const conn = idle.pop();

@@ -83,41 +83,26 @@ export async function call(
   return { status: res.status, headers: res.headers, body: parsed };
 }
 
-/** Sends raw bytes on a fresh socket and returns everything the server sends until it closes or `waitMs` passes. */
-export function rawExchange(port: number, chunks: (string | Buffer)[], waitMs = 1500): Promise<string> {
+/**
+ * Sends raw bytes on a fresh socket and returns what the server sent, and whether the
+ * server closed the connection (rather than the wait of `waitMs` running out).
+ */
+export function rawExchange(port: number, chunks: (string | Buffer)[], waitMs = 1500): Promise<{ text: string; closedByServer: boolean }> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
-    let received = '';
-    const finish = () => {
+    let text = '';
+    const timer = setTimeout(() => {
       socket.destroy();
-      resolve(received);
-    };
-    const timer = setTimeout(finish, waitMs);
-    socket.on('data', (d) => (received += d.toString('latin1')));
+      resolve({ text, closedByServer: false });
+    }, waitMs);
+    socket.on('data', (d) => (text += d.toString('latin1')));
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve(received);
+      resolve({ text, closedByServer: true });
     });
     socket.on('error', () => {});
     socket.on('connect', () => {
       for (const c of chunks) socket.write(c);
     });
   });
-}
-
-/**
- * A server over the fixture citizens for the tests of one file: started before them,
- * closed after. Read `current.server` inside tests.
- */
-export function fixtureServer(): { index: TempIndex; server: TestServer } {
-  const current = {} as { index: TempIndex; server: TestServer };
-  beforeAll(async () => {
-    current.index = await tempIndex({ input: fixture('citizens.ndjson') });
-    current.server = await startTestServer(current.index);
-  });
-  afterAll(async () => {
-    await current.server.close();
-    current.index.remove();
-  });
-  return current;
 }
