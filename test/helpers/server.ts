@@ -106,3 +106,20 @@ export function rawExchange(port: number, chunks: (string | Buffer)[], waitMs = 
     });
   });
 }
+
+/**
+ * A server over the fixture citizens for the tests of one file: started before them,
+ * closed after. Read `current.server` inside tests.
+ */
+export function fixtureServer(): { index: TempIndex; server: TestServer } {
+  const current = {} as { index: TempIndex; server: TestServer };
+  beforeAll(async () => {
+    current.index = await tempIndex({ input: fixture('citizens.ndjson') });
+    current.server = await startTestServer(current.index);
+  });
+  afterAll(async () => {
+    await current.server.close();
+    current.index.remove();
+  });
+  return current;
+}
