@@ -27,7 +27,3 @@ const BY_CODE = new Map<string, Region>([...PROVINCES, ...COUNTRIES].map((r) => 
 export function regionByCode(code: string): Region | undefined {
   return BY_CODE.get(code);
 }
-
-export function isProvinceCode(code: string): boolean {
-  return BY_CODE.get(code)?.abroad === false;
-}

@@ -14,7 +14,6 @@ export class BucketSpill {
   private readonly staging: Buffer[];
   private readonly used: number[];
   private readonly shift: number;
-  bytesWritten = 0;
 
   constructor(private readonly dir: string, private readonly name: string, readonly buckets = 64) {
     if (!Number.isInteger(Math.log2(buckets)) || buckets > 256) throw new Error('buckets must be a power of 2 up to 256');
@@ -51,7 +50,6 @@ export class BucketSpill {
   private flush(bucket: number): void {
     if (this.used[bucket] === 0) return;
     writeSync(this.fds[bucket], this.staging[bucket], 0, this.used[bucket]);
-    this.bytesWritten += this.used[bucket];
     this.used[bucket] = 0;
   }
 
