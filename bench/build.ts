@@ -3,7 +3,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { currentBuildDir, DB_FILE } from '../src/index/layout.js';
-import { PACKAGE_ROOT } from '../src/tsv.js';
+import { PACKAGE_ROOT } from '../src/packageFiles.js';
 
 export interface BuildFigures {
   records: number;

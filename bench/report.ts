@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../src/tsv.js';
+import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import type { BuildFigures } from './build.js';
 import type { MicroFigure } from './micro.js';
 import type { Figure } from './targets.js';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../src/tsv.js';
+import { PACKAGE_ROOT } from '../src/packageFiles.js';
 
 export interface ServerProcess {
   url: string;

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { currentBuildDir, DB_FILE } from '../src/index/layout.js';
 import { IndexReader } from '../src/index/reader.js';
-import { Secret } from '../src/index/secret.js';
+import { DEFAULT_SECRET_FILE, Secret } from '../src/index/secret.js';
 import { sha256Hex } from '../src/server/clients.js';
 import { Random } from '../src/synth/random.js';
-import { PACKAGE_ROOT } from '../src/tsv.js';
+import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import { measureBuild, readBuildFigures, type BuildFigures } from './build.js';
 import { load, type LoadResult } from './load.js';
 import { machine, median, today } from './machine.js';
@@ -51,7 +51,7 @@ const log = (text: string) => process.stderr.write(text + '\n');
 function indexUsable(dir: string): boolean {
   if (!currentBuildDir(dir)) return false;
   try {
-    void IndexReader.open(dir, Secret.load(join(dir, 'secret.hex'))).close();
+    void IndexReader.open(dir, Secret.load(join(dir, DEFAULT_SECRET_FILE))).close();
     return true;
   } catch (err) {
     log(`index in ${dir} cannot be used (${(err as Error).message}): rebuilding`);
@@ -73,7 +73,7 @@ async function timeToReady(dir: string, clients: string): Promise<number> {
 }
 
 function bodiesFrom(dir: string): { verify: string[]; demographic: string[]; batch: string[] } {
-  const reader = IndexReader.open(dir, Secret.load(join(dir, 'secret.hex')));
+  const reader = IndexReader.open(dir, Secret.load(join(dir, DEFAULT_SECRET_FILE)));
   const random = new Random(42);
   const people = reader.sample(Number(smoke ? 2000 : args.sample), () => random.next());
   void reader.close();

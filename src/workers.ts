@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from './tsv.js';
+import { PACKAGE_ROOT } from './packageFiles.js';
 
 /**
  * Worker entry points run as compiled JavaScript (a worker thread does not inherit a

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { checkCitizen } from '../src/domain/citizen.js';
-import { PACKAGE_ROOT } from '../src/tsv.js';
+import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import { fixture } from './helpers/fixtures.js';
 import { call, KEYS, writeClientsFile } from './helpers/server.js';
 

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { serveConfig } from '../config.js';
 import { buildIndex, type BuildReport, type RecordSource } from '../index/build.js';
 import { currentBuildDir } from '../index/layout.js';
-import { Secret } from '../index/secret.js';
+import { DEFAULT_SECRET_FILE, Secret } from '../index/secret.js';
 import { fileSource, syntheticSource } from '../index/sources.js';
 import { sha256Hex } from '../server/clients.js';
 import { startService, type Service } from '../server/serve.js';
@@ -17,11 +17,10 @@ import { log } from './log.js';
 import { progressBar } from './progress.js';
 import { randomBytes } from 'node:crypto';
 
-const SECRET_FILE_NAME = 'secret.hex';
 
 /** --secret-file, else IDV_SECRET_FILE, else a secret kept beside the index (fine for a demo only). */
 function secretPath(flag: string | undefined, indexDir: string): string {
-  return resolve(flag ?? process.env.IDV_SECRET_FILE ?? join(indexDir, SECRET_FILE_NAME));
+  return resolve(flag ?? process.env.IDV_SECRET_FILE ?? join(indexDir, DEFAULT_SECRET_FILE));
 }
 
 /** Chunks of the population made on worker threads and written in order, a few in flight at once. */

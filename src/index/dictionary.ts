@@ -1,5 +1,5 @@
-import { PROVINCES, COUNTRIES } from '../domain/regions.js';
-import { readTsv } from '../tsv.js';
+import { PROVINCES, COUNTRIES, titledProvinceName } from '../domain/regions.js';
+import { readTsv } from '../packageFiles.js';
 
 /**
  * Common words of names and common place names, stored as small integers in records.
@@ -61,11 +61,10 @@ function standardWords(): string[] {
 }
 
 function standardPlaces(): string[] {
-  const cities = new Set(['001', '031', '048', '079', '092']);
   const places = new Set<string>();
   for (const p of [...PROVINCES].sort((a, b) => b.population - a.population)) {
     places.add(p.name);
-    places.add(p.name.startsWith('Thành phố') ? p.name : (cities.has(p.code) ? 'Thành phố ' : 'Tỉnh ') + p.name);
+    places.add(titledProvinceName(p));
   }
   for (const c of COUNTRIES) places.add(c.name);
   return [...places];

@@ -2,6 +2,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+/** Where `build` keeps a secret it creates, inside the index directory (a demo convenience). */
+export const DEFAULT_SECRET_FILE = 'secret.hex';
+
 /** The 32-byte key of every keyed hash in the index. Its file holds 64 hex characters. */
 export class Secret {
   private constructor(readonly bytes: Buffer) {}

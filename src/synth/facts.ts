@@ -1,4 +1,4 @@
-import { readTsv } from '../tsv.js';
+import { readTsv } from '../packageFiles.js';
 import { PROVINCES, COUNTRIES, type Region } from '../domain/regions.js';
 import type { Gender } from '../domain/idNumber.js';
 import { Weighted } from './random.js';

@@ -1,6 +1,6 @@
 import type { Citizen } from '../domain/citizen.js';
 import { centuryGenderDigits, type Gender } from '../domain/idNumber.js';
-import type { Region } from '../domain/regions.js';
+import { titledProvinceName, type Region } from '../domain/regions.js';
 import { AGE_GROUPS, BIRTH_PROVINCES, CMND_PREFIXES, COUNTRIES, FEMALE_SHARE, GIVEN, MIDDLES, SURNAMES } from './facts.js';
 import { Random } from './random.js';
 
@@ -33,7 +33,6 @@ const SHARE_REVOKED = 0.002;
 const SERIAL_STRIDE = 7_654_321;
 const SERIALS = 1_000_000;
 const SLOTS_PER_CHUNK = Math.floor(SERIALS / MAX_CHUNKS);
-const CITIES = new Set(['001', '031', '048', '079', '092']);
 
 const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
 
@@ -150,8 +149,7 @@ export class PopulationGenerator {
 
   private residence(birth: Region): string {
     const place = this.random.chance(0.7) && !birth.abroad ? birth : BIRTH_PROVINCES.pick(this.random);
-    if (place.name.startsWith('Thành phố')) return place.name;
-    return (CITIES.has(place.code) ? 'Thành phố ' : 'Tỉnh ') + place.name;
+    return titledProvinceName(place);
   }
 
   private legacyId(): string {

@@ -3,7 +3,7 @@ import { pack } from 'msgpackr';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPENAPI } from '../../src/server/openapi.js';
-import { PACKAGE_ROOT } from '../../src/tsv.js';
+import { PACKAGE_ROOT } from '../../src/packageFiles.js';
 import { call, fixtureServer, KEYS, type Reply } from '../helpers/server.js';
 import { checkSchema, responseSchema } from '../helpers/schema.js';
 

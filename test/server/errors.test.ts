@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERRORS } from '../../src/errors.js';
 import { OPENAPI } from '../../src/server/openapi.js';
-import { PACKAGE_ROOT } from '../../src/tsv.js';
+import { PACKAGE_ROOT } from '../../src/packageFiles.js';
 import { call, fixtureServer, KEYS, rawExchange, type Reply } from '../helpers/server.js';
 import { checkSchema } from '../helpers/schema.js';
 
