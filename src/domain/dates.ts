@@ -42,17 +42,31 @@ export function formatPartialDate(d: PartialDate): string {
 
 const RANK: Record<Precision, number> = { year: 0, month: 1, day: 2 };
 
+export interface DateMatch {
+  match: boolean;
+  /** The precision at which the dates were compared: the coarser of the two. */
+  precision: Precision;
+  /** Set when the dates differ but agree with day and month swapped (07/03 for 03/07). */
+  transposed?: true;
+}
+
 /**
  * Compares a claimed date with the registered one at the finer precision both have:
  * a registered "1950" matches any claimed date in 1950, and says so with precision "year".
  */
-export function compareDates(registered: PartialDate, claimed: PartialDate): { match: boolean; precision: Precision } {
+export function compareDates(registered: PartialDate, claimed: PartialDate): DateMatch {
   const precision = RANK[registered.precision] <= RANK[claimed.precision] ? registered.precision : claimed.precision;
   let match = registered.year === claimed.year;
   if (match && precision !== 'year') match = registered.month === claimed.month;
   if (match && precision === 'day') match = registered.day === claimed.day;
+  if (!match && precision === 'day' && registered.year === claimed.year && registered.month === claimed.day && registered.day === claimed.month) {
+    return { match, precision, transposed: true };
+  }
   return { match, precision };
 }
+
+/** True when the register holds the date less precisely than claimed: it agrees only as far as it goes. */
+export const coarserThanClaimed = (result: DateMatch, claimed: PartialDate) => RANK[result.precision] < RANK[claimed.precision];
 
 /** Completed years between a (possibly partial) birth date and a full date; a missing month or day counts as the 1st. */
 export function ageOn(birth: PartialDate, on: PartialDate): number {

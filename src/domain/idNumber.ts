@@ -40,6 +40,16 @@ export function maskIdNumber(id: string): string {
 }
 
 const LEGACY_ID = /^(?:[0-9]{9}|[0-9]{12})$/;
+const NINE_DIGITS = /^[0-9]{9}$/;
+
+/**
+ * A 9-digit number sent where the 12-digit one is expected: an old CMND number, which
+ * finds its holder through the legacy numbers on record. (12-digit CMND numbers became
+ * the personal ID numbers themselves.)
+ */
+export function isLegacyLookup(value: string): boolean {
+  return NINE_DIGITS.test(value);
+}
 
 export function isLegacyIdNumber(value: string): boolean {
   return LEGACY_ID.test(value);

@@ -1,5 +1,6 @@
 import { canonicalText, foldDiacritics } from './text.js';
-import { tokenSimilarity } from './similarity.js';
+import { editDistance } from './similarity.js';
+import { KNOWN_WORDS, type NameRole } from './nameWords.js';
 
 export type NameLevel = 'exact' | 'normalized' | 'fuzzy' | 'none';
 
@@ -9,96 +10,146 @@ export interface NameMatch {
   score: number;
 }
 
-/** The default `options.nameThreshold`: see README "Matching" for why. */
+/** The default `options.nameThreshold`: see bench/MATCHING.md for how it was chosen. */
 export const DEFAULT_NAME_THRESHOLD = 85;
 
-// Weights of the parts of a Vietnamese name: the given name (last token) identifies
-// most, the surname next, middle names least (they are often dropped or added).
-const WEIGHT_SURNAME = 0.3;
-const WEIGHT_GIVEN = 0.5;
-const WEIGHT_MIDDLE = 0.2;
-// A middle name present on one side only is missing information, not a contradiction.
-const CREDIT_UNPAIRED_MIDDLE = 0.5;
-const PENALTY_REORDERED = 3;
-// Below this a token is a different word, not a typo of it.
-const MIN_PAIR_SIMILARITY = 0.5;
+/*
+ * A fuzzy score is 100 minus penalties. A word that differs by a slip (a typo, a
+ * Vietnamese spelling confusion) costs a little; a word that is another real name costs
+ * its part's weight, which alone brings the score under the default threshold: "Ân" is
+ * not "An", "Hưng" is not "Hùng", and "Nguyễn Hữu An" is not "Nguyễn Văn An".
+ */
+const DIFFERENT: Record<NameRole, number> = { surname: 30, middle: 20, given: 50 };
+const SLIP: Record<NameRole, number> = { surname: 8, middle: 5, given: 8 };
+/** A middle name on one side only: often dropped on forms, or added. */
+const UNPAIRED_MIDDLE = 6;
+/** Given name first, or the surname last. */
+const REORDERED = 3;
 
 /**
- * Middle names paired greedily by similarity. `sim[r][c]` is the similarity of record
- * token r and claim token c, computed once per comparison; middles are record tokens
- * 1 .. n-2, `rest` the claim tokens left after the surname and given name.
+ * How a claim is read. A claim written with diacritics is read with them: its "An" is
+ * not "Ân". A claim without any (typed on a plain keyboard, or stripped by a system)
+ * is compared with the registered name stripped the same way.
  */
-function middleScore(sim: number[][], recordLength: number, rest: number[]): number {
-  const middles = recordLength - 2;
-  if (middles === 0 && rest.length === 0) return 1;
-  const unused = [...rest];
-  let pairedSum = 0;
-  let paired = 0;
-  for (let r = 1; r <= middles; r++) {
-    let best = -1;
-    let bestSim = MIN_PAIR_SIMILARITY;
-    for (let i = 0; i < unused.length; i++) {
-      const x = sim[r][unused[i]];
-      if (x >= bestSim) [best, bestSim] = [i, x];
-    }
-    if (best >= 0) {
-      pairedSum += bestSim;
-      paired++;
-      unused.splice(best, 1);
-    }
-  }
-  const unpaired = middles - paired + unused.length;
-  return (pairedSum + CREDIT_UNPAIRED_MIDDLE * unpaired) / (paired + unpaired);
+interface Reading {
+  marked: boolean;
+  words: string[];
 }
-
-/**
- * Token-aware score of a claimed name against the registered one, both as folded
- * tokens. The surname and given name may sit anywhere in the claim (swapped order
- * costs a little); middle names are paired by similarity. At most 99: 100 is kept
- * for names equal at the `normalized` level.
- */
-export function fuzzyNameScore(record: string[], claim: string[]): number {
-  if (record.length === 0 || claim.length === 0) return 0;
-  if (record.length === 1 || claim.length === 1) {
-    return Math.round(99 * WEIGHT_GIVEN * tokenSimilarity(record[record.length - 1], claim[claim.length - 1]));
-  }
-  // Every token pair once: the combinations below only look them up.
-  const sim = record.map((r) => claim.map((c) => tokenSimilarity(r, c)));
-  const given = record.length - 1;
-  const indexes = claim.map((_, i) => i);
-  let best = 0;
-  for (let s = 0; s < claim.length; s++) {
-    for (let g = 0; g < claim.length; g++) {
-      if (s === g) continue;
-      const reordered = s !== 0 || g !== claim.length - 1;
-      const score =
-        100 *
-          (WEIGHT_SURNAME * sim[0][s] +
-            WEIGHT_GIVEN * sim[given][g] +
-            WEIGHT_MIDDLE * middleScore(sim, record.length, indexes.filter((i) => i !== s && i !== g))) -
-        (reordered ? PENALTY_REORDERED : 0);
-      if (score > best) best = score;
-    }
-  }
-  return Math.min(99, Math.max(0, Math.round(best)));
-}
-
-const MAX_TOKENS = 8;
-const nameTokens = (folded: string) => folded.split(/[^a-z0-9]+/).filter(Boolean).slice(0, MAX_TOKENS);
 
 /** A claimed name normalized once, for comparison with many registered names (demographic search). */
 export interface PreparedName {
   raw: string;
   canonical: string;
   folded: string;
-  tokens: string[];
+  reading: Reading;
+  /** Spelling-confusion keys of the reading's words. */
+  keys: string[];
 }
+
+const MAX_TOKENS = 8;
+const WORD_SEPARATORS = /[^\p{L}\p{N}]+/u;
+const words = (text: string) => text.split(WORD_SEPARATORS).filter(Boolean).slice(0, MAX_TOKENS);
+
+/**
+ * The word with the sounds Vietnamese writers commonly confuse made equal: initial
+ * d/gi/r, tr/ch, s/x and l/n (southern and northern pronunciations), and i/y.
+ */
+export function confusionKey(word: string): string {
+  return word
+    .normalize('NFD')
+    .replace(/^gi(?=[aeouy])/, 'd')
+    .replace(/^(?:gi|r)/, (m) => (m === 'gi' ? 'di' : 'd'))
+    .replace(/^tr/, 'ch')
+    .replace(/^s/, 'x')
+    .replace(/^l/, 'n')
+    .replace(/y/g, 'i');
+}
+
+/** i and y are written either way in many syllables ("Vy"/"Vi", "Lý"/"Lí"): one name. */
+const iyKey = (word: string) => word.normalize('NFD').replace(/y/g, 'i');
 
 export function prepareName(claimed: string): PreparedName {
   const canonical = canonicalText(claimed);
   const folded = foldDiacritics(canonical);
-  return { raw: claimed, canonical, folded, tokens: nameTokens(folded) };
+  const marked = folded !== canonical;
+  const reading = { marked, words: words(marked ? canonical : folded) };
+  return { raw: claimed, canonical, folded, reading, keys: reading.words.map(confusionKey) };
 }
+
+function isKnown(word: string, role: NameRole, marked: boolean): boolean {
+  const known = KNOWN_WORDS[role];
+  return (marked ? known.marked : known.plain).has(word);
+}
+
+/** What it costs to read claim word `c` (confusion key `cKey`) as registered word `r`. */
+function wordPenalty(r: string, c: string, cKey: string, role: NameRole, marked: boolean): number {
+  if (r === c) return 0;
+  if (iyKey(r) === iyKey(c)) return SLIP[role];
+  if (isKnown(c, role, marked)) return DIFFERENT[role];
+  if (editDistance(r, c) === 1 || confusionKey(r) === cKey) return SLIP[role];
+  return DIFFERENT[role];
+}
+
+/**
+ * Middle names paired cheapest first. What is left over on both sides is a different
+ * middle name; what is left on one side only was dropped or added.
+ */
+function middlePenalty(record: string[], claim: PreparedName, rest: number[]): number {
+  const middles = record.length - 2;
+  if (middles === 0 && rest.length === 0) return 0;
+  const { words: claimWords, marked } = claim.reading;
+  const pairs: [number, number, number][] = [];
+  for (let r = 1; r <= middles; r++) {
+    for (const c of rest) pairs.push([wordPenalty(record[r], claimWords[c], claim.keys[c], 'middle', marked), r, c]);
+  }
+  pairs.sort((a, b) => a[0] - b[0]);
+  const usedRecord = new Set<number>();
+  const usedClaim = new Set<number>();
+  let penalty = 0;
+  for (const [cost, r, c] of pairs) {
+    if (cost >= DIFFERENT.middle || usedRecord.has(r) || usedClaim.has(c)) continue;
+    usedRecord.add(r);
+    usedClaim.add(c);
+    penalty += cost;
+  }
+  const leftRecord = middles - usedRecord.size;
+  const leftClaim = rest.length - usedClaim.size;
+  const contradicting = Math.min(leftRecord, leftClaim);
+  return penalty + contradicting * DIFFERENT.middle + (leftRecord + leftClaim - 2 * contradicting) * UNPAIRED_MIDDLE;
+}
+
+/**
+ * Score of a claimed name against the registered words (read the same way as the
+ * claim). The surname and given name may sit anywhere in the claim (swapped order costs
+ * a little). At most 99: 100 is kept for names equal at the `exact` or `normalized` level.
+ */
+function fuzzyScore(record: string[], claim: PreparedName): number {
+  const { words: claimWords, marked } = claim.reading;
+  if (record.length === 0 || claimWords.length === 0) return 0;
+  const given = record.length - 1;
+  const penalty = (role: NameRole, r: number, c: number) => wordPenalty(record[r], claimWords[c], claim.keys[c], role, marked);
+  if (record.length === 1 || claimWords.length === 1) {
+    // One word on a side: read it as the given name; the rest is missing.
+    return clampScore(100 - penalty('given', given, claimWords.length - 1) - DIFFERENT.surname);
+  }
+  const indexes = claimWords.map((_, i) => i);
+  let best = Infinity;
+  for (let s = 0; s < claimWords.length; s++) {
+    for (let g = 0; g < claimWords.length; g++) {
+      if (s === g) continue;
+      const reordered = s !== 0 || g !== claimWords.length - 1;
+      const cost =
+        penalty('surname', 0, s) +
+        penalty('given', given, g) +
+        (reordered ? REORDERED : 0) +
+        middlePenalty(record, claim, indexes.filter((i) => i !== s && i !== g));
+      if (cost < best) best = cost;
+    }
+  }
+  return clampScore(100 - best);
+}
+
+const clampScore = (score: number) => Math.min(99, Math.max(0, Math.round(score)));
 
 /** Compares a claimed full name with the registered one and names the level at which they agree. */
 export function matchName(registered: string, claimed: string | PreparedName, threshold = DEFAULT_NAME_THRESHOLD): NameMatch {
@@ -108,9 +159,9 @@ export function matchName(registered: string, claimed: string | PreparedName, th
   const claim = typeof claimed === 'string' ? prepareName(claimed) : claimed;
   const canonRegistered = canonicalText(registered);
   if (canonRegistered === claim.canonical) return { match: true, level: 'exact', score: 100 };
-  const foldRegistered = foldDiacritics(canonRegistered);
+  const foldRegistered = claim.reading.marked ? '' : foldDiacritics(canonRegistered);
   if (foldRegistered === claim.folded) return { match: true, level: 'normalized', score: 100 };
-  const score = fuzzyNameScore(nameTokens(foldRegistered), claim.tokens);
+  const score = fuzzyScore(words(claim.reading.marked ? canonRegistered : foldRegistered), claim);
   const match = score >= threshold;
   return { match, level: match ? 'fuzzy' : 'none', score };
 }

@@ -1,7 +1,8 @@
 /**
  * Vietnamese-aware text normalization. Two forms:
- * - canonical: NFC, lower case, single spaces, new-style tone placement. Equal canonical
- *   forms are the same letters and diacritics ("Hòa" and "HOÀ" are equal).
+ * - canonical: NFC (marks in any order), lower case, single spaces, new-style tone
+ *   placement, mis-decoded UTF-8 repaired. Equal canonical forms are the same letters
+ *   and diacritics ("Hòa" and "HOÀ" are equal).
  * - folded: canonical without any diacritic, đ → d. Equal folded forms are the
  *   `normalized` match level.
  */
@@ -32,9 +33,47 @@ function newStyleTone(syllable: string): string {
   return syllable.slice(0, m.index) + lead + base + moved;
 }
 
+// Combining marks that give a vowel its shape (circumflex, breve) and tone marks share a
+// Unicode combining class, so NFC keeps them in the order typed and "a + acute +
+// circumflex" would not compose to "ấ". Shape first, as in the precomposed letters.
+const COMBINING = /[\u0300-\u036f]/;
+const MARK_RUN = /[\u0300-\u036f]{2,}/g;
+const SHAPE_MARK = /[\u0302\u0306\u031b]/;
+const shapeFirst = (run: string) =>
+  [...run].sort((a, b) => Number(!SHAPE_MARK.test(a)) - Number(!SHAPE_MARK.test(b))).join('');
+
+function composed(text: string): string {
+  if (!COMBINING.test(text)) return text.normalize('NFC');
+  return text.normalize('NFD').replace(MARK_RUN, shapeFirst).normalize('NFC');
+}
+
+// UTF-8 bytes decoded as Windows-1252 or Latin-1 by an older system ("Nguyá»…n" for
+// "Nguyễn"): a lead byte (À..ÿ) followed by a continuation byte (0x80..0xBF, or the
+// Windows-1252 characters at 0x80..0x9F).
+const WINDOWS_1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
+const CP1252_BYTE = new Map([...WINDOWS_1252_HIGH].map((c, i) => [c, 0x80 + i]));
+const MOJIBAKE = new RegExp(`[\u00C2-\u00EF][\u0080-\u00BF${WINDOWS_1252_HIGH}]`);
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The text those bytes meant, or the text itself when it is not mis-decoded UTF-8. */
+export function repairMisdecodedUtf8(text: string): string {
+  if (!MOJIBAKE.test(text)) return text;
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const byte = code <= 0xff ? code : CP1252_BYTE.get(text[i]);
+    if (byte === undefined) return text;
+    bytes[i] = byte;
+  }
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return text;
+  }
+}
+
 export function canonicalText(text: string): string {
-  const cleaned = text
-    .normalize('NFC')
+  const cleaned = composed(repairMisdecodedUtf8(text))
     .replace(INVISIBLE, '')
     .replace(D_LOOKALIKES, 'Đ')
     .replace(d_LOOKALIKES, 'đ')

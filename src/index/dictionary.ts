@@ -1,5 +1,5 @@
 import { PROVINCES, COUNTRIES, titledProvinceName } from '../domain/regions.js';
-import { readTsv } from '../packageFiles.js';
+import { GIVEN_ROWS, MIDDLE_ROWS, SURNAME_ROWS } from '../domain/nameWords.js';
 
 /**
  * Common words of names and common place names, stored as small integers in records.
@@ -36,7 +36,7 @@ export class Dictionary {
 
   private static cached: Dictionary | undefined;
 
-  /** Built from the reference tables in src/synth/data and the region lists. */
+  /** Built from the name tables (src/domain/nameWords.ts) and the region lists. */
   static standard(): Dictionary {
     return (Dictionary.cached ??= new Dictionary({ words: standardWords(), places: standardPlaces() }));
   }
@@ -47,10 +47,7 @@ function byWeight(rows: Record<string, string>[], word: string, weight: (r: Reco
 }
 
 function standardWords(): string[] {
-  const data = 'src/synth/data/';
-  const surnames = readTsv(data + 'vn-names-surnames.tsv');
-  const middles = readTsv(data + 'vn-names-middle.tsv');
-  const given = readTsv(data + 'vn-names-given.tsv');
+  const [surnames, middles, given] = [SURNAME_ROWS, MIDDLE_ROWS, GIVEN_ROWS];
   // Shares per person, roughly comparable across the three tables.
   const weights = new Map<string, number>();
   const add = (pairs: [string, number][]) => pairs.forEach(([w, x]) => weights.set(w, (weights.get(w) ?? 0) + x));

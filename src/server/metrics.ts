@@ -67,7 +67,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'idv_' });
     // Every series exists from the start at 0, so rate() and alerts see the first event.
     for (const code of Object.keys(ERRORS)) this.errors.inc({ code }, 0);
-    for (const result of ['match', 'mismatch', 'not_found']) this.results.inc({ kind: 'id', result }, 0);
+    for (const result of ['match', 'partial', 'mismatch', 'not_found']) this.results.inc({ kind: 'id', result }, 0);
     for (const result of ['unique', 'ambiguous', 'none']) this.results.inc({ kind: 'demographic', result }, 0);
   }
 }

@@ -14,7 +14,7 @@ const audit = {
 };
 const options = obj({ nameThreshold: { type: 'integer', minimum: 0, maximum: 100, default: DEFAULT_NAME_THRESHOLD } });
 const idClaim = {
-  idNumber: str({ pattern: '^[0-9]{12}$' }),
+  idNumber: str({ pattern: '^(?:[0-9]{12}|[0-9]{9})$', description: 'The 12-digit personal ID number, or a 9-digit legacy (CMND) number' }),
   fullName: str({ maxLength: 100 }),
   dateOfBirth: partialDate,
   gender: { enum: ['male', 'female'] },
@@ -35,7 +35,7 @@ const demographicQuery = {
 };
 const fieldResults = obj({
   fullName: obj({ match: bool, level: { enum: ['exact', 'normalized', 'fuzzy', 'none'] }, score }, ['match', 'level', 'score']),
-  dateOfBirth: obj({ match: bool, precision: { enum: ['day', 'month', 'year'] } }, ['match', 'precision']),
+  dateOfBirth: obj({ match: bool, precision: { enum: ['day', 'month', 'year'] }, transposed: { const: true } }, ['match', 'precision']),
   gender: obj({ match: bool }, ['match']),
   legacyIdNumber: obj({ match: bool }, ['match']),
   cardIssueDate: obj({ match: bool }, ['match']),
@@ -43,8 +43,9 @@ const fieldResults = obj({
   placeOfResidence: obj({ match: bool, score }, ['match', 'score']),
 });
 const idOutcome = {
-  result: { enum: ['match', 'mismatch', 'not_found'] },
+  result: { enum: ['match', 'partial', 'mismatch', 'not_found'] },
   fields: fieldResults,
+  identifiedBy: { const: 'legacyIdNumber' },
   status: obj({ alive: bool, card: { enum: ['valid', 'expired', 'revoked'] } }, ['alive', 'card']),
 };
 const demographicOutcome = {

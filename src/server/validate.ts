@@ -1,4 +1,4 @@
-import { checkIdNumber, isLegacyIdNumber, type Gender } from '../domain/idNumber.js';
+import { checkIdNumber, isLegacyIdNumber, isLegacyLookup, type Gender } from '../domain/idNumber.js';
 import { parseFullDate, parsePartialDate } from '../domain/dates.js';
 import { DEFAULT_NAME_THRESHOLD } from '../domain/names.js';
 import { regionByCode } from '../domain/regions.js';
@@ -90,8 +90,9 @@ function auditFields(body: Body): void {
 export function idItem(body: Body): WorkItem {
   rejectUnknown(body, ID_FIELDS);
   if (body.idNumber === undefined) throw validationError('idNumber', 'idNumber is required');
-  if (typeof body.idNumber !== 'string') throw validationError('idNumber', 'idNumber must be a string of 12 digits');
-  const id = checkIdNumber(body.idNumber);
+  const idRule = 'idNumber must be a string of 12 digits, or of 9 for a legacy number';
+  if (typeof body.idNumber !== 'string' || !isLegacyIdNumber(body.idNumber)) throw validationError('idNumber', idRule);
+  const id = isLegacyLookup(body.idNumber) ? { ok: true as const } : checkIdNumber(body.idNumber);
   if (!id.ok) throw validationError('idNumber', `idNumber ${id.reason}`);
   const claim: IdClaim = { idNumber: body.idNumber };
   const set = <K extends keyof IdClaim>(key: K, value: IdClaim[K] | undefined) => {

@@ -1,22 +1,23 @@
 import { readTsv } from '../packageFiles.js';
+import { GIVEN_ROWS, MIDDLE_ROWS, SURNAME_ROWS } from '../domain/nameWords.js';
 import { PROVINCES, COUNTRIES, type Region } from '../domain/regions.js';
 import type { Gender } from '../domain/idNumber.js';
 import { Weighted } from './random.js';
 
-/** The reference tables of the generator, from src/synth/data (see its README entry). */
+/** The reference tables of the generator: the name tables and src/synth/data (see the README). */
 const DATA = 'src/synth/data/';
 
-const surnames = readTsv(DATA + 'vn-names-surnames.tsv');
+const surnames = SURNAME_ROWS;
 export const SURNAMES = new Weighted(surnames.map((r) => r.surname), surnames.map((r) => Number(r.suggested_weight_pct)));
 
 function middles(gender: 'M' | 'F'): Weighted<string> {
   // Văn and Thị are drawn separately, by birth year, so they are left out here.
-  const rows = readTsv(DATA + 'vn-names-middle.tsv').filter((r) => r.gender === gender && r.middle !== 'Văn' && r.middle !== 'Thị');
+  const rows = MIDDLE_ROWS.filter((r) => r.gender === gender && r.middle !== 'Văn' && r.middle !== 'Thị');
   return new Weighted(rows.map((r) => r.middle), rows.map((r) => Number(r.persons_with_token)));
 }
 export const MIDDLES: Record<Gender, Weighted<string>> = { male: middles('M'), female: middles('F') };
 
-const given = readTsv(DATA + 'vn-names-given.tsv');
+const given = GIVEN_ROWS;
 export const GIVEN: Record<Gender, Weighted<string>> = {
   male: new Weighted(given.map((r) => r.given), given.map((r) => Number(r.per_10k_males))),
   female: new Weighted(given.map((r) => r.given), given.map((r) => Number(r.per_10k_females))),

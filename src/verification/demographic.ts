@@ -1,5 +1,5 @@
 import type { Citizen } from '../domain/citizen.js';
-import { compareDates, parsePartialDate } from '../domain/dates.js';
+import { coarserThanClaimed, compareDates, parsePartialDate } from '../domain/dates.js';
 import { maskIdNumber } from '../domain/idNumber.js';
 import { matchName, prepareName } from '../domain/names.js';
 import type { DemographicQuery, DemographicResult, MatchOptions } from './types.js';
@@ -14,15 +14,17 @@ export const MAX_CANDIDATES = 5;
 export function rankCandidates(found: Citizen[], query: DemographicQuery, options: MatchOptions): DemographicResult {
   const claimedDate = parsePartialDate(query.dateOfBirth)!;
   const claimedName = prepareName(query.fullName);
-  const scored: { citizen: Citizen; score: number }[] = [];
+  // Among equal names, a register that agrees to the day ranks before one that holds only the year.
+  const scored: { citizen: Citizen; score: number; precise: number }[] = [];
   for (const citizen of found) {
     if (query.gender && citizen.gender !== query.gender) continue;
     if (query.provinceCode && !citizen.idNumber.startsWith(query.provinceCode)) continue;
-    if (!compareDates(parsePartialDate(citizen.dateOfBirth)!, claimedDate).match) continue;
+    const date = compareDates(parsePartialDate(citizen.dateOfBirth)!, claimedDate);
+    if (!date.match) continue;
     const name = matchName(citizen.fullName, claimedName, options.nameThreshold);
-    if (name.match) scored.push({ citizen, score: name.score });
+    if (name.match) scored.push({ citizen, score: name.score, precise: Number(!coarserThanClaimed(date, claimedDate)) });
   }
-  scored.sort((a, b) => b.score - a.score || (a.citizen.idNumber < b.citizen.idNumber ? -1 : 1));
+  scored.sort((a, b) => b.score - a.score || b.precise - a.precise || (a.citizen.idNumber < b.citizen.idNumber ? -1 : 1));
   const result = scored.length === 0 ? 'none' : scored.length === 1 ? 'unique' : 'ambiguous';
   const candidates = scored.slice(0, MAX_CANDIDATES).map((s) => ({ idNumberMasked: maskIdNumber(s.citizen.idNumber), score: s.score }));
   return { result, candidates };

@@ -1,3 +1,4 @@
+import { isLegacyLookup } from '../domain/idNumber.js';
 import { todayUtc, type PartialDate } from '../domain/dates.js';
 import { ServiceError } from '../errors.js';
 import type { IndexReader } from '../index/reader.js';
@@ -7,7 +8,11 @@ import { rankCandidates } from './demographic.js';
 import type { WorkItem, WorkResult } from './types.js';
 
 function runOne(reader: IndexReader, item: WorkItem, today: PartialDate): WorkResult {
-  if (item.type === 'id') return checkIdClaim(reader.byId(item.claim.idNumber), item.claim, item.options, today);
+  if (item.type === 'id') {
+    const id = item.claim.idNumber;
+    const records = isLegacyLookup(id) ? reader.byLegacyId(id) : [reader.byId(id)].filter((r) => r !== undefined);
+    return checkIdClaim(records, item.claim, item.options, today);
+  }
   const found = reader.byNameBlocks(queryBlockTexts(item.query.fullName, item.query.dateOfBirth));
   return rankCandidates(found, item.query, item.options);
 }

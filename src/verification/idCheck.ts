@@ -1,6 +1,7 @@
 import type { Citizen } from '../domain/citizen.js';
 import { cardState } from '../domain/card.js';
-import { compareDates, parseFullDate, parsePartialDate, type PartialDate } from '../domain/dates.js';
+import { coarserThanClaimed, compareDates, parseFullDate, parsePartialDate, type PartialDate } from '../domain/dates.js';
+import { isLegacyLookup } from '../domain/idNumber.js';
 import { matchName } from '../domain/names.js';
 import { matchPlace } from '../domain/places.js';
 import type { FieldResults, IdClaim, IdResult, MatchOptions } from './types.js';
@@ -20,11 +21,35 @@ export function compareClaim(record: Citizen, claim: IdClaim, options: MatchOpti
   return fields;
 }
 
-export function checkIdClaim(record: Citizen | undefined, claim: IdClaim, options: MatchOptions, today: PartialDate): IdResult {
-  if (!record) return { result: 'not_found', fields: {} };
-  const fields = compareClaim(record, claim, options);
-  const allMatch = Object.values(fields).every((f) => f.match);
+function outcome(fields: FieldResults, claim: IdClaim): 'match' | 'partial' | 'mismatch' {
+  if (!Object.values(fields).every((f) => f.match)) return 'mismatch';
+  const date = fields.dateOfBirth;
+  return date && coarserThanClaimed(date, parsePartialDate(claim.dateOfBirth!)!) ? 'partial' : 'match';
+}
+
+const RANK = { match: 2, partial: 1, mismatch: 0 };
+/** How well a record answers the claim, to choose among the holders of one legacy number. */
+const strength = (result: 'match' | 'partial' | 'mismatch', fields: FieldResults) =>
+  RANK[result] * 1000 + Object.values(fields).filter((f) => f.match).length * 100 + (fields.fullName?.score ?? 0);
+
+/**
+ * The claim against the record of its ID number. Old 9-digit numbers were issued per
+ * province and some were issued twice, so a legacy number may find several records:
+ * the answer is about the one the claim fits best.
+ */
+export function checkIdClaim(records: Citizen[], claim: IdClaim, options: MatchOptions, today: PartialDate): IdResult {
+  let best: { record: Citizen; fields: FieldResults; result: 'match' | 'partial' | 'mismatch'; strength: number } | undefined;
+  for (const record of records) {
+    const fields = compareClaim(record, claim, options);
+    const result = outcome(fields, claim);
+    const s = strength(result, fields);
+    if (!best || s > best.strength) best = { record, fields, result, strength: s };
+  }
+  if (!best) return { result: 'not_found', fields: {} };
+  const { record, fields, result } = best;
   const issued = record.cardIssueDate ? parseFullDate(record.cardIssueDate) : undefined;
   const card = cardState(parsePartialDate(record.dateOfBirth)!, issued, record.cardStatus === 'revoked', today);
-  return { result: allMatch ? 'match' : 'mismatch', fields, status: { alive: record.status === 'alive', card } };
+  const answer: IdResult = { result, fields, status: { alive: record.status === 'alive', card } };
+  if (isLegacyLookup(claim.idNumber)) answer.identifiedBy = 'legacyIdNumber';
+  return answer;
 }

@@ -1,10 +1,14 @@
 import type { Gender } from '../domain/idNumber.js';
 import type { NameLevel } from '../domain/names.js';
-import type { Precision } from '../domain/dates.js';
+import type { DateMatch } from '../domain/dates.js';
 import type { CardState } from '../domain/card.js';
 import type { ErrorBody } from '../errors.js';
 
-/** What a client claims about a citizen identified by ID number (already validated). */
+/**
+ * What a client claims about a citizen identified by ID number (already validated).
+ * `idNumber` is the 12-digit number, or a 9-digit legacy (CMND) number that identifies
+ * the citizen through the legacy numbers on record.
+ */
 export interface IdClaim {
   idNumber: string;
   fullName?: string;
@@ -33,7 +37,7 @@ export type WorkItem =
 
 export interface FieldResults {
   fullName?: { match: boolean; level: NameLevel; score: number };
-  dateOfBirth?: { match: boolean; precision: Precision };
+  dateOfBirth?: DateMatch;
   gender?: { match: boolean };
   legacyIdNumber?: { match: boolean };
   cardIssueDate?: { match: boolean };
@@ -42,7 +46,13 @@ export interface FieldResults {
 }
 
 export type IdResult =
-  | { result: 'match' | 'mismatch'; fields: FieldResults; status: { alive: boolean; card: CardState } }
+  | {
+      /** `partial`: nothing contradicts, but the register holds the date of birth less precisely than claimed. */
+      result: 'match' | 'partial' | 'mismatch';
+      fields: FieldResults;
+      status: { alive: boolean; card: CardState };
+      identifiedBy?: 'legacyIdNumber';
+    }
   | { result: 'not_found'; fields: Record<string, never> };
 
 export interface DemographicResult {

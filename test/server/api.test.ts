@@ -61,12 +61,34 @@ describe('POST /v1/verify', () => {
     expect(body).toEqual({ requestId: expect.any(String), result: 'not_found', fields: {} });
   });
 
-  it('matches a full claimed date against a registered year, and says so', async () => {
+  it('answers partial for a full claimed date against a registered year, and says so', async () => {
     const { body } = await verify({ idNumber: '036045000303', fullName: 'Lê Văn Hoà', dateOfBirth: '1945-03-05' });
-    expect(body.result).toBe('match');
+    expect(body.result).toBe('partial');
     expect(body.fields.dateOfBirth).toEqual({ match: true, precision: 'year' });
     expect(body.fields.fullName.level).toBe('exact');
     expect(body.status).toEqual({ alive: false, card: 'valid' });
+  });
+
+  it('answers match when the claim is no more precise than the register', async () => {
+    const { body } = await verify({ idNumber: '036045000303', dateOfBirth: '1945' });
+    expect(body.result).toBe('match');
+    expect(body.fields.dateOfBirth).toEqual({ match: true, precision: 'year' });
+  });
+
+  it('flags a date of birth with day and month swapped, and refuses it', async () => {
+    const { body } = await verify({ idNumber: '079190000202', dateOfBirth: '1990-02-11' });
+    expect(body.result).toBe('mismatch');
+    expect(body.fields.dateOfBirth).toEqual({ match: false, precision: 'day', transposed: true });
+    const other = await verify({ idNumber: '079190000202', dateOfBirth: '1990-02-12' });
+    expect(other.body.fields.dateOfBirth).toEqual({ match: false, precision: 'day' });
+  });
+
+  it('finds a citizen by a 9-digit legacy number sent as idNumber, and says so', async () => {
+    const { body } = await verify({ idNumber: '012345678', fullName: 'Nguyen Van An', dateOfBirth: '1990-05-17' });
+    expect(body).toMatchObject({ result: 'match', identifiedBy: 'legacyIdNumber' });
+    expect(body.fields.fullName.level).toBe('normalized');
+    expect((await verify({ idNumber: '012345679' })).body).toMatchObject({ result: 'not_found', fields: {} });
+    expect((await verify({ idNumber: '001090000101' })).body.identifiedBy).toBeUndefined();
   });
 
   it('reports expired and revoked cards', async () => {
@@ -151,7 +173,7 @@ describe('POST /v1/verify/batch', () => {
     const r = reply.body.results;
     expect(r).toHaveLength(7);
     expect(r[0]).toMatchObject({ type: 'id', result: 'match', fields: { fullName: { level: 'exact' } } });
-    expect(r[1]).toEqual({ error: { code: 'VALIDATION_FAILED', message: 'idNumber must be exactly 12 digits', field: 'idNumber' } });
+    expect(r[1]).toEqual({ error: { code: 'VALIDATION_FAILED', message: 'idNumber must be a string of 12 digits, or of 9 for a legacy number', field: 'idNumber' } });
     expect(r[2]).toMatchObject({ type: 'demographic', result: 'unique', candidates: [{ idNumberMasked: '079******202' }] });
     expect(r[3].error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'type' });
     expect(r[4].error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'fullname' });

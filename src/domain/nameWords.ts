@@ -1,0 +1,36 @@
+import { readTsv } from '../packageFiles.js';
+import { canonicalText, foldDiacritics } from './text.js';
+
+/**
+ * The name tables in src/domain/data: surnames, middle names and given names with
+ * their frequencies. The generator draws from them, the record dictionary codes their
+ * words, and the name matcher knows from them which words are real names.
+ */
+const DATA = 'src/domain/data/';
+export const SURNAME_ROWS = readTsv(DATA + 'vn-names-surnames.tsv');
+export const MIDDLE_ROWS = readTsv(DATA + 'vn-names-middle.tsv');
+export const GIVEN_ROWS = readTsv(DATA + 'vn-names-given.tsv');
+
+export type NameRole = 'surname' | 'middle' | 'given';
+
+export interface KnownWords {
+  /** Canonical forms, with diacritics ("ân"). */
+  marked: ReadonlySet<string>;
+  /** Folded forms, without ("an"). */
+  plain: ReadonlySet<string>;
+}
+
+function knownWords(words: string[]): KnownWords {
+  const marked = new Set(words.map(canonicalText));
+  return { marked, plain: new Set([...marked].map(foldDiacritics)) };
+}
+
+/**
+ * Real words per place in a name. A middle name is often a given-name word ("Minh",
+ * "Anh"), so middles count both lists.
+ */
+export const KNOWN_WORDS: Record<NameRole, KnownWords> = {
+  surname: knownWords(SURNAME_ROWS.map((r) => r.surname)),
+  middle: knownWords([...MIDDLE_ROWS.map((r) => r.middle), ...GIVEN_ROWS.map((r) => r.given)]),
+  given: knownWords(GIVEN_ROWS.map((r) => r.given)),
+};
