@@ -66,9 +66,8 @@ function renderScale(r: SuiteResults): string {
 
 export function renderAll(): string {
   const all = readdirSync(DIR)
-    .filter((f) => f.endsWith('.json'))
+    .filter((f) => f.startsWith('scale-') && f.endsWith('.json'))
     .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as SuiteResults)
-    .filter((r) => Array.isArray(r.figures))
     .sort((a, b) => a.scale - b.scale);
   let analysis = '';
   try {

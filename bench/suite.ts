@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { currentBuildDir, DB_FILE } from '../src/index/layout.js';
 import { IndexReader } from '../src/index/reader.js';
 import { DEFAULT_SECRET_FILE, Secret } from '../src/index/secret.js';
-import { sha256Hex } from '../src/server/clients.js';
 import { Random } from '../src/synth/random.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
-import { measureBuild, readBuildFigures, type BuildFigures } from './build.js';
+import { readBuildFigures, type BuildFigures } from './build.js';
+import { BENCH_KEY, benchIndex } from './benchIndex.js';
 import { load, type LoadResult } from './load.js';
 import { machine, median, today } from './machine.js';
 import { microbenchmarks } from './micro.js';
@@ -43,21 +43,8 @@ const seconds = smoke ? 2 : Number(args.seconds);
 const overloadSeconds = Number(args['overload-seconds'] ?? (smoke ? 3 : scale >= 50_000_000 ? 60 : 10));
 const connections = Number(args.connections);
 const targets = smoke ? SMOKE_TARGETS : TARGETS;
-const KEY = 'bench-key-not-secret';
-const SEED = 1;
+const KEY = BENCH_KEY;
 const log = (text: string) => process.stderr.write(text + '\n');
-
-/** An index of the current format, built with the secret beside it. */
-function indexUsable(dir: string): boolean {
-  if (!currentBuildDir(dir)) return false;
-  try {
-    void IndexReader.open(dir, Secret.load(join(dir, DEFAULT_SECRET_FILE))).close();
-    return true;
-  } catch (err) {
-    log(`index in ${dir} cannot be used (${(err as Error).message}): rebuilding`);
-    return false;
-  }
-}
 
 async function timeToReady(dir: string, clients: string): Promise<number> {
   const started = performance.now();
@@ -148,15 +135,8 @@ async function startCeiling(): Promise<ServerProcess> {
 }
 
 async function main(): Promise<void> {
-  const dir = join(PACKAGE_ROOT, '.idv', `bench-${scale}`);
-  mkdirSync(dir, { recursive: true });
-  if (args.rebuild || !indexUsable(dir)) {
-    log(`building ${scale} citizens in ${dir}`);
-    await measureBuild(dir, scale, SEED, true);
-  }
+  const { dir, clients } = await benchIndex(scale, args.rebuild);
   const build: BuildFigures | undefined = readBuildFigures(dir);
-  const clients = join(dir, 'clients.json');
-  writeFileSync(clients, JSON.stringify({ clients: [{ id: 'bench', keySha256: sha256Hex(KEY), scopes: ['verify', 'demographic', 'batch'] }] }));
   const bodies = bodiesFrom(dir);
   const useWrk = await wrkAvailable();
   const generate: Generate = useWrk ? wrkLoad : load;

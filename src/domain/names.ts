@@ -47,6 +47,7 @@ export interface PreparedName {
 }
 
 const MAX_TOKENS = 8;
+const SPACES = / /g;
 const WORD_SEPARATORS = /[^\p{L}\p{N}]+/u;
 const words = (text: string) => text.split(WORD_SEPARATORS).filter(Boolean).slice(0, MAX_TOKENS);
 
@@ -161,6 +162,11 @@ export function matchName(registered: string, claimed: string | PreparedName, th
   if (canonRegistered === claim.canonical) return { match: true, level: 'exact', score: 100 };
   const foldRegistered = claim.reading.marked ? '' : foldDiacritics(canonRegistered);
   if (foldRegistered === claim.folded) return { match: true, level: 'normalized', score: 100 };
+  // A space lost between two words ("Văn An" typed "VănAn") joins them, and nothing else.
+  const spaceless = (text: string) => text.replace(SPACES, '');
+  if (spaceless(claim.reading.marked ? canonRegistered : foldRegistered) === spaceless(claim.reading.marked ? claim.canonical : claim.folded)) {
+    return { match: true, level: 'normalized', score: 100 };
+  }
   const score = fuzzyScore(words(claim.reading.marked ? canonRegistered : foldRegistered), claim);
   const match = score >= threshold;
   return { match, level: match ? 'fuzzy' : 'none', score };

@@ -26,6 +26,8 @@ describe('benign variations: equal, score 100', () => {
     ['Latin-1 mis-decoding', 'Nguyễn Thị Ưng', misdecoded('Nguyễn Thị Ưng', true), 'exact'],
     ['Đ look-alike (eth)', 'Đỗ Quốc Việt', '\u00D0ỗ Quốc Việt', 'exact'],
     ['invisible characters', 'Trần Thị Phương', 'Trần Thị Ph\u00ADương\u200B', 'exact'],
+    ['missing space', 'Nguyễn Văn An', 'Nguyễn VănAn', 'normalized'],
+    ['missing spaces, no diacritics', 'Trần Thị Thu Hà', 'TranThi ThuHa', 'normalized'],
     ['no diacritics', 'Nguyễn Văn An', 'Nguyen Van An', 'normalized'],
     ['no diacritics, đ', 'Đỗ Quốc Việt', 'Do Quoc Viet', 'normalized'],
     ['no diacritics, upper case', 'Trần Thị Thủy', 'TRAN THI THUY', 'normalized'],

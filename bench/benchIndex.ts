@@ -1,0 +1,46 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { currentBuildDir } from '../src/index/layout.js';
+import { IndexReader } from '../src/index/reader.js';
+import { DEFAULT_SECRET_FILE, Secret } from '../src/index/secret.js';
+import { sha256Hex } from '../src/server/clients.js';
+import { PACKAGE_ROOT } from '../src/packageFiles.js';
+import { measureBuild } from './build.js';
+
+/** The client key of bench runs: a bench index serves only on the loopback interface. */
+export const BENCH_KEY = 'bench-key-not-secret';
+/** The synthetic population of every bench index. */
+export const BENCH_SEED = 1;
+
+const log = (text: string) => process.stderr.write(text + '\n');
+
+/** An index of the current format, built with the secret beside it. */
+function indexUsable(dir: string): boolean {
+  if (!currentBuildDir(dir)) return false;
+  try {
+    void IndexReader.open(dir, Secret.load(join(dir, DEFAULT_SECRET_FILE))).close();
+    return true;
+  } catch (err) {
+    log(`index in ${dir} cannot be used (${(err as Error).message}): rebuilding`);
+    return false;
+  }
+}
+
+export interface BenchIndex {
+  dir: string;
+  /** A clients file granting BENCH_KEY every scope. */
+  clients: string;
+}
+
+/** The bench index of `scale` synthetic citizens in .idv/, built when absent or stale. */
+export async function benchIndex(scale: number, rebuild = false): Promise<BenchIndex> {
+  const dir = join(PACKAGE_ROOT, '.idv', `bench-${scale}`);
+  mkdirSync(dir, { recursive: true });
+  if (rebuild || !indexUsable(dir)) {
+    log(`building ${scale} citizens in ${dir}`);
+    await measureBuild(dir, scale, BENCH_SEED, true);
+  }
+  const clients = join(dir, 'clients.json');
+  writeFileSync(clients, JSON.stringify({ clients: [{ id: 'bench', keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'] }] }));
+  return { dir, clients };
+}
