@@ -34,3 +34,20 @@ export const KNOWN_WORDS: Record<NameRole, KnownWords> = {
   middle: knownWords([...MIDDLE_ROWS.map((r) => r.middle), ...GIVEN_ROWS.map((r) => r.given)]),
   given: knownWords(GIVEN_ROWS.map((r) => r.given)),
 };
+
+const ANY_PLAIN = new Set([...KNOWN_WORDS.surname.plain, ...KNOWN_WORDS.middle.plain, ...KNOWN_WORDS.given.plain]);
+
+/**
+ * A folded word as two name words with the space between them lost ("vanan" → "van",
+ * "an"): the words of every way to split it, or the word itself when it is a name word
+ * or splits no known way. "ngochung" gives "ngo", "chung", "ngoc", "hung".
+ */
+export function splitJoinedWord(folded: string): string[] {
+  if (folded.length < 3 || ANY_PLAIN.has(folded)) return [folded];
+  const parts: string[] = [];
+  for (let at = 1; at < folded.length; at++) {
+    const [a, b] = [folded.slice(0, at), folded.slice(at)];
+    if (ANY_PLAIN.has(a) && ANY_PLAIN.has(b)) parts.push(a, b);
+  }
+  return parts.length ? parts : [folded];
+}

@@ -36,27 +36,44 @@ interface Reading {
   words: string[];
 }
 
+/** A word of a name in the forms the comparison needs. */
+interface Word {
+  text: string;
+  /** Without its tone mark (shape marks kept): "hoà" → "hoa", "hưng" → "hưng". */
+  base: string;
+  /** The tone mark, or "" for none (or a word read without diacritics). */
+  tone: string;
+  /** The base with the spelling confusions made equal. */
+  confusion: string;
+}
+
+const TONE_MARKS = /[\u0300\u0301\u0303\u0309\u0323]/g;
+
+function word(text: string): Word {
+  const nfd = text.normalize('NFD');
+  const base = nfd.replace(TONE_MARKS, '').normalize('NFC');
+  return { text, base, tone: nfd.match(TONE_MARKS)?.[0] ?? '', confusion: confusionKey(base) };
+}
+
 /** A claimed name normalized once, for comparison with many registered names (demographic search). */
 export interface PreparedName {
   raw: string;
   canonical: string;
   folded: string;
   reading: Reading;
-  /** Spelling-confusion keys of the reading's words. */
-  keys: string[];
+  words: Word[];
 }
 
 const MAX_TOKENS = 8;
-const SPACES = / /g;
 const WORD_SEPARATORS = /[^\p{L}\p{N}]+/u;
-const words = (text: string) => text.split(WORD_SEPARATORS).filter(Boolean).slice(0, MAX_TOKENS);
+const splitWords = (text: string) => text.split(WORD_SEPARATORS).filter(Boolean).slice(0, MAX_TOKENS);
 
 /**
  * The word with the sounds Vietnamese writers commonly confuse made equal: initial
- * d/gi/r, tr/ch, s/x and l/n (southern and northern pronunciations), and i/y.
+ * d/gi/r, tr/ch, s/x and l/n (northern and southern pronunciations), and i/y.
  */
-export function confusionKey(word: string): string {
-  return word
+export function confusionKey(text: string): string {
+  return text
     .normalize('NFD')
     .replace(/^gi(?=[aeouy])/, 'd')
     .replace(/^(?:gi|r)/, (m) => (m === 'gi' ? 'di' : 'd'))
@@ -66,42 +83,50 @@ export function confusionKey(word: string): string {
     .replace(/y/g, 'i');
 }
 
-/** i and y are written either way in many syllables ("Vy"/"Vi", "Lý"/"Lí"): one name. */
-const iyKey = (word: string) => word.normalize('NFD').replace(/y/g, 'i');
-
 export function prepareName(claimed: string): PreparedName {
   const canonical = canonicalText(claimed);
   const folded = foldDiacritics(canonical);
   const marked = folded !== canonical;
-  const reading = { marked, words: words(marked ? canonical : folded) };
-  return { raw: claimed, canonical, folded, reading, keys: reading.words.map(confusionKey) };
+  const reading = { marked, words: splitWords(marked ? canonical : folded) };
+  return { raw: claimed, canonical, folded, reading, words: reading.words.map(word) };
 }
 
-function isKnown(word: string, role: NameRole, marked: boolean): boolean {
+function isKnown(text: string, role: NameRole, marked: boolean): boolean {
   const known = KNOWN_WORDS[role];
-  return (marked ? known.marked : known.plain).has(word);
+  return (marked ? known.marked : known.plain).has(text);
 }
 
-/** What it costs to read claim word `c` (confusion key `cKey`) as registered word `r`. */
-function wordPenalty(r: string, c: string, cKey: string, role: NameRole, marked: boolean): number {
-  if (r === c) return 0;
-  if (iyKey(r) === iyKey(c)) return SLIP[role];
-  if (isKnown(c, role, marked)) return DIFFERENT[role];
-  if (editDistance(r, c) === 1 || confusionKey(r) === cKey) return SLIP[role];
-  return DIFFERENT[role];
+/**
+ * What it costs to read claimed word `c` as registered word `r`. A slip is one letter
+ * or tone off, or a spelling confusion, into a word that is no other real name; i/y
+ * spellings are one name. A confusion of two letters for two ("Chung" for "Trung",
+ * "Dang" for "Giang") is a slip even into a real name, as it is no typing accident;
+ * one letter or mark into another real name ("Ân", "Anh" for "An"; "Lam" for "Nam") is
+ * that other name.
+ */
+function wordPenalty(r: Word, c: Word, role: NameRole, marked: boolean): number {
+  if (r.text === c.text) return 0;
+  if (r.tone === c.tone && r.base.replace(/y/g, 'i') === c.base.replace(/y/g, 'i')) return SLIP[role];
+  if (isKnown(c.text, role, marked)) {
+    const twoForTwo = r.tone === c.tone && r.confusion === c.confusion && editDistance(r.base, c.base) >= 2;
+    return twoForTwo ? SLIP[role] : DIFFERENT[role];
+  }
+  // A word typed without its tone mark ("Hung" among marked words) has lost it, not changed it.
+  const toneClash = r.tone !== '' && c.tone !== '' && r.tone !== c.tone;
+  if (editDistance(r.base, c.base) + (toneClash ? 1 : 0) <= 1) return SLIP[role];
+  return !toneClash && r.confusion === c.confusion ? SLIP[role] : DIFFERENT[role];
 }
 
 /**
  * Middle names paired cheapest first. What is left over on both sides is a different
  * middle name; what is left on one side only was dropped or added.
  */
-function middlePenalty(record: string[], claim: PreparedName, rest: number[]): number {
+function middlePenalty(record: Word[], claim: PreparedName, rest: number[]): number {
   const middles = record.length - 2;
   if (middles === 0 && rest.length === 0) return 0;
-  const { words: claimWords, marked } = claim.reading;
   const pairs: [number, number, number][] = [];
   for (let r = 1; r <= middles; r++) {
-    for (const c of rest) pairs.push([wordPenalty(record[r], claimWords[c], claim.keys[c], 'middle', marked), r, c]);
+    for (const c of rest) pairs.push([wordPenalty(record[r], claim.words[c], 'middle', claim.reading.marked), r, c]);
   }
   pairs.sort((a, b) => a[0] - b[0]);
   const usedRecord = new Set<number>();
@@ -122,35 +147,55 @@ function middlePenalty(record: string[], claim: PreparedName, rest: number[]): n
 /**
  * Score of a claimed name against the registered words (read the same way as the
  * claim). The surname and given name may sit anywhere in the claim (swapped order costs
- * a little). At most 99: 100 is kept for names equal at the `exact` or `normalized` level.
+ * a little, and is only assumed for words written right). At most 99: 100 is kept for
+ * names equal at the `exact` or `normalized` level.
  */
-function fuzzyScore(record: string[], claim: PreparedName): number {
-  const { words: claimWords, marked } = claim.reading;
-  if (record.length === 0 || claimWords.length === 0) return 0;
+function fuzzyScore(record: Word[], claim: PreparedName): number {
+  const claimed = claim.words;
+  if (record.length === 0 || claimed.length === 0) return 0;
   const given = record.length - 1;
-  const penalty = (role: NameRole, r: number, c: number) => wordPenalty(record[r], claimWords[c], claim.keys[c], role, marked);
-  if (record.length === 1 || claimWords.length === 1) {
+  const penalty = (role: NameRole, r: number, c: number) => wordPenalty(record[r], claimed[c], role, claim.reading.marked);
+  if (record.length === 1 || claimed.length === 1) {
     // One word on a side: read it as the given name; the rest is missing.
-    return clampScore(100 - penalty('given', given, claimWords.length - 1) - DIFFERENT.surname);
+    return clampScore(100 - penalty('given', given, claimed.length - 1) - DIFFERENT.surname);
   }
-  const indexes = claimWords.map((_, i) => i);
+  const indexes = claimed.map((_, i) => i);
   let best = Infinity;
-  for (let s = 0; s < claimWords.length; s++) {
-    for (let g = 0; g < claimWords.length; g++) {
+  for (let s = 0; s < claimed.length; s++) {
+    for (let g = 0; g < claimed.length; g++) {
       if (s === g) continue;
-      const reordered = s !== 0 || g !== claimWords.length - 1;
-      const cost =
-        penalty('surname', 0, s) +
-        penalty('given', given, g) +
-        (reordered ? REORDERED : 0) +
-        middlePenalty(record, claim, indexes.filter((i) => i !== s && i !== g));
+      const reordered = s !== 0 || g !== claimed.length - 1;
+      const ends = penalty('surname', 0, s) + penalty('given', given, g);
+      if (reordered && ends > 0) continue;
+      const cost = ends + (reordered ? REORDERED : 0) + middlePenalty(record, claim, indexes.filter((i) => i !== s && i !== g));
       if (cost < best) best = cost;
     }
   }
-  return clampScore(100 - best);
+  return best === Infinity ? 0 : clampScore(100 - best);
 }
 
 const clampScore = (score: number) => Math.min(99, Math.max(0, Math.round(score)));
+
+/**
+ * True when the claim is the registered words in order with some spaces lost between
+ * them ("Nguyễn VănAn"). Each joined claim word is cut at the registered words' lengths
+ * and the pieces compared as words, so tone placement still does not matter.
+ */
+function joinedWordsMatch(record: string[], claimed: string[]): boolean {
+  if (claimed.length >= record.length) return false;
+  let r = 0;
+  for (const c of claimed) {
+    let at = 0;
+    while (at < c.length && r < record.length) {
+      const piece = c.slice(at, at + record[r].length);
+      if (canonicalText(piece) !== record[r]) return false;
+      at += record[r].length;
+      r++;
+    }
+    if (at !== c.length) return false;
+  }
+  return r === record.length;
+}
 
 /** Compares a claimed full name with the registered one and names the level at which they agree. */
 export function matchName(registered: string, claimed: string | PreparedName, threshold = DEFAULT_NAME_THRESHOLD): NameMatch {
@@ -160,14 +205,10 @@ export function matchName(registered: string, claimed: string | PreparedName, th
   const claim = typeof claimed === 'string' ? prepareName(claimed) : claimed;
   const canonRegistered = canonicalText(registered);
   if (canonRegistered === claim.canonical) return { match: true, level: 'exact', score: 100 };
-  const foldRegistered = claim.reading.marked ? '' : foldDiacritics(canonRegistered);
-  if (foldRegistered === claim.folded) return { match: true, level: 'normalized', score: 100 };
-  // A space lost between two words ("Văn An" typed "VănAn") joins them, and nothing else.
-  const spaceless = (text: string) => text.replace(SPACES, '');
-  if (spaceless(claim.reading.marked ? canonRegistered : foldRegistered) === spaceless(claim.reading.marked ? claim.canonical : claim.folded)) {
-    return { match: true, level: 'normalized', score: 100 };
-  }
-  const score = fuzzyScore(words(claim.reading.marked ? canonRegistered : foldRegistered), claim);
+  const registeredWords = splitWords(claim.reading.marked ? canonRegistered : foldDiacritics(canonRegistered));
+  if (!claim.reading.marked && registeredWords.join(' ') === claim.reading.words.join(' ')) return { match: true, level: 'normalized', score: 100 };
+  if (joinedWordsMatch(registeredWords, claim.reading.words)) return { match: true, level: 'normalized', score: 100 };
+  const score = fuzzyScore(registeredWords.map(word), claim);
   const match = score >= threshold;
   return { match, level: match ? 'fuzzy' : 'none', score };
 }

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { sipHash128 } from './siphash.js';
 import { foldedTokens } from '../domain/text.js';
+import { splitJoinedWord } from '../domain/nameWords.js';
 import { formatPartialDate, parsePartialDate, type PartialDate } from '../domain/dates.js';
 
 /**
@@ -53,7 +54,7 @@ export function recordBlockText(fullName: string, dateOfBirth: string): string {
   return nameBlockText(pair, dateOfBirth);
 }
 
-const MAX_QUERY_TOKENS = 6;
+const MAX_QUERY_TOKENS = 8;
 
 /** Dates under which a person with this claimed date may be registered. */
 function candidateDates(claimed: PartialDate): string[] {
@@ -68,7 +69,7 @@ export function queryBlockTexts(fullName: string, dateOfBirth: string): string[]
   const date = parsePartialDate(dateOfBirth);
   if (!date) return [];
   // Not deduplicated: a surname can also be the given name ("Vũ Tấn Vũ").
-  const tokens = foldedTokens(fullName).slice(0, MAX_QUERY_TOKENS);
+  const tokens = foldedTokens(fullName).flatMap(splitJoinedWord).slice(0, MAX_QUERY_TOKENS);
   const pairs: [string, string][] = tokens.length === 1 ? [[tokens[0], tokens[0]]] : [];
   for (let i = 0; i < tokens.length; i++) for (let j = i + 1; j < tokens.length; j++) pairs.push([tokens[i], tokens[j]]);
   const dates = candidateDates(date);

@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util';
+import type { Citizen } from '../src/domain/citizen.js';
+import { DEFAULT_NAME_THRESHOLD } from '../src/domain/names.js';
+import { syntheticCitizens } from '../src/synth/generator.js';
+import { BENCH_KEY, BENCH_SEED, benchIndex } from './benchIndex.js';
+import { machine, today } from './machine.js';
+import { evaluate } from './matching/evaluate.js';
+import { buildPairs, KINDS } from './matching/pairs.js';
+import { saveMatchingResults, TARGET } from './matching/report.js';
+import { startServerProcess } from './server.js';
+
+/**
+ * The matching-quality evaluation: labelled genuine and impostor claims, built from the
+ * synthetic population of a bench index, answered by a server on that index; writes
+ * bench/MATCHING.md. Exits 1 when a target is missed.
+ *   npm run eval                1,000,000 citizens
+ *   npm run eval:national       98,000,000 citizens
+ */
+const { values: args } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1000000' },
+    pairs: { type: 'string', default: '5000' },
+    sample: { type: 'string', default: '1000000' },
+    seed: { type: 'string', default: '7' },
+    rebuild: { type: 'boolean', default: false },
+  },
+});
+const scale = Number(args.scale);
+const perKind = Number(args.pairs);
+const sampleSize = Math.min(scale, Number(args.sample));
+const seed = Number(args.seed);
+const log = (text: string) => process.stderr.write(text + '\n');
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const { dir, clients } = await benchIndex(scale, args.rebuild);
+  const sample: Citizen[] = [...syntheticCitizens(BENCH_SEED, 0, sampleSize)];
+  const pairs = buildPairs(sample, perKind, seed);
+  log(`${[...pairs.values()].reduce((s, p) => s + p.length, 0).toLocaleString('en')} labelled pairs from ${sampleSize.toLocaleString('en')} people`);
+  const server = await startServerProcess(['--index', dir, '--clients', clients]);
+  let tallies;
+  try {
+    tallies = await evaluate(server.url, BENCH_KEY, pairs, KINDS, DEFAULT_NAME_THRESHOLD);
+  } finally {
+    await server.stop();
+  }
+  const kinds = KINDS.map((k) => ({ ...k, ...tallies.get(k.key) }));
+  const command = scale === 98_000_000 ? 'npm run eval:national' : `npm run eval${scale === 1_000_000 ? '' : ` -- --scale ${scale}`}`;
+  saveMatchingResults({ date: today(), machine: machine(), scale, command, sampleSize, seed, defaultThreshold: DEFAULT_NAME_THRESHOLD, seconds: (performance.now() - started) / 1000, kinds });
+
+  let missed = 0;
+  for (const k of kinds) {
+    const v = k.verify;
+    const s = k.search;
+    const rate = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(2)}%` : '–');
+    if (v) log(`${k.key.padEnd(26)} ${k.genuine ? 'accepted' : 'false accepts'} ${v.accepted}/${v.pairs} = ${rate(v.accepted, v.pairs)}${v.partial ? `, partial ${v.partial}` : ''}`);
+    if (s) log(`${(v ? '' : k.key).padEnd(26)} search: right found ${rate(s.uniqueRight + s.ambiguousWithRight, s.queries)}, unique wrong ${s.uniqueWrong}, missed ${s.missed}`);
+    if (k.group === 'benign' && v!.accepted / v!.pairs < TARGET.benignAccept) missed++;
+    if (k.group === 'benign' && s && (s.uniqueRight + s.ambiguousWithRight) / s.queries < TARGET.searchBenignFound) missed++;
+    if (k.group === 'slip' && v!.accepted / v!.pairs < TARGET.slipAccept) missed++;
+    if (k.group === 'impostor' && (v ? v.accepted / v.pairs : s!.uniqueWrong / s!.queries) > TARGET.impostorAccept) missed++;
+  }
+  log(missed ? `${missed} target(s) missed: see bench/MATCHING.md` : 'all targets met: see bench/MATCHING.md');
+  process.exitCode = missed ? 1 : 0;
+}
+
+main().catch((err) => {
+  log(err.stack ?? String(err));
+  process.exit(2);
+});
