@@ -136,7 +136,7 @@ describe('runItems', () => {
         return undefined;
       },
     } as unknown as import('../src/index/reader.js').IndexReader;
-    const options = { nameThreshold: 85 };
+    const options = { nameThreshold: 85, maxCandidates: 10 };
     const results = runItems(reader, [
       { type: 'id', claim: { idNumber: '001090000999' }, options },
       { type: 'id', claim: { idNumber: '001090000101' }, options },

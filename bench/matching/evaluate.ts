@@ -1,4 +1,5 @@
 import { maskIdNumber } from '../../src/domain/idNumber.js';
+import { DEFAULT_MAX_CANDIDATES, MAX_CANDIDATES } from '../../src/verification/demographic.js';
 import type { Pair } from './pairs.js';
 
 /** Name thresholds of the curve; the default is among them. */
@@ -22,8 +23,10 @@ export interface SearchTally {
   queries: number;
   /** "unique", naming the right person. */
   uniqueRight: number;
-  /** "ambiguous", every expected person among the candidates. */
+  /** "ambiguous", every expected person among the candidates listed by default. */
   ambiguousWithRight: number;
+  /** "ambiguous", every expected person among the first MAX_CANDIDATES (options.maxCandidates at its maximum). */
+  ambiguousWithRightInMax: number;
   /** "unique" naming someone else, or only one of two same-name people. */
   uniqueWrong: number;
   /** "none", or the right person not among the candidates. */
@@ -34,7 +37,7 @@ export interface SearchTally {
 type Answer = Record<string, any>;
 
 const emptyVerify = (): VerifyTally => ({ pairs: 0, accepted: 0, partial: 0, errors: 0, transposed: 0, acceptedAt: THRESHOLDS.map(() => 0) });
-const emptySearch = (): SearchTally => ({ queries: 0, uniqueRight: 0, ambiguousWithRight: 0, uniqueWrong: 0, missed: 0, errors: 0 });
+const emptySearch = (): SearchTally => ({ queries: 0, uniqueRight: 0, ambiguousWithRight: 0, ambiguousWithRightInMax: 0, uniqueWrong: 0, missed: 0, errors: 0 });
 
 /**
  * Tallies one ID-number answer. At threshold t a claim is accepted when every field
@@ -61,7 +64,12 @@ export function tallyVerify(tally: VerifyTally, answer: Answer, defaultThreshold
   if (recomputed !== (answer.result === 'match')) throw new Error(`the curve's decision rule disagrees with the server on ${JSON.stringify(answer)}`);
 }
 
-export function tallySearch(tally: SearchTally, answer: Answer, expected: string[]): void {
+/**
+ * Tallies one search answer, asked for the most candidates: its first `listedByDefault`
+ * are what a search with the default options lists (the ranking does not depend on how
+ * many are asked for).
+ */
+export function tallySearch(tally: SearchTally, answer: Answer, expected: string[], listedByDefault: number): void {
   tally.queries++;
   if (answer.error) {
     tally.errors++;
@@ -69,11 +77,14 @@ export function tallySearch(tally: SearchTally, answer: Answer, expected: string
   }
   const masks: string[] = answer.candidates.map((c: { idNumberMasked: string }) => c.idNumberMasked);
   const wanted = expected.map(maskIdNumber);
-  const allFound = wanted.every((m) => masks.includes(m));
+  const within = (n: number) => wanted.every((m) => masks.slice(0, n).includes(m));
   if (answer.result === 'unique') {
-    if (wanted.length === 1 && allFound) tally.uniqueRight++;
+    if (wanted.length === 1 && within(1)) tally.uniqueRight++;
     else tally.uniqueWrong++;
-  } else if (answer.result === 'ambiguous' && allFound) tally.ambiguousWithRight++;
+    return;
+  }
+  if (answer.result === 'ambiguous' && within(masks.length)) tally.ambiguousWithRightInMax++;
+  if (answer.result === 'ambiguous' && within(listedByDefault)) tally.ambiguousWithRight++;
   else tally.missed++;
 }
 
@@ -124,7 +135,7 @@ export async function evaluate(
         route.push({ kind: k.key, type: 'verify', pair });
       }
       if (k.searchByName) {
-        items.push({ type: 'demographic', fullName, dateOfBirth });
+        items.push({ type: 'demographic', fullName, dateOfBirth, options: { maxCandidates: MAX_CANDIDATES } });
         route.push({ kind: k.key, type: 'search', pair });
       }
     }
@@ -134,7 +145,7 @@ export async function evaluate(
   route.forEach(({ kind, type, pair }, i) => {
     const t = tallies.get(kind)!;
     if (type === 'verify') tallyVerify((t.verify ??= emptyVerify()), answers[i], defaultThreshold);
-    else tallySearch((t.search ??= emptySearch()), answers[i], (pair.expected ?? [pair.target]).map((c) => c.idNumber));
+    else tallySearch((t.search ??= emptySearch()), answers[i], (pair.expected ?? [pair.target]).map((c) => c.idNumber), DEFAULT_MAX_CANDIDATES);
   });
   return tallies;
 }

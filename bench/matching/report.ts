@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/packageFiles.js';
 import { THRESHOLDS, type KindTallies, type SearchTally, type VerifyTally } from './evaluate.js';
 import type { Group, Kind } from './pairs.js';
+import { DEFAULT_MAX_CANDIDATES, MAX_CANDIDATES } from '../../src/verification/demographic.js';
 
 export interface MatchingResults {
   date: string;
@@ -78,20 +79,20 @@ function curveRows(r: MatchingResults): string[] {
 
 function searchRows(r: MatchingResults): string[] {
   const rows = [
-    '| query | group | queries | unique, right person | ambiguous, right among candidates | right person found | missed | unique, wrong | target | |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---|---|',
+    `| query | group | queries | unique, right person | ambiguous, right among the ${DEFAULT_MAX_CANDIDATES} listed | right person found | missed | unique, wrong | found among ${MAX_CANDIDATES} (\`maxCandidates\` ${MAX_CANDIDATES}) | target | |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const k of r.kinds.filter((k) => k.search && k.genuine)) {
     const s = k.search as SearchTally;
     const found = s.uniqueRight + s.ambiguousWithRight;
     const target = k.group === 'benign';
     rows.push(
-      `| ${k.title} | ${k.group} | ${count(s.queries)} | ${pct(s.uniqueRight, s.queries)} | ${pct(s.ambiguousWithRight, s.queries)} | ${pct(found, s.queries)} | ${pct(s.missed + s.errors, s.queries)} | ${pct(s.uniqueWrong, s.queries)} | ${target ? '≥ 99.5% found' : ''} | ${target ? met(found / s.queries >= TARGET.searchBenignFound) : ''} |`,
+      `| ${k.title} | ${k.group} | ${count(s.queries)} | ${pct(s.uniqueRight, s.queries)} | ${pct(s.ambiguousWithRight, s.queries)} | ${pct(found, s.queries)} | ${pct(s.missed + s.errors, s.queries)} | ${pct(s.uniqueWrong, s.queries)} | ${pct(s.uniqueRight + s.ambiguousWithRightInMax, s.queries)} | ${target ? '≥ 99.5% found' : ''} | ${target ? met(found / s.queries >= TARGET.searchBenignFound) : ''} |`,
     );
   }
   for (const k of r.kinds.filter((k) => k.search && !k.genuine)) {
     const s = k.search as SearchTally;
-    rows.push(`| ${k.title} | both people | ${count(s.queries)} | – | ${pct(s.ambiguousWithRight, s.queries)} (both named) | ${pct(s.ambiguousWithRight, s.queries)} | ${pct(s.missed + s.errors, s.queries)} | ${pct(s.uniqueWrong, s.queries)} (merged) | 0% merged | ${met(s.uniqueWrong / s.queries <= TARGET.impostorAccept)} |`);
+    rows.push(`| ${k.title} | both people | ${count(s.queries)} | – | ${pct(s.ambiguousWithRight, s.queries)} (both named) | ${pct(s.ambiguousWithRight, s.queries)} | ${pct(s.missed + s.errors, s.queries)} | ${pct(s.uniqueWrong, s.queries)} (merged) | ${pct(s.ambiguousWithRightInMax, s.queries)} | 0% merged | ${met(s.uniqueWrong / s.queries <= TARGET.impostorAccept)} |`);
   }
   return rows;
 }

@@ -124,11 +124,10 @@ function confusion(word: string, random: Random): string | undefined {
     const rest = (r: string) => (r === 'gi' && /^[iìíỉĩị]/i.test(word.slice(m![0].length)) ? word.slice(m![0].length + 1) : word.slice(m![0].length));
     if (m) for (const r of replacements) options.push(keepCase(word, r + rest(r)));
   }
+  // i and y are confused as the last vowel of a syllable ("Thúy"/"Thúi", "Vy"/"Vi").
   const nfd = word.normalize('NFD');
-  if (/[iy]/.test(nfd.slice(1))) {
-    const swapped = nfd[0] + nfd.slice(1).replace(/[iy]/g, (c) => (c === 'i' ? 'y' : 'i'));
-    options.push(swapped.normalize('NFC'));
-  }
+  const last = /([iy])(\p{Mn}*)$/u.exec(nfd);
+  if (last && last.index > 0) options.push((nfd.slice(0, last.index) + (last[1] === 'i' ? 'y' : 'i') + last[2]).normalize('NFC'));
   return options.length ? pick(options, random) : undefined;
 }
 

@@ -1,5 +1,6 @@
 import { ERRORS } from '../errors.js';
 import { DEFAULT_NAME_THRESHOLD } from '../domain/names.js';
+import { DEFAULT_MAX_CANDIDATES, MAX_CANDIDATES } from '../verification/demographic.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const str = (extra: Record<string, unknown> = {}) => ({ type: 'string', ...extra });
@@ -13,6 +14,10 @@ const audit = {
   consentRef: str({ maxLength: 128, description: "The client's reference to the citizen's consent" }),
 };
 const options = obj({ nameThreshold: { type: 'integer', minimum: 0, maximum: 100, default: DEFAULT_NAME_THRESHOLD } });
+const searchOptions = obj({
+  nameThreshold: { type: 'integer', minimum: 0, maximum: 100, default: DEFAULT_NAME_THRESHOLD },
+  maxCandidates: { type: 'integer', minimum: 1, maximum: MAX_CANDIDATES, default: DEFAULT_MAX_CANDIDATES },
+});
 const idClaim = {
   idNumber: str({ pattern: '^(?:[0-9]{12}|[0-9]{9})$', description: 'The 12-digit personal ID number, or a 9-digit legacy (CMND) number' }),
   fullName: str({ maxLength: 100 }),
@@ -30,7 +35,7 @@ const demographicQuery = {
   dateOfBirth: partialDate,
   gender: { enum: ['male', 'female'] },
   provinceCode: str({ pattern: '^[0-9]{3}$' }),
-  options,
+  options: searchOptions,
   ...audit,
 };
 const fieldResults = obj({
@@ -50,7 +55,8 @@ const idOutcome = {
 };
 const demographicOutcome = {
   result: { enum: ['unique', 'ambiguous', 'none'] },
-  candidates: { type: 'array', maxItems: 5, items: obj({ idNumberMasked: str({ pattern: '^[0-9]{3}\\*{6}[0-9]{3}$' }), score }, ['idNumberMasked', 'score']) },
+  total: { type: 'integer', minimum: 0 },
+  candidates: { type: 'array', maxItems: MAX_CANDIDATES, items: obj({ idNumberMasked: str({ pattern: '^[0-9]{3}\\*{6}[0-9]{3}$' }), score }, ['idNumberMasked', 'score']) },
 };
 const errorBody = obj({ error: obj({ code: { enum: Object.keys(ERRORS) }, message: str(), field: str() }, ['code', 'message']) }, ['error']);
 
@@ -85,7 +91,7 @@ export const OPENAPI = {
       VerifyRequest: obj(idClaim, ['idNumber']),
       VerifyResponse: obj({ requestId: str(), ...idOutcome }, ['requestId', 'result', 'fields']),
       DemographicRequest: obj(demographicQuery, ['fullName', 'dateOfBirth']),
-      DemographicResponse: obj({ requestId: str(), ...demographicOutcome }, ['requestId', 'result', 'candidates']),
+      DemographicResponse: obj({ requestId: str(), ...demographicOutcome }, ['requestId', 'result', 'total', 'candidates']),
       BatchRequest: obj(
         {
           items: {
@@ -106,7 +112,7 @@ export const OPENAPI = {
             items: {
               oneOf: [
                 obj({ type: { const: 'id' }, ...idOutcome }, ['type', 'result', 'fields']),
-                obj({ type: { const: 'demographic' }, ...demographicOutcome }, ['type', 'result', 'candidates']),
+                obj({ type: { const: 'demographic' }, ...demographicOutcome }, ['type', 'result', 'total', 'candidates']),
                 ref('Error'),
               ],
             },

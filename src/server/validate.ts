@@ -1,6 +1,7 @@
 import { checkIdNumber, isLegacyIdNumber, isLegacyLookup, type Gender } from '../domain/idNumber.js';
 import { parseFullDate, parsePartialDate } from '../domain/dates.js';
 import { DEFAULT_NAME_THRESHOLD } from '../domain/names.js';
+import { DEFAULT_MAX_CANDIDATES, MAX_CANDIDATES } from '../verification/demographic.js';
 import { regionByCode } from '../domain/regions.js';
 import { validationError } from '../errors.js';
 import type { DemographicQuery, IdClaim, MatchOptions, WorkItem } from '../verification/types.js';
@@ -66,16 +67,23 @@ function gender(body: Body): Gender | undefined {
   return value;
 }
 
-function options(body: Body): MatchOptions {
-  if (body.options === undefined) return { nameThreshold: DEFAULT_NAME_THRESHOLD };
-  const opts = asObject(body.options, 'options');
-  rejectUnknown(opts, ['nameThreshold'], 'options.');
-  const t = opts.nameThreshold;
-  if (t === undefined) return { nameThreshold: DEFAULT_NAME_THRESHOLD };
-  if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > 100) {
-    throw validationError('options.nameThreshold', 'options.nameThreshold must be an integer from 0 to 100');
+function integerOption(opts: Body, name: string, min: number, max: number, fallback: number): number {
+  const value = opts[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw validationError(`options.${name}`, `options.${name} must be an integer from ${min} to ${max}`);
   }
-  return { nameThreshold: t };
+  return value;
+}
+
+/** `nameThreshold` on every kind of claim; `maxCandidates` on searches only. */
+function options(body: Body, search: boolean): MatchOptions {
+  const opts = body.options === undefined ? {} : asObject(body.options, 'options');
+  rejectUnknown(opts, search ? ['nameThreshold', 'maxCandidates'] : ['nameThreshold'], 'options.');
+  return {
+    nameThreshold: integerOption(opts, 'nameThreshold', 0, 100, DEFAULT_NAME_THRESHOLD),
+    maxCandidates: integerOption(opts, 'maxCandidates', 1, MAX_CANDIDATES, DEFAULT_MAX_CANDIDATES),
+  };
 }
 
 function auditFields(body: Body): void {
@@ -110,7 +118,7 @@ export function idItem(body: Body): WorkItem {
   if (issued !== undefined && !parseFullDate(issued)) throw validationError('cardIssueDate', 'cardIssueDate must be a valid YYYY-MM-DD');
   set('cardIssueDate', issued);
   auditFields(body);
-  return { type: 'id', claim, options: options(body) };
+  return { type: 'id', claim, options: options(body, false) };
 }
 
 export function demographicItem(body: Body): WorkItem {
@@ -126,7 +134,7 @@ export function demographicItem(body: Body): WorkItem {
     query.provinceCode = province;
   }
   auditFields(body);
-  return { type: 'demographic', query, options: options(body) };
+  return { type: 'demographic', query, options: options(body, true) };
 }
 
 /** A batch item carries its own type: "id" or "demographic". */

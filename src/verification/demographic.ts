@@ -4,7 +4,9 @@ import { maskIdNumber } from '../domain/idNumber.js';
 import { matchName, prepareName } from '../domain/names.js';
 import type { DemographicQuery, DemographicResult, MatchOptions } from './types.js';
 
-export const MAX_CANDIDATES = 5;
+/** Candidates listed by default, and at most: see bench/MATCHING.md for the choice. */
+export const DEFAULT_MAX_CANDIDATES = 20;
+export const MAX_CANDIDATES = 100;
 
 /**
  * Ranks the people found in the query's name blocks. A candidate must agree on the
@@ -26,6 +28,6 @@ export function rankCandidates(found: Citizen[], query: DemographicQuery, option
   }
   scored.sort((a, b) => b.score - a.score || b.precise - a.precise || (a.citizen.idNumber < b.citizen.idNumber ? -1 : 1));
   const result = scored.length === 0 ? 'none' : scored.length === 1 ? 'unique' : 'ambiguous';
-  const candidates = scored.slice(0, MAX_CANDIDATES).map((s) => ({ idNumberMasked: maskIdNumber(s.citizen.idNumber), score: s.score }));
-  return { result, candidates };
+  const candidates = scored.slice(0, options.maxCandidates).map((s) => ({ idNumberMasked: maskIdNumber(s.citizen.idNumber), score: s.score }));
+  return { result, total: scored.length, candidates };
 }

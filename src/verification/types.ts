@@ -29,6 +29,8 @@ export interface DemographicQuery {
 
 export interface MatchOptions {
   nameThreshold: number;
+  /** Demographic search: how many candidates to list, best first. */
+  maxCandidates: number;
 }
 
 export type WorkItem =
@@ -57,6 +59,8 @@ export type IdResult =
 
 export interface DemographicResult {
   result: 'unique' | 'ambiguous' | 'none';
+  /** Everyone who agrees; `candidates` lists the first `maxCandidates` of them. */
+  total: number;
   candidates: { idNumberMasked: string; score: number }[];
 }
 

@@ -123,7 +123,16 @@ describe('POST /v1/verify/demographic', () => {
 
   it('finds a unique person and masks the ID number', async () => {
     const { body } = await search({ fullName: 'nguyen van an', dateOfBirth: '1990-05-17' });
-    expect(body).toEqual({ requestId: expect.any(String), result: 'unique', candidates: [{ idNumberMasked: '001******101', score: 100 }] });
+    expect(body).toEqual({ requestId: expect.any(String), result: 'unique', total: 1, candidates: [{ idNumberMasked: '001******101', score: 100 }] });
+  });
+
+  it('lists at most options.maxCandidates and counts them all', async () => {
+    const one = await search({ fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08', options: { maxCandidates: 1 } });
+    expect(one.body).toMatchObject({ result: 'ambiguous', total: 2, candidates: [{ idNumberMasked: '001******606' }] });
+    const bad = await post('/v1/verify/demographic', { fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08', options: { maxCandidates: 101 } });
+    expect(bad.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'options.maxCandidates' });
+    const onId = await post('/v1/verify', { idNumber: '001090000101', options: { maxCandidates: 3 } });
+    expect(onId.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'options.maxCandidates' });
   });
 
   it('answers ambiguous for two people with the same name and birthday, and tells them apart by province', async () => {
