@@ -1,5 +1,6 @@
 import { readTsv } from '../packageFiles.js';
 import { canonicalText, foldDiacritics } from './text.js';
+import { editDistance } from './similarity.js';
 
 /**
  * The name tables in src/domain/data: surnames, middle names and given names with
@@ -50,4 +51,38 @@ export function splitJoinedWord(folded: string): string[] {
     if (ANY_PLAIN.has(a) && ANY_PLAIN.has(b)) parts.push(a, b);
   }
   return parts.length ? parts : [folded];
+}
+
+// Initial consonants Vietnamese writers confuse, and what each may stand for.
+const CONFUSED_INITIALS: [RegExp, string[]][] = [
+  [/^gi/, ['d', 'r', 'di', 'ri']],
+  [/^di/, ['gi']],
+  [/^d/, ['gi', 'r']],
+  [/^r/, ['d', 'gi']],
+  [/^tr/, ['ch']],
+  [/^ch/, ['tr']],
+  [/^s/, ['x']],
+  [/^x/, ['s']],
+  [/^l/, ['n']],
+  [/^n(?![gh])/, ['l']],
+];
+const PLAIN_WORDS = [...ANY_PLAIN];
+
+/**
+ * The real name words a claimed folded word may have been meant as: its spellings under
+ * the common confusions (d/gi/r, tr/ch, s/x, l/n, final i/y), and, when the word is no
+ * name at all, the names one edit away (a typo). The search looks these up too.
+ */
+export function spellingAlternatives(folded: string): string[] {
+  const found = new Set<string>();
+  for (const [initial, replacements] of CONFUSED_INITIALS) {
+    const m = initial.exec(folded);
+    if (m) for (const r of replacements) found.add(r + folded.slice(m[0].length));
+  }
+  if (/[iy]$/.test(folded)) found.add(folded.slice(0, -1) + (folded.endsWith('i') ? 'y' : 'i'));
+  if (!ANY_PLAIN.has(folded)) {
+    for (const w of PLAIN_WORDS) if (Math.abs(w.length - folded.length) <= 1 && editDistance(w, folded) === 1) found.add(w);
+  }
+  found.delete(folded);
+  return [...found].filter((w) => ANY_PLAIN.has(w));
 }

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { sipHash128 } from './siphash.js';
 import { foldedTokens } from '../domain/text.js';
-import { splitJoinedWord } from '../domain/nameWords.js';
+import { spellingAlternatives, splitJoinedWord } from '../domain/nameWords.js';
 import { formatPartialDate, parsePartialDate, type PartialDate } from '../domain/dates.js';
 
 /**
@@ -64,14 +64,45 @@ function candidateDates(claimed: PartialDate): string[] {
   return [...dates];
 }
 
-/** Every block a (name, date of birth) claim may be filed under. */
-export function queryBlockTexts(fullName: string, dateOfBirth: string): string[] {
+// Enough for a six-word name with a typo in it; a claim of many unknown words stops here.
+const MAX_QUERY_KEYS = 240;
+
+function claimWords(fullName: string): string[] {
+  return foldedTokens(fullName).flatMap(splitJoinedWord).slice(0, MAX_QUERY_TOKENS);
+}
+
+function blockTexts(pairs: [string, string][], dateOfBirth: string): string[] {
   const date = parsePartialDate(dateOfBirth);
   if (!date) return [];
-  // Not deduplicated: a surname can also be the given name ("Vũ Tấn Vũ").
-  const tokens = foldedTokens(fullName).flatMap(splitJoinedWord).slice(0, MAX_QUERY_TOKENS);
-  const pairs: [string, string][] = tokens.length === 1 ? [[tokens[0], tokens[0]]] : [];
-  for (let i = 0; i < tokens.length; i++) for (let j = i + 1; j < tokens.length; j++) pairs.push([tokens[i], tokens[j]]);
   const dates = candidateDates(date);
-  return [...new Set(pairs.flatMap((pair) => dates.map((d) => nameBlockText(pair, d))))];
+  return [...new Set(pairs.flatMap((pair) => dates.map((d) => nameBlockText(pair, d))))].slice(0, MAX_QUERY_KEYS);
+}
+
+/**
+ * Every block a (name, date of birth) claim may be filed under: each pair of its words
+ * (surname and given name may be anywhere), with each date it may be registered under.
+ */
+export function queryBlockTexts(fullName: string, dateOfBirth: string): string[] {
+  // Not deduplicated: a surname can also be the given name ("Vũ Tấn Vũ").
+  const words = claimWords(fullName);
+  const pairs: [string, string][] = words.length === 1 ? [[words[0], words[0]]] : [];
+  for (let i = 0; i < words.length; i++) for (let j = i + 1; j < words.length; j++) pairs.push([words[i], words[j]]);
+  return blockTexts(pairs, dateOfBirth);
+}
+
+/**
+ * The blocks of the same pairs with the words' other spellings (a confused initial, a
+ * typo): where a claim nobody agrees with under its own spelling looks next.
+ */
+export function respelledBlockTexts(fullName: string, dateOfBirth: string): string[] {
+  const words = claimWords(fullName);
+  const spellings = words.map((w) => [w, ...spellingAlternatives(w)]);
+  const pairs: [string, string][] = [];
+  if (words.length === 1) for (const a of spellings[0].slice(1)) pairs.push([a, a]);
+  for (let i = 0; i < words.length; i++) {
+    for (let j = i + 1; j < words.length; j++) {
+      for (const a of spellings[i]) for (const b of spellings[j]) if (a !== words[i] || b !== words[j]) pairs.push([a, b]);
+    }
+  }
+  return blockTexts(pairs, dateOfBirth);
 }

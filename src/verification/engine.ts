@@ -2,7 +2,7 @@ import { isLegacyLookup } from '../domain/idNumber.js';
 import { todayUtc, type PartialDate } from '../domain/dates.js';
 import { ServiceError } from '../errors.js';
 import type { IndexReader } from '../index/reader.js';
-import { queryBlockTexts } from '../index/keys.js';
+import { queryBlockTexts, respelledBlockTexts } from '../index/keys.js';
 import { checkIdClaim } from './idCheck.js';
 import { rankCandidates } from './demographic.js';
 import type { WorkItem, WorkResult } from './types.js';
@@ -13,8 +13,11 @@ function runOne(reader: IndexReader, item: WorkItem, today: PartialDate): WorkRe
     const records = isLegacyLookup(id) ? reader.byLegacyId(id) : [reader.byId(id)].filter((r) => r !== undefined);
     return checkIdClaim(records, item.claim, item.options, today);
   }
-  const found = reader.byNameBlocks(queryBlockTexts(item.query.fullName, item.query.dateOfBirth));
-  return rankCandidates(found, item.query, item.options);
+  const { fullName, dateOfBirth } = item.query;
+  const answer = rankCandidates(reader.byNameBlocks(queryBlockTexts(fullName, dateOfBirth)), item.query, item.options);
+  if (answer.result !== 'none') return answer;
+  // Nobody under the name as spelt: perhaps a confused initial or a typo in the surname or given name.
+  return rankCandidates(reader.byNameBlocks(respelledBlockTexts(fullName, dateOfBirth)), item.query, item.options);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_NAME_THRESHOLD, confusionKey, matchName } from '../../src/domain/names.js';
 import { editDistance } from '../../src/domain/similarity.js';
+import { spellingAlternatives, splitJoinedWord } from '../../src/domain/nameWords.js';
 
 /** UTF-8 bytes shown as Windows-1252 (or Latin-1) text, as older systems mis-decode them. */
 function misdecoded(text: string, latin1 = false): string {
@@ -162,5 +163,24 @@ describe('confusionKey', () => {
 describe('editDistance', () => {
   it.each([['an', 'an', 0], ['an', 'anh', 1], ['huong', 'huogn', 1], ['', 'abc', 3], ['trang', 'chang', 2]])('%s→%s = %d', (a, b, d) => {
     expect(editDistance(a, b)).toBe(d);
+  });
+});
+
+describe('spelling alternatives for the search', () => {
+  it.each([
+    ['xon', 'son'], ['chan', 'tran'], ['dang', 'giang'], ['ninh', 'linh'], ['thui', 'thuy'], ['hunh', 'hung'], ['nguyeen', 'nguyen'],
+  ])('%s may stand for %s', (claimed, meant) => expect(spellingAlternatives(claimed)).toContain(meant));
+
+  it('offers only real name words; for a real name, only its confused spellings', () => {
+    expect(spellingAlternatives('xyzzy')).toEqual([]);
+    expect(spellingAlternatives('hung')).toEqual([]);
+    expect(spellingAlternatives('linh')).toEqual(['ninh']);
+  });
+
+  it('splits words joined by a lost space every way that gives two name words', () => {
+    expect(splitJoinedWord('vanan')).toEqual(['van', 'an']);
+    expect(splitJoinedWord('ngochung')).toEqual(expect.arrayContaining(['ngoc', 'hung']));
+    expect(splitJoinedWord('nguyen')).toEqual(['nguyen']);
+    expect(splitJoinedWord('qqqq')).toEqual(['qqqq']);
   });
 });

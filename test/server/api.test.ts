@@ -126,6 +126,16 @@ describe('POST /v1/verify/demographic', () => {
     expect(body).toEqual({ requestId: expect.any(String), result: 'unique', total: 1, candidates: [{ idNumberMasked: '001******101', score: 100 }] });
   });
 
+  it('finds a person under a misspelt surname or given name', async () => {
+    const confused = await search({ fullName: 'Chần Thị Thủy', dateOfBirth: '1990-11-02' });
+    expect(confused.body).toMatchObject({ result: 'unique', candidates: [{ idNumberMasked: '079******202' }] });
+    expect(confused.body.candidates[0].score).toBeLessThan(100);
+    const typed = await search({ fullName: 'Nguyen Van Ab', dateOfBirth: '1990-05-17' });
+    expect(typed.body).toMatchObject({ result: 'unique', candidates: [{ idNumberMasked: '001******101' }] });
+    const nobody = await search({ fullName: 'Nguyen Van Xyz', dateOfBirth: '1990-05-17' });
+    expect(nobody.body).toMatchObject({ result: 'none', total: 0, candidates: [] });
+  });
+
   it('lists at most options.maxCandidates and counts them all', async () => {
     const one = await search({ fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08', options: { maxCandidates: 1 } });
     expect(one.body).toMatchObject({ result: 'ambiguous', total: 2, candidates: [{ idNumberMasked: '001******606' }] });
