@@ -43,16 +43,31 @@ interface Word {
   base: string;
   /** The tone mark, or "" for none (or a word read without diacritics). */
   tone: string;
+  /** The base with y written i. */
+  iy: string;
   /** The base with the spelling confusions made equal. */
   confusion: string;
 }
 
 const TONE_MARKS = /[\u0300\u0301\u0303\u0309\u0323]/g;
 
-function word(text: string): Word {
+function makeWord(text: string): Word {
   const nfd = text.normalize('NFD');
   const base = nfd.replace(TONE_MARKS, '').normalize('NFC');
-  return { text, base, tone: nfd.match(TONE_MARKS)?.[0] ?? '', confusion: confusionKey(base) };
+  return { text, base, tone: nfd.match(TONE_MARKS)?.[0] ?? '', iy: base.replace(/y/g, 'i'), confusion: confusionKey(base) };
+}
+
+// Names are made of a few thousand words: each is taken apart once. Bounded, as claims may hold anything.
+const WORDS = new Map<string, Word>();
+const MAX_CACHED_WORDS = 50_000;
+
+function word(text: string): Word {
+  let w = WORDS.get(text);
+  if (w === undefined) {
+    if (WORDS.size >= MAX_CACHED_WORDS) WORDS.clear();
+    WORDS.set(text, (w = makeWord(text)));
+  }
+  return w;
 }
 
 /** A claimed name normalized once, for comparison with many registered names (demographic search). */
@@ -106,7 +121,7 @@ function isKnown(text: string, role: NameRole, marked: boolean): boolean {
  */
 function wordPenalty(r: Word, c: Word, role: NameRole, marked: boolean): number {
   if (r.text === c.text) return 0;
-  if (r.tone === c.tone && r.base.replace(/y/g, 'i') === c.base.replace(/y/g, 'i')) return SLIP[role];
+  if (r.tone === c.tone && r.iy === c.iy) return SLIP[role];
   if (isKnown(c.text, role, marked)) {
     const twoForTwo = r.tone === c.tone && r.confusion === c.confusion && editDistance(r.base, c.base) >= 2;
     return twoForTwo ? SLIP[role] : DIFFERENT[role];

@@ -36,15 +36,17 @@ function newStyleTone(syllable: string): string {
 // Combining marks that give a vowel its shape (circumflex, breve) and tone marks share a
 // Unicode combining class, so NFC keeps them in the order typed and "a + acute +
 // circumflex" would not compose to "ấ". Shape first, as in the precomposed letters.
-const COMBINING = /[\u0300-\u036f]/;
+const SHAPE_MARK_LEFT = /[\u0302\u0306\u031b]/;
 const MARK_RUN = /[\u0300-\u036f]{2,}/g;
 const SHAPE_MARK = /[\u0302\u0306\u031b]/;
 const shapeFirst = (run: string) =>
   [...run].sort((a, b) => Number(!SHAPE_MARK.test(a)) - Number(!SHAPE_MARK.test(b))).join('');
 
 function composed(text: string): string {
-  if (!COMBINING.test(text)) return text.normalize('NFC');
-  return text.normalize('NFD').replace(MARK_RUN, shapeFirst).normalize('NFC');
+  const nfc = text.normalize('NFC');
+  // A tone typed before the shape mark leaves the shape mark uncomposed by NFC.
+  if (!SHAPE_MARK_LEFT.test(nfc)) return nfc;
+  return nfc.normalize('NFD').replace(MARK_RUN, shapeFirst).normalize('NFC');
 }
 
 // UTF-8 bytes decoded as Windows-1252 or Latin-1 by an older system ("Nguyá»…n" for
