@@ -162,3 +162,19 @@ describe('QueueDelayGuard', () => {
     expect(guard.shedding).toBe(false);
   });
 });
+
+describe('checkIdClaim by a legacy number held by two citizens', () => {
+  it('answers for the holder the claim fits best, and says it was found by the legacy number', async () => {
+    const { checkIdClaim } = await import('../src/verification/idCheck.js');
+    const holder = (idNumber: string, fullName: string, dateOfBirth: string) =>
+      ({ idNumber, fullName, dateOfBirth, gender: 'male', status: 'alive', cardStatus: 'valid', legacyIdNumber: '012345678' }) as const;
+    const records = [holder('001090000101', 'Nguyễn Văn An', '1990-05-17'), holder('079085000202', 'Trần Văn Bình', '1985-01-02')];
+    const today = { year: 2026, month: 11, day: 27, precision: 'day' as const };
+    const options = { nameThreshold: 85, maxCandidates: 20 };
+    const second = checkIdClaim(records, { idNumber: '012345678', fullName: 'Tran Van Binh', dateOfBirth: '1985-01-02' }, options, today);
+    expect(second).toMatchObject({ result: 'match', identifiedBy: 'legacyIdNumber', fields: { fullName: { level: 'normalized' } } });
+    const neither = checkIdClaim(records, { idNumber: '012345678', fullName: 'Lê Văn Cường' }, options, today);
+    expect(neither).toMatchObject({ result: 'mismatch', identifiedBy: 'legacyIdNumber' });
+    expect(checkIdClaim([], { idNumber: '012345678' }, options, today)).toEqual({ result: 'not_found', fields: {} });
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareDates, parsePartialDate, type PartialDate } from '../../src/domain/dates.js';
+import { coarserThanClaimed, compareDates, parsePartialDate, type PartialDate } from '../../src/domain/dates.js';
 import { cardExpiry, cardState } from '../../src/domain/card.js';
 
 const d = (s: string) => parsePartialDate(s)!;
@@ -22,6 +22,28 @@ describe('compareDates', () => {
     ['1990-05-17', '1990', true, 'year'],
   ])('registered %s, claimed %s → %s at %s', (registered, claimed, match, precision) => {
     expect(compareDates(d(registered), d(claimed))).toEqual({ match, precision });
+  });
+
+  it.each([
+    ['1990-05-07', '1990-07-05', true],
+    ['1990-11-02', '1990-02-11', true],
+    ['1990-05-07', '1990-07-06', false],
+    ['1990-05-07', '1991-07-05', false],
+    ['1990-05', '1990-07-05', false],
+  ])('registered %s, claimed %s: day and month swapped is %s, and never a match', (registered, claimed, transposed) => {
+    const result = compareDates(d(registered), d(claimed));
+    expect(result.match).toBe(false);
+    expect(result.transposed === true).toBe(transposed);
+  });
+
+  it.each([
+    ['1950', '1950-03-05', true],
+    ['1960-09', '1960-09-30', true],
+    ['1960-09', '1960-09', false],
+    ['1990-05-17', '1990', false],
+    ['1990-05-17', '1990-05-17', false],
+  ])('registered %s, claimed %s: the register is coarser than the claim: %s', (registered, claimed, coarser) => {
+    expect(coarserThanClaimed(compareDates(d(registered), d(claimed)), d(claimed))).toBe(coarser);
   });
 });
 
