@@ -90,3 +90,39 @@ describe('idv build --input, then idv serve --clients', () => {
     expect(statSync(join(indexDir, 'secret.hex')).mode & 0o777).toBe(0o600);
   });
 });
+
+describe('idv demo', () => {
+  /** Starts the demo on a free port; resolves with its stderr so far once it listens, then stops it. */
+  async function demoRun(indexDir: string): Promise<string> {
+    const child = spawn(process.execPath, [IDV, 'demo', '--index', indexDir, '--count', '500', '--port', '0', '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`demo exited ${code}: ${stderr}`)));
+        setTimeout(() => reject(new Error(`demo not listening after 20 s: ${stderr}`)), 20_000);
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          if (line.startsWith('{') && JSON.parse(line).msg === 'listening') resolve();
+        });
+      });
+      return stderr;
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
+  }
+
+  it('builds its index when absent or of an older format, and reuses a current one', async () => {
+    const indexDir = join(dir, 'demo');
+    expect(await demoRun(indexDir)).toContain(`No index at ${indexDir}: building`);
+    expect(await demoRun(indexDir)).not.toContain('building');
+    const { openDbs, currentBuildDir } = await import('../src/index/layout.js');
+    const dbs = openDbs(currentBuildDir(indexDir)!, 'build');
+    await dbs.meta.put('meta', { ...(dbs.meta.get('meta') as object), formatVersion: 1 });
+    await dbs.env.close();
+    expect(await demoRun(indexDir)).toMatch(/is of format 1, not \d+: building/);
+  });
+});

@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { serveConfig } from '../config.js';
 import { buildIndex, type BuildReport, type RecordSource } from '../index/build.js';
-import { currentBuildDir } from '../index/layout.js';
+import { servedFormat } from '../index/layout.js';
+import { FORMAT_VERSION } from '../index/codec.js';
 import { DEFAULT_SECRET_FILE, Secret } from '../index/secret.js';
 import { fileSource, syntheticSource } from '../index/sources.js';
 import { sha256Hex } from '../server/clients.js';
@@ -163,9 +164,11 @@ export async function demo(argv: string[]): Promise<void> {
   const indexDir = resolve(f.index ?? DEMO_DIR);
   // The first citizen of the demo population: the printed curl line asks about them.
   const example = new PopulationGenerator(DEMO_SEED).next();
-  if (!currentBuildDir(indexDir)) {
+  const format = await servedFormat(indexDir);
+  if (format !== FORMAT_VERSION) {
     const count = positiveInt('count', f.count, DEMO_SIZE);
-    process.stderr.write(`No index at ${indexDir}: building a demo index of ${count} synthetic citizens.\n`);
+    const why = format === undefined ? `No index at ${indexDir}` : `The index at ${indexDir} is of format ${format}, not ${FORMAT_VERSION}`;
+    process.stderr.write(`${why}: building a demo index of ${count} synthetic citizens.\n`);
     await runBuild({ indexDir, source: syntheticSource(count, DEMO_SEED), secretFile: f['secret-file'] });
   }
   await serveWith(f, indexDir, example);

@@ -75,6 +75,19 @@ export function readMeta(dbs: IndexDbs): IndexMeta {
   return meta;
 }
 
+/** The format of the served build, or undefined when there is none (or it is incomplete). */
+export async function servedFormat(indexDir: string): Promise<number | undefined> {
+  const path = currentBuildDir(indexDir);
+  if (!path) return undefined;
+  const dbs = openDbs(path, 'read');
+  try {
+    return (dbs.meta.get('meta') as IndexMeta | undefined)?.formatVersion;
+  } finally {
+    // Closed before anything opens the same file again in this process.
+    await dbs.env.close();
+  }
+}
+
 /** Opens the served build and checks it belongs to this secret and format. */
 export function openForReading(indexDir: string, secretFingerprint: string): { dbs: IndexDbs; meta: IndexMeta; path: string } {
   const path = currentBuildDir(indexDir);
@@ -99,7 +112,9 @@ export function startBuildDir(indexDir: string, now = new Date()): { partial: st
     if (entry.endsWith(PARTIAL_SUFFIX)) rmSync(join(indexDir, entry), { recursive: true, force: true });
   }
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const final = join(indexDir, `build-${stamp}`);
+  // Two builds within one second (a rebuild right after a build) get the next free name.
+  let final = join(indexDir, `build-${stamp}`);
+  for (let n = 2; existsSync(final); n++) final = join(indexDir, `build-${stamp}-${n}`);
   const partial = final + PARTIAL_SUFFIX;
   mkdirSync(partial);
   return { partial, final };
