@@ -20,9 +20,31 @@ export interface SuiteResults {
 const DIR = join(PACKAGE_ROOT, 'bench', 'results');
 const MANUAL = join(PACKAGE_ROOT, 'bench', 'ANALYSIS.md');
 
-export function saveResults(results: SuiteResults): void {
+/** Saves one run as bench/results/<kind>-<scale>.json, replacing the last run of that kind and scale. */
+export function saveRun(kind: string, results: { scale: number }): void {
   mkdirSync(DIR, { recursive: true });
-  writeFileSync(join(DIR, `scale-${results.scale}.json`), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(DIR, `${kind}-${results.scale}.json`), JSON.stringify(results, null, 2) + '\n');
+}
+
+/** The saved runs of one kind, smallest scale first. */
+export function savedRuns<T extends { scale: number }>(kind: string): T[] {
+  return readdirSync(DIR)
+    .filter((f) => f.startsWith(`${kind}-`) && f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as T)
+    .sort((a, b) => a.scale - b.scale);
+}
+
+/** A hand-written file appended to a generated report, or "" before one is written. */
+export function handWritten(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export function saveResults(results: SuiteResults): void {
+  saveRun('scale', results);
   writeFileSync(join(PACKAGE_ROOT, 'bench', 'RESULTS.md'), renderAll());
 }
 
@@ -65,16 +87,8 @@ function renderScale(r: SuiteResults): string {
 }
 
 export function renderAll(): string {
-  const all = readdirSync(DIR)
-    .filter((f) => f.startsWith('scale-') && f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as SuiteResults)
-    .sort((a, b) => a.scale - b.scale);
-  let analysis = '';
-  try {
-    analysis = readFileSync(MANUAL, 'utf8');
-  } catch {
-    // no analysis written yet
-  }
+  const all = savedRuns<SuiteResults>('scale');
+  const analysis = handWritten(MANUAL);
   return [
     '# Benchmark results',
     '',

@@ -16,6 +16,9 @@ export interface Pair {
   expected?: Citizen[];
 }
 
+/** A pair before it is filed under its kind. */
+type Made = Omit<Pair, 'kind'>;
+
 export type Group = 'benign' | 'slip' | 'other' | 'impostor' | 'informational';
 
 export interface Kind {
@@ -59,7 +62,6 @@ export const KINDS: Kind[] = [
 
 const DAY_MS = 86_400_000;
 const words = (name: string) => name.split(' ');
-const canonicalName = (name: string) => canonicalText(name);
 const iy = (word: string) => word.normalize('NFD').replace(/y/g, 'i');
 
 /** For each given name, the other real given names one letter or mark away (i/y spellings apart). */
@@ -106,8 +108,8 @@ function swapDayMonth(date: string): string | undefined {
 
 /** Middle names as a set; the other-middle impostor has middles on both sides, neither within the other. */
 function middlesDiffer(a: string, b: string): boolean {
-  const ma = words(canonicalName(a)).slice(1, -1);
-  const mb = words(canonicalName(b)).slice(1, -1);
+  const ma = words(canonicalText(a)).slice(1, -1);
+  const mb = words(canonicalText(b)).slice(1, -1);
   if (ma.length === 0 || mb.length === 0) return false;
   return !ma.every((w) => mb.includes(w)) && !mb.every((w) => ma.includes(w));
 }
@@ -122,69 +124,64 @@ const withGiven = (name: string, given: string) => [...words(name).slice(0, -1),
 export function buildPairs(sample: Citizen[], perKind: number, seed: number): Map<string, Pair[]> {
   const random = new Random(seed);
   const neighbours = givenNeighbours();
-  const byNameDate = groupBy(sample, (c) => `${canonicalName(c.fullName)}|${c.dateOfBirth}`);
-  const byNameYear = groupBy(sample, (c) => `${canonicalName(c.fullName)}|${c.dateOfBirth.slice(0, 4)}`);
+  const byNameDate = groupBy(sample, (c) => `${canonicalText(c.fullName)}|${c.dateOfBirth}`);
+  const byNameYear = groupBy(sample, (c) => `${canonicalText(c.fullName)}|${c.dateOfBirth.slice(0, 4)}`);
   const bySurnameGiven = groupBy(sample, (c) => {
-    const w = words(canonicalName(c.fullName));
+    const w = words(canonicalText(c.fullName));
     return w.length >= 3 ? `${w[0]} ${w[w.length - 1]}` : undefined;
   });
   const givenOf = (c: Citizen) => words(c.fullName).at(-1)!;
   const pairs = new Map<string, Pair[]>(KINDS.map((k) => [k.key, []]));
   const own = (c: Citizen, fullName = c.fullName, dateOfBirth = c.dateOfBirth, idNumber = c.idNumber) => ({ idNumber, fullName, dateOfBirth });
 
+  /** The target's name with another given name from `options` (one drawn), or undefined when there is none. */
+  const withNeighbour = (t: Citizen, options: string[] | undefined, shown = (name: string) => name): Made | undefined =>
+    options?.length ? { claim: own(t, shown(withGiven(t.fullName, options[random.int(options.length)]))), target: t } : undefined;
+
   /** Per kind: a pair for this target, or undefined when the kind does not apply to them. */
-  const makers: Record<string, (t: Citizen) => Pair | undefined> = {
-    partialDateOnRecord: (t) => (t.dateOfBirth.length < 10 ? { kind: '', claim: own(t, t.fullName, fullDateWithin(t.dateOfBirth, random)), target: t, expected: [t] } : undefined),
+  const makers: Record<string, (t: Citizen) => Made | undefined> = {
+    partialDateOnRecord: (t) => (t.dateOfBirth.length < 10 ? { claim: own(t, t.fullName, fullDateWithin(t.dateOfBirth, random)), target: t, expected: [t] } : undefined),
     dayMonthSwapped: (t) => {
       const swapped = swapDayMonth(t.dateOfBirth);
-      return swapped ? { kind: '', claim: own(t, t.fullName, swapped), target: t } : undefined;
+      return swapped ? { claim: own(t, t.fullName, swapped), target: t } : undefined;
     },
-    legacyIdNumber: (t) => (t.legacyIdNumber?.length === 9 ? { kind: '', claim: own(t, t.fullName, t.dateOfBirth, t.legacyIdNumber), target: t } : undefined),
+    legacyIdNumber: (t) => (t.legacyIdNumber?.length === 9 ? { claim: own(t, t.fullName, t.dateOfBirth, t.legacyIdNumber), target: t } : undefined),
     sameNameSameBirthday: (t) => {
-      const group = byNameDate.get(`${canonicalName(t.fullName)}|${t.dateOfBirth}`)!;
+      const group = byNameDate.get(`${canonicalText(t.fullName)}|${t.dateOfBirth}`)!;
       const other = group.find((c) => c !== t);
-      return other ? { kind: '', claim: own(other), target: t, expected: [t, other] } : undefined;
+      return other ? { claim: own(other), target: t, expected: [t, other] } : undefined;
     },
     sameNameSameYear: (t) => {
       // Another full birthday in the same year: a claim of the year alone would be true of both.
-      const group = byNameYear.get(`${canonicalName(t.fullName)}|${t.dateOfBirth.slice(0, 4)}`)!;
+      const group = byNameYear.get(`${canonicalText(t.fullName)}|${t.dateOfBirth.slice(0, 4)}`)!;
       const others = group.filter((c) => c.dateOfBirth.length === 10 && c.dateOfBirth !== t.dateOfBirth);
       if (others.length === 0) return undefined;
       const other = others[random.int(others.length)];
-      return { kind: '', claim: own(t, other.fullName, other.dateOfBirth), target: t };
+      return { claim: own(t, other.fullName, other.dateOfBirth), target: t };
     },
     otherMiddleName: (t) => {
-      const w = words(canonicalName(t.fullName));
+      const w = words(canonicalText(t.fullName));
       const group = w.length >= 3 ? bySurnameGiven.get(`${w[0]} ${w[w.length - 1]}`)! : [];
       const others = group.filter((c) => middlesDiffer(c.fullName, t.fullName));
-      return others.length ? { kind: '', claim: own(t, others[random.int(others.length)].fullName), target: t } : undefined;
+      return others.length ? { claim: own(t, others[random.int(others.length)].fullName), target: t } : undefined;
     },
-    oneLetterGivenName: (t) => {
-      const options = neighbours.get(givenOf(t))?.oneLetter ?? [];
-      return options.length ? { kind: '', claim: own(t, withGiven(t.fullName, options[random.int(options.length)])), target: t } : undefined;
-    },
-    oneLetterGivenNamePlain: (t) => {
-      const options = neighbours.get(givenOf(t))?.oneLetter ?? [];
-      return options.length ? { kind: '', claim: own(t, stripDiacritics(withGiven(t.fullName, options[random.int(options.length)]))), target: t } : undefined;
-    },
-    iyGivenName: (t) => {
-      const options = neighbours.get(givenOf(t))?.iy ?? [];
-      return options.length ? { kind: '', claim: own(t, withGiven(t.fullName, options[random.int(options.length)])), target: t } : undefined;
-    },
+    oneLetterGivenName: (t) => withNeighbour(t, neighbours.get(givenOf(t))?.oneLetter),
+    oneLetterGivenNamePlain: (t) => withNeighbour(t, neighbours.get(givenOf(t))?.oneLetter, stripDiacritics),
+    iyGivenName: (t) => withNeighbour(t, neighbours.get(givenOf(t))?.iy),
     twins: (t) => {
       let given = GIVEN[t.gender].pick(random);
       for (let i = 0; i < 10 && canonicalText(given) === canonicalText(givenOf(t)); i++) given = GIVEN[t.gender].pick(random);
-      return canonicalText(given) === canonicalText(givenOf(t)) ? undefined : { kind: '', claim: own(t, withGiven(t.fullName, given)), target: t };
+      return canonicalText(given) === canonicalText(givenOf(t)) ? undefined : { claim: own(t, withGiven(t.fullName, given)), target: t };
     },
     otherPersonsName: (t) => {
       const other = sample[random.int(sample.length)];
-      return other === t ? undefined : { kind: '', claim: own(t, other.fullName, other.dateOfBirth), target: t };
+      return other === t ? undefined : { claim: own(t, other.fullName, other.dateOfBirth), target: t };
     },
   };
   for (const [key, vary] of Object.entries(NAME_VARIATIONS)) {
     makers[key] = (t) => {
       const claimed = vary(t.fullName, random, t.gender);
-      return claimed === undefined || claimed === t.fullName ? undefined : { kind: '', claim: own(t, claimed), target: t, expected: [t] };
+      return claimed === undefined || claimed === t.fullName ? undefined : { claim: own(t, claimed), target: t, expected: [t] };
     };
   }
 

@@ -1,6 +1,7 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/packageFiles.js';
+import { handWritten, savedRuns, saveRun } from '../report.js';
 import { THRESHOLDS, type KindTallies, type SearchTally, type VerifyTally } from './evaluate.js';
 import type { Group, Kind } from './pairs.js';
 import { DEFAULT_MAX_CANDIDATES, MAX_CANDIDATES } from '../../src/verification/demographic.js';
@@ -17,7 +18,6 @@ export interface MatchingResults {
   kinds: (Kind & KindTallies)[];
 }
 
-const DIR = join(PACKAGE_ROOT, 'bench', 'results');
 const OUT = join(PACKAGE_ROOT, 'bench', 'MATCHING.md');
 const NOTES = join(PACKAGE_ROOT, 'bench', 'matching', 'DEFAULTS.md');
 
@@ -127,22 +127,13 @@ function renderScale(r: MatchingResults): string {
 }
 
 export function saveMatchingResults(results: MatchingResults): void {
-  mkdirSync(DIR, { recursive: true });
-  writeFileSync(join(DIR, `matching-${results.scale}.json`), JSON.stringify(results, null, 2) + '\n');
+  saveRun('matching', results);
   writeFileSync(OUT, renderMatching());
 }
 
 export function renderMatching(): string {
-  const all = readdirSync(DIR)
-    .filter((f) => f.startsWith('matching-') && f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as MatchingResults)
-    .sort((a, b) => a.scale - b.scale);
-  let notes = '';
-  try {
-    notes = readFileSync(NOTES, 'utf8');
-  } catch {
-    // no notes written yet
-  }
+  const all = savedRuns<MatchingResults>('matching');
+  const notes = handWritten(NOTES);
   return [
     '# Matching quality',
     '',

@@ -1,6 +1,7 @@
 import type { Gender } from '../../src/domain/idNumber.js';
 import { GIVEN, MIDDLES } from '../../src/synth/facts.js';
 import type { Random } from '../../src/synth/random.js';
+import { WINDOWS_1252_HIGH } from '../../src/domain/text.js';
 
 /**
  * The ways a genuine claimant's name differs from the register: each takes the
@@ -45,15 +46,20 @@ function toggleTone(word: string): string | undefined {
   return undefined;
 }
 
-/** Bytes of UTF-8 shown as Windows-1252 or Latin-1 text; or Windows-1258's letters with separate tone marks. */
-const WINDOWS_1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
+/** The bytes of `text` in UTF-8, shown as Windows-1252 or Latin-1 text by an older system. */
+export function misdecodedUtf8(text: string, as: 'windows-1252' | 'latin1'): string {
+  const high = as === 'windows-1252';
+  return [...Buffer.from(text, 'utf8')].map((b) => (high && b >= 0x80 && b < 0xa0 ? WINDOWS_1252_HIGH[b - 0x80] : String.fromCharCode(b))).join('');
+}
+
+/** Mis-decoded UTF-8, or Windows-1258's letters with separate tone marks. */
 function legacyEncoding(name: string, random: Random): string {
   const form = random.int(3);
   if (form === 2) {
     // Windows-1258 has ă, â, ê, ô, ơ, ư, đ as letters and the five tones as combining marks.
     return name.normalize('NFD').replace(/([aeiouyAEIOUY][\u0302\u0306\u031b]?)([\u0300\u0301\u0303\u0309\u0323])/g, (_, base: string, tone: string) => base.normalize('NFC') + tone);
   }
-  return [...Buffer.from(name, 'utf8')].map((b) => (form === 0 && b >= 0x80 && b < 0xa0 ? WINDOWS_1252_HIGH[b - 0x80] : String.fromCharCode(b))).join('');
+  return misdecodedUtf8(name, form === 0 ? 'windows-1252' : 'latin1');
 }
 
 // Neighbouring keys on a QWERTY keyboard, for typing slips.

@@ -53,36 +53,38 @@ export function splitJoinedWord(folded: string): string[] {
   return parts.length ? parts : [folded];
 }
 
-// Initial consonants Vietnamese writers confuse, and what each may stand for.
-const CONFUSED_INITIALS: [RegExp, string[]][] = [
-  [/^gi/, ['d', 'r', 'di', 'ri']],
-  [/^di/, ['gi']],
-  [/^d/, ['gi', 'r']],
-  [/^r/, ['d', 'gi']],
-  [/^tr/, ['ch']],
-  [/^ch/, ['tr']],
-  [/^s/, ['x']],
-  [/^x/, ['s']],
-  [/^l/, ['n']],
-  [/^n(?![gh])/, ['l']],
-];
+/**
+ * The word with the sounds Vietnamese writers commonly confuse made equal: initial
+ * d/gi/r, tr/ch, s/x and l/n (northern and southern pronunciations), and i/y.
+ */
+export function confusionKey(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/^gi(?=[aeouy])/, 'd')
+    .replace(/^(?:gi|r)/, (m) => (m === 'gi' ? 'di' : 'd'))
+    .replace(/^tr/, 'ch')
+    .replace(/^s/, 'x')
+    .replace(/^l/, 'n')
+    .replace(/y/g, 'i');
+}
+
 const PLAIN_WORDS = [...ANY_PLAIN];
+const PLAIN_WORDS_BY_CONFUSION = new Map<string, string[]>();
+for (const w of PLAIN_WORDS) {
+  const key = confusionKey(w);
+  PLAIN_WORDS_BY_CONFUSION.set(key, [...(PLAIN_WORDS_BY_CONFUSION.get(key) ?? []), w]);
+}
 
 /**
- * The real name words a claimed folded word may have been meant as: its spellings under
- * the common confusions (d/gi/r, tr/ch, s/x, l/n, final i/y), and, when the word is no
- * name at all, the names one edit away (a typo). The search looks these up too.
+ * The real name words a claimed folded word may have been meant as: those that sound the
+ * same under the common confusions (same `confusionKey`), and, when the word is no name
+ * at all, the names one edit away (a typo). The search looks these up too.
  */
 export function spellingAlternatives(folded: string): string[] {
-  const found = new Set<string>();
-  for (const [initial, replacements] of CONFUSED_INITIALS) {
-    const m = initial.exec(folded);
-    if (m) for (const r of replacements) found.add(r + folded.slice(m[0].length));
-  }
-  if (/[iy]$/.test(folded)) found.add(folded.slice(0, -1) + (folded.endsWith('i') ? 'y' : 'i'));
+  const found = new Set(PLAIN_WORDS_BY_CONFUSION.get(confusionKey(folded)));
   if (!ANY_PLAIN.has(folded)) {
     for (const w of PLAIN_WORDS) if (Math.abs(w.length - folded.length) <= 1 && editDistance(w, folded) === 1) found.add(w);
   }
   found.delete(folded);
-  return [...found].filter((w) => ANY_PLAIN.has(w));
+  return [...found];
 }

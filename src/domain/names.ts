@@ -1,6 +1,6 @@
 import { canonicalText, foldDiacritics } from './text.js';
 import { editDistance } from './similarity.js';
-import { KNOWN_WORDS, type NameRole } from './nameWords.js';
+import { confusionKey, KNOWN_WORDS, type NameRole } from './nameWords.js';
 
 export type NameLevel = 'exact' | 'normalized' | 'fuzzy' | 'none';
 
@@ -25,16 +25,6 @@ const SLIP: Record<NameRole, number> = { surname: 8, middle: 5, given: 8 };
 const UNPAIRED_MIDDLE = 6;
 /** Given name first, or the surname last. */
 const REORDERED = 3;
-
-/**
- * How a claim is read. A claim written with diacritics is read with them: its "An" is
- * not "Ân". A claim without any (typed on a plain keyboard, or stripped by a system)
- * is compared with the registered name stripped the same way.
- */
-interface Reading {
-  marked: boolean;
-  words: string[];
-}
 
 /** A word of a name in the forms the comparison needs. */
 interface Word {
@@ -70,12 +60,16 @@ function word(text: string): Word {
   return w;
 }
 
-/** A claimed name normalized once, for comparison with many registered names (demographic search). */
+/**
+ * A claimed name normalized once, for comparison with many registered names (demographic
+ * search). A claim written with diacritics (`marked`) is read with them: its "An" is not
+ * "Ân". A claim without any (a plain keyboard, a system that strips them) is compared
+ * with the registered name stripped the same way; `words` are in that reading.
+ */
 export interface PreparedName {
   raw: string;
   canonical: string;
-  folded: string;
-  reading: Reading;
+  marked: boolean;
   words: Word[];
 }
 
@@ -83,27 +77,11 @@ const MAX_TOKENS = 8;
 const WORD_SEPARATORS = /[^\p{L}\p{N}]+/u;
 const splitWords = (text: string) => text.split(WORD_SEPARATORS).filter(Boolean).slice(0, MAX_TOKENS);
 
-/**
- * The word with the sounds Vietnamese writers commonly confuse made equal: initial
- * d/gi/r, tr/ch, s/x and l/n (northern and southern pronunciations), and i/y.
- */
-export function confusionKey(text: string): string {
-  return text
-    .normalize('NFD')
-    .replace(/^gi(?=[aeouy])/, 'd')
-    .replace(/^(?:gi|r)/, (m) => (m === 'gi' ? 'di' : 'd'))
-    .replace(/^tr/, 'ch')
-    .replace(/^s/, 'x')
-    .replace(/^l/, 'n')
-    .replace(/y/g, 'i');
-}
-
 export function prepareName(claimed: string): PreparedName {
   const canonical = canonicalText(claimed);
   const folded = foldDiacritics(canonical);
   const marked = folded !== canonical;
-  const reading = { marked, words: splitWords(marked ? canonical : folded) };
-  return { raw: claimed, canonical, folded, reading, words: reading.words.map(word) };
+  return { raw: claimed, canonical, marked, words: splitWords(marked ? canonical : folded).map(word) };
 }
 
 function isKnown(text: string, role: NameRole, marked: boolean): boolean {
@@ -141,7 +119,7 @@ function middlePenalty(record: Word[], claim: PreparedName, rest: number[]): num
   if (middles === 0 && rest.length === 0) return 0;
   const pairs: [number, number, number][] = [];
   for (let r = 1; r <= middles; r++) {
-    for (const c of rest) pairs.push([wordPenalty(record[r], claim.words[c], 'middle', claim.reading.marked), r, c]);
+    for (const c of rest) pairs.push([wordPenalty(record[r], claim.words[c], 'middle', claim.marked), r, c]);
   }
   pairs.sort((a, b) => a[0] - b[0]);
   const usedRecord = new Set<number>();
@@ -169,7 +147,7 @@ function fuzzyScore(record: Word[], claim: PreparedName): number {
   const claimed = claim.words;
   if (record.length === 0 || claimed.length === 0) return 0;
   const given = record.length - 1;
-  const penalty = (role: NameRole, r: number, c: number) => wordPenalty(record[r], claimed[c], role, claim.reading.marked);
+  const penalty = (role: NameRole, r: number, c: number) => wordPenalty(record[r], claimed[c], role, claim.marked);
   if (record.length === 1 || claimed.length === 1) {
     // One word on a side: read it as the given name; the rest is missing.
     return clampScore(100 - penalty('given', given, claimed.length - 1) - DIFFERENT.surname);
@@ -186,7 +164,7 @@ function fuzzyScore(record: Word[], claim: PreparedName): number {
       if (cost < best) best = cost;
     }
   }
-  return best === Infinity ? 0 : clampScore(100 - best);
+  return clampScore(100 - best);
 }
 
 const clampScore = (score: number) => Math.min(99, Math.max(0, Math.round(score)));
@@ -196,10 +174,10 @@ const clampScore = (score: number) => Math.min(99, Math.max(0, Math.round(score)
  * them ("Nguyễn VănAn"). Each joined claim word is cut at the registered words' lengths
  * and the pieces compared as words, so tone placement still does not matter.
  */
-function joinedWordsMatch(record: string[], claimed: string[]): boolean {
+function joinedWordsMatch(record: string[], claimed: Word[]): boolean {
   if (claimed.length >= record.length) return false;
   let r = 0;
-  for (const c of claimed) {
+  for (const { text: c } of claimed) {
     let at = 0;
     while (at < c.length && r < record.length) {
       const piece = c.slice(at, at + record[r].length);
@@ -220,9 +198,9 @@ export function matchName(registered: string, claimed: string | PreparedName, th
   const claim = typeof claimed === 'string' ? prepareName(claimed) : claimed;
   const canonRegistered = canonicalText(registered);
   if (canonRegistered === claim.canonical) return { match: true, level: 'exact', score: 100 };
-  const registeredWords = splitWords(claim.reading.marked ? canonRegistered : foldDiacritics(canonRegistered));
-  if (!claim.reading.marked && registeredWords.join(' ') === claim.reading.words.join(' ')) return { match: true, level: 'normalized', score: 100 };
-  if (joinedWordsMatch(registeredWords, claim.reading.words)) return { match: true, level: 'normalized', score: 100 };
+  const registeredWords = splitWords(claim.marked ? canonRegistered : foldDiacritics(canonRegistered));
+  const sameWords = registeredWords.length === claim.words.length && registeredWords.every((w, i) => w === claim.words[i].text);
+  if ((sameWords && !claim.marked) || joinedWordsMatch(registeredWords, claim.words)) return { match: true, level: 'normalized', score: 100 };
   const score = fuzzyScore(registeredWords.map(word), claim);
   const match = score >= threshold;
   return { match, level: match ? 'fuzzy' : 'none', score };

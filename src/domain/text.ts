@@ -36,23 +36,23 @@ function newStyleTone(syllable: string): string {
 // Combining marks that give a vowel its shape (circumflex, breve) and tone marks share a
 // Unicode combining class, so NFC keeps them in the order typed and "a + acute +
 // circumflex" would not compose to "ấ". Shape first, as in the precomposed letters.
-const SHAPE_MARK_LEFT = /[\u0302\u0306\u031b]/;
-const MARK_RUN = /[\u0300-\u036f]{2,}/g;
 const SHAPE_MARK = /[\u0302\u0306\u031b]/;
+const MARK_RUN = /[\u0300-\u036f]{2,}/g;
 const shapeFirst = (run: string) =>
   [...run].sort((a, b) => Number(!SHAPE_MARK.test(a)) - Number(!SHAPE_MARK.test(b))).join('');
 
 function composed(text: string): string {
   const nfc = text.normalize('NFC');
   // A tone typed before the shape mark leaves the shape mark uncomposed by NFC.
-  if (!SHAPE_MARK_LEFT.test(nfc)) return nfc;
+  if (!SHAPE_MARK.test(nfc)) return nfc;
   return nfc.normalize('NFD').replace(MARK_RUN, shapeFirst).normalize('NFC');
 }
 
 // UTF-8 bytes decoded as Windows-1252 or Latin-1 by an older system ("Nguyá»…n" for
 // "Nguyễn"): a lead byte (À..ÿ) followed by a continuation byte (0x80..0xBF, or the
 // Windows-1252 characters at 0x80..0x9F).
-const WINDOWS_1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
+/** Windows-1252's characters for the bytes 0x80..0x9F (the five it leaves undefined as Latin-1's controls). */
+export const WINDOWS_1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
 const CP1252_BYTE = new Map([...WINDOWS_1252_HIGH].map((c, i) => [c, 0x80 + i]));
 const MOJIBAKE = new RegExp(`[\u00C2-\u00EF][\u0080-\u00BF${WINDOWS_1252_HIGH}]`);
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

@@ -47,13 +47,12 @@ function byWeight(rows: Record<string, string>[], word: string, weight: (r: Reco
 }
 
 function standardWords(): string[] {
-  const [surnames, middles, given] = [SURNAME_ROWS, MIDDLE_ROWS, GIVEN_ROWS];
   // Shares per person, roughly comparable across the three tables.
   const weights = new Map<string, number>();
   const add = (pairs: [string, number][]) => pairs.forEach(([w, x]) => weights.set(w, (weights.get(w) ?? 0) + x));
-  add(byWeight(surnames, 'surname', (r) => Number(r.suggested_weight_pct) / 100));
-  add(byWeight(middles, 'middle', (r) => Number(r.pct_of_persons_with_middle) / 100));
-  add(byWeight(given, 'given', (r) => (Number(r.per_10k_males) + Number(r.per_10k_females)) / 20_000));
+  add(byWeight(SURNAME_ROWS, 'surname', (r) => Number(r.suggested_weight_pct) / 100));
+  add(byWeight(MIDDLE_ROWS, 'middle', (r) => Number(r.pct_of_persons_with_middle) / 100));
+  add(byWeight(GIVEN_ROWS, 'given', (r) => (Number(r.per_10k_males) + Number(r.per_10k_females)) / 20_000));
   return [...weights].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([w]) => w);
 }
 

@@ -75,13 +75,13 @@ export function readMeta(dbs: IndexDbs): IndexMeta {
   return meta;
 }
 
-/** The format of the served build, or undefined when there is none (or it is incomplete). */
+/** The format of the served build, or undefined when there is none. */
 export async function servedFormat(indexDir: string): Promise<number | undefined> {
   const path = currentBuildDir(indexDir);
   if (!path) return undefined;
   const dbs = openDbs(path, 'read');
   try {
-    return (dbs.meta.get('meta') as IndexMeta | undefined)?.formatVersion;
+    return readMeta(dbs).formatVersion;
   } finally {
     // Closed before anything opens the same file again in this process.
     await dbs.env.close();

@@ -7,8 +7,7 @@ import { Weighted } from './random.js';
 /** The reference tables of the generator: the name tables and src/synth/data (see the README). */
 const DATA = 'src/synth/data/';
 
-const surnames = SURNAME_ROWS;
-export const SURNAMES = new Weighted(surnames.map((r) => r.surname), surnames.map((r) => Number(r.suggested_weight_pct)));
+export const SURNAMES = new Weighted(SURNAME_ROWS.map((r) => r.surname), SURNAME_ROWS.map((r) => Number(r.suggested_weight_pct)));
 
 function middles(gender: 'M' | 'F'): Weighted<string> {
   // Văn and Thị are drawn separately, by birth year, so they are left out here.
@@ -17,10 +16,9 @@ function middles(gender: 'M' | 'F'): Weighted<string> {
 }
 export const MIDDLES: Record<Gender, Weighted<string>> = { male: middles('M'), female: middles('F') };
 
-const given = GIVEN_ROWS;
 export const GIVEN: Record<Gender, Weighted<string>> = {
-  male: new Weighted(given.map((r) => r.given), given.map((r) => Number(r.per_10k_males))),
-  female: new Weighted(given.map((r) => r.given), given.map((r) => Number(r.per_10k_females))),
+  male: new Weighted(GIVEN_ROWS.map((r) => r.given), GIVEN_ROWS.map((r) => Number(r.per_10k_males))),
+  female: new Weighted(GIVEN_ROWS.map((r) => r.given), GIVEN_ROWS.map((r) => Number(r.per_10k_females))),
 };
 
 const ages = readTsv(DATA + 'vn-age-distribution.tsv');

@@ -21,10 +21,9 @@ export function compareClaim(record: Citizen, claim: IdClaim, options: MatchOpti
   return fields;
 }
 
-function outcome(fields: FieldResults, claim: IdClaim): 'match' | 'partial' | 'mismatch' {
+function outcome(fields: FieldResults, claimedDate: PartialDate | undefined): 'match' | 'partial' | 'mismatch' {
   if (!Object.values(fields).every((f) => f.match)) return 'mismatch';
-  const date = fields.dateOfBirth;
-  return date && coarserThanClaimed(date, parsePartialDate(claim.dateOfBirth!)!) ? 'partial' : 'match';
+  return fields.dateOfBirth && coarserThanClaimed(fields.dateOfBirth, claimedDate!) ? 'partial' : 'match';
 }
 
 const RANK = { match: 2, partial: 1, mismatch: 0 };
@@ -38,10 +37,11 @@ const strength = (result: 'match' | 'partial' | 'mismatch', fields: FieldResults
  * the answer is about the one the claim fits best.
  */
 export function checkIdClaim(records: Citizen[], claim: IdClaim, options: MatchOptions, today: PartialDate): IdResult {
+  const claimedDate = claim.dateOfBirth === undefined ? undefined : parsePartialDate(claim.dateOfBirth);
   let best: { record: Citizen; fields: FieldResults; result: 'match' | 'partial' | 'mismatch'; strength: number } | undefined;
   for (const record of records) {
     const fields = compareClaim(record, claim, options);
-    const result = outcome(fields, claim);
+    const result = outcome(fields, claimedDate);
     const s = strength(result, fields);
     if (!best || s > best.strength) best = { record, fields, result, strength: s };
   }

@@ -1,12 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_NAME_THRESHOLD, confusionKey, matchName } from '../../src/domain/names.js';
+import { DEFAULT_NAME_THRESHOLD, matchName } from '../../src/domain/names.js';
 import { editDistance } from '../../src/domain/similarity.js';
-import { spellingAlternatives, splitJoinedWord } from '../../src/domain/nameWords.js';
+import { misdecodedUtf8 } from '../../bench/matching/variations.js';
+import { confusionKey, spellingAlternatives, splitJoinedWord } from '../../src/domain/nameWords.js';
 
-/** UTF-8 bytes shown as Windows-1252 (or Latin-1) text, as older systems mis-decode them. */
-function misdecoded(text: string, latin1 = false): string {
-  const high = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
-  return [...Buffer.from(text, 'utf8')].map((b) => (!latin1 && b >= 0x80 && b < 0xa0 ? high[b - 0x80] : String.fromCharCode(b))).join('');
+/** The matcher's verdicts the tables below expect. */
+function expectRefused(registered: string, claimed: string): void {
+  const r = matchName(registered, claimed);
+  expect(r).toMatchObject({ match: false, level: 'none' });
+  expect(r.score).toBeLessThan(DEFAULT_NAME_THRESHOLD);
+}
+
+function expectSlip(registered: string, claimed: string): void {
+  const r = matchName(registered, claimed);
+  expect(r.level).toBe('fuzzy');
+  expect(r.match).toBe(true);
+  expect(r.score).toBeLessThan(100);
+  expect(r.score).toBeGreaterThanOrEqual(DEFAULT_NAME_THRESHOLD);
 }
 
 // Each kind of variation of the registered name, with what the matcher must answer.
@@ -23,8 +33,8 @@ describe('benign variations: equal, score 100', () => {
     ['decomposed (NFD)', 'Trần Thị Thủy', 'Trần Thị Thủy'.normalize('NFD'), 'exact'],
     ['combining marks, tone before shape', 'Nguyễn Văn Tuấn', 'Nguye\u0303\u0302n Văn Tua\u0301\u0302n', 'exact'],
     ['combining marks, horn after dot', 'Lê Văn Phước', 'Lê Văn Phu\u031bo\u0301\u031bc', 'exact'],
-    ['Windows-1252 mis-decoding', 'Đặng Hữu Phước', misdecoded('Đặng Hữu Phước'), 'exact'],
-    ['Latin-1 mis-decoding', 'Nguyễn Thị Ưng', misdecoded('Nguyễn Thị Ưng', true), 'exact'],
+    ['Windows-1252 mis-decoding', 'Đặng Hữu Phước', misdecodedUtf8('Đặng Hữu Phước', 'windows-1252'), 'exact'],
+    ['Latin-1 mis-decoding', 'Nguyễn Thị Ưng', misdecodedUtf8('Nguyễn Thị Ưng', 'latin1'), 'exact'],
     ['Đ look-alike (eth)', 'Đỗ Quốc Việt', '\u00D0ỗ Quốc Việt', 'exact'],
     ['invisible characters', 'Trần Thị Phương', 'Trần Thị Ph\u00ADương\u200B', 'exact'],
     ['missing space', 'Nguyễn Văn An', 'Nguyễn VănAn', 'normalized'],
@@ -50,18 +60,14 @@ describe('letters that look alike but differ (a/ă/â, o/ô/ơ, u/ư, d/đ)', ()
     ['ô/ơ', 'Hà Văn Hội', 'Hà Văn Hợi'],
     ['đ/d', 'Mai Thị Điệp', 'Mai Thị Diệp'],
     ['d/đ and â/a', 'Lý Văn Dân', 'Lý Văn Đan'],
-  ])('%s: %s vs %s is refused', (_kind, registered, claimed) => {
-    const r = matchName(registered, claimed);
-    expect(r).toMatchObject({ match: false, level: 'none' });
-    expect(r.score).toBeLessThan(DEFAULT_NAME_THRESHOLD);
-  });
+  ])('%s: %s vs %s is refused', (_kind, registered, claimed) => expectRefused(registered, claimed));
 
   // Claimed words that are no name: never equal, at most a slip.
   it.each([
     ['a/ă', 'Nguyễn Văn Tâm', 'Nguyễn Văn Tăm'],
     ['ô/ổ', 'Phạm Thị Hồng', 'Phạm Thị Hổng'],
     ['ơ/o', 'Nguyễn Văn Sơn', 'Nguyễn Văn Son'],
-    ['ư/u', 'Trần Văn Hưng', 'Trần Văn Hung'.replace('Hung', 'Hũng')],
+    ['ư/u', 'Trần Văn Hưng', 'Trần Văn Hũng'],
     ['đ/d', 'Đặng Văn Đức', 'Đặng Văn Dức'],
   ])('%s: %s vs %s is not exact or normalized', (_kind, registered, claimed) => {
     const r = matchName(registered, claimed);
@@ -101,13 +107,7 @@ describe('slips of a genuine claimant: accepted at the default threshold', () =>
     ['i/y', 'Lê Thị Vy', 'Lê Thị Vi'],
     ['y/i', 'Trần Văn Huy', 'Trần Văn Hui'],
     ['i/y, no diacritics', 'Lý Văn Long', 'Li Van Long'],
-  ])('%s: %s vs %s', (_kind, registered, claimed) => {
-    const r = matchName(registered, claimed);
-    expect(r.level).toBe('fuzzy');
-    expect(r.match).toBe(true);
-    expect(r.score).toBeLessThan(100);
-    expect(r.score).toBeGreaterThanOrEqual(DEFAULT_NAME_THRESHOLD);
-  });
+  ])('%s: %s vs %s', (_kind, registered, claimed) => expectSlip(registered, claimed));
 });
 
 describe('another person: refused at the default threshold', () => {
@@ -125,12 +125,8 @@ describe('another person: refused at the default threshold', () => {
     ['different surname, same other names', 'Nguyễn Văn An', 'Trần Văn An'],
     ['twin: same surname and middle, other given name', 'Lê Văn Long', 'Lê Văn Phụng'],
     ['given name alone', 'Nguyễn Văn An', 'An'],
-    ['two typos in the given name', 'Trần Thị Phương', 'Trần Thị Phưomg'.replace('m', 'nn')],
-  ])('%s: %s vs %s', (_kind, registered, claimed) => {
-    const r = matchName(registered, claimed);
-    expect(r).toMatchObject({ match: false, level: 'none' });
-    expect(r.score).toBeLessThan(DEFAULT_NAME_THRESHOLD);
-  });
+    ['two typos in the given name', 'Trần Thị Phương', 'Trần Thị Phưonng'],
+  ])('%s: %s vs %s', (_kind, registered, claimed) => expectRefused(registered, claimed));
 });
 
 describe('scores and thresholds', () => {
