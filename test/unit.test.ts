@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, serveConfig } from '../src/config.js';
 import { sortEntries } from '../src/index/spill.js';
-import { splitCsvLine } from '../src/index/ingest.js';
 import { RecordCodec } from '../src/index/codec.js';
 import { Dictionary } from '../src/index/dictionary.js';
 import { RateLimiter } from '../src/server/rateLimit.js';
@@ -44,15 +43,6 @@ describe('sortEntries', () => {
     const order = [...sortEntries(data, starts, 7)];
     expect(order.map((i) => entries[i])).toEqual([...entries].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
   });
-});
-
-describe('splitCsvLine', () => {
-  it.each([
-    ['a,b,c', ['a', 'b', 'c']],
-    ['a,,c,', ['a', '', 'c', '']],
-    ['"x, y","say ""hi""",z', ['x, y', 'say "hi"', 'z']],
-  ])('%s', (line, fields) => expect(splitCsvLine(line)).toEqual(fields));
-  it('refuses an unterminated quote', () => expect(() => splitCsvLine('"abc')).toThrow('unterminated'));
 });
 
 describe('record codec', () => {

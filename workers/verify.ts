@@ -5,8 +5,9 @@ import { Secret } from '../src/index/secret.js';
 import { runItems } from '../src/verification/engine.js';
 import type { WorkItem, WorkResult } from '../src/verification/types.js';
 
-const { indexDir, secretHex } = workerData as { indexDir: string; secretHex: string };
-const reader = IndexReader.open(indexDir, Secret.fromHex(secretHex));
+// The build the main thread registered: every thread reads the same one, whatever `current` says.
+const { buildPath, secretHex } = workerData as { buildPath: string; secretHex: string };
+const reader = IndexReader.openBuild(buildPath, Secret.fromHex(secretHex));
 
 export interface VerifyTaskResult {
   /** When this worker picked the task up (epoch ms): the dispatcher derives queue delay from it. */

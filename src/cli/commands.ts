@@ -3,7 +3,11 @@ import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { serveConfig } from '../config.js';
 import { buildIndex, type BuildReport, type RecordSource } from '../index/build.js';
-import { servedFormat } from '../index/layout.js';
+import { openDbs, readMeta, servedFormat } from '../index/layout.js';
+import { BuildLock, buildLockHolder } from '../index/buildLock.js';
+import { checkIndex } from '../index/check.js';
+import { describeProcess } from '../index/processes.js';
+import { liveReaders, ReaderRegistration, removeUnusedBuilds, type Cleanup } from '../index/readers.js';
 import { FORMAT_VERSION } from '../index/codec.js';
 import { DEFAULT_SECRET_FILE, Secret } from '../index/secret.js';
 import { fileSource, syntheticSource } from '../index/sources.js';
@@ -47,7 +51,8 @@ export async function gen(argv: string[]): Promise<void> {
   const f = flags(argv, { count: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } });
   const count = positiveInt('count', f.count);
   const seed = positiveInt('seed', f.seed, 1);
-  const out = f.out ? createWriteStream(f.out) : process.stdout;
+  // Owner-only: the file holds (synthetic) personal data, like a register extract.
+  const out = f.out ? createWriteStream(f.out, { mode: 0o600 }) : process.stdout;
   // A closed pipe (`idv gen ... | head`) ends the command quietly.
   out.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
@@ -74,6 +79,7 @@ export async function runBuild(opts: { indexDir: string; source: RecordSource; s
   const report = await buildIndex({ indexDir, secret, source: opts.source, rejectsPath, threads: opts.threads, onProgress: (phase, done, total) => bar.update(phase, done, total) });
   bar.done();
   log({ level: 'info', msg: 'index built', path: report.path, records: report.records, rejects: report.rejects, rejectsFile: rejectsPath, seconds: report.seconds });
+  logCleanup(report.cleanup);
   return report;
 }
 
@@ -91,6 +97,63 @@ export async function build(argv: string[]): Promise<void> {
   if ((f.input === undefined) === (f.synthetic === undefined)) throw new UsageError('give exactly one of --input FILE or --synthetic N');
   const source = f.input !== undefined ? await fileSource(resolve(f.input)) : syntheticSource(positiveInt('synthetic', f.synthetic), positiveInt('seed', f.seed, 1));
   await runBuild({ indexDir: f.index, source, secretFile: f['secret-file'], threads: f.threads ? positiveInt('threads', f.threads) : undefined, rejects: f.rejects });
+}
+
+function logCleanup(cleanup: Cleanup): void {
+  if (cleanup.removed.length) log({ level: 'info', msg: 'removed unused builds', builds: cleanup.removed });
+  for (const { build, readers } of cleanup.kept) log({ level: 'info', msg: 'kept a build still read', build, readers });
+}
+
+/** Re-reads a source file and reports every record the served build does not hold as the file has it. */
+export async function check(argv: string[]): Promise<void> {
+  const f = flags(argv, { index: { type: 'string' }, input: { type: 'string' }, 'secret-file': { type: 'string' }, rejects: { type: 'string' } });
+  if (!f.index || !f.input) throw new UsageError('--index DIR and --input FILE are required');
+  const indexDir = resolve(f.index);
+  const secret = Secret.load(secretPath(f['secret-file'], indexDir));
+  const report = await checkIndex({
+    indexDir,
+    secret,
+    input: resolve(f.input),
+    rejectsFile: f.rejects && resolve(f.rejects),
+    onDifference: (d) => process.stdout.write(JSON.stringify(d) + '\n'),
+  });
+  process.stdout.write(JSON.stringify({ summary: report }) + '\n');
+  if (report.differences > 0) throw new Error(`${report.differences} source records differ from the index`);
+}
+
+/** What the served build was made from and holds, who reads it, and whether a build runs. */
+export async function info(argv: string[]): Promise<void> {
+  const f = flags(argv, { index: { type: 'string' } });
+  if (!f.index) throw new UsageError('--index DIR is required');
+  const indexDir = resolve(f.index);
+  const registration = ReaderRegistration.register(indexDir);
+  try {
+    const dbs = openDbs(registration.buildPath, 'read');
+    try {
+      const { dictionary: _, ...meta } = readMeta(dbs);
+      const readers = Object.fromEntries([...liveReaders(indexDir)].map(([build, ps]) => [build, ps.filter((p) => p.pid !== process.pid).map(describeProcess)]));
+      process.stdout.write(JSON.stringify({ build: registration.buildPath, ...meta, readers, buildRunning: buildLockHolder(indexDir) ?? null }, null, 2) + '\n');
+    } finally {
+      await dbs.env.close();
+    }
+  } finally {
+    registration.release();
+  }
+}
+
+/** Removes builds no process reads any more, and partial builds of killed runs. */
+export async function gc(argv: string[]): Promise<void> {
+  const f = flags(argv, { index: { type: 'string' } });
+  if (!f.index) throw new UsageError('--index DIR is required');
+  const indexDir = resolve(f.index);
+  const lock = BuildLock.acquire(indexDir, 'gc');
+  try {
+    const cleanup = removeUnusedBuilds(indexDir);
+    logCleanup(cleanup);
+    process.stdout.write(JSON.stringify(cleanup) + '\n');
+  } finally {
+    lock.release();
+  }
 }
 
 /** Shows the demo key once, with a curl line that works as printed when an example citizen is known. */

@@ -1,4 +1,4 @@
-import { build, clientKey, demo, gen, serve } from './commands.js';
+import { build, check, clientKey, demo, gc, gen, info, serve } from './commands.js';
 import { UsageError } from './args.js';
 import { ConfigError } from '../config.js';
 
@@ -10,12 +10,16 @@ const USAGE = `Usage: idv <command> [options]
   serve  --index DIR [--host 127.0.0.1] [--port 8080] [--clients FILE] [--secret-file F]
          [--threads N] [--dispatch pool|inline] [--max-inflight N] [--task-items N]
   demo   [--index DIR] [--count N] [serve options]    build a 1M demo index if absent, then serve
+  check  --index DIR --input FILE [--secret-file F] [--rejects FILE]
+                                                     report every source record the index holds otherwise
+  info   --index DIR                                 what the served build was made from and holds
+  gc     --index DIR                                 remove builds no running process reads
   client-key --id NAME [--scopes verify,demographic,batch]   a new API key and its clients-file entry
 
 Environment: IDV_SECRET_FILE, IDV_CLIENTS_FILE, IDV_HOST, IDV_PORT.
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { gen, build, serve, demo, 'client-key': clientKey };
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { gen, build, serve, demo, check, info, gc, 'client-key': clientKey };
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -1,11 +1,13 @@
-import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, rmSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fchmodSync, fsyncSync, mkdirSync, openSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { Secret } from './secret.js';
 import { FORMAT_VERSION } from './codec.js';
 import { ID_KEY_BYTES as ID, LOOKUP_KEY_BYTES as LOOKUP } from './keys.js';
 import { Dictionary } from './dictionary.js';
-import { DB_FILE, openDbs, publishBuild, startBuildDir, type IndexDbs, type IndexMeta } from './layout.js';
+import { DB_FILE, ensureIndexDir, openDbs, OWNER_ONLY_DIR, OWNER_ONLY_FILE, publishBuild, startBuildDir, type IndexDbs, type IndexMeta } from './layout.js';
+import { BuildLock } from './buildLock.js';
+import { removeUnusedBuilds, type Cleanup } from './readers.js';
 import { BucketSpill, sortEntries } from './spill.js';
 import { workSize, type IngestResult, type IngestTask, type IngestWork } from './ingest.js';
 import { workerPath } from '../workers.js';
@@ -17,11 +19,18 @@ export interface RecordSource {
   expected?: number;
   /** Pieces of work for the ingest workers, in source order. */
   work: AsyncIterable<IngestWork>;
-  /** SHA-256 of the bytes read, available once the work is exhausted (files only). */
-  digest?: () => string;
+  /** What was read, available once the work is exhausted (files only). */
+  summary?: () => SourceSummary;
 }
 
-export type BuildPhase = 'ingest' | 'write records' | 'write lookups';
+export interface SourceSummary {
+  sha256: string;
+  bytes: number;
+  /** Records read: every one is either in the index or in the rejects file. */
+  records: number;
+}
+
+export type BuildPhase = 'ingest' | 'write records' | 'write lookups' | 'check';
 export type ProgressFn = (phase: BuildPhase, done: number, total: number | undefined) => void;
 
 export interface BuildOptions {
@@ -41,6 +50,13 @@ export interface BuildReport {
   nameKeys: number;
   legacyKeys: number;
   seconds: Record<BuildPhase, number>;
+  /** Older builds removed after publishing, and those kept because a process still reads them. */
+  cleanup: Cleanup;
+}
+
+/** What was written disagrees with what the build counted: nothing is published. */
+export class BuildCheckError extends Error {
+  readonly code = 'BUILD_CHECK_FAILED';
 }
 
 // Spilled entry layouts (big-endian line numbers so byte order is line order):
@@ -56,7 +72,10 @@ class Rejects {
   count = 0;
   private readonly out: WriteStream;
   constructor(path: string) {
-    this.out = createWriteStream(path);
+    // Owner-only even when an older rejects file is overwritten: it holds line numbers of the register.
+    const fd = openSync(path, 'w', OWNER_ONLY_FILE);
+    fchmodSync(fd, OWNER_ONLY_FILE);
+    this.out = createWriteStream(path, { fd });
   }
   add(line: number, reason: string): void {
     this.count++;
@@ -170,9 +189,16 @@ function writeRecords(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, rej
   return dropped;
 }
 
+interface LinkCounts {
+  nameKeys: number;
+  legacyKeys: number;
+  nameLinks: number;
+  legacyLinks: number;
+}
+
 /** Phase 3: the name-block and legacy-ID lookups, each in (key, record key) order, one transaction per bucket. */
-function writeLinks(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, dropped: Set<string>): { nameKeys: number; legacyKeys: number } {
-  const counts = { nameKeys: 0, legacyKeys: 0 };
+function writeLinks(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, dropped: Set<string>): LinkCounts {
+  const counts = { nameKeys: 0, legacyKeys: 0, nameLinks: 0, legacyLinks: 0 };
   const last: (Buffer | undefined)[] = [undefined, undefined];
   let done = 0;
   for (let b = 0; b < spill.buckets; b++) {
@@ -188,6 +214,7 @@ function writeLinks(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, dropp
         if (dropped.size && dropped.has(`${recordKey.toString('hex')}:${data.readUInt32BE(s + LINK_LINE)}`)) continue;
         const sameKey = last[tag]?.equals(key) ?? false;
         if (!sameKey) tag === TAG_NAME ? counts.nameKeys++ : counts.legacyKeys++;
+        tag === TAG_NAME ? counts.nameLinks++ : counts.legacyLinks++;
         last[tag] = key;
         (tag === TAG_NAME ? dbs.byName : dbs.byLegacy).putSync(key, recordKey, sameKey ? APPEND_DUP : APPEND);
       }
@@ -208,13 +235,49 @@ function syncToDisk(path: string): void {
 }
 
 /**
- * Builds an index into a new directory and publishes it only when complete: a killed
- * build leaves a `.partial` directory that the next build removes.
+ * Reads the finished build back as a server will open it, and refuses it unless LMDB
+ * holds what the build counted: a record per accepted citizen, a name link per record,
+ * the distinct lookup keys, and every source record either indexed or rejected.
+ */
+async function checkWritten(path: string, meta: IndexMeta, links: LinkCounts): Promise<void> {
+  const dbs = openDbs(path, 'read');
+  const wrong: string[] = [];
+  const expect = (what: string, expected: number, found: number) => {
+    if (found !== expected) wrong.push(`${what}: counted ${expected}, found ${found}`);
+  };
+  try {
+    expect('records', meta.records, (dbs.records.getStats() as { entryCount: number }).entryCount);
+    expect('name links', meta.records, (dbs.byName.getStats() as { entryCount: number }).entryCount);
+    expect('legacy links', links.legacyLinks, (dbs.byLegacy.getStats() as { entryCount: number }).entryCount);
+    expect('name keys', meta.nameKeys, dbs.byName.getKeysCount());
+    expect('legacy keys', meta.legacyKeys, dbs.byLegacy.getKeysCount());
+    expect('metadata', 1, dbs.meta.get('meta') === undefined ? 0 : 1);
+    if (meta.sourceRecords !== undefined) expect('source records indexed or rejected', meta.sourceRecords, meta.records + meta.rejects);
+  } finally {
+    await dbs.env.close();
+  }
+  if (wrong.length) throw new BuildCheckError(`the build in ${path} does not hold what it counted (${wrong.join('; ')}): not published`);
+}
+
+/**
+ * Builds an index into a new directory and publishes it only when complete and checked.
+ * The index directory is locked for the whole build, so a second build into it stops
+ * at once; a killed build leaves a `.partial` directory that the next build removes.
  */
 export async function buildIndex(opts: BuildOptions): Promise<BuildReport> {
+  ensureIndexDir(opts.indexDir);
+  const lock = BuildLock.acquire(opts.indexDir, 'build');
+  try {
+    return await buildLocked(opts, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function buildLocked(opts: BuildOptions, lock: BuildLock): Promise<BuildReport> {
   const { partial, final } = startBuildDir(opts.indexDir);
   const spillDir = join(partial, 'spill');
-  mkdirSync(spillDir);
+  mkdirSync(spillDir, { mode: OWNER_ONLY_DIR });
   const buckets = opts.buckets ?? 64;
   const records = new BucketSpill(spillDir, 'records', buckets);
   const links = new BucketSpill(spillDir, 'links', buckets);
@@ -232,15 +295,21 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildReport> {
   const dropped = await timed('write records', () => writeRecords(opts, dbs, records, rejects, accepted));
   const counts = await timed('write lookups', () => writeLinks(opts, dbs, links, dropped));
   await rejects.close();
+  const source = opts.source.summary?.();
   const meta: IndexMeta = {
     formatVersion: FORMAT_VERSION,
     secretFingerprint: opts.secret.fingerprint,
     records: accepted - dropped.size,
-    ...counts,
+    nameKeys: counts.nameKeys,
+    legacyKeys: counts.legacyKeys,
+    legacyLinks: counts.legacyLinks,
     rejects: rejects.count,
     builtAt: new Date().toISOString(),
     source: opts.source.description,
-    sourceSha256: opts.source.digest?.(),
+    sourceSha256: source?.sha256,
+    sourceBytes: source?.bytes,
+    sourceRecords: source?.records,
+    rejectsFile: opts.rejectsPath,
     dictionary: Dictionary.standard().data,
   };
   await dbs.meta.put('meta', meta);
@@ -249,6 +318,9 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildReport> {
   // The build ran with noSync: make it durable before it can be published.
   syncToDisk(join(partial, DB_FILE));
   syncToDisk(partial);
+  await timed('check', () => checkWritten(partial, meta, counts));
+  lock.assertHeld();
   publishBuild(opts.indexDir, partial, final);
-  return { path: final, records: meta.records, rejects: meta.rejects, nameKeys: counts.nameKeys, legacyKeys: counts.legacyKeys, seconds };
+  const cleanup = removeUnusedBuilds(opts.indexDir);
+  return { path: final, records: meta.records, rejects: meta.rejects, nameKeys: counts.nameKeys, legacyKeys: counts.legacyKeys, seconds, cleanup };
 }

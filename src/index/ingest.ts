@@ -4,17 +4,20 @@ import { Dictionary } from './dictionary.js';
 import { syntheticCitizens } from '../synth/generator.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
 
-export type SourceFormat = 'ndjson' | 'csv';
-
-/** Lines of a source file, or a stretch of the synthetic population made by the worker itself. */
+/**
+ * Lines of an NDJSON file, rows of a CSV file (parsed by the reader: a row can span
+ * lines), or a stretch of the synthetic population made by the worker itself.
+ */
 export type IngestWork =
-  | { kind: 'lines'; format: SourceFormat; columns?: string[]; firstLine: number; lines: string[] }
+  | { kind: 'lines'; firstLine: number; lines: string[] }
+  | { kind: 'rows'; columns: string[]; lineNumbers: number[]; rows: string[][]; failed: { line: number; reason: string }[] }
   | { kind: 'synthetic'; seed: number; start: number; count: number };
 
 export type IngestTask = IngestWork & { secretHex: string; currentYear: number };
 
 /** How many records (or lines) a piece of work covers, for progress. */
-export const workSize = (work: IngestWork) => (work.kind === 'lines' ? work.lines.length : work.count);
+export const workSize = (work: IngestWork) =>
+  work.kind === 'lines' ? work.lines.length : work.kind === 'rows' ? work.rows.length + work.failed.length : work.count;
 
 /** One batch made ready for the index: fixed-width keys in typed arrays, cheap to pass between threads. */
 export interface IngestResult {
@@ -29,50 +32,17 @@ export interface IngestResult {
   rejects: { line: number; reason: string }[];
 }
 
-/** Splits one CSV line (RFC 4180 quoting; a field cannot span lines). */
-export function splitCsvLine(line: string): string[] {
-  const fields: string[] = [];
-  let i = 0;
-  while (i <= line.length) {
-    if (line[i] === '"') {
-      let value = '';
-      i++;
-      for (;;) {
-        const quote = line.indexOf('"', i);
-        if (quote < 0) throw new Error('unterminated quoted field');
-        value += line.slice(i, quote);
-        if (line[quote + 1] === '"') {
-          value += '"';
-          i = quote + 2;
-        } else {
-          i = quote + 1;
-          break;
-        }
-      }
-      if (i < line.length && line[i] !== ',') throw new Error('text after a closing quote');
-      fields.push(value);
-      i++;
-    } else {
-      const comma = line.indexOf(',', i);
-      const end = comma < 0 ? line.length : comma;
-      fields.push(line.slice(i, end));
-      i = end + 1;
-    }
+function parseJsonLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    // Not the parser's message: it quotes the line, which may hold personal data.
+    throw new Error('not valid JSON');
   }
-  return fields;
 }
 
-function parseLine(task: Extract<IngestWork, { kind: 'lines' }>, line: string): unknown {
-  if (task.format === 'ndjson') {
-    try {
-      return JSON.parse(line);
-    } catch {
-      // Not the parser's message: it quotes the line, which may hold personal data.
-      throw new Error('not valid JSON');
-    }
-  }
-  const cells = splitCsvLine(line);
-  const columns = task.columns!;
+/** A CSV row as the import rules read it: a field named by the header, empty cells left out. */
+function rowObject(columns: string[], cells: string[]): Record<string, string> {
   if (cells.length !== columns.length) throw new Error(`expected ${columns.length} CSV fields, found ${cells.length}`);
   const row: Record<string, string> = {};
   columns.forEach((c, i) => {
@@ -95,30 +65,51 @@ function hasherFor(secretHex: string): KeyHasher {
 }
 
 type Candidate = { line: number; raw: unknown } | { line: number; error: string } | { line: number; citizen: Citizen };
+export type SourceRecord = { line: number; error: string } | { line: number; citizen: Citizen };
 
 /**
  * Source records with their line numbers (1-based): parsed lines, or generated people
  * (line = position + 1). Generated people are valid by construction (the generator's
  * tests check every rule), so they skip the import check.
  */
-function* candidates(task: IngestTask): Generator<Candidate> {
+function* candidates(task: IngestWork): Generator<Candidate> {
   if (task.kind === 'synthetic') {
     let line = task.start + 1;
     for (const citizen of syntheticCitizens(task.seed, task.start, task.count)) yield { line: line++, citizen };
     return;
   }
+  if (task.kind === 'rows') {
+    for (const { line, reason } of task.failed) yield { line, error: reason };
+    for (let i = 0; i < task.rows.length; i++) yield parsed(task.lineNumbers[i], () => rowObject(task.columns, task.rows[i]));
+    return;
+  }
   for (let i = 0; i < task.lines.length; i++) {
     const line = task.lines[i];
-    if (line.trim() === '') continue;
-    try {
-      yield { line: task.firstLine + i, raw: parseLine(task, line) };
-    } catch (err) {
-      yield { line: task.firstLine + i, error: `unparseable: ${(err as Error).message}` };
-    }
+    if (line.trim() !== '') yield parsed(task.firstLine + i, () => parseJsonLine(line));
   }
 }
 
-/** Parses, checks, normalizes and hashes a batch of records. Blank lines are skipped. */
+function parsed(line: number, parse: () => unknown): Candidate {
+  try {
+    return { line, raw: parse() };
+  } catch (err) {
+    return { line, error: `unparseable: ${(err as Error).message}` };
+  }
+}
+
+/** Each record of a piece of work as the import rules take it: a citizen, or why it is rejected. Blank lines are skipped. */
+export function* sourceRecords(work: IngestWork, currentYear: number): Generator<SourceRecord> {
+  for (const record of candidates(work)) {
+    if (!('raw' in record)) {
+      yield record;
+      continue;
+    }
+    const check = checkCitizen(record.raw, currentYear);
+    yield check.ok ? { line: record.line, citizen: check.citizen } : { line: record.line, error: check.reason };
+  }
+}
+
+/** Parses, checks, normalizes and hashes a batch of records. */
 export function ingestBatch(task: IngestTask): IngestResult {
   const hash = hasherFor(task.secretHex);
   const codec = standardCodec();
@@ -136,21 +127,12 @@ export function ingestBatch(task: IngestTask): IngestResult {
   };
   const values: Buffer[] = [];
   let valueBytes = 0;
-  for (const record of candidates(task)) {
+  for (const record of sourceRecords(task, task.currentYear)) {
     if ('error' in record) {
       out.rejects.push({ line: record.line, reason: record.error });
       continue;
     }
-    let c: Citizen;
-    if ('citizen' in record) c = record.citizen;
-    else {
-      const check = checkCitizen(record.raw, task.currentYear);
-      if (!check.ok) {
-        out.rejects.push({ line: record.line, reason: check.reason });
-        continue;
-      }
-      c = check.citizen;
-    }
+    const c = record.citizen;
     const k = out.count++;
     out.lineNumbers[k] = record.line;
     out.idKeys.set(hash(idKeyText(c.idNumber), ID_KEY_BYTES), k * ID_KEY_BYTES);

@@ -1,5 +1,5 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FORMAT_VERSION } from './codec.js';
 import type { DictionaryData } from './dictionary.js';
@@ -10,13 +10,27 @@ import type { DictionaryData } from './dictionary.js';
  *   DIR/current -> build-20261126T213000Z
  *   DIR/build-20261126T213000Z/index.mdb
  *   DIR/build-....partial/          (a build in progress, or one that was killed)
+ *   DIR/build.lock                  (held by the one build running; see buildLock.ts)
+ *   DIR/readers/PID-N.json          (a process reading a build; see readers.ts)
  *
  * A build fills a `.partial` directory, renames it when complete, and then replaces
  * the symlink with rename(2), which is atomic: a reader sees the old build or the new.
+ * Everything is created readable by its owner only, as the secret is.
  */
 export const CURRENT = 'current';
 export const DB_FILE = 'index.mdb';
 const PARTIAL_SUFFIX = '.partial';
+export const OWNER_ONLY_DIR = 0o700;
+export const OWNER_ONLY_FILE = 0o600;
+
+export const isPartialName = (name: string) => name.startsWith('build-') && name.endsWith(PARTIAL_SUFFIX);
+export const isBuildName = (name: string) => /^build-[0-9TZ-]+$/.test(name);
+
+/** Creates the index directory owner-only; one that exists is tightened to owner-only. */
+export function ensureIndexDir(indexDir: string): void {
+  mkdirSync(indexDir, { recursive: true, mode: OWNER_ONLY_DIR });
+  chmodSync(indexDir, OWNER_ONLY_DIR);
+}
 
 export interface IndexMeta {
   formatVersion: number;
@@ -24,10 +38,16 @@ export interface IndexMeta {
   records: number;
   nameKeys: number;
   legacyKeys: number;
+  /** Record links under legacy numbers (a number held by two citizens has two). */
+  legacyLinks?: number;
   rejects: number;
   builtAt: string;
   source: string;
   sourceSha256?: string;
+  sourceBytes?: number;
+  /** Records read from the source: non-blank lines, or CSV rows after the header. */
+  sourceRecords?: number;
+  rejectsFile?: string;
   /** The words and places the record codec stores as integers. */
   dictionary: DictionaryData;
 }
@@ -46,6 +66,8 @@ const MAP_SIZE = 64 * 1024 ** 3;
 export function openDbs(dir: string, mode: 'build' | 'read'): IndexDbs {
   const env = open({
     path: join(dir, DB_FILE),
+    // Not in lmdb-js's typings, but read by its native open (mdb_env_open's mode).
+    ...{ permissionsMode: OWNER_ONLY_FILE },
     maxDbs: 8,
     mapSize: MAP_SIZE,
     readOnly: mode === 'read',
@@ -88,10 +110,8 @@ export async function servedFormat(indexDir: string): Promise<number | undefined
   }
 }
 
-/** Opens the served build and checks it belongs to this secret and format. */
-export function openForReading(indexDir: string, secretFingerprint: string): { dbs: IndexDbs; meta: IndexMeta; path: string } {
-  const path = currentBuildDir(indexDir);
-  if (!path) throw new Error(`no index at ${indexDir} (build one with: idv build)`);
+/** Opens a published build and checks it belongs to this secret and format. */
+export function openForReading(path: string, secretFingerprint: string): { dbs: IndexDbs; meta: IndexMeta } {
   const dbs = openDbs(path, 'read');
   const meta = readMeta(dbs);
   if (meta.formatVersion !== FORMAT_VERSION) {
@@ -102,32 +122,40 @@ export function openForReading(indexDir: string, secretFingerprint: string): { d
     dbs.env.close();
     throw new Error('index was built with another secret (fingerprints differ): refusing to open it');
   }
-  return { dbs, meta, path };
+  return { dbs, meta };
 }
 
-/** Removes builds left `.partial` by a killed run, and returns a fresh one to fill. */
+/**
+ * A fresh directory to fill. The caller holds the build lock, so a `.partial` directory
+ * found here was left by a killed run and is removed.
+ */
 export function startBuildDir(indexDir: string, now = new Date()): { partial: string; final: string } {
-  mkdirSync(indexDir, { recursive: true });
+  ensureIndexDir(indexDir);
   for (const entry of readdirSync(indexDir)) {
-    if (entry.endsWith(PARTIAL_SUFFIX)) rmSync(join(indexDir, entry), { recursive: true, force: true });
+    if (isPartialName(entry)) rmSync(join(indexDir, entry), { recursive: true, force: true });
   }
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   // Two builds within one second (a rebuild right after a build) get the next free name.
-  let final = join(indexDir, `build-${stamp}`);
-  for (let n = 2; existsSync(final); n++) final = join(indexDir, `build-${stamp}-${n}`);
-  const partial = final + PARTIAL_SUFFIX;
-  mkdirSync(partial);
-  return { partial, final };
+  for (let n = 1; ; n++) {
+    const final = join(indexDir, n === 1 ? `build-${stamp}` : `build-${stamp}-${n}`);
+    if (existsSync(final)) continue;
+    try {
+      mkdirSync(final + PARTIAL_SUFFIX, { mode: OWNER_ONLY_DIR });
+      return { partial: final + PARTIAL_SUFFIX, final };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
 }
 
-/** Publishes a finished build and removes the builds no longer referenced. */
+/**
+ * Publishes a finished build. The previous one stays on disk: a server may still read
+ * it; removeUnusedBuilds deletes it once nobody does.
+ */
 export function publishBuild(indexDir: string, partial: string, final: string): void {
-  const previous = currentBuildDir(indexDir);
   renameSync(partial, final);
   const tmpLink = join(indexDir, `${CURRENT}.${process.pid}.tmp`);
   rmSync(tmpLink, { force: true });
   symlinkSync(basename(final), tmpLink); // relative: the index directory can be moved
   renameSync(tmpLink, join(indexDir, CURRENT));
-  // A server still running on the previous build keeps its open file; unlinking is safe.
-  if (previous && previous !== realpathSync(final)) rmSync(previous, { recursive: true, force: true });
 }

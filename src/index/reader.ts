@@ -2,7 +2,7 @@ import type { Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
 import { Dictionary } from './dictionary.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, type KeyHasher } from './keys.js';
-import { openForReading, type IndexDbs, type IndexMeta } from './layout.js';
+import { currentBuildDir, openForReading, type IndexDbs, type IndexMeta } from './layout.js';
 import type { Secret } from './secret.js';
 
 /** Read-only lookups on a published index. One per thread; each opens the shared environment. */
@@ -18,8 +18,15 @@ export class IndexReader {
     this.codec = new RecordCodec(new Dictionary(meta.dictionary));
   }
 
+  /** The build served now. A long-lived reader registers first and opens its build with openBuild. */
   static open(indexDir: string, secret: Secret): IndexReader {
-    const { dbs, meta, path } = openForReading(indexDir, secret.fingerprint);
+    const path = currentBuildDir(indexDir);
+    if (!path) throw new Error(`no index at ${indexDir} (build one with: idv build)`);
+    return IndexReader.openBuild(path, secret);
+  }
+
+  static openBuild(path: string, secret: Secret): IndexReader {
+    const { dbs, meta } = openForReading(path, secret.fingerprint);
     return new IndexReader(dbs, keyHasher(secret.bytes), meta, path);
   }
 

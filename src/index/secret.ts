@@ -31,7 +31,7 @@ export class Secret {
 
   /** Creates a new random secret file readable by its owner only (0600). */
   static create(path: string): Secret {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const bytes = randomBytes(32);
     writeFileSync(path, bytes.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
     return new Secret(bytes);
@@ -39,7 +39,13 @@ export class Secret {
 
   static loadOrCreate(path: string): { secret: Secret; created: boolean } {
     if (existsSync(path)) return { secret: Secret.load(path), created: false };
-    return { secret: Secret.create(path), created: true };
+    try {
+      return { secret: Secret.create(path), created: true };
+    } catch (err) {
+      // Another process created it first: use theirs.
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { secret: Secret.load(path), created: false };
+      throw err;
+    }
   }
 
   get hex(): string {

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { OWNER_ONLY_FILE } from './layout.js';
 
 const FLUSH_BYTES = 1 << 20;
 
@@ -18,7 +19,7 @@ export class BucketSpill {
   constructor(private readonly dir: string, private readonly name: string, readonly buckets = 64) {
     if (!Number.isInteger(Math.log2(buckets)) || buckets > 256) throw new Error('buckets must be a power of 2 up to 256');
     this.shift = 8 - Math.log2(buckets);
-    this.fds = Array.from({ length: buckets }, (_, b) => openSync(this.path(b), 'w'));
+    this.fds = Array.from({ length: buckets }, (_, b) => openSync(this.path(b), 'w', OWNER_ONLY_FILE));
     this.staging = Array.from({ length: buckets }, () => Buffer.allocUnsafe(FLUSH_BYTES));
     this.used = new Array<number>(buckets).fill(0);
   }

@@ -4,6 +4,7 @@ import { DB_FILE } from '../index/layout.js';
 import { warmPageCache } from '../index/warm.js';
 import { join } from 'node:path';
 import { Secret } from '../index/secret.js';
+import { ReaderRegistration } from '../index/readers.js';
 import { startServer, type RunningServer } from './app.js';
 import { ClientRegistry } from './clients.js';
 import { InlineDispatcher, PoolDispatcher, type Dispatcher } from './dispatch.js';
@@ -20,10 +21,26 @@ export interface Service {
 /** Opens the index (refusing a foreign secret or format), starts the workers, then listens. */
 export async function startService(config: Readonly<ServeConfig>, log: Log = () => {}): Promise<Service> {
   const secret = Secret.load(config.secretFile);
+  // Registered for as long as the process serves: a new build never deletes this one meanwhile.
+  const registration = ReaderRegistration.register(config.indexDir);
+  try {
+    const service = await serveBuild(config, secret, registration.buildPath, log);
+    const close = service.server.close;
+    service.server.close = async () => {
+      await close();
+      registration.release();
+    };
+    return service;
+  } catch (err) {
+    registration.release();
+    throw err;
+  }
+}
+
+async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log): Promise<Service> {
   // Opening on the main thread checks format and secret before any worker starts.
-  const reader = IndexReader.open(config.indexDir, secret);
+  const reader = IndexReader.openBuild(buildPath, secret);
   const records = reader.meta.records;
-  const indexPath = reader.path;
   const metrics = new Metrics();
   const limits = { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs };
   let dispatcher: Dispatcher;
@@ -32,7 +49,7 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   } else {
     await reader.close();
     dispatcher = await PoolDispatcher.start({
-      indexDir: config.indexDir,
+      buildPath,
       secretHex: secret.hex,
       threads: config.threads,
       maxItemsPerTask: config.maxItemsPerTask,
@@ -42,14 +59,14 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   }
   let clients: ClientRegistry;
   let demoKey: string | undefined;
-  if (config.clientsFile) {
-    clients = ClientRegistry.fromFile(config.clientsFile);
-  } else {
-    ({ registry: clients, key: demoKey } = ClientRegistry.demo());
-  }
   try {
+    if (config.clientsFile) {
+      clients = ClientRegistry.fromFile(config.clientsFile);
+    } else {
+      ({ registry: clients, key: demoKey } = ClientRegistry.demo());
+    }
     const server = await startServer({ config, dispatcher, clients, metrics, records, log });
-    warmPageCache(join(indexPath, DB_FILE)).then(
+    warmPageCache(join(buildPath, DB_FILE)).then(
       ({ bytes, seconds }) => log({ level: 'info', msg: 'index pages read into the page cache', bytes, seconds: +seconds.toFixed(1) }),
       (err) => log({ level: 'warn', msg: 'could not pre-read the index', err: String(err) }),
     );

@@ -157,6 +157,6 @@ describe('publishing', () => {
     const source = await fileSource(fixture('citizens.ndjson'));
     for await (const _ of source.work);
     const { createHash } = await import('node:crypto');
-    expect(source.digest!()).toBe(createHash('sha256').update(readFileSync(fixture('citizens.ndjson'))).digest('hex'));
+    expect(source.summary!().sha256).toBe(createHash('sha256').update(readFileSync(fixture('citizens.ndjson'))).digest('hex'));
   });
 });
