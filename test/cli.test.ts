@@ -1,16 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { checkCitizen } from '../src/domain/citizen.js';
-import { PACKAGE_ROOT } from '../src/packageFiles.js';
+import { idv, logLines, startCli } from './helpers/cli.js';
 import { fixture } from './helpers/fixtures.js';
 import { call, KEYS, writeClientsFile } from './helpers/server.js';
-
-const IDV = join(PACKAGE_ROOT, 'bin', 'idv.js');
-const idv = (...args: string[]) => spawnSync(process.execPath, [IDV, ...args], { encoding: 'utf8' });
 
 let dir: string;
 beforeAll(() => {
@@ -51,27 +46,18 @@ describe('idv build --input, then idv serve --clients', () => {
     const indexDir = join(dir, 'index');
     const built = idv('build', '--input', fixture('bad-lines.ndjson'), '--index', indexDir, '--secret-file', secretFile, '--rejects', join(dir, 'rejects.ndjson'));
     expect(built.status).toBe(0);
-    const summary = built.stdout.trimEnd().split('\n').map((l) => JSON.parse(l)).find((e) => e.msg === 'index built');
+    const summary = logLines(built.stdout).find((e) => e.msg === 'index built');
     expect(summary).toMatchObject({ records: 2, rejects: 10 });
     expect(readFileSync(join(dir, 'rejects.ndjson'), 'utf8').trimEnd().split('\n')).toHaveLength(10);
 
-    const server = spawn(process.execPath, [IDV, 'serve', '--index', indexDir, '--secret-file', secretFile, '--clients', writeClientsFile(dir), '--port', '0', '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = await startCli('serve', ['--index', indexDir, '--secret-file', secretFile, '--clients', writeClientsFile(dir), '--threads', '1']);
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        server.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
-        createInterface({ input: server.stdout! }).on('line', (line) => {
-          const event = JSON.parse(line);
-          if (event.msg === 'listening') resolve(event.port);
-        });
-      });
-      const url = `http://127.0.0.1:${port}`;
+      const url = server.url;
       const reply = await call(url, '/v1/verify', { key: KEYS.full, body: { idNumber: '001090000117', fullName: 'Trinh Van Bao', dateOfBirth: '1990' } });
       expect(reply.body).toMatchObject({ result: 'match', fields: { fullName: { level: 'normalized' }, dateOfBirth: { match: true, precision: 'year' } } });
       expect((await call(url, '/v1/verify', { key: 'demo', body: { idNumber: '001090000117' } })).status).toBe(401);
     } finally {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await server.stop()).toBe(0);
     }
   });
 
@@ -94,25 +80,10 @@ describe('idv build --input, then idv serve --clients', () => {
 describe('idv demo', () => {
   /** Starts the demo on a free port; resolves with its stderr so far once it listens, then stops it. */
   async function demoRun(indexDir: string): Promise<string> {
-    const child = spawn(process.execPath, [IDV, 'demo', '--index', indexDir, '--count', '500', '--port', '0', '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        child.once('exit', (code) => reject(new Error(`demo exited ${code}: ${stderr}`)));
-        setTimeout(() => reject(new Error(`demo not listening after 20 s: ${stderr}`)), 20_000);
-        createInterface({ input: child.stdout! }).on('line', (line) => {
-          if (line.startsWith('{') && JSON.parse(line).msg === 'listening') resolve();
-        });
-      });
-      return stderr;
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-    }
+    const demo = await startCli('demo', ['--index', indexDir, '--count', '500', '--threads', '1']);
+    const stderr = demo.stderr();
+    await demo.stop();
+    return stderr;
   }
 
   it('builds its index when absent or of an older format, and reuses a current one', async () => {

@@ -148,9 +148,7 @@ export async function gc(argv: string[]): Promise<void> {
   const indexDir = resolve(f.index);
   const lock = BuildLock.acquire(indexDir, 'gc');
   try {
-    const cleanup = removeUnusedBuilds(indexDir);
-    logCleanup(cleanup);
-    process.stdout.write(JSON.stringify(cleanup) + '\n');
+    process.stdout.write(JSON.stringify(removeUnusedBuilds(indexDir)) + '\n');
   } finally {
     lock.release();
   }
