@@ -9,7 +9,7 @@ import { DB_FILE, ensureIndexDir, openDbs, OWNER_ONLY_DIR, OWNER_ONLY_FILE, publ
 import { BuildLock } from './buildLock.js';
 import { removeUnusedBuilds, type Cleanup } from './readers.js';
 import { BucketSpill, sortEntries } from './spill.js';
-import { workSize, type IngestResult, type IngestTask, type IngestWork } from './ingest.js';
+import { type IngestResult, type IngestTask, type IngestWork } from './ingest.js';
 import { workerPath } from '../workers.js';
 
 /** Where the records come from: a file (NDJSON or CSV) or the synthetic generator. */
@@ -127,7 +127,7 @@ async function ingest(opts: BuildOptions, records: BucketSpill, links: BucketSpi
         spillBatch(result, records, links);
         for (const r of result.rejects) rejects.add(r.line, r.reason);
         accepted += result.count;
-        seen += workSize(work);
+        seen += result.count + result.rejects.length;
         opts.onProgress?.('ingest', seen, opts.source.expected);
       });
       inFlight.add(done);

@@ -1,3 +1,4 @@
+import { parse as parseCsv, type CsvError } from 'csv-parse/sync';
 import { checkCitizen, type Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
 import { Dictionary } from './dictionary.js';
@@ -5,19 +6,15 @@ import { syntheticCitizens } from '../synth/generator.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
 
 /**
- * Lines of an NDJSON file, rows of a CSV file (parsed by the reader: a row can span
+ * Lines of an NDJSON file, a piece of a CSV file cut at record ends (a record can span
  * lines), or a stretch of the synthetic population made by the worker itself.
  */
 export type IngestWork =
   | { kind: 'lines'; firstLine: number; lines: string[] }
-  | { kind: 'rows'; columns: string[]; lineNumbers: number[]; rows: string[][]; failed: { line: number; reason: string }[] }
+  | { kind: 'csv'; columns: string[]; firstLine: number; text: string }
   | { kind: 'synthetic'; seed: number; start: number; count: number };
 
 export type IngestTask = IngestWork & { secretHex: string; currentYear: number };
-
-/** How many records (or lines) a piece of work covers, for progress. */
-export const workSize = (work: IngestWork) =>
-  work.kind === 'lines' ? work.lines.length : work.kind === 'rows' ? work.rows.length + work.failed.length : work.count;
 
 /** One batch made ready for the index: fixed-width keys in typed arrays, cheap to pass between threads. */
 export interface IngestResult {
@@ -39,6 +36,45 @@ function parseJsonLine(line: string): unknown {
     // Not the parser's message: it quotes the line, which may hold personal data.
     throw new Error('not valid JSON');
   }
+}
+
+const CSV_OPTIONS = { relax_column_count: true, skip_empty_lines: true } as const;
+
+/** The field names of a CSV header record. */
+export function csvHeader(text: string): string[] {
+  const [header] = parseCsv(text, CSV_OPTIONS) as string[][];
+  if (!header) throw new Error('the CSV file has no header row naming its fields');
+  return header.map((c) => c.trim());
+}
+
+const countNewlines = (cells: string[]) => cells.reduce((n, cell) => n + cell.split('\n').length - 1, 0);
+
+/**
+ * Parses a piece of CSV with csv-parse. A record it cannot read is a candidate with
+ * its error code as the reason (csv-parse's message may quote the record).
+ */
+function* csvCandidates(task: Extract<IngestWork, { kind: 'csv' }>): Generator<Candidate> {
+  const out: Candidate[] = [];
+  const lineOf = (endLine: number, cells: string[] = []) => task.firstLine + endLine - 1 - countNewlines(cells);
+  parseCsv(task.text, {
+    ...CSV_OPTIONS,
+    skip_records_with_error: true,
+    on_skip: (err) => {
+      out.push({ line: lineOf((err as CsvError & { lines: number }).lines), error: `unparseable: CSV ${err!.code}` });
+      return undefined;
+    },
+    // The context's line is where the record ends; it starts as many lines earlier as its fields hold newlines.
+    on_record: (cells: string[], context) => {
+      const line = lineOf(context.lines, cells);
+      try {
+        out.push({ line, raw: rowObject(task.columns, cells) });
+      } catch (err) {
+        out.push({ line, error: `unparseable: ${(err as Error).message}` });
+      }
+      return null;
+    },
+  });
+  yield* out;
 }
 
 /** A CSV row as the import rules read it: a field named by the header, empty cells left out. */
@@ -78,9 +114,8 @@ function* candidates(task: IngestWork): Generator<Candidate> {
     for (const citizen of syntheticCitizens(task.seed, task.start, task.count)) yield { line: line++, citizen };
     return;
   }
-  if (task.kind === 'rows') {
-    for (const { line, reason } of task.failed) yield { line, error: reason };
-    for (let i = 0; i < task.rows.length; i++) yield parsed(task.lineNumbers[i], () => rowObject(task.columns, task.rows[i]));
+  if (task.kind === 'csv') {
+    yield* csvCandidates(task);
     return;
   }
   for (let i = 0; i < task.lines.length; i++) {
@@ -113,7 +148,10 @@ export function* sourceRecords(work: IngestWork, currentYear: number): Generator
 export function ingestBatch(task: IngestTask): IngestResult {
   const hash = hasherFor(task.secretHex);
   const codec = standardCodec();
-  const n = workSize(task);
+  // A CSV piece is parsed whole before its records are counted; lines and generated people stream.
+  const parsed = task.kind === 'csv' ? [...sourceRecords(task, task.currentYear)] : undefined;
+  const n = parsed ? parsed.length : task.kind === 'lines' ? task.lines.length : task.kind === 'synthetic' ? task.count : 0;
+  const records = parsed ?? sourceRecords(task, task.currentYear);
   const out: IngestResult = {
     count: 0,
     lineNumbers: new Uint32Array(n),
@@ -127,7 +165,7 @@ export function ingestBatch(task: IngestTask): IngestResult {
   };
   const values: Buffer[] = [];
   let valueBytes = 0;
-  for (const record of sourceRecords(task, task.currentYear)) {
+  for (const record of records) {
     if ('error' in record) {
       out.rejects.push({ line: record.line, reason: record.error });
       continue;

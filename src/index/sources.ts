@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { parse as parseCsv, type CsvError, type InfoRecord } from 'csv-parse';
 import { CHUNK_SIZE } from '../synth/generator.js';
-import type { IngestWork } from './ingest.js';
+import { csvHeader, type IngestWork } from './ingest.js';
 import type { RecordSource, SourceSummary } from './build.js';
 
 const BATCH_RECORDS = 4096;
+const BATCH_TEXT = 1 << 20;
+// A quoted field this long means the file's quoting is broken: stop rather than read on.
+const MAX_OPEN_QUOTE = 64 << 20;
 // Measured on generated data: a citizen line is about 260 bytes; used only for progress.
 const TYPICAL_LINE_BYTES = 260;
 const BOM = '\uFEFF';
@@ -76,44 +77,90 @@ async function* ndjsonWork(file: HashedFile): AsyncGenerator<IngestWork> {
   if (batch.length) yield { kind: 'lines', firstLine, lines: batch };
 }
 
-const countNewlines = (cells: string[]) => cells.reduce((n, cell) => n + (cell.split('\n').length - 1), 0);
+const countNewlines = (text: string) => {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+};
 
 /**
- * CSV rows (RFC 4180: quoted fields may hold commas, quotes and newlines) after a
- * header row naming the fields. A row the parser cannot read is rejected with its line
- * and the parser's error code (its message may quote the row).
+ * The record ends of CSV text, found as csv-parse will find them: a quote opens a
+ * quoted field only at the start of a field, and inside one a doubled quote is a quote
+ * and a single one closes it; a newline outside quoted fields ends a record. Returns
+ * where the first and the last complete record end (just past the newline; 0 when none
+ * does) and how many of those records are not blank.
+ */
+export function scanCsvRecords(text: string): { firstEnd: number; lastEnd: number; records: number } {
+  let firstEnd = 0;
+  let lastEnd = 0;
+  let records = 0;
+  for (let i = 0; ; ) {
+    let open = text.indexOf('"', i);
+    while (open > 0 && text[open - 1] !== ',' && text[open - 1] !== '\n') open = text.indexOf('"', open + 1);
+    const spanEnd = open < 0 ? text.length : open;
+    for (let nl = text.indexOf('\n', i); nl >= 0 && nl < spanEnd; nl = text.indexOf('\n', nl + 1)) {
+      const blank = nl === lastEnd || (nl === lastEnd + 1 && text[lastEnd] === '\r');
+      if (!blank) records++;
+      lastEnd = nl + 1;
+      firstEnd ||= lastEnd;
+    }
+    if (open < 0) return { firstEnd, lastEnd, records };
+    let close = text.indexOf('"', open + 1);
+    while (close >= 0 && text[close + 1] === '"') close = text.indexOf('"', close + 2);
+    // Unclosed here, or closed by the text's last character (the next read may double it).
+    if (close < 0 || close === text.length - 1) return { firstEnd, lastEnd, records };
+    i = close + 1;
+  }
+}
+
+/**
+ * CSV text cut at record ends into pieces of about 1 MiB, after a header row naming
+ * the fields. The workers parse each piece with csv-parse (quoted fields may hold
+ * commas, quotes and newlines); cutting here costs the reader only a scan for quotes
+ * and newlines.
  */
 async function* csvWork(file: HashedFile): AsyncGenerator<IngestWork> {
-  const failed: { line: number; reason: string }[] = [];
-  const parser = Readable.from(file.chunks()).pipe(
-    parseCsv({ bom: true, skip_empty_lines: true, relax_column_count: true, skip_records_with_error: true, info: true }),
-  );
-  parser.on('skip', (err: CsvError) => {
-    file.records++;
-    failed.push({ line: (err as CsvError & { lines?: number }).lines ?? 0, reason: `unparseable: CSV ${err.code}` });
-  });
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
   let columns: string[] | undefined;
-  let rows: string[][] = [];
-  let lineNumbers: number[] = [];
-  const work = (): IngestWork => {
-    const out: IngestWork = { kind: 'rows', columns: columns!, lineNumbers, rows, failed: failed.splice(0) };
-    rows = [];
-    lineNumbers = [];
-    return out;
+  let firstLine = 1;
+  const take = (end: number): string => {
+    const text = pending.slice(0, end);
+    pending = pending.slice(end);
+    firstLine += countNewlines(text);
+    return text;
   };
-  for await (const { record: cells, info } of parser as AsyncIterable<{ record: string[]; info: InfoRecord }>) {
-    // info.lines is where the row ends; it starts as many lines earlier as its fields hold newlines.
-    const line = info.lines - countNewlines(cells);
-    if (!columns) {
-      columns = cells.map((c) => c.trim());
-      continue;
+  const piece = (end: number, records: number): IngestWork => {
+    const line = firstLine;
+    file.records += records;
+    return { kind: 'csv', columns: columns!, firstLine: line, text: take(end) };
+  };
+  let first = true;
+  for await (const chunk of file.chunks()) {
+    pending += decoder.write(chunk);
+    if (first && pending !== '') {
+      first = false;
+      if (pending.startsWith(BOM)) pending = pending.slice(1);
     }
-    file.records++;
-    rows.push(cells);
-    lineNumbers.push(line);
-    if (rows.length >= BATCH_RECORDS) yield work();
+    if (!columns) {
+      const { firstEnd } = scanCsvRecords(pending);
+      if (firstEnd === 0) continue;
+      columns = csvHeader(take(firstEnd));
+    }
+    if (pending.length < BATCH_TEXT) continue;
+    const { lastEnd, records } = scanCsvRecords(pending);
+    if (lastEnd > 0) yield piece(lastEnd, records);
+    else if (pending.length > MAX_OPEN_QUOTE) throw new Error(`CSV quoting is broken: a quoted field opened on line ${firstLine} runs over ${MAX_OPEN_QUOTE >> 20} MiB`);
   }
-  if (columns && (rows.length || failed.length)) yield work();
+  pending += decoder.end();
+  if (!columns) {
+    const { firstEnd } = scanCsvRecords(pending + '\n');
+    columns = csvHeader(take(Math.min(firstEnd, pending.length)));
+  }
+  const rest = scanCsvRecords(pending + '\n');
+  // A last record left open by a broken quote is still a record: the parser rejects it.
+  const unclosed = rest.lastEnd <= pending.length && pending.slice(rest.lastEnd).trim() !== '' ? 1 : 0;
+  if (rest.records + unclosed > 0) yield piece(pending.length, rest.records + unclosed);
 }
 
 async function looksLikeCsv(path: string): Promise<boolean> {

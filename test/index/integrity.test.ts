@@ -8,7 +8,7 @@ import { buildIndex } from '../../src/index/build.js';
 import { checkIndex, type Difference } from '../../src/index/check.js';
 import { IndexReader } from '../../src/index/reader.js';
 import { Secret } from '../../src/index/secret.js';
-import { fileSource } from '../../src/index/sources.js';
+import { fileSource, scanCsvRecords } from '../../src/index/sources.js';
 import { syntheticCitizens } from '../../src/synth/generator.js';
 import { boundariesBetweenLetters, CSV_COLUMNS, writeStraddlingFile } from '../helpers/straddling.js';
 
@@ -156,4 +156,17 @@ describe('idv check and the source in the metadata', () => {
     ]);
     expect(JSON.stringify(found)).not.toMatch(/\d{9}|Anh/);
   });
+});
+
+describe('cutting CSV text at record ends, as csv-parse reads it', () => {
+  it.each([
+    ['plain rows', 'a,b\nc,d\n', { firstEnd: 4, lastEnd: 8, records: 2 }],
+    ['a last row without its newline is not complete', 'a,b\nc,d', { firstEnd: 4, lastEnd: 4, records: 1 }],
+    ['a quoted newline and comma', '"a\nb,c",d\ne,f\n', { firstEnd: 10, lastEnd: 14, records: 2 }],
+    ['doubled quotes inside a quoted field', '"say ""hi\n""",x\ny\n', { firstEnd: 16, lastEnd: 18, records: 2 }],
+    ['a quote inside an unquoted field opens nothing', 'x"y,1\nz\n', { firstEnd: 6, lastEnd: 8, records: 2 }],
+    ['blank lines and CRLF', 'a\r\n\r\n\nb\r\n', { firstEnd: 3, lastEnd: 9, records: 2 }],
+    ['a quoted field still open', 'a\n"b\nc', { firstEnd: 2, lastEnd: 2, records: 1 }],
+    ['a quote as the last character may yet be doubled', 'a\n"b\n"', { firstEnd: 2, lastEnd: 2, records: 1 }],
+  ])('%s', (_, text, expected) => expect(scanCsvRecords(text)).toEqual(expected));
 });
