@@ -5,7 +5,7 @@ import { IndexReader } from '../src/index/reader.js';
 import { DEFAULT_SECRET_FILE, Secret } from '../src/index/secret.js';
 import { sha256Hex } from '../src/server/clients.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
-import { measureBuild } from './build.js';
+import { measureBuild, syntheticArgs } from './build.js';
 
 /** The client key of bench runs: a bench index serves only on the loopback interface. */
 export const BENCH_KEY = 'bench-key-not-secret';
@@ -38,7 +38,7 @@ export async function benchIndex(scale: number, rebuild = false): Promise<BenchI
   mkdirSync(dir, { recursive: true });
   if (rebuild || !indexUsable(dir)) {
     log(`building ${scale} citizens in ${dir}`);
-    await measureBuild(dir, scale, BENCH_SEED, true);
+    await measureBuild(dir, syntheticArgs(scale, BENCH_SEED), true);
   }
   const clients = join(dir, 'clients.json');
   writeFileSync(clients, JSON.stringify({ clients: [{ id: 'bench', keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'] }] }));

@@ -27,11 +27,14 @@ function memoryOf(pid: number): { anon: number; rss: number } {
   }
 }
 
-/** Runs `idv build --synthetic N` in a child process, sampling its memory every 250 ms. */
-export async function measureBuild(indexDir: string, count: number, seed: number, fresh: boolean): Promise<BuildFigures> {
+/** `idv build` of the synthetic population, or of a file. */
+export const syntheticArgs = (count: number, seed: number) => ['--synthetic', String(count), '--seed', String(seed)];
+
+/** Runs `idv build <source args>` in a child process, sampling its memory every 250 ms. */
+export async function measureBuild(indexDir: string, sourceArgs: string[], fresh: boolean, extraArgs: string[] = []): Promise<BuildFigures> {
   if (fresh) rmSync(indexDir, { recursive: true, force: true });
   const started = performance.now();
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'idv.js'), 'build', '--synthetic', String(count), '--seed', String(seed), '--index', indexDir], {
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'idv.js'), 'build', ...sourceArgs, '--index', indexDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let peakAnon = 0;
@@ -80,5 +83,5 @@ export function readBuildFigures(indexDir: string): BuildFigures | undefined {
 if (process.argv[1]?.endsWith('bench/build.js') && process.argv[2]) {
   const count = Number(process.argv[2]);
   const dir = join(PACKAGE_ROOT, '.idv', `bench-${count}`);
-  measureBuild(dir, count, 1, true).then((f) => process.stdout.write(JSON.stringify(f, null, 2) + '\n'));
+  measureBuild(dir, syntheticArgs(count, 1), true).then((f) => process.stdout.write(JSON.stringify(f, null, 2) + '\n'));
 }

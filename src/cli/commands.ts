@@ -15,7 +15,7 @@ import { sha256Hex } from '../server/clients.js';
 import { startService, type Service } from '../server/serve.js';
 import { CHUNK_SIZE, PopulationGenerator } from '../synth/generator.js';
 import { Piscina } from 'piscina';
-import { workerPath } from '../workers.js';
+import { inOrder, workerPath } from '../workers.js';
 import type { Citizen } from '../domain/citizen.js';
 import { flags, positiveInt, UsageError } from './args.js';
 import { log } from './log.js';
@@ -28,20 +28,14 @@ function secretPath(flag: string | undefined, indexDir: string): string {
   return resolve(flag ?? process.env.IDV_SECRET_FILE ?? join(indexDir, DEFAULT_SECRET_FILE));
 }
 
-/** Chunks of the population made on worker threads and written in order, a few in flight at once. */
+/** Stretches of the population as NDJSON text, made on worker threads and given in order. */
 async function* generatedText(count: number, seed: number): AsyncGenerator<{ text: string; people: number }> {
   const pool = new Piscina({ filename: workerPath('synth'), minThreads: 2, maxThreads: 2 });
-  const pending: { text: Promise<string>; people: number }[] = [];
+  function* tasks() {
+    for (let start = 0; start < count; start += CHUNK_SIZE) yield { seed, start, count: Math.min(CHUNK_SIZE, count - start) };
+  }
   try {
-    for (let start = 0; start < count || pending.length; ) {
-      while (start < count && pending.length < 4) {
-        const n = Math.min(CHUNK_SIZE, count - start);
-        pending.push({ text: pool.run({ seed, start, count: n }), people: n });
-        start += n;
-      }
-      const next = pending.shift()!;
-      yield { text: await next.text, people: next.people };
-    }
+    for await (const { task, result } of inOrder<{ count: number }, string>(pool, tasks(), 4)) yield { text: result, people: task.count };
   } finally {
     await pool.destroy();
   }
