@@ -36,7 +36,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`idv ${name}: ${err.message}\n\n${USAGE}`);
       return 2;
     }
-    process.stderr.write(`idv ${name}: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
+    // Our own refusals carry a stable code (INDEX_LOCKED, BUILD_CHECK_FAILED), as system errors do.
+    const code = (err as { code?: unknown }).code;
+    const tag = typeof code === 'string' && !(err as Error).message.startsWith(code) ? ` [${code}]` : '';
+    process.stderr.write(`idv ${name}: ${err instanceof ConfigError ? err.message : (err as Error).message}${tag}\n`);
     return 1;
   }
 }

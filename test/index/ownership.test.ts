@@ -43,6 +43,7 @@ describe('one build at a time per index directory', () => {
     const loser = 1 - winner;
     expect(results.map((r) => r.status).sort()).toEqual([0, 1]);
     expect(results[loser].stderr).toContain(`is locked by another build (pid ${runs[winner].pid} on ${hostname()}, since`);
+    expect(results[loser].stderr.trim()).toMatch(/\[INDEX_LOCKED\]$/);
     expect(logLines(results[winner].stdout).find((e) => e.msg === 'index built')).toMatchObject({ records: 150000 });
 
     const reader = IndexReader.open(indexDir, secret);
