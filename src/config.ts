@@ -18,6 +18,9 @@ export interface ServeConfig {
   batchMaxItems: number;
   retryAfterSeconds: number; // Retry-After on 503
   shutdownGraceMs: number; // drain time for in-flight requests on SIGTERM
+  auditDir?: string; // the audit trail; default DIR/audit beside the index's builds
+  auditFlushMs: number; // records are written and synced this often: durable within it
+  auditMaxFileBytes: number; // a trail file is closed at this size (and at the end of each UTC day)
 }
 
 export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
@@ -33,6 +36,8 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   batchMaxItems: 1000,
   retryAfterSeconds: 1,
   shutdownGraceMs: 10_000, // 10 s
+  auditFlushMs: 200,
+  auditMaxFileBytes: 256 * 1024 * 1024, // 256 MiB
 };
 
 export class ConfigError extends Error {
@@ -75,6 +80,9 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   batchMaxItems: int(1, 100_000),
   retryAfterSeconds: int(1, 3600),
   shutdownGraceMs: int(0, 600_000),
+  auditDir: str,
+  auditFlushMs: int(10, 1000),
+  auditMaxFileBytes: int(4096, 64 * 1024 ** 3),
 };
 
 export function serveConfig(input: Record<string, unknown>): Readonly<ServeConfig> {

@@ -65,21 +65,23 @@ describe('idv build --input, then idv serve --clients', () => {
     const indexDir = join(dir, 'index');
     const secretFile = join(dir, 'secret.hex');
     const clean = idv('check', '--index', indexDir, '--input', fixture('bad-lines.ndjson'), '--secret-file', secretFile);
-    expect(clean.status).toBe(0);
-    expect(JSON.parse(clean.stdout)).toEqual({ summary: { same: 2, rejectedAtBuild: 10, differences: 0, sourceRecords: 12, sameSourceAsBuild: true } });
+    expect(clean.status, clean.stderr).toBe(0);
+    expect(JSON.parse(clean.stdout), clean.stdout).toEqual({ summary: { same: 2, rejectedAtBuild: 10, differences: 0, sourceRecords: 12, sameSourceAsBuild: true } });
 
     const edited = join(dir, 'edited.ndjson');
     writeFileSync(edited, readFileSync(fixture('bad-lines.ndjson'), 'utf8').replace('Nguyễn Văn An', 'Nguyễn Văn Ân'));
     const changed = idv('check', '--index', indexDir, '--input', edited, '--secret-file', secretFile);
-    expect(changed.status).toBe(1);
+    expect(changed.status, changed.stderr).toBe(1);
     expect(changed.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
       { line: 1, problem: 'differs', fields: ['fullName'] },
       { summary: { same: 1, rejectedAtBuild: 10, differences: 1, sourceRecords: 12, sameSourceAsBuild: false } },
     ]);
     expect(changed.stderr).toContain('1 source records differ from the index');
 
-    const info = JSON.parse(idv('info', '--index', indexDir).stdout);
-    expect(info).toMatchObject({ records: 2, rejects: 10, sourceRecords: 12, sourceBytes: statSync(fixture('bad-lines.ndjson')).size, buildRunning: null });
+    const shown = idv('info', '--index', indexDir);
+    expect(shown.status, shown.stderr).toBe(0);
+    const info = JSON.parse(shown.stdout);
+    expect(info, shown.stdout).toMatchObject({ records: 2, rejects: 10, sourceRecords: 12, sourceBytes: statSync(fixture('bad-lines.ndjson')).size, buildRunning: null });
     expect(info.sourceSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(info).not.toHaveProperty('dictionary');
   });

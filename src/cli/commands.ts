@@ -21,6 +21,8 @@ import { flags, positiveInt, UsageError } from './args.js';
 import { log } from './log.js';
 import { progressBar } from './progress.js';
 import { randomBytes } from 'node:crypto';
+import { AUDIT_DIR } from '../audit/trail.js';
+import { recordsAbout, verifyTrail } from '../audit/reader.js';
 
 
 /** --secret-file, else IDV_SECRET_FILE, else a secret kept beside the index (fine for a demo only). */
@@ -148,6 +150,32 @@ export async function gc(argv: string[]): Promise<void> {
   }
 }
 
+/**
+ * `idv audit verify` walks the trail's chain and names the first broken link (exit 1);
+ * `idv audit query --id N` lists the decisions about one citizen, oldest first.
+ */
+export async function audit(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  const f = flags(rest, { index: { type: 'string' }, 'audit-dir': { type: 'string' }, 'secret-file': { type: 'string' }, id: { type: 'string' } });
+  if (!f.index && !f['audit-dir']) throw new UsageError('--index DIR (or --audit-dir DIR) is required');
+  const indexDir = resolve(f.index ?? '.');
+  const dir = resolve(f['audit-dir'] ?? process.env.IDV_AUDIT_DIR ?? join(indexDir, AUDIT_DIR));
+  const secret = Secret.load(secretPath(f['secret-file'], indexDir));
+  if (sub === 'verify') {
+    const check = await verifyTrail(dir, secret);
+    process.stdout.write(JSON.stringify(check) + '\n');
+    if (check.broken) throw new Error(`the audit trail is broken at ${check.broken.file} line ${check.broken.line}: ${check.broken.problem}`);
+  } else if (sub === 'query') {
+    if (!f.id || !/^(\d{9}|\d{12})$/.test(f.id)) throw new UsageError('--id takes a 12-digit ID number or a 9-digit legacy number');
+    for await (const record of recordsAbout(dir, secret, f.id)) {
+      const { prev: _, subject: __, ...shown } = record;
+      process.stdout.write(JSON.stringify(shown) + '\n');
+    }
+  } else {
+    throw new UsageError('audit takes verify or query');
+  }
+}
+
 /** Shows the demo key once, with a curl line that works as printed when an example citizen is known. */
 function announce(service: Service, host: string, example?: Citizen): void {
   if (!service.demoKey) return;
@@ -183,6 +211,7 @@ const SERVE_FLAGS = {
   dispatch: { type: 'string' },
   'max-inflight': { type: 'string' },
   'task-items': { type: 'string' },
+  'audit-dir': { type: 'string' },
 } as const;
 
 async function serveWith(f: { [K in keyof typeof SERVE_FLAGS]?: string }, indexDir: string, example?: Citizen): Promise<Service> {
@@ -196,6 +225,7 @@ async function serveWith(f: { [K in keyof typeof SERVE_FLAGS]?: string }, indexD
     dispatch: f.dispatch,
     maxInFlightItems: f['max-inflight'],
     maxItemsPerTask: f['task-items'],
+    auditDir: (f['audit-dir'] ?? process.env.IDV_AUDIT_DIR) && resolve(f['audit-dir'] ?? process.env.IDV_AUDIT_DIR!),
   });
   const service = await startService(config, log);
   announce(service, config.host, example);

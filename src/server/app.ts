@@ -5,12 +5,13 @@ import { readBody } from './body.js';
 import type { ClientRegistry, Scope, Client } from './clients.js';
 import { decodeBody, requestFormat } from './codec.js';
 import type { Dispatcher } from './dispatch.js';
-import { Exchanges, type Exchange, type Log } from './exchange.js';
+import { Exchanges, type AuditNote, type Exchange, type Log } from './exchange.js';
 import type { Metrics } from './metrics.js';
 import { OPENAPI } from './openapi.js';
 import { RateLimiter } from './rateLimit.js';
 import { App, closeListenSocket, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { verifications, type Verification, type VerificationRoute } from './verifications.js';
+import type { AuditEntry } from '../audit/trail.js';
 
 export interface ServerDeps {
   config: Readonly<ServeConfig>;
@@ -19,6 +20,8 @@ export interface ServerDeps {
   metrics: Metrics;
   records: number;
   log?: Log;
+  /** Where each decision is recorded (the audit trail); none in tests that do not need it. */
+  audit?: (entry: AuditEntry) => void;
 }
 
 export interface RunningServer {
@@ -32,9 +35,10 @@ const OPENAPI_JSON = JSON.stringify(OPENAPI);
 /** Authentication, scope and rate limit, in that order: a stranger learns nothing about scopes or rates. */
 function authorizer(clients: ClientRegistry) {
   const limiter = new RateLimiter();
-  return (req: HttpRequest, scope: Scope): Client => {
+  return (req: HttpRequest, scope: Scope, note?: AuditNote): Client => {
     const client = clients.authenticate(req.getHeader('authorization'));
     if (!client) throw new ServiceError('UNAUTHORIZED');
+    if (note) note.client = client.id;
     if (!client.scopes.has(scope)) throw new ServiceError('FORBIDDEN');
     if (!limiter.take(client)) throw new ServiceError('RATE_LIMITED');
     return client;
@@ -44,10 +48,10 @@ function authorizer(clients: ClientRegistry) {
 /** Reads and answers one verification request; everything before the body is checked from the headers alone. */
 function verificationHandler(route: VerificationRoute, v: Verification, exchanges: Exchanges, authorize: ReturnType<typeof authorizer>, isReady: () => boolean) {
   return (res: HttpResponse, req: HttpRequest) => {
-    const ex = exchanges.begin(res, req, route);
+    const ex = exchanges.begin(res, req, route, true);
     try {
       if (!isReady()) throw new ServiceError('NOT_READY');
-      const client = authorize(req, v.scope);
+      const client = authorize(req, v.scope, ex.note);
       const format = requestFormat(req.getHeader('content-type'));
       if (!format) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE');
       ex.format = format;
@@ -55,7 +59,7 @@ function verificationHandler(route: VerificationRoute, v: Verification, exchange
       if (Number(req.getHeader('content-length') || '0') > v.limit) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
       readBody(res, v.limit, (outcome) => {
         if (!outcome.ok) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
-        answer(ex, () => v.handle(decodeBody(outcome.body, format), client));
+        answer(ex, () => v.handle(decodeBody(outcome.body, format), client, ex.note ?? { client: client.id }));
       });
     } catch (err) {
       ex.fail(err);
@@ -90,7 +94,7 @@ function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, metrics: Met
 
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, dispatcher, metrics } = deps;
-  const exchanges = new Exchanges(metrics, deps.log ?? (() => {}), config.retryAfterSeconds, randomBytes(4).toString('hex'));
+  const exchanges = new Exchanges(metrics, deps.log ?? (() => {}), config.retryAfterSeconds, randomBytes(4).toString('hex'), deps.audit);
   const authorize = authorizer(deps.clients);
   let ready = true;
   metrics.indexRecords.set(deps.records);

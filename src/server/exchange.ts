@@ -2,6 +2,7 @@ import { ServiceError } from '../errors.js';
 import { CONTENT_TYPES, encodeBody, responseFormat, type Format } from './codec.js';
 import type { Metrics } from './metrics.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
+import type { AuditEntry } from '../audit/trail.js';
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
@@ -10,6 +11,23 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 export type Log = (event: Record<string, unknown>) => void;
+
+/** What one item of a verification is about, for the audit trail. */
+export interface ItemNote {
+  type?: 'id' | 'demographic';
+  idNumber?: string;
+  purpose?: string;
+  consentRef?: string;
+  result?: string;
+  code?: string;
+}
+
+/** What the audit trail keeps of a verification request, filled in as it is read and answered. */
+export interface AuditNote extends ItemNote {
+  client: string | null;
+  /** A batch's items, each recorded on its own. */
+  items?: ItemNote[];
+}
 
 /** What every exchange shares: metrics, the log, Retry-After, and the count of unanswered requests (for draining). */
 export class Exchanges {
@@ -20,14 +38,26 @@ export class Exchanges {
     readonly log: Log,
     readonly retryAfterSeconds: number,
     private readonly bootId: string,
+    private readonly audit?: (entry: AuditEntry) => void,
   ) {}
 
   /** Starts an exchange. Reads what it needs from `req` now: `req` is only valid during the handler. */
-  begin(res: HttpResponse, req: HttpRequest, route: string): Exchange {
+  begin(res: HttpResponse, req: HttpRequest, route: string, audited = false): Exchange {
     this.open++;
     const ex = new Exchange(this, res, route, `${this.bootId}-${(++this.sequence).toString(36)}`, req.getHeader('accept'));
+    if (audited && this.audit) ex.note = { client: null };
     res.onAborted(() => ex.abort());
     return ex;
+  }
+
+  /** One audit record for the request, and one per batch item, all with the request's latency. */
+  recordDecision(ex: Exchange, note: AuditNote, status: number, code: string | undefined, latencyMs: number): void {
+    const audit = this.audit!;
+    const time = Date.now();
+    const { items, ...decision } = note;
+    const common = { requestId: ex.requestId, client: note.client, endpoint: ex.route, status, latencyMs, time };
+    audit({ kind: 'decision', ...decision, ...common, ...(code ? { code } : {}) });
+    items?.forEach((item, i) => audit({ kind: 'item', item: i, ...item, ...common }));
   }
 }
 
@@ -38,6 +68,9 @@ export class Exchanges {
 export class Exchange {
   closed = false;
   format: Format = 'json';
+  /** Set on audited routes: filled in by the handler, recorded when the request ends. */
+  note?: AuditNote;
+  private code?: string;
   private readonly started = performance.now();
 
   constructor(
@@ -49,7 +82,7 @@ export class Exchange {
   ) {}
 
   abort(): void {
-    this.finish();
+    if (this.finish()) this.audit(0, 'CLIENT_GONE');
   }
 
   /** Answers in the negotiated format. Corked: this may run after an await, outside uWS's own cork. */
@@ -66,6 +99,11 @@ export class Exchange {
       this.res.end(payload, closeConnection);
     });
     this.shared.metrics.recordAnswer(this.route, status, (performance.now() - this.started) / 1000);
+    this.audit(status, this.code);
+  }
+
+  private audit(status: number, code: string | undefined): void {
+    if (this.note) this.shared.recordDecision(this, this.note, status, code, +(performance.now() - this.started).toFixed(3));
   }
 
   /** Answers with the catalogue entry of a ServiceError; anything else is logged and becomes INTERNAL. */
@@ -75,6 +113,7 @@ export class Exchange {
       this.shared.log({ level: 'error', msg: 'request failed', requestId: this.requestId, route: this.route, err: String((err as Error)?.stack ?? err) });
     }
     this.shared.metrics.errors.inc({ code: error.code });
+    this.code = error.code;
     const headers: Record<string, string> = error.status === 503 ? { 'retry-after': String(this.shared.retryAfterSeconds) } : {};
     this.send(error.status, error.toBody(), headers, closeConnection);
   }

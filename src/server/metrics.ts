@@ -40,6 +40,8 @@ export class Metrics {
   });
   readonly indexRecords = new Gauge({ name: 'idv_index_records', help: 'Citizens in the open index', registers: [this.registry] });
   readonly ready = new Gauge({ name: 'idv_ready', help: '1 when the index is open and requests are served', registers: [this.registry] });
+  readonly auditRecords = new Counter({ name: 'idv_audit_records_total', help: 'Audit records written and synced', registers: [this.registry] });
+  readonly auditErrors = new Counter({ name: 'idv_audit_write_errors_total', help: 'Failed writes of the audit trail (records are kept and written again)', registers: [this.registry] });
 
   // Label children are kept by key: prom-client hashes the label object on every call otherwise.
   /** One HTTP answer: the request counter and the latency histogram. */

@@ -5,6 +5,7 @@ import { warmPageCache } from '../index/warm.js';
 import { join } from 'node:path';
 import { Secret } from '../index/secret.js';
 import { ReaderRegistration } from '../index/readers.js';
+import { AUDIT_DIR, AuditTrail } from '../audit/trail.js';
 import { startServer, type RunningServer } from './app.js';
 import { ClientRegistry } from './clients.js';
 import { InlineDispatcher, PoolDispatcher, type Dispatcher } from './dispatch.js';
@@ -23,25 +24,36 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   const secret = Secret.load(config.secretFile);
   // Registered for as long as the process serves: a new build never deletes this one meanwhile.
   const registration = ReaderRegistration.register(config.indexDir);
+  let audit: AuditTrail | undefined;
   try {
-    const service = await serveBuild(config, secret, registration.buildPath, log);
+    const metrics = new Metrics();
+    audit = await AuditTrail.open(config.auditDir ?? join(config.indexDir, AUDIT_DIR), secret, {
+      flushMs: config.auditFlushMs,
+      maxFileBytes: config.auditMaxFileBytes,
+      log,
+      onWritten: (n) => metrics.auditRecords.inc(n),
+      onError: () => metrics.auditErrors.inc(),
+    });
+    const service = await serveBuild(config, secret, registration.buildPath, log, metrics, audit);
     const close = service.server.close;
     service.server.close = async () => {
       await close();
+      // After the last answer: every decision recorded is written and synced.
+      await audit!.close();
       registration.release();
     };
     return service;
   } catch (err) {
+    await audit?.close();
     registration.release();
     throw err;
   }
 }
 
-async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log): Promise<Service> {
+async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log, metrics: Metrics, audit: AuditTrail): Promise<Service> {
   // Opening on the main thread checks format and secret before any worker starts.
   const reader = IndexReader.openBuild(buildPath, secret);
   const records = reader.meta.records;
-  const metrics = new Metrics();
   const limits = { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs };
   let dispatcher: Dispatcher;
   if (config.dispatch === 'inline') {
@@ -65,7 +77,7 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
     } else {
       ({ registry: clients, key: demoKey } = ClientRegistry.demo());
     }
-    const server = await startServer({ config, dispatcher, clients, metrics, records, log });
+    const server = await startServer({ config, dispatcher, clients, metrics, records, log, audit: (entry) => audit.record(entry) });
     warmPageCache(join(buildPath, DB_FILE)).then(
       ({ bytes, seconds }) => log({ level: 'info', msg: 'index pages read into the page cache', bytes, seconds: +seconds.toFixed(1) }),
       (err) => log({ level: 'warn', msg: 'could not pre-read the index', err: String(err) }),

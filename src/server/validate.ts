@@ -86,16 +86,32 @@ function options(body: Body, search: boolean): MatchOptions {
   };
 }
 
-function auditFields(body: Body): void {
+/** Why the client asks, and its reference to the citizen's consent: kept in the audit trail. */
+export interface AuditContext {
+  purpose?: string;
+  consentRef?: string;
+}
+
+/** A validated verification, with what the audit trail keeps of it. */
+export interface Validated {
+  item: WorkItem;
+  context: AuditContext;
+}
+
+function auditFields(body: Body): AuditContext {
   const purpose = optionalString(body, 'purpose', 64);
   if (purpose !== undefined && !PURPOSE.test(purpose)) {
     throw validationError('purpose', 'purpose must be a short code of lower-case letters, digits, ".", "_" or "-"');
   }
   const consentRef = optionalString(body, 'consentRef', MAX_CONSENT_REF);
   if (consentRef !== undefined && consentRef.trim() === '') throw validationError('consentRef', 'consentRef must not be blank');
+  const context: AuditContext = {};
+  if (purpose !== undefined) context.purpose = purpose;
+  if (consentRef !== undefined) context.consentRef = consentRef;
+  return context;
 }
 
-export function idItem(body: Body): WorkItem {
+export function idItem(body: Body): Validated {
   rejectUnknown(body, ID_FIELDS);
   if (body.idNumber === undefined) throw validationError('idNumber', 'idNumber is required');
   const idRule = 'idNumber must be a string of 12 digits, or of 9 for a legacy number';
@@ -117,11 +133,11 @@ export function idItem(body: Body): WorkItem {
   const issued = optionalString(body, 'cardIssueDate', 10);
   if (issued !== undefined && !parseFullDate(issued)) throw validationError('cardIssueDate', 'cardIssueDate must be a valid YYYY-MM-DD');
   set('cardIssueDate', issued);
-  auditFields(body);
-  return { type: 'id', claim, options: options(body, false) };
+  const context = auditFields(body);
+  return { item: { type: 'id', claim, options: options(body, false) }, context };
 }
 
-export function demographicItem(body: Body): WorkItem {
+export function demographicItem(body: Body): Validated {
   rejectUnknown(body, DEMOGRAPHIC_FIELDS);
   const query: DemographicQuery = { fullName: name(body, true)!, dateOfBirth: birthDate(body, true)! };
   const g = gender(body);
@@ -133,12 +149,12 @@ export function demographicItem(body: Body): WorkItem {
     }
     query.provinceCode = province;
   }
-  auditFields(body);
-  return { type: 'demographic', query, options: options(body, true) };
+  const context = auditFields(body);
+  return { item: { type: 'demographic', query, options: options(body, true) }, context };
 }
 
 /** A batch item carries its own type: "id" or "demographic". */
-export function batchItem(value: unknown): WorkItem {
+export function batchItem(value: unknown): Validated {
   const body = asObject(value, 'item');
   const { type, ...rest } = body;
   if (type === 'id') return idItem(rest);
@@ -146,11 +162,12 @@ export function batchItem(value: unknown): WorkItem {
   throw validationError('type', 'type must be "id" or "demographic"');
 }
 
-export function batchItems(body: Body, maxItems: number): unknown[] {
+/** The items of a batch (validated one by one later), and the purpose and consent that apply to items giving none. */
+export function batchItems(body: Body, maxItems: number): { items: unknown[]; context: AuditContext } {
   rejectUnknown(body, ['items', ...AUDIT_FIELDS]);
-  auditFields(body);
+  const context = auditFields(body);
   if (!Array.isArray(body.items)) throw validationError('items', 'items must be an array');
   if (body.items.length === 0) throw validationError('items', 'items must not be empty');
   if (body.items.length > maxItems) throw validationError('items', `items must hold at most ${maxItems} entries`);
-  return body.items;
+  return { items: body.items, context };
 }

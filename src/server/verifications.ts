@@ -3,7 +3,8 @@ import type { WorkItem, WorkResult } from '../verification/types.js';
 import type { Client, Scope } from './clients.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Metrics } from './metrics.js';
-import { asObject, batchItem, batchItems, demographicItem, idItem } from './validate.js';
+import { asObject, batchItem, batchItems, demographicItem, idItem, type AuditContext, type Validated } from './validate.js';
+import type { AuditNote, ItemNote } from './exchange.js';
 
 export type VerificationRoute = '/v1/verify' | '/v1/verify/demographic' | '/v1/verify/batch';
 
@@ -11,9 +12,18 @@ export interface Verification {
   scope: Scope;
   /** Body size limit in bytes. */
   limit: number;
-  /** Validates a decoded body and answers it (without requestId). */
-  handle(body: unknown, client: Client): Promise<object>;
+  /** Validates a decoded body and answers it (without requestId), noting what the audit trail keeps. */
+  handle(body: unknown, client: Client, note: AuditNote): Promise<object>;
 }
+
+/** What the audit trail keeps of a validated item: its type, the ID number (hashed when written), purpose and consent. */
+function itemNote({ item, context }: Validated, defaults: AuditContext = {}): ItemNote {
+  const note: ItemNote = { type: item.type, ...defaults, ...context };
+  if (item.type === 'id') note.idNumber = item.claim.idNumber;
+  return note;
+}
+
+const outcome = (result: WorkResult): Pick<ItemNote, 'result' | 'code'> => ('error' in result ? { code: result.error.code } : { result: result.result });
 
 /** The three verification endpoints: validation on the event loop, the work on the dispatcher. */
 export function verifications(opts: { dispatcher: Dispatcher; metrics: Metrics; bodyLimit: number; batchBodyLimit: number; batchMaxItems: number }): Record<VerificationRoute, Verification> {
@@ -22,39 +32,47 @@ export function verifications(opts: { dispatcher: Dispatcher; metrics: Metrics; 
     if ('result' in result) metrics.recordResult(item.type, result.result);
   };
 
-  async function single(item: WorkItem): Promise<object> {
-    const [result] = await dispatcher.run([item]);
+  async function single(validated: Validated, note: AuditNote): Promise<object> {
+    Object.assign(note, itemNote(validated));
+    const [result] = await dispatcher.run([validated.item]);
     if ('error' in result) throw new ServiceError(result.error.code);
-    count(item, result);
+    count(validated.item, result);
+    note.result = result.result;
     return result;
   }
 
-  async function batch(body: unknown, client: Client): Promise<object> {
-    const raw = batchItems(asObject(body, 'body'), opts.batchMaxItems);
+  async function batch(body: unknown, client: Client, note: AuditNote): Promise<object> {
+    const { items: raw, context } = batchItems(asObject(body, 'body'), opts.batchMaxItems);
+    Object.assign(note, context);
     const results: unknown[] = new Array(raw.length);
+    const notes: ItemNote[] = (note.items = new Array(raw.length));
     const items: WorkItem[] = [];
     const slots: number[] = [];
     raw.forEach((value, i) => {
       try {
-        const item = batchItem(value);
-        if (!client.scopes.has(item.type === 'id' ? 'verify' : 'demographic')) throw new ServiceError('FORBIDDEN');
-        items.push(item);
+        const validated = batchItem(value);
+        notes[i] = itemNote(validated, context);
+        if (!client.scopes.has(validated.item.type === 'id' ? 'verify' : 'demographic')) throw new ServiceError('FORBIDDEN');
+        items.push(validated.item);
         slots.push(i);
       } catch (err) {
-        results[i] = (err instanceof ServiceError ? err : new ServiceError('INTERNAL')).toBody();
+        const error = err instanceof ServiceError ? err : new ServiceError('INTERNAL');
+        notes[i] = { ...context, ...notes[i], code: error.code };
+        results[i] = error.toBody();
       }
     });
     const answers = items.length ? await dispatcher.run(items) : [];
     answers.forEach((answer, k) => {
       count(items[k], answer);
+      Object.assign(notes[slots[k]], outcome(answer));
       results[slots[k]] = 'error' in answer ? answer : { type: items[k].type, ...answer };
     });
     return { results };
   }
 
   return {
-    '/v1/verify': { scope: 'verify', limit: opts.bodyLimit, handle: (body) => single(idItem(asObject(body, 'body'))) },
-    '/v1/verify/demographic': { scope: 'demographic', limit: opts.bodyLimit, handle: (body) => single(demographicItem(asObject(body, 'body'))) },
+    '/v1/verify': { scope: 'verify', limit: opts.bodyLimit, handle: (body, _, note) => single(idItem(asObject(body, 'body')), note) },
+    '/v1/verify/demographic': { scope: 'demographic', limit: opts.bodyLimit, handle: (body, _, note) => single(demographicItem(asObject(body, 'body')), note) },
     '/v1/verify/batch': { scope: 'batch', limit: opts.batchBodyLimit, handle: batch },
   };
 }

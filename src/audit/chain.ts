@@ -1,0 +1,70 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Secret } from '../index/secret.js';
+
+/**
+ * One audit record per line: a JSON object whose last member is `mac`, an HMAC-SHA256
+ * (key derived from the index secret) of the line up to that member. Each record
+ * names the previous record's mac in `prev`, and records are numbered by `seq`, so a
+ * deleted, edited, inserted or reordered record breaks the chain where it happened;
+ * without the secret nobody can forge a replacement.
+ */
+export interface AuditRecord {
+  seq: number;
+  time: string;
+  /** A verification, a batch item, or an event of the trail itself (a restart after a torn write). */
+  kind: 'decision' | 'item' | 'trail';
+  requestId?: string;
+  client?: string | null;
+  endpoint?: string;
+  item?: number;
+  type?: 'id' | 'demographic';
+  purpose?: string;
+  consentRef?: string;
+  /** Keyed hash of the ID number the decision was about; never the number itself. */
+  subject?: string;
+  result?: string;
+  status?: number;
+  code?: string;
+  latencyMs?: number;
+  note?: string;
+  prev: string;
+}
+
+export const GENESIS = '0'.repeat(64);
+const MAC_TAIL = /,"mac":"([0-9a-f]{64})"}$/;
+
+export interface AuditKeys {
+  chain: Buffer;
+  subject: Buffer;
+}
+
+export function auditKeys(secret: Secret): AuditKeys {
+  const derive = (label: string) => createHmac('sha256', secret.bytes).update(label).digest();
+  return { chain: derive('idv/audit/chain/v1'), subject: derive('idv/audit/subject/v1') };
+}
+
+/** The keyed hash that stands for a citizen in the trail (a 12-digit or a 9-digit legacy number). */
+export function subjectOf(keys: AuditKeys, idNumber: string): string {
+  return createHmac('sha256', keys.subject).update(idNumber).digest('hex').slice(0, 32);
+}
+
+/** The line for a record, sealed with its mac; returns the line (with newline) and the mac. */
+export function seal(keys: AuditKeys, record: AuditRecord): { line: string; mac: string } {
+  const body = JSON.stringify(record);
+  const mac = createHmac('sha256', keys.chain).update(body).digest('hex');
+  return { line: `${body.slice(0, -1)},"mac":"${mac}"}\n`, mac };
+}
+
+/** Parses and authenticates one line; undefined when it is not a record sealed with these keys. */
+export function unseal(keys: AuditKeys, line: string): { record: AuditRecord; mac: string } | undefined {
+  const tail = MAC_TAIL.exec(line);
+  if (!tail) return undefined;
+  const body = line.slice(0, tail.index) + '}';
+  const expected = createHmac('sha256', keys.chain).update(body).digest();
+  if (!timingSafeEqual(expected, Buffer.from(tail[1], 'hex'))) return undefined;
+  try {
+    return { record: JSON.parse(body) as AuditRecord, mac: tail[1] };
+  } catch {
+    return undefined;
+  }
+}

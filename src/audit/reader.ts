@@ -1,0 +1,57 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Secret } from '../index/secret.js';
+import { auditKeys, GENESIS, subjectOf, unseal, type AuditKeys, type AuditRecord } from './chain.js';
+import { auditFiles } from './trail.js';
+
+export interface ChainBreak {
+  file: string;
+  /** 1-based line within the file. */
+  line: number;
+  problem: string;
+}
+
+export interface TrailCheck {
+  files: number;
+  records: number;
+  /** The first link that does not hold, if any: everything before it is intact. */
+  broken?: ChainBreak;
+}
+
+async function* lines(dir: string): AsyncGenerator<{ file: string; line: number; text: string }> {
+  for (const file of auditFiles(dir)) {
+    let line = 0;
+    for await (const text of createInterface({ input: createReadStream(join(dir, file)), crlfDelay: Infinity })) yield { file, line: ++line, text };
+  }
+}
+
+/** Walks the chain from its first record and names the first link that does not hold. */
+export async function verifyTrail(dir: string, secret: Secret): Promise<TrailCheck> {
+  const keys = auditKeys(secret);
+  let prev = GENESIS;
+  let seq = 0;
+  let records = 0;
+  for await (const { file, line, text } of lines(dir)) {
+    const at = (problem: string) => ({ files: auditFiles(dir).length, records, broken: { file, line, problem } });
+    const sealed = unseal(keys, text);
+    if (!sealed) return at('the record does not authenticate: it was edited, or is not a record of this trail');
+    if (sealed.record.prev !== prev) return at(`record ${sealed.record.seq} does not follow the record before it (${seq}): records were deleted, inserted or reordered`);
+    if (sealed.record.seq !== seq + 1) return at(`record ${sealed.record.seq} follows record ${seq}`);
+    prev = sealed.mac;
+    seq = sealed.record.seq;
+    records++;
+  }
+  return { files: auditFiles(dir).length, records };
+}
+
+/** Every authenticated record about one citizen (by ID number or legacy number), oldest first: "who checked my identity?". */
+export async function* recordsAbout(dir: string, secret: Secret, idNumber: string): AsyncGenerator<AuditRecord> {
+  const keys: AuditKeys = auditKeys(secret);
+  const subject = subjectOf(keys, idNumber);
+  for await (const { text } of lines(dir)) {
+    if (!text.includes(subject)) continue;
+    const sealed = unseal(keys, text);
+    if (sealed?.record.subject === subject) yield sealed.record;
+  }
+}
