@@ -15,6 +15,8 @@ export interface ChainBreak {
 export interface TrailCheck {
   files: number;
   records: number;
+  /** The last intact record: compare with the head the server logs when it stops, to see that none were cut off the end. */
+  head?: { seq: number; mac: string };
   /** The first link that does not hold, if any: everything before it is intact. */
   broken?: ChainBreak;
 }
@@ -33,7 +35,7 @@ export async function verifyTrail(dir: string, secret: Secret): Promise<TrailChe
   let seq = 0;
   let records = 0;
   for await (const { file, line, text } of lines(dir)) {
-    const at = (problem: string) => ({ files: auditFiles(dir).length, records, broken: { file, line, problem } });
+    const at = (problem: string): TrailCheck => ({ files: auditFiles(dir).length, records, ...(seq ? { head: { seq, mac: prev } } : {}), broken: { file, line, problem } });
     const sealed = unseal(keys, text);
     if (!sealed) return at('the record does not authenticate: it was edited, or is not a record of this trail');
     if (sealed.record.prev !== prev) return at(`record ${sealed.record.seq} does not follow the record before it (${seq}): records were deleted, inserted or reordered`);
@@ -42,7 +44,7 @@ export async function verifyTrail(dir: string, secret: Secret): Promise<TrailChe
     seq = sealed.record.seq;
     records++;
   }
-  return { files: auditFiles(dir).length, records };
+  return { files: auditFiles(dir).length, records, ...(seq ? { head: { seq, mac: prev } } : {}) };
 }
 
 /** Every authenticated record about one citizen (by ID number or legacy number), oldest first: "who checked my identity?". */

@@ -124,12 +124,13 @@ export class AuditTrail {
     this.buffer.push(entry);
   }
 
-  /** Writes, syncs and closes. */
-  async close(): Promise<void> {
+  /** Writes, syncs and closes; returns the chain's head, which the caller logs as an anchor outside the trail. */
+  async close(): Promise<{ seq: number; mac: string }> {
     clearInterval(this.timer);
     await this.flush();
     await this.file?.handle.close();
     this.file = undefined;
+    return { seq: this.seq, mac: this.prev };
   }
 
   /** Writes what is buffered; one flush at a time, so the chain is written in order. */

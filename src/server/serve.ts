@@ -39,7 +39,8 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
     service.server.close = async () => {
       await close();
       // After the last answer: every decision recorded is written and synced.
-      await audit!.close();
+      const head = await audit!.close();
+      log({ level: 'info', msg: 'audit trail closed', seq: head.seq, head: head.mac });
       registration.release();
     };
     return service;

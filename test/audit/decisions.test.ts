@@ -66,7 +66,7 @@ describe('every decision is in the audit trail', () => {
       ['item', 1, undefined, 'kyc-refresh', undefined, undefined, 'VALIDATION_FAILED'],
       ['item', 2, 'demographic', 'kyc-refresh', undefined, 'ambiguous', undefined],
     ]);
-    expect(await verifyTrail(auditDir, index.secret)).toEqual({ files: 1, records: all.length });
+    expect(await verifyTrail(auditDir, index.secret)).toEqual({ files: 1, records: all.length, head: { seq: all.length, mac: all.at(-1).mac } });
   });
 
   it('holds no ID number or name, and answers "who checked my identity?"', () => {
