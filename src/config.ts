@@ -8,6 +8,10 @@ export interface ServeConfig {
   indexDir: string;
   secretFile: string;
   clientsFile?: string;
+  demo: boolean; // without a clients file: a throwaway client with every scope, its key printed once
+  defaultRatePerSecond: number; // a client's requests (batch items count one each) per second, unless its entry says
+  defaultBurst: number; // requests allowed at once above the rate, unless its entry says
+  defaultDailyQuota: number; // requests (batch items count one each) per UTC day, unless its entry says
   threads: number; // piscina workers doing hashing, lookups and matching
   dispatch: 'pool' | 'inline'; // inline runs lookups on the event loop (for measurement)
   maxItemsPerTask: number; // requests gathered into one worker task
@@ -26,6 +30,10 @@ export interface ServeConfig {
 export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   host: '127.0.0.1',
   port: 8080,
+  demo: false,
+  defaultRatePerSecond: 200,
+  defaultBurst: 1000, // one full batch
+  defaultDailyQuota: 1_000_000,
   threads: 2,
   dispatch: 'pool',
   maxItemsPerTask: 64,
@@ -59,6 +67,11 @@ const int = (min: number, max: number): Rule => (name, v) => {
   }
   return n;
 };
+const bool: Rule = (name, v) => {
+  if (v === true || v === 'true' || v === '1') return true;
+  if (v === false || v === 'false' || v === '0') return false;
+  throw new ConfigError(name, 'expected true or false');
+};
 const oneOf = (...allowed: string[]): Rule => (name, v) => {
   if (typeof v !== 'string' || !allowed.includes(v)) throw new ConfigError(name, `expected one of ${allowed.join(', ')}`);
   return v;
@@ -70,6 +83,10 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   indexDir: str,
   secretFile: str,
   clientsFile: str,
+  demo: bool,
+  defaultRatePerSecond: int(1, 10_000_000),
+  defaultBurst: int(1, 10_000_000),
+  defaultDailyQuota: int(1, 1_000_000_000_000),
   threads: int(1, 64),
   dispatch: oneOf('pool', 'inline'),
   maxItemsPerTask: int(1, 10_000),
@@ -95,6 +112,9 @@ export function serveConfig(input: Record<string, unknown>): Readonly<ServeConfi
   }
   for (const required of ['indexDir', 'secretFile'] as const) {
     if (out[required] === undefined) throw new ConfigError(required, 'required');
+  }
+  if (out.clientsFile === undefined && !out.demo) {
+    throw new ConfigError('clientsFile', 'required (give --clients FILE; --demo starts a throwaway demo client instead)');
   }
   return Object.freeze(out as unknown as ServeConfig);
 }

@@ -28,6 +28,8 @@ export interface ErrorBody {
 export class ServiceError extends Error {
   readonly code: ErrorCode;
   readonly field?: string;
+  /** Sent as Retry-After when set (429 from a client's limits); 503s use the configured delay. */
+  retryAfterSeconds?: number;
   constructor(code: ErrorCode, message?: string, field?: string) {
     super(message ?? ERRORS[code].message);
     this.code = code;
@@ -41,6 +43,13 @@ export class ServiceError extends Error {
     if (this.field !== undefined) error.field = this.field;
     return { error };
   }
+}
+
+/** 429 for a client over its rate or its daily quota, with when to try again. */
+export function rateLimited(refusal: { reason: 'rate' | 'quota'; retryAfterSeconds: number }): ServiceError {
+  const error = new ServiceError('RATE_LIMITED', refusal.reason === 'quota' ? 'The daily quota of this API key is used up; it resets at 00:00 UTC' : undefined);
+  error.retryAfterSeconds = refusal.retryAfterSeconds;
+  return error;
 }
 
 export function validationError(field: string, message: string): ServiceError {

@@ -3,13 +3,13 @@ import { ConfigError, serveConfig } from '../src/config.js';
 import { sortEntries } from '../src/index/spill.js';
 import { RecordCodec } from '../src/index/codec.js';
 import { Dictionary } from '../src/index/dictionary.js';
-import { RateLimiter } from '../src/server/rateLimit.js';
+import { RateLimiter, type Limits } from '../src/server/rateLimit.js';
 import { requestFormat, responseFormat } from '../src/server/codec.js';
 import { ClientRegistry, sha256Hex } from '../src/server/clients.js';
 import type { Citizen } from '../src/domain/citizen.js';
 
 describe('serveConfig', () => {
-  const base = { indexDir: '/x', secretFile: '/y' };
+  const base = { indexDir: '/x', secretFile: '/y', clientsFile: '/z' };
   it('fills defaults and freezes', () => {
     const c = serveConfig(base);
     expect(c.port).toBe(8080);
@@ -20,6 +20,7 @@ describe('serveConfig', () => {
     [{ ...base, port: 70000 }, 'invalid option port: expected an integer from 0 to 65535'],
     [{ ...base, dispatch: 'threads' }, 'invalid option dispatch: expected one of pool, inline'],
     [{ indexDir: '/x' }, 'invalid option secretFile: required'],
+    [{ indexDir: '/x', secretFile: '/y' }, 'invalid option clientsFile: required (give --clients FILE; --demo starts a throwaway demo client instead)'],
   ])('refuses %o', (input, message) => {
     expect(() => serveConfig(input)).toThrow(ConfigError);
     expect(() => serveConfig(input)).toThrow(message);
@@ -82,17 +83,36 @@ describe('record codec', () => {
 });
 
 describe('RateLimiter', () => {
-  it('allows a burst, then the sustained rate', () => {
+  const client = (limits: Partial<Limits> = {}) => ({ id: 'c', scopes: new Set<never>(), limits: { ratePerSecond: 10, burst: 2, dailyQuota: 1e9, ...limits } });
+
+  it('allows a burst, then the sustained rate, and says when to come back', () => {
     let now = 0;
     const limiter = new RateLimiter(() => now);
-    const client = { id: 'c', scopes: new Set<never>(), ratePerSecond: 10, burst: 2 };
-    expect([limiter.take(client), limiter.take(client), limiter.take(client)]).toEqual([true, true, false]);
+    const c = client();
+    expect([limiter.take(c), limiter.take(c)]).toEqual([undefined, undefined]);
+    expect(limiter.take(c)).toEqual({ reason: 'rate', retryAfterSeconds: 1 });
     now += 100; // 0.1 s refills one token
-    expect([limiter.take(client), limiter.take(client)]).toEqual([true, false]);
+    expect([limiter.take(c), limiter.take(c)]).toEqual([undefined, { reason: 'rate', retryAfterSeconds: 1 }]);
   });
-  it('does not limit a client without a rate', () => {
-    const limiter = new RateLimiter();
-    expect(Array.from({ length: 1000 }, () => limiter.take({ id: 'x', scopes: new Set() })).every(Boolean)).toBe(true);
+
+  it('counts batch items: a batch above the burst passes on a full bucket and leaves it in debt', () => {
+    let now = 0;
+    const limiter = new RateLimiter(() => now);
+    const c = client({ ratePerSecond: 100, burst: 50 });
+    expect(limiter.take(c, 500)).toBeUndefined();
+    expect(limiter.take(c)).toEqual({ reason: 'rate', retryAfterSeconds: 5 }); // 450 in debt + 1 at 100/s
+    now += 5_000;
+    expect(limiter.take(c)).toBeUndefined();
+  });
+
+  it('refuses past the daily quota until 00:00 UTC', () => {
+    let wall = Date.UTC(2026, 10, 27, 23, 59, 0);
+    const limiter = new RateLimiter(() => wall, () => wall);
+    const c = client({ ratePerSecond: 1e6, burst: 1e6, dailyQuota: 3 });
+    expect(limiter.take(c, 3)).toBeUndefined();
+    expect(limiter.take(c)).toEqual({ reason: 'quota', retryAfterSeconds: 60 });
+    wall += 60_000;
+    expect(limiter.take(c)).toBeUndefined();
   });
 });
 
@@ -109,11 +129,19 @@ describe('content negotiation', () => {
 
 describe('ClientRegistry', () => {
   it('authenticates by key hash only', () => {
-    const registry = new ClientRegistry([{ keySha256: sha256Hex('k1'), client: { id: 'a', scopes: new Set(['verify']) } }]);
+    const registry = new ClientRegistry([{ id: 'a', keySha256: sha256Hex('k1'), scopes: ['verify'] }], { ratePerSecond: 1, burst: 1, dailyQuota: 1 });
     expect(registry.authenticate('Bearer k1')?.id).toBe('a');
     expect(registry.authenticate('Bearer k2')).toBeUndefined();
     expect(registry.authenticate('k1')).toBeUndefined();
     expect(registry.authenticate('Bearer ')).toBeUndefined();
+  });
+
+  it('gives an entry without limits the defaults, and swaps clients at once on replace', () => {
+    const registry = new ClientRegistry([{ id: 'a', keySha256: sha256Hex('k1'), scopes: ['verify'], ratePerSecond: 5 }], { ratePerSecond: 1, burst: 2, dailyQuota: 3 });
+    expect(registry.authenticate('Bearer k1')?.limits).toEqual({ ratePerSecond: 5, burst: 5, dailyQuota: 3 });
+    registry.replace([{ id: 'b', keySha256: sha256Hex('k2'), scopes: ['batch'] }]);
+    expect(registry.authenticate('Bearer k1')).toBeUndefined();
+    expect(registry.authenticate('Bearer k2')).toMatchObject({ id: 'b', limits: { ratePerSecond: 1, burst: 2, dailyQuota: 3 } });
   });
 });
 

@@ -11,7 +11,6 @@ import { liveReaders, ReaderRegistration, removeUnusedBuilds, type Cleanup } fro
 import { FORMAT_VERSION } from '../index/codec.js';
 import { DEFAULT_SECRET_FILE, Secret } from '../index/secret.js';
 import { fileSource, syntheticSource } from '../index/sources.js';
-import { sha256Hex } from '../server/clients.js';
 import { startService, type Service } from '../server/serve.js';
 import { CHUNK_SIZE, PopulationGenerator } from '../synth/generator.js';
 import { Piscina } from 'piscina';
@@ -20,7 +19,6 @@ import type { Citizen } from '../domain/citizen.js';
 import { flags, positiveInt, UsageError } from './args.js';
 import { log } from './log.js';
 import { progressBar } from './progress.js';
-import { randomBytes } from 'node:crypto';
 import { AUDIT_DIR } from '../audit/trail.js';
 import { recordsAbout, verifyTrail } from '../audit/reader.js';
 
@@ -212,15 +210,19 @@ const SERVE_FLAGS = {
   'max-inflight': { type: 'string' },
   'task-items': { type: 'string' },
   'audit-dir': { type: 'string' },
+  demo: { type: 'boolean' },
 } as const;
 
-async function serveWith(f: { [K in keyof typeof SERVE_FLAGS]?: string }, indexDir: string, example?: Citizen): Promise<Service> {
+type ServeFlags = { [K in keyof typeof SERVE_FLAGS]?: (typeof SERVE_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
+
+async function serveWith(f: ServeFlags, indexDir: string, example?: Citizen): Promise<Service> {
   const config = serveConfig({
     indexDir: resolve(indexDir),
     secretFile: secretPath(f['secret-file'], resolve(indexDir)),
     host: f.host ?? process.env.IDV_HOST,
     port: f.port ?? process.env.IDV_PORT,
     clientsFile: f.clients ?? process.env.IDV_CLIENTS_FILE,
+    demo: f.demo,
     threads: f.threads,
     dispatch: f.dispatch,
     maxInFlightItems: f['max-inflight'],
@@ -256,15 +258,5 @@ export async function demo(argv: string[]): Promise<void> {
     process.stderr.write(`${why}: building a demo index of ${count} synthetic citizens.\n`);
     await runBuild({ indexDir, source: syntheticSource(count, DEMO_SEED), secretFile: f['secret-file'] });
   }
-  await serveWith(f, indexDir, example);
+  await serveWith({ ...f, demo: true }, indexDir, example);
 }
-
-/** Makes a client key and the clients-file entry that holds only its SHA-256. */
-export async function clientKey(argv: string[]): Promise<void> {
-  const f = flags(argv, { id: { type: 'string' }, scopes: { type: 'string' } });
-  if (!f.id) throw new UsageError('--id NAME is required');
-  const key = 'idv_' + randomBytes(24).toString('base64url');
-  const scopes = (f.scopes ?? 'verify,demographic,batch').split(',');
-  process.stdout.write(JSON.stringify({ key, clientsEntry: { id: f.id, keySha256: sha256Hex(key), scopes } }, null, 2) + '\n');
-}
-

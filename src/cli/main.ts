@@ -1,4 +1,5 @@
-import { audit, build, check, clientKey, demo, gc, gen, info, serve } from './commands.js';
+import { audit, build, check, demo, gc, gen, info, serve } from './commands.js';
+import { clients } from './clients.js';
 import { UsageError } from './args.js';
 import { ConfigError } from '../config.js';
 
@@ -7,7 +8,7 @@ const USAGE = `Usage: idv <command> [options]
   gen    --count N [--seed S] [--out FILE]           synthetic population as NDJSON
   build  (--input FILE | --synthetic N) --index DIR  build an index (NDJSON or CSV input)
          [--secret-file F] [--rejects FILE] [--seed S] [--threads N]
-  serve  --index DIR [--host 127.0.0.1] [--port 8080] [--clients FILE] [--secret-file F]
+  serve  --index DIR [--host 127.0.0.1] [--port 8080] (--clients FILE | --demo) [--secret-file F]
          [--threads N] [--dispatch pool|inline] [--max-inflight N] [--task-items N] [--audit-dir D]
   demo   [--index DIR] [--count N] [serve options]    build a 1M demo index if absent, then serve
   check  --index DIR --input FILE [--secret-file F] [--rejects FILE]
@@ -16,12 +17,14 @@ const USAGE = `Usage: idv <command> [options]
   gc     --index DIR                                 remove builds no running process reads
   audit  verify --index DIR [--audit-dir D] [--secret-file F]   check the audit trail's chain
   audit  query --id N --index DIR [--audit-dir D] [--secret-file F]   who checked this citizen
-  client-key --id NAME [--scopes verify,demographic,batch]   a new API key and its clients-file entry
+  clients add --file F --id NAME [--scopes verify,demographic,batch] [--rate N] [--burst N] [--daily-quota N]
+  clients list --file F | revoke --file F --id NAME | rotate --file F --id NAME
+                                                     edit the clients file; add and rotate print the key once
 
 Environment: IDV_SECRET_FILE, IDV_CLIENTS_FILE, IDV_HOST, IDV_PORT, IDV_AUDIT_DIR.
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { gen, build, serve, demo, check, info, gc, audit, 'client-key': clientKey };
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { gen, build, serve, demo, check, info, gc, audit, clients };
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

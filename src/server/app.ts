@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServeConfig } from '../config.js';
-import { ServiceError } from '../errors.js';
+import { rateLimited, ServiceError } from '../errors.js';
 import { readBody } from './body.js';
 import type { ClientRegistry, Scope, Client } from './clients.js';
 import { decodeBody, requestFormat } from './codec.js';
@@ -33,14 +33,14 @@ export interface RunningServer {
 const OPENAPI_JSON = JSON.stringify(OPENAPI);
 
 /** Authentication, scope and rate limit, in that order: a stranger learns nothing about scopes or rates. */
-function authorizer(clients: ClientRegistry) {
-  const limiter = new RateLimiter();
+function authorizer(clients: ClientRegistry, limiter: RateLimiter) {
   return (req: HttpRequest, scope: Scope, note?: AuditNote): Client => {
     const client = clients.authenticate(req.getHeader('authorization'));
     if (!client) throw new ServiceError('UNAUTHORIZED');
     if (note) note.client = client.id;
     if (!client.scopes.has(scope)) throw new ServiceError('FORBIDDEN');
-    if (!limiter.take(client)) throw new ServiceError('RATE_LIMITED');
+    const refusal = limiter.take(client);
+    if (refusal) throw rateLimited(refusal);
     return client;
   };
 }
@@ -95,13 +95,19 @@ function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, metrics: Met
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, dispatcher, metrics } = deps;
   const exchanges = new Exchanges(metrics, deps.log ?? (() => {}), config.retryAfterSeconds, randomBytes(4).toString('hex'), deps.audit);
-  const authorize = authorizer(deps.clients);
+  const limiter = new RateLimiter();
+  const authorize = authorizer(deps.clients, limiter);
   let ready = true;
   metrics.indexRecords.set(deps.records);
   metrics.ready.set(1);
 
   const app = App();
-  const routes = verifications({ dispatcher, metrics, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
+  // A batch's first item was paid for with the request; the others once it is read.
+  const chargeItems = (client: Client, items: number) => {
+    const refusal = items > 1 ? limiter.take(client, items - 1) : undefined;
+    if (refusal) throw rateLimited(refusal);
+  };
+  const routes = verifications({ dispatcher, metrics, chargeItems, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(route, v, exchanges, authorize, () => ready));
     app.any(route, (res, req) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED')));

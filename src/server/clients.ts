@@ -1,94 +1,144 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
+import type { Limits } from './rateLimit.js';
 
 export type Scope = 'verify' | 'demographic' | 'batch';
-const MAX_KNOWN_HEADERS = 10_000;
-const SCOPES: readonly Scope[] = ['verify', 'demographic', 'batch'];
+export const SCOPES: readonly Scope[] = ['verify', 'demographic', 'batch'];
 
 export interface Client {
   id: string;
   scopes: ReadonlySet<Scope>;
-  /** Sustained requests per second allowed; undefined for no limit. */
-  ratePerSecond?: number;
-  /** Requests allowed in a burst above the sustained rate. */
-  burst?: number;
+  limits: Limits;
 }
 
-/** API keys are known only by their SHA-256: the clients file holds no raw key. */
-export class ClientRegistry {
-  private readonly byKeyHash = new Map<string, Client>();
+/** One entry of the clients file: no raw key, only its SHA-256. Absent limits take the server's defaults. */
+export interface ClientEntry {
+  id: string;
+  keySha256: string;
+  scopes: Scope[];
+  ratePerSecond?: number;
+  burst?: number;
+  dailyQuota?: number;
+}
 
-  constructor(entries: { keySha256: string; client: Client }[]) {
-    for (const { keySha256, client } of entries) this.byKeyHash.set(keySha256, client);
+const ENTRY_FIELDS = ['id', 'keySha256', 'scopes', 'ratePerSecond', 'burst', 'dailyQuota'];
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A new random API key. */
+export const newKey = (prefix = 'idv_') => prefix + randomBytes(24).toString('base64url');
+
+/**
+ * API keys are known only by their SHA-256. Every presented key is hashed, then looked
+ * up by its hash, so the time taken does not depend on how much of a real key it shares.
+ */
+export class ClientRegistry {
+  private byKeyHash = new Map<string, Client>();
+
+  constructor(
+    entries: ClientEntry[],
+    private readonly defaults: Limits,
+  ) {
+    this.replace(entries);
   }
 
   get size(): number {
     return this.byKeyHash.size;
   }
 
-  // Known keys already hashed: SHA-256 costs more than the rest of authentication. Only
-  // keys that authenticated are kept, so the cache cannot be filled with strangers' keys.
-  private readonly known = new Map<string, Client>();
+  /** Swaps in a new set of clients at once (a reload of the clients file). */
+  replace(entries: ClientEntry[]): void {
+    const next = new Map<string, Client>();
+    for (const e of entries) {
+      const limits: Limits = {
+        ratePerSecond: e.ratePerSecond ?? this.defaults.ratePerSecond,
+        burst: e.burst ?? e.ratePerSecond ?? this.defaults.burst,
+        dailyQuota: e.dailyQuota ?? this.defaults.dailyQuota,
+      };
+      next.set(e.keySha256, { id: e.id, scopes: new Set(e.scopes), limits });
+    }
+    this.byKeyHash = next;
+  }
 
   /** The client for an Authorization header value, or undefined. */
   authenticate(authorization: string): Client | undefined {
-    const cached = this.known.get(authorization);
-    if (cached) return cached;
     if (!authorization.startsWith('Bearer ')) return undefined;
     const key = authorization.slice(7).trim();
     if (key.length === 0 || key.length > 512) return undefined;
-    const client = this.byKeyHash.get(sha256Hex(key));
-    if (client && this.known.size < MAX_KNOWN_HEADERS) this.known.set(authorization, client);
-    return client;
+    return this.byKeyHash.get(sha256Hex(key));
   }
 
-  static fromFile(path: string): ClientRegistry {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (err) {
-      throw new Error(`clients file ${path}: ${(err as Error).message}`);
-    }
-    return new ClientRegistry(parseClients(parsed, path));
-  }
-
-  /** A single client with every scope and a fresh random key, printed once by `serve`. */
-  static demo(): { registry: ClientRegistry; key: string } {
-    const key = 'idv_demo_' + randomBytes(24).toString('base64url');
-    const client: Client = { id: 'demo', scopes: new Set(SCOPES) };
-    return { registry: new ClientRegistry([{ keySha256: sha256Hex(key), client }]), key };
+  /** A single client with every scope and a fresh random key, printed once by `serve --demo`. */
+  static demo(defaults: Limits): { registry: ClientRegistry; key: string } {
+    const key = newKey('idv_demo_');
+    return { registry: new ClientRegistry([{ id: 'demo', keySha256: sha256Hex(key), scopes: [...SCOPES] }], defaults), key };
   }
 }
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-function parseClients(parsed: unknown, path: string): { keySha256: string; client: Client }[] {
+/** Reads and checks a clients file; every problem names the entry and field. */
+export function readClientsFile(path: string): ClientEntry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`clients file ${path}: ${(err as Error).message}`);
+  }
   const fail = (msg: string): never => {
     throw new Error(`clients file ${path}: ${msg}`);
   };
   const list = (parsed as { clients?: unknown })?.clients;
   if (!Array.isArray(list)) fail('expected {"clients": [...]}');
-  const seen = new Set<string>();
+  const keys = new Set<string>();
+  const ids = new Set<string>();
   return (list as Record<string, unknown>[]).map((c, i) => {
     const at = `clients[${i}]`;
     if (typeof c?.id !== 'string' || c.id === '') fail(`${at}.id must be a non-empty string`);
+    if (ids.has(c.id as string)) fail(`${at}.id repeats another client's id`);
+    ids.add(c.id as string);
     if (typeof c.keySha256 !== 'string' || !/^[0-9a-f]{64}$/.test(c.keySha256)) fail(`${at}.keySha256 must be 64 lowercase hex characters`);
-    if (seen.has(c.keySha256 as string)) fail(`${at}.keySha256 repeats another client's key`);
-    seen.add(c.keySha256 as string);
+    if (keys.has(c.keySha256 as string)) fail(`${at}.keySha256 repeats another client's key`);
+    keys.add(c.keySha256 as string);
     if (!Array.isArray(c.scopes) || c.scopes.some((s) => !SCOPES.includes(s))) fail(`${at}.scopes must list some of ${SCOPES.join(', ')}`);
-    for (const k of ['ratePerSecond', 'burst'] as const) {
+    for (const k of ['ratePerSecond', 'burst', 'dailyQuota'] as const) {
       if (c[k] !== undefined && (typeof c[k] !== 'number' || !((c[k] as number) > 0))) fail(`${at}.${k} must be a positive number`);
     }
-    const unknown = Object.keys(c).find((k) => !['id', 'keySha256', 'scopes', 'ratePerSecond', 'burst'].includes(k));
+    const unknown = Object.keys(c).find((k) => !ENTRY_FIELDS.includes(k));
     if (unknown) fail(`${at} has unknown field ${unknown}`);
-    const client: Client = {
-      id: c.id as string,
-      scopes: new Set(c.scopes as Scope[]),
-      ratePerSecond: c.ratePerSecond as number | undefined,
-      burst: c.burst as number | undefined,
-    };
-    return { keySha256: c.keySha256 as string, client };
+    return c as unknown as ClientEntry;
   });
+}
+
+/** Writes a clients file whole (a temporary file renamed over it), owner-only: a server reloading it never reads half of one. */
+export function writeClientsFile(path: string, entries: ClientEntry[]): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ clients: entries }, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/**
+ * Keeps a registry in step with its file: checked every 250 ms and on SIGHUP, so an added,
+ * revoked or rotated key takes effect within a second. A file that fails its checks is
+ * logged and the clients already loaded stay in force.
+ */
+export function followClientsFile(path: string, registry: ClientRegistry, log: (event: Record<string, unknown>) => void): () => void {
+  const reload = (why: string) => {
+    try {
+      registry.replace(readClientsFile(path));
+      log({ level: 'info', msg: 'clients file reloaded', why, clients: registry.size });
+    } catch (err) {
+      log({ level: 'error', msg: 'clients file not reloaded: the clients already loaded stay in force', why, err: (err as Error).message });
+    }
+  };
+  const onChange = (now: { mtimeMs: number; ino: number; size: number }, before: { mtimeMs: number; ino: number; size: number }) => {
+    if (now.mtimeMs !== before.mtimeMs || now.ino !== before.ino || now.size !== before.size) reload('changed');
+  };
+  const onHangup = () => reload('SIGHUP');
+  watchFile(path, { interval: 250, persistent: false }, onChange);
+  process.on('SIGHUP', onHangup);
+  return () => {
+    unwatchFile(path, onChange);
+    process.off('SIGHUP', onHangup);
+  };
 }

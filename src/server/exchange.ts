@@ -114,7 +114,8 @@ export class Exchange {
     }
     this.shared.metrics.errors.inc({ code: error.code });
     this.code = error.code;
-    const headers: Record<string, string> = error.status === 503 ? { 'retry-after': String(this.shared.retryAfterSeconds) } : {};
+    const retryAfter = error.retryAfterSeconds ?? (error.status === 503 ? this.shared.retryAfterSeconds : undefined);
+    const headers: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
     this.send(error.status, error.toBody(), headers, closeConnection);
   }
 

@@ -1,23 +1,57 @@
 import type { Client } from './clients.js';
 
-/** A token bucket per client: `ratePerSecond` sustained, `burst` (default one second's worth) at once. */
+/** A client's allowance: a token bucket of requests (batch items count one each) and a quota per UTC day. */
+export interface Limits {
+  ratePerSecond: number;
+  burst: number;
+  dailyQuota: number;
+}
+
+/** Why a request was refused, and when it is worth trying again. */
+export interface Refusal {
+  reason: 'rate' | 'quota';
+  retryAfterSeconds: number;
+}
+
+const DAY_MS = 86_400_000;
+
+interface State {
+  tokens: number;
+  at: number;
+  day: number;
+  used: number;
+}
+
+/**
+ * Per-client limits. A cost larger than the bucket (a batch bigger than the burst) is let
+ * through when the bucket is full and leaves it in debt, so the sustained rate of items
+ * still holds; a refusal takes nothing.
+ */
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly state = new Map<string, State>();
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly wallClock: () => number = () => Date.now(),
+  ) {}
 
-  /** Takes `cost` tokens; false when the client is over its rate. */
-  take(client: Client, cost = 1): boolean {
-    const rate = client.ratePerSecond;
-    if (rate === undefined) return true;
-    const capacity = client.burst ?? Math.max(1, rate);
+  take(client: Client, cost = 1): Refusal | undefined {
+    const { ratePerSecond: rate, burst, dailyQuota } = client.limits;
     const t = this.now();
-    const bucket = this.buckets.get(client.id) ?? { tokens: capacity, at: t };
-    bucket.tokens = Math.min(capacity, bucket.tokens + ((t - bucket.at) / 1000) * rate);
-    bucket.at = t;
-    this.buckets.set(client.id, bucket);
-    if (bucket.tokens < cost) return false;
-    bucket.tokens -= cost;
-    return true;
+    const day = Math.floor(this.wallClock() / DAY_MS);
+    let s = this.state.get(client.id);
+    if (!s) this.state.set(client.id, (s = { tokens: burst, at: t, day, used: 0 }));
+    if (s.day !== day) {
+      s.day = day;
+      s.used = 0;
+    }
+    s.tokens = Math.min(burst, s.tokens + ((t - s.at) / 1000) * rate);
+    s.at = t;
+    if (s.used + cost > dailyQuota) return { reason: 'quota', retryAfterSeconds: Math.max(1, Math.ceil(((day + 1) * DAY_MS - this.wallClock()) / 1000)) };
+    const needed = Math.min(cost, burst);
+    if (s.tokens < needed) return { reason: 'rate', retryAfterSeconds: Math.max(1, Math.ceil((needed - s.tokens) / rate)) };
+    s.tokens -= cost;
+    s.used += cost;
+    return undefined;
   }
 }

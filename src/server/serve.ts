@@ -7,7 +7,7 @@ import { Secret } from '../index/secret.js';
 import { ReaderRegistration } from '../index/readers.js';
 import { AUDIT_DIR, AuditTrail } from '../audit/trail.js';
 import { startServer, type RunningServer } from './app.js';
-import { ClientRegistry } from './clients.js';
+import { ClientRegistry, followClientsFile, readClientsFile } from './clients.js';
 import { InlineDispatcher, PoolDispatcher, type Dispatcher } from './dispatch.js';
 import type { Log } from './exchange.js';
 import { Metrics } from './metrics.js';
@@ -72,19 +72,28 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
   }
   let clients: ClientRegistry;
   let demoKey: string | undefined;
+  let unfollow = () => {};
+  const defaults = { ratePerSecond: config.defaultRatePerSecond, burst: config.defaultBurst, dailyQuota: config.defaultDailyQuota };
   try {
     if (config.clientsFile) {
-      clients = ClientRegistry.fromFile(config.clientsFile);
+      clients = new ClientRegistry(readClientsFile(config.clientsFile), defaults);
+      unfollow = followClientsFile(config.clientsFile, clients, log);
     } else {
-      ({ registry: clients, key: demoKey } = ClientRegistry.demo());
+      ({ registry: clients, key: demoKey } = ClientRegistry.demo(defaults));
     }
     const server = await startServer({ config, dispatcher, clients, metrics, records, log, audit: (entry) => audit.record(entry) });
+    const close = server.close;
+    server.close = async () => {
+      unfollow();
+      await close();
+    };
     warmPageCache(join(buildPath, DB_FILE)).then(
       ({ bytes, seconds }) => log({ level: 'info', msg: 'index pages read into the page cache', bytes, seconds: +seconds.toFixed(1) }),
       (err) => log({ level: 'warn', msg: 'could not pre-read the index', err: String(err) }),
     );
     return { server, demoKey, records };
   } catch (err) {
+    unfollow();
     await dispatcher.close();
     throw err;
   }

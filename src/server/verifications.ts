@@ -26,7 +26,15 @@ function itemNote({ item, context }: Validated, defaults: AuditContext = {}): It
 const outcome = (result: WorkResult): Pick<ItemNote, 'result' | 'code'> => ('error' in result ? { code: result.error.code } : { result: result.result });
 
 /** The three verification endpoints: validation on the event loop, the work on the dispatcher. */
-export function verifications(opts: { dispatcher: Dispatcher; metrics: Metrics; bodyLimit: number; batchBodyLimit: number; batchMaxItems: number }): Record<VerificationRoute, Verification> {
+export function verifications(opts: {
+  dispatcher: Dispatcher;
+  metrics: Metrics;
+  /** Counts a batch's items against the client's rate and quota; throws RATE_LIMITED. */
+  chargeItems: (client: Client, items: number) => void;
+  bodyLimit: number;
+  batchBodyLimit: number;
+  batchMaxItems: number;
+}): Record<VerificationRoute, Verification> {
   const { dispatcher, metrics } = opts;
   const count = (item: WorkItem, result: WorkResult) => {
     if ('result' in result) metrics.recordResult(item.type, result.result);
@@ -44,6 +52,7 @@ export function verifications(opts: { dispatcher: Dispatcher; metrics: Metrics; 
   async function batch(body: unknown, client: Client, note: AuditNote): Promise<object> {
     const { items: raw, context } = batchItems(asObject(body, 'body'), opts.batchMaxItems);
     Object.assign(note, context);
+    opts.chargeItems(client, raw.length);
     const results: unknown[] = new Array(raw.length);
     const notes: ItemNote[] = (note.items = new Array(raw.length));
     const items: WorkItem[] = [];

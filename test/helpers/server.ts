@@ -14,6 +14,9 @@ export const KEYS = {
   batchNoDemographic: 'test-key-batch-no-demographic',
 };
 
+/** Limits no test reaches, for the clients whose tests are not about limits. */
+const UNHURRIED = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e12 };
+
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
 
 export function writeClientsFile(dir: string): string {
@@ -22,9 +25,9 @@ export function writeClientsFile(dir: string): string {
     path,
     JSON.stringify({
       clients: [
-        { id: 'bank-a', keySha256: sha(KEYS.full), scopes: ['verify', 'demographic', 'batch'] },
-        { id: 'telco-b', keySha256: sha(KEYS.verifyOnly), scopes: ['verify'] },
-        { id: 'batcher-d', keySha256: sha(KEYS.batchNoDemographic), scopes: ['verify', 'batch'] },
+        { id: 'bank-a', keySha256: sha(KEYS.full), scopes: ['verify', 'demographic', 'batch'], ...UNHURRIED },
+        { id: 'telco-b', keySha256: sha(KEYS.verifyOnly), scopes: ['verify'], ...UNHURRIED },
+        { id: 'batcher-d', keySha256: sha(KEYS.batchNoDemographic), scopes: ['verify', 'batch'], ...UNHURRIED },
         { id: 'portal-c', keySha256: sha(KEYS.limited), scopes: ['verify'], ratePerSecond: 0.001, burst: 1 },
       ],
     }),

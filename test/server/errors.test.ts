@@ -108,7 +108,10 @@ describe('error codes over HTTP', () => {
   it('RATE_LIMITED past the client rate', async () => {
     const first = await verify({ idNumber: '001090000101' }, KEYS.limited);
     expect(first.status).toBe(200);
-    expectError(await verify({ idNumber: '001090000101' }, KEYS.limited), 'RATE_LIMITED');
+    const refused = await verify({ idNumber: '001090000101' }, KEYS.limited);
+    expectError(refused, 'RATE_LIMITED');
+    // One token at 0.001 per second: worth trying again in 1,000 s.
+    expect(refused.headers.get('retry-after')).toBe('1000');
   });
 });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { serveConfig } from '../../src/config.js';
 import { startServer } from '../../src/server/app.js';
-import { ClientRegistry } from '../../src/server/clients.js';
+import { ClientRegistry, readClientsFile } from '../../src/server/clients.js';
 import type { Dispatcher } from '../../src/server/dispatch.js';
 import { Metrics } from '../../src/server/metrics.js';
 import type { WorkItem, WorkResult } from '../../src/verification/types.js';
@@ -17,8 +17,8 @@ afterAll(() => index.remove());
 
 /** A server over a dispatcher that fails or stalls on purpose: the faults a real pool can have. */
 async function serverWith(dispatcher: Dispatcher) {
-  const config = serveConfig({ indexDir: index.indexDir, secretFile: index.secretFile, port: 0, shutdownGraceMs: 5000 });
-  const clients = ClientRegistry.fromFile(writeClientsFile(index.dir));
+  const config = serveConfig({ indexDir: index.indexDir, secretFile: index.secretFile, clientsFile: writeClientsFile(index.dir), port: 0, shutdownGraceMs: 5000 });
+  const clients = new ClientRegistry(readClientsFile(config.clientsFile!), { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e12 });
   const server = await startServer({ config, dispatcher, clients, metrics: new Metrics(), records: 10 });
   return { server, url: `http://127.0.0.1:${server.port}` };
 }

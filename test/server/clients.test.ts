@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sha256Hex } from '../../src/server/clients.js';
+import { idv } from '../helpers/cli.js';
+import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
+import { call, startTestServer, type TestServer } from '../helpers/server.js';
+
+let index: TempIndex;
+let server: TestServer;
+let clientsFile: string;
+const KEY = { tight: 'key-tight-0123456789', quota: 'key-quota-0123456789' };
+beforeAll(async () => {
+  index = await tempIndex({ input: fixture('citizens.ndjson') });
+  clientsFile = join(index.dir, 'edited-clients.json');
+  writeFileSync(
+    clientsFile,
+    JSON.stringify({
+      clients: [
+        { id: 'tight', keySha256: sha256Hex(KEY.tight), scopes: ['verify', 'batch'], ratePerSecond: 1, burst: 5 },
+        { id: 'quota', keySha256: sha256Hex(KEY.quota), scopes: ['verify'], ratePerSecond: 1000, dailyQuota: 3 },
+      ],
+    }),
+  );
+  server = await startTestServer(index, { clientsFile });
+});
+afterAll(async () => {
+  await server.close();
+  index.remove();
+});
+
+const verify = (key: string) => call(server.url, '/v1/verify', { key, body: { idNumber: '001090000101' } });
+const batchOf = (key: string, n: number) => call(server.url, '/v1/verify/batch', { key, body: { items: Array.from({ length: n }, () => ({ type: 'id', idNumber: '001090000101' })) } });
+
+/** Polls until `ok` holds, and returns how long it took (ms); fails after 2 s. */
+async function within(ok: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (!(await ok())) {
+    if (Date.now() - started > 2000) throw new Error('not within 2 s');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return Date.now() - started;
+}
+
+describe('client limits', () => {
+  it('counts each batch item against the rate, and says when to come back', async () => {
+    expect((await batchOf(KEY.tight, 3)).status).toBe(200);
+    const refused = await batchOf(KEY.tight, 3);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('RATE_LIMITED');
+    expect(refused.headers.get('retry-after')).toBe('1');
+  });
+
+  it('refuses past the daily quota, until the next UTC day', async () => {
+    for (let i = 0; i < 3; i++) expect((await verify(KEY.quota)).status).toBe(200);
+    const refused = await verify(KEY.quota);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.message).toContain('daily quota');
+    const untilMidnight = Math.ceil((Math.ceil(Date.now() / 86_400_000) * 86_400_000 - Date.now()) / 1000);
+    expect(Math.abs(Number(refused.headers.get('retry-after')) - untilMidnight)).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('idv clients edits the file a running server follows', () => {
+  it('adds, rotates and revokes keys, each in force within a second', async () => {
+    const added = idv('clients', 'add', '--file', clientsFile, '--id', 'telco-z', '--scopes', 'verify', '--rate', '50');
+    expect(added.status, added.stderr).toBe(0);
+    const { key } = JSON.parse(added.stdout);
+    expect(readFileSync(clientsFile, 'utf8')).not.toContain(key);
+    expect(statSync(clientsFile).mode & 0o777).toBe(0o600);
+    expect(await within(async () => (await verify(key)).status === 200)).toBeLessThan(1000);
+
+    const rotated = JSON.parse(idv('clients', 'rotate', '--file', clientsFile, '--id', 'telco-z').stdout).key;
+    expect(await within(async () => (await verify(key)).status === 401 && (await verify(rotated)).status === 200)).toBeLessThan(1000);
+
+    const listed = idv('clients', 'list', '--file', clientsFile).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(listed.find((c) => c.id === 'telco-z')).toEqual({ id: 'telco-z', scopes: ['verify'], ratePerSecond: 50, keyFingerprint: sha256Hex(rotated).slice(0, 8) });
+
+    expect(idv('clients', 'revoke', '--file', clientsFile, '--id', 'telco-z').status).toBe(0);
+    expect(await within(async () => (await verify(rotated)).status === 401)).toBeLessThan(1000);
+    expect(idv('clients', 'revoke', '--file', clientsFile, '--id', 'telco-z').stderr).toContain('no client "telco-z"');
+  });
+
+  it('keeps the clients it has when the file is broken', async () => {
+    const good = readFileSync(clientsFile, 'utf8');
+    writeFileSync(clientsFile, '{"clients": [');
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await verify(KEY.tight)).status).not.toBe(401);
+    writeFileSync(clientsFile, good);
+  });
+});
+
+describe('serve without clients', () => {
+  it('refuses to start unless --demo is given', () => {
+    const r = idv('serve', '--index', index.indexDir, '--secret-file', index.secretFile, '--port', '0');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('clientsFile: required (give --clients FILE; --demo starts a throwaway demo client instead)');
+  });
+});
