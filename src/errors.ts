@@ -55,3 +55,14 @@ export function rateLimited(refusal: { reason: 'rate' | 'quota'; retryAfterSecon
 export function validationError(field: string, message: string): ServiceError {
   return new ServiceError('VALIDATION_FAILED', message, field);
 }
+
+/**
+ * An unexpected error as it may be logged: its class, code and stack frames, but not its
+ * message, which a library may have built from the request (a name, a number).
+ */
+export function loggableError(err: unknown): { errName: string; errCode?: string; frames: string[] } {
+  if (!(err instanceof Error)) return { errName: typeof err, frames: [] };
+  const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).map((l) => l.trim());
+  const code = (err as { code?: unknown }).code;
+  return { errName: err.name, ...(typeof code === 'string' ? { errCode: code } : {}), frames };
+}

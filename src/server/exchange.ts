@@ -1,4 +1,4 @@
-import { ServiceError } from '../errors.js';
+import { loggableError, ServiceError } from '../errors.js';
 import { CONTENT_TYPES, encodeBody, responseFormat, type Format } from './codec.js';
 import type { Metrics } from './metrics.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
@@ -110,7 +110,7 @@ export class Exchange {
   fail(err: unknown, closeConnection = false): void {
     const error = err instanceof ServiceError ? err : new ServiceError('INTERNAL');
     if (!(err instanceof ServiceError)) {
-      this.shared.log({ level: 'error', msg: 'request failed', requestId: this.requestId, route: this.route, err: String((err as Error)?.stack ?? err) });
+      this.shared.log({ level: 'error', msg: 'request failed', requestId: this.requestId, route: this.route, ...loggableError(err) });
     }
     this.shared.metrics.errors.inc({ code: error.code });
     this.code = error.code;

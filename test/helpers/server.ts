@@ -43,7 +43,7 @@ export interface TestServer {
 }
 
 /** A real server on a free port, over a real index, with the test clients. */
-export async function startTestServer(index: TempIndex, overrides: Partial<ServeConfig> = {}): Promise<TestServer> {
+export async function startTestServer(index: TempIndex, overrides: Partial<ServeConfig> = {}, log?: (event: Record<string, unknown>) => void): Promise<TestServer> {
   const config = serveConfig({
     indexDir: index.indexDir,
     secretFile: index.secretFile,
@@ -54,7 +54,7 @@ export async function startTestServer(index: TempIndex, overrides: Partial<Serve
     shutdownGraceMs: 2000,
     ...overrides,
   });
-  const service = await startService(config);
+  const service = await startService(config, log);
   const port = service.server.port;
   return { url: `http://127.0.0.1:${port}`, port, service, close: () => service.server.close() };
 }
