@@ -41,11 +41,15 @@ export class Exchanges {
     private readonly audit?: (entry: AuditEntry) => void,
   ) {}
 
-  /** Starts an exchange. Reads what it needs from `req` now: `req` is only valid during the handler. */
-  begin(res: HttpResponse, req: HttpRequest, route: string, audited = false): Exchange {
+  /**
+   * Starts an exchange. Reads what it needs from `req` now: `req` is only valid during the
+   * handler. A verification's answer is about a person: no cache may keep it, and the
+   * audit trail records it.
+   */
+  begin(res: HttpResponse, req: HttpRequest, route: string, verification = false): Exchange {
     this.open++;
-    const ex = new Exchange(this, res, route, `${this.bootId}-${(++this.sequence).toString(36)}`, req.getHeader('accept'));
-    if (audited && this.audit) ex.note = { client: null };
+    const ex = new Exchange(this, res, route, `${this.bootId}-${(++this.sequence).toString(36)}`, req.getHeader('accept'), verification);
+    if (verification && this.audit) ex.note = { client: null };
     res.onAborted(() => ex.abort());
     return ex;
   }
@@ -79,6 +83,7 @@ export class Exchange {
     readonly route: string,
     readonly requestId: string,
     private readonly accept: string,
+    private readonly personal: boolean,
   ) {}
 
   abort(): void {
@@ -95,6 +100,7 @@ export class Exchange {
     if (!this.finish()) return;
     this.res.cork(() => {
       this.res.writeStatus(`${status} ${STATUS_TEXT[status]}`).writeHeader('content-type', contentType);
+      if (this.personal) this.res.writeHeader('cache-control', 'no-store');
       for (const [k, v] of Object.entries(headers)) this.res.writeHeader(k, v);
       this.res.end(payload, closeConnection);
     });
