@@ -4,6 +4,9 @@
  */
 export const ERRORS = {
   INVALID_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  // Answered by the TLS proxy in front of the service (deploy/nginx), from its HTTP parser.
+  MALFORMED_REQUEST: { status: 400, message: 'The request is not well-formed HTTP (for example two Content-Length headers)' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers exceed the size limit' },
   INVALID_MSGPACK: { status: 400, message: 'The request body is not valid msgpack' },
   UNAUTHORIZED: { status: 401, message: 'Missing or unknown API key (send Authorization: Bearer <key>)' },
   FORBIDDEN: { status: 403, message: 'This API key lacks the scope for this operation' },

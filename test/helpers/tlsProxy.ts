@@ -1,0 +1,81 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/packageFiles.js';
+
+export const TEMPLATE = join(PACKAGE_ROOT, 'deploy', 'nginx', 'idv.conf.template');
+
+/** Debian's nginx, where installed (CI installs it). */
+export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => spawnSync(p, ['-v']).status === 0);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+export interface TlsProxy {
+  port: number;
+  /** The self-signed certificate the proxy presents (for localhost and 127.0.0.1). */
+  certFile: string;
+  cert: Buffer;
+  stop(): Promise<void>;
+}
+
+/**
+ * The shipped nginx template, rendered as the README says, in front of a service on
+ * `upstreamPort`, with a certificate made for the test. Runs nginx in the foreground as
+ * one process, everything in a temporary folder.
+ */
+export async function startTlsProxy(upstreamPort: number): Promise<TlsProxy> {
+  if (!NGINX) throw new Error('nginx is not installed (apt-get install nginx-light)');
+  const dir = mkdtempSync(join(tmpdir(), 'idv-nginx-'));
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
+  const port = await freePort();
+  const values: Record<string, string> = { IDV_LISTEN: `127.0.0.1:${port}`, IDV_UPSTREAM: `127.0.0.1:${upstreamPort}`, IDV_TLS_CERT: certFile, IDV_TLS_KEY: keyFile };
+  writeFileSync(join(dir, 'idv.conf'), readFileSync(TEMPLATE, 'utf8').replace(/\$\{(IDV_[A-Z_]+)\}/g, (_, name: string) => values[name]));
+  const temp = (name: string) => `${name}_temp_path ${join(dir, name)};`;
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    [
+      'daemon off;',
+      'master_process off;',
+      `pid ${join(dir, 'nginx.pid')};`,
+      `error_log ${join(dir, 'error.log')} warn;`,
+      'events { worker_connections 256; }',
+      `http { access_log off; ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join(' ')} include ${join(dir, 'idv.conf')}; }`,
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let tries = 0; ; tries++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(true));
+      socket.on('error', () => resolve(false));
+      socket.on('connect', () => socket.destroy());
+    });
+    if (up) break;
+    if (child.exitCode !== null || tries > 100) {
+      await stop();
+      throw new Error(`nginx did not start: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, certFile, cert: readFileSync(certFile), stop };
+}
