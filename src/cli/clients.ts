@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { newKey, readClientsFile, SCOPES, sha256Hex, writeClientsFile, type ClientEntry, type Scope } from '../server/clients.js';
+import { newKey, readClientsFile, SCOPES, sha256Hex, validateEntries, writeClientsFile, type ClientEntry, type Scope } from '../server/clients.js';
 import { flags, positiveInt, UsageError } from './args.js';
 
 const CLIENT_FLAGS = {
@@ -10,6 +10,8 @@ const CLIENT_FLAGS = {
   rate: { type: 'string' },
   burst: { type: 'string' },
   'daily-quota': { type: 'string' },
+  purposes: { type: 'string' },
+  'consent-optional': { type: 'boolean' },
 } as const;
 
 /** Prints a key that exists nowhere else: the clients file keeps only its SHA-256. */
@@ -49,6 +51,10 @@ export async function clients(argv: string[]): Promise<void> {
       if (f.rate !== undefined) entry.ratePerSecond = positiveInt('rate', f.rate);
       if (f.burst !== undefined) entry.burst = positiveInt('burst', f.burst);
       if (f['daily-quota'] !== undefined) entry.dailyQuota = positiveInt('daily-quota', f['daily-quota']);
+      if (f.purposes !== undefined) entry.purposes = f.purposes.split(',').map((p) => p.trim());
+      if (f['consent-optional']) entry.consentRequired = false;
+      // Checked as the server will read it, before anything is written.
+      validateEntries({ clients: [...entries, entry] }, path);
       writeClientsFile(path, [...entries, entry]);
       return showKey(f.id, key);
     }

@@ -18,6 +18,7 @@ const USAGE = `Usage: idv <command> [options]
   audit  verify --index DIR [--audit-dir D] [--secret-file F]   check the audit trail's chain
   audit  query --id N --index DIR [--audit-dir D] [--secret-file F]   who checked this citizen
   clients add --file F --id NAME [--scopes verify,demographic,batch] [--rate N] [--burst N] [--daily-quota N]
+              [--purposes a,b] [--consent-optional]
   clients list --file F | revoke --file F --id NAME | rotate --file F --id NAME
                                                      edit the clients file; add and rotate print the key once
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import type { Limits } from './rateLimit.js';
+import { PURPOSE } from './validate.js';
 
 export type Scope = 'verify' | 'demographic' | 'batch';
 export const SCOPES: readonly Scope[] = ['verify', 'demographic', 'batch'];
@@ -9,6 +10,10 @@ export interface Client {
   id: string;
   scopes: ReadonlySet<Scope>;
   limits: Limits;
+  /** Every verification must state a purpose and a consent reference (the default). */
+  consentRequired: boolean;
+  /** The purposes this client may state; any short code when absent. */
+  purposes?: ReadonlySet<string>;
 }
 
 /** One entry of the clients file: no raw key, only its SHA-256. Absent limits take the server's defaults. */
@@ -19,9 +24,12 @@ export interface ClientEntry {
   ratePerSecond?: number;
   burst?: number;
   dailyQuota?: number;
+  /** Default true: verifications without purpose and consentRef are refused. */
+  consentRequired?: boolean;
+  purposes?: string[];
 }
 
-const ENTRY_FIELDS = ['id', 'keySha256', 'scopes', 'ratePerSecond', 'burst', 'dailyQuota'];
+const ENTRY_FIELDS = ['id', 'keySha256', 'scopes', 'ratePerSecond', 'burst', 'dailyQuota', 'consentRequired', 'purposes'];
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -57,7 +65,9 @@ export class ClientRegistry {
         burst: e.burst ?? e.ratePerSecond ?? this.defaults.burst,
         dailyQuota: e.dailyQuota ?? this.defaults.dailyQuota,
       };
-      next.set(e.keySha256, { id: e.id, scopes: new Set(e.scopes), limits });
+      const client: Client = { id: e.id, scopes: new Set(e.scopes), limits, consentRequired: e.consentRequired ?? true };
+      if (e.purposes) client.purposes = new Set(e.purposes);
+      next.set(e.keySha256, client);
     }
     this.byKeyHash = next;
   }
@@ -73,7 +83,8 @@ export class ClientRegistry {
   /** A single client with every scope and a fresh random key, printed once by `serve --demo`. */
   static demo(defaults: Limits): { registry: ClientRegistry; key: string } {
     const key = newKey('idv_demo_');
-    return { registry: new ClientRegistry([{ id: 'demo', keySha256: sha256Hex(key), scopes: [...SCOPES] }], defaults), key };
+    // A throwaway client for trying the API: purpose and consent optional, so the printed curl works.
+    return { registry: new ClientRegistry([{ id: 'demo', keySha256: sha256Hex(key), scopes: [...SCOPES], consentRequired: false }], defaults), key };
   }
 }
 
@@ -85,6 +96,11 @@ export function readClientsFile(path: string): ClientEntry[] {
   } catch (err) {
     throw new Error(`clients file ${path}: ${(err as Error).message}`);
   }
+  return validateEntries(parsed, path);
+}
+
+/** Checks the parsed content of a clients file; every problem names the entry and field. */
+export function validateEntries(parsed: unknown, path: string): ClientEntry[] {
   const fail = (msg: string): never => {
     throw new Error(`clients file ${path}: ${msg}`);
   };
@@ -103,6 +119,10 @@ export function readClientsFile(path: string): ClientEntry[] {
     if (!Array.isArray(c.scopes) || c.scopes.some((s) => !SCOPES.includes(s))) fail(`${at}.scopes must list some of ${SCOPES.join(', ')}`);
     for (const k of ['ratePerSecond', 'burst', 'dailyQuota'] as const) {
       if (c[k] !== undefined && (typeof c[k] !== 'number' || !((c[k] as number) > 0))) fail(`${at}.${k} must be a positive number`);
+    }
+    if (c.consentRequired !== undefined && typeof c.consentRequired !== 'boolean') fail(`${at}.consentRequired must be true or false`);
+    if (c.purposes !== undefined && (!Array.isArray(c.purposes) || c.purposes.length === 0 || c.purposes.some((p) => typeof p !== 'string' || !PURPOSE.test(p)))) {
+      fail(`${at}.purposes must list short codes of lower-case letters, digits, ".", "_" or "-"`);
     }
     const unknown = Object.keys(c).find((k) => !ENTRY_FIELDS.includes(k));
     if (unknown) fail(`${at} has unknown field ${unknown}`);

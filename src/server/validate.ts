@@ -16,7 +16,8 @@ type Body = Record<string, unknown>;
 const AUDIT_FIELDS = ['purpose', 'consentRef'];
 const ID_FIELDS = ['idNumber', 'fullName', 'dateOfBirth', 'gender', 'placeOfOrigin', 'placeOfResidence', 'legacyIdNumber', 'cardIssueDate', 'options', ...AUDIT_FIELDS];
 const DEMOGRAPHIC_FIELDS = ['fullName', 'dateOfBirth', 'gender', 'provinceCode', 'options', ...AUDIT_FIELDS];
-const PURPOSE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** A purpose is a short code: lower-case letters, digits, ".", "_" or "-". */
+export const PURPOSE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const MAX_NAME = 100;
 const MAX_PLACE = 200;
 const MAX_CONSENT_REF = 128;

@@ -1,4 +1,4 @@
-import { ServiceError } from '../errors.js';
+import { ServiceError, validationError } from '../errors.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
 import type { Client, Scope } from './clients.js';
 import type { Dispatcher } from './dispatch.js';
@@ -23,6 +23,20 @@ function itemNote({ item, context }: Validated, defaults: AuditContext = {}): It
   return note;
 }
 
+/**
+ * What the client's entry asks of purpose and consent: both stated (unless the entry says
+ * consent is not required), and the purpose among those the entry allows.
+ */
+function checkConsent(client: Client, context: AuditContext): void {
+  if (client.consentRequired) {
+    if (context.purpose === undefined) throw validationError('purpose', 'purpose is required for this API key (why the identity is checked)');
+    if (context.consentRef === undefined) throw validationError('consentRef', "consentRef is required for this API key (the client's reference to the citizen's consent)");
+  }
+  if (client.purposes && context.purpose !== undefined && !client.purposes.has(context.purpose)) {
+    throw validationError('purpose', `purpose must be one of those allowed to this API key: ${[...client.purposes].join(', ')}`);
+  }
+}
+
 const outcome = (result: WorkResult): Pick<ItemNote, 'result' | 'code'> => ('error' in result ? { code: result.error.code } : { result: result.result });
 
 /** The three verification endpoints: validation on the event loop, the work on the dispatcher. */
@@ -40,8 +54,9 @@ export function verifications(opts: {
     if ('result' in result) metrics.recordResult(item.type, result.result);
   };
 
-  async function single(validated: Validated, note: AuditNote): Promise<object> {
+  async function single(validated: Validated, client: Client, note: AuditNote): Promise<object> {
     Object.assign(note, itemNote(validated));
+    checkConsent(client, validated.context);
     const [result] = await dispatcher.run([validated.item]);
     if ('error' in result) throw new ServiceError(result.error.code);
     count(validated.item, result);
@@ -61,6 +76,7 @@ export function verifications(opts: {
       try {
         const validated = batchItem(value);
         notes[i] = itemNote(validated, context);
+        checkConsent(client, { ...context, ...validated.context });
         if (!client.scopes.has(validated.item.type === 'id' ? 'verify' : 'demographic')) throw new ServiceError('FORBIDDEN');
         items.push(validated.item);
         slots.push(i);
@@ -80,8 +96,8 @@ export function verifications(opts: {
   }
 
   return {
-    '/v1/verify': { scope: 'verify', limit: opts.bodyLimit, handle: (body, _, note) => single(idItem(asObject(body, 'body')), note) },
-    '/v1/verify/demographic': { scope: 'demographic', limit: opts.bodyLimit, handle: (body, _, note) => single(demographicItem(asObject(body, 'body')), note) },
+    '/v1/verify': { scope: 'verify', limit: opts.bodyLimit, handle: (body, client, note) => single(idItem(asObject(body, 'body')), client, note) },
+    '/v1/verify/demographic': { scope: 'demographic', limit: opts.bodyLimit, handle: (body, client, note) => single(demographicItem(asObject(body, 'body')), client, note) },
     '/v1/verify/batch': { scope: 'batch', limit: opts.batchBodyLimit, handle: batch },
   };
 }

@@ -12,10 +12,11 @@ export const KEYS = {
   verifyOnly: 'test-key-verify-only-0123',
   limited: 'test-key-rate-limited-0123',
   batchNoDemographic: 'test-key-batch-no-demographic',
+  consenting: 'test-key-consent-required-0123',
 };
 
-/** Limits no test reaches, for the clients whose tests are not about limits. */
-const UNHURRIED = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e12 };
+/** Limits no test reaches, and consent optional, for the clients whose tests are about neither. */
+const UNHURRIED = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e12, consentRequired: false };
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -28,7 +29,8 @@ export function writeClientsFile(dir: string): string {
         { id: 'bank-a', keySha256: sha(KEYS.full), scopes: ['verify', 'demographic', 'batch'], ...UNHURRIED },
         { id: 'telco-b', keySha256: sha(KEYS.verifyOnly), scopes: ['verify'], ...UNHURRIED },
         { id: 'batcher-d', keySha256: sha(KEYS.batchNoDemographic), scopes: ['verify', 'batch'], ...UNHURRIED },
-        { id: 'portal-c', keySha256: sha(KEYS.limited), scopes: ['verify'], ratePerSecond: 0.001, burst: 1 },
+        { id: 'portal-c', keySha256: sha(KEYS.limited), scopes: ['verify'], ratePerSecond: 0.001, burst: 1, consentRequired: false },
+        { id: 'bank-e', keySha256: sha(KEYS.consenting), scopes: ['verify', 'batch'], ...UNHURRIED, consentRequired: true, purposes: ['account-opening', 'kyc-refresh'] },
       ],
     }),
   );

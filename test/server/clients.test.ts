@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sha256Hex } from '../../src/server/clients.js';
 import { idv } from '../helpers/cli.js';
 import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
-import { call, startTestServer, type TestServer } from '../helpers/server.js';
+import { call, KEYS, startTestServer, writeClientsFile as writeTestClients, type TestServer } from '../helpers/server.js';
 
 let index: TempIndex;
 let server: TestServer;
@@ -13,12 +13,15 @@ const KEY = { tight: 'key-tight-0123456789', quota: 'key-quota-0123456789' };
 beforeAll(async () => {
   index = await tempIndex({ input: fixture('citizens.ndjson') });
   clientsFile = join(index.dir, 'edited-clients.json');
+  // The usual test clients, and two whose limits are the subject here.
+  const usual = JSON.parse(readFileSync(writeTestClients(index.dir), 'utf8')).clients;
   writeFileSync(
     clientsFile,
     JSON.stringify({
       clients: [
-        { id: 'tight', keySha256: sha256Hex(KEY.tight), scopes: ['verify', 'batch'], ratePerSecond: 1, burst: 5 },
-        { id: 'quota', keySha256: sha256Hex(KEY.quota), scopes: ['verify'], ratePerSecond: 1000, dailyQuota: 3 },
+        ...usual,
+        { id: 'tight', keySha256: sha256Hex(KEY.tight), scopes: ['verify', 'batch'], ratePerSecond: 1, burst: 5, consentRequired: false },
+        { id: 'quota', keySha256: sha256Hex(KEY.quota), scopes: ['verify'], ratePerSecond: 1000, dailyQuota: 3, consentRequired: false },
       ],
     }),
   );
@@ -63,7 +66,7 @@ describe('client limits', () => {
 
 describe('idv clients edits the file a running server follows', () => {
   it('adds, rotates and revokes keys, each in force within a second', async () => {
-    const added = idv('clients', 'add', '--file', clientsFile, '--id', 'telco-z', '--scopes', 'verify', '--rate', '50');
+    const added = idv('clients', 'add', '--file', clientsFile, '--id', 'telco-z', '--scopes', 'verify', '--rate', '50', '--consent-optional');
     expect(added.status, added.stderr).toBe(0);
     const { key } = JSON.parse(added.stdout);
     expect(readFileSync(clientsFile, 'utf8')).not.toContain(key);
@@ -74,7 +77,7 @@ describe('idv clients edits the file a running server follows', () => {
     expect(await within(async () => (await verify(key)).status === 401 && (await verify(rotated)).status === 200)).toBeLessThan(1000);
 
     const listed = idv('clients', 'list', '--file', clientsFile).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(listed.find((c) => c.id === 'telco-z')).toEqual({ id: 'telco-z', scopes: ['verify'], ratePerSecond: 50, keyFingerprint: sha256Hex(rotated).slice(0, 8) });
+    expect(listed.find((c) => c.id === 'telco-z')).toEqual({ id: 'telco-z', scopes: ['verify'], ratePerSecond: 50, consentRequired: false, keyFingerprint: sha256Hex(rotated).slice(0, 8) });
 
     expect(idv('clients', 'revoke', '--file', clientsFile, '--id', 'telco-z').status).toBe(0);
     expect(await within(async () => (await verify(rotated)).status === 401)).toBeLessThan(1000);
@@ -95,5 +98,40 @@ describe('serve without clients', () => {
     const r = idv('serve', '--index', index.indexDir, '--secret-file', index.secretFile, '--port', '0');
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('clientsFile: required (give --clients FILE; --demo starts a throwaway demo client instead)');
+  });
+});
+
+describe('purpose and consent', () => {
+  const consenting = (body: object) => call(server.url, '/v1/verify', { key: KEYS.consenting, body: { idNumber: '001090000101', fullName: 'Nguyễn Văn An', ...body } });
+
+  it('refuses a verification without purpose or consent reference from a client that needs them, or with a purpose it is not allowed', async () => {
+    const cases: [object, string, RegExp][] = [
+      [{ consentRef: 'c-1' }, 'purpose', /purpose is required for this API key/],
+      [{ purpose: 'account-opening' }, 'consentRef', /consentRef is required for this API key/],
+      [{ purpose: 'marketing', consentRef: 'c-1' }, 'purpose', /purpose must be one of those allowed to this API key: account-opening, kyc-refresh/],
+    ];
+    for (const [body, field, message] of cases) {
+      const reply = await consenting(body);
+      expect(reply.status).toBe(422);
+      expect(reply.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field, message: expect.stringMatching(message) });
+    }
+    expect((await consenting({ purpose: 'kyc-refresh', consentRef: 'c-1' })).body.result).toBe('match');
+  });
+
+  it("takes a batch's purpose and consent for items that give none, and refuses an item whose purpose is not allowed", async () => {
+    const reply = await call(server.url, '/v1/verify/batch', {
+      key: KEYS.consenting,
+      body: {
+        purpose: 'account-opening',
+        consentRef: 'batch-7',
+        items: [
+          { type: 'id', idNumber: '001090000101', fullName: 'Nguyễn Văn An' },
+          { type: 'id', idNumber: '001090000101', fullName: 'Nguyễn Văn An', purpose: 'marketing' },
+        ],
+      },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body.results[0].result).toBe('match');
+    expect(reply.body.results[1].error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'purpose' });
   });
 });
