@@ -33,11 +33,19 @@ function rejectUnknown(body: Body, allowed: readonly string[], prefix = ''): voi
   }
 }
 
+// Control characters (NUL included); U+FFFD, what a decoder puts for bytes that are not
+// UTF-8; and a surrogate without its other half (possible in JSON's \u escapes).
+const UNFIT_TEXT = /[\p{Cc}\uFFFD]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+
 function optionalString(body: Body, field: string, max: number): string | undefined {
   const value = body[field];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw validationError(field, `${field} must be a string`);
   if (value.length > max) throw validationError(field, `${field} must be at most ${max} characters`);
+  // Refused, not cleaned: a name with a NUL in it must not quietly become a match.
+  if (UNFIT_TEXT.test(value)) {
+    throw validationError(field, `${field} must be text: no control characters, unpaired surrogates or bytes that are not UTF-8`);
+  }
   return value;
 }
 
