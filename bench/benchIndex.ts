@@ -42,7 +42,8 @@ export async function benchIndex(scale: number, rebuild = false): Promise<BenchI
   }
   const clients = join(dir, 'clients.json');
   // Limits the load never reaches, and consent optional: the bench measures the service, not the client's allowance.
-  const limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, consentRequired: false };
+  // Scores shown: the matching evaluation draws its curves from them.
+  const limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, consentRequired: false, scores: true };
   writeFileSync(clients, JSON.stringify({ clients: [{ id: 'bench', keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'], ...limits }] }));
   return { dir, clients };
 }

@@ -1,3 +1,5 @@
+import { MIN_NAME_THRESHOLD } from './domain/names.js';
+
 /**
  * Every setting of the server, validated once at start: unknown keys are refused,
  * each error names its option, and the result is frozen.
@@ -12,6 +14,7 @@ export interface ServeConfig {
   defaultRatePerSecond: number; // a client's requests (batch items count one each) per second, unless its entry says
   defaultBurst: number; // requests allowed at once above the rate, unless its entry says
   defaultDailyQuota: number; // requests (batch items count one each) per UTC day, unless its entry says
+  minNameThreshold: number; // the lowest options.nameThreshold a client may ask for
   threads: number; // piscina workers doing hashing, lookups and matching
   dispatch: 'pool' | 'inline'; // inline runs lookups on the event loop (for measurement)
   maxItemsPerTask: number; // requests gathered into one worker task
@@ -34,6 +37,7 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   defaultRatePerSecond: 200,
   defaultBurst: 1000, // one full batch
   defaultDailyQuota: 1_000_000,
+  minNameThreshold: MIN_NAME_THRESHOLD,
   threads: 2,
   dispatch: 'pool',
   maxItemsPerTask: 64,
@@ -87,6 +91,7 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   defaultRatePerSecond: int(1, 10_000_000),
   defaultBurst: int(1, 10_000_000),
   defaultDailyQuota: int(1, 1_000_000_000_000),
+  minNameThreshold: int(0, 100),
   threads: int(1, 64),
   dispatch: oneOf('pool', 'inline'),
   maxItemsPerTask: int(1, 10_000),

@@ -83,7 +83,7 @@ describe('record codec', () => {
 });
 
 describe('RateLimiter', () => {
-  const client = (limits: Partial<Limits> = {}) => ({ id: 'c', scopes: new Set<never>(), consentRequired: false, limits: { ratePerSecond: 10, burst: 2, dailyQuota: 1e9, ...limits } });
+  const client = (limits: Partial<Limits> = {}) => ({ id: 'c', scopes: new Set<never>(), consentRequired: false, scores: false, limits: { ratePerSecond: 10, burst: 2, dailyQuota: 1e9, ...limits } });
 
   it('allows a burst, then the sustained rate, and says when to come back', () => {
     let now = 0;

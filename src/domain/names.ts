@@ -12,6 +12,11 @@ export interface NameMatch {
 
 /** The default `options.nameThreshold`: see bench/MATCHING.md for how it was chosen. */
 export const DEFAULT_NAME_THRESHOLD = 85;
+/**
+ * The lowest `options.nameThreshold` a client may ask for unless the operator sets another
+ * (`minNameThreshold`): below it, answers to guessed names would tell how close a guess is.
+ */
+export const MIN_NAME_THRESHOLD = 80;
 
 /*
  * A fuzzy score is 100 minus penalties. A word that differs by a slip (a typo, a

@@ -107,7 +107,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const refusal = items > 1 ? limiter.take(client, items - 1) : undefined;
     if (refusal) throw rateLimited(refusal);
   };
-  const routes = verifications({ dispatcher, metrics, chargeItems, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
+  const routes = verifications({ dispatcher, metrics, chargeItems, minNameThreshold: config.minNameThreshold, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(route, v, exchanges, authorize, () => ready));
     app.any(route, (res, req) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED')));

@@ -14,6 +14,8 @@ export interface Client {
   consentRequired: boolean;
   /** The purposes this client may state; any short code when absent. */
   purposes?: ReadonlySet<string>;
+  /** Whether answers show numeric scores (an evaluation client); match and level otherwise. */
+  scores: boolean;
 }
 
 /** One entry of the clients file: no raw key, only its SHA-256. Absent limits take the server's defaults. */
@@ -27,9 +29,11 @@ export interface ClientEntry {
   /** Default true: verifications without purpose and consentRef are refused. */
   consentRequired?: boolean;
   purposes?: string[];
+  /** Default false: answers carry match and level, not the numeric scores. */
+  scores?: boolean;
 }
 
-const ENTRY_FIELDS = ['id', 'keySha256', 'scopes', 'ratePerSecond', 'burst', 'dailyQuota', 'consentRequired', 'purposes'];
+const ENTRY_FIELDS = ['id', 'keySha256', 'scopes', 'ratePerSecond', 'burst', 'dailyQuota', 'consentRequired', 'purposes', 'scores'];
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -65,7 +69,7 @@ export class ClientRegistry {
         burst: e.burst ?? e.ratePerSecond ?? this.defaults.burst,
         dailyQuota: e.dailyQuota ?? this.defaults.dailyQuota,
       };
-      const client: Client = { id: e.id, scopes: new Set(e.scopes), limits, consentRequired: e.consentRequired ?? true };
+      const client: Client = { id: e.id, scopes: new Set(e.scopes), limits, consentRequired: e.consentRequired ?? true, scores: e.scores ?? false };
       if (e.purposes) client.purposes = new Set(e.purposes);
       next.set(e.keySha256, client);
     }
@@ -120,7 +124,9 @@ export function validateEntries(parsed: unknown, path: string): ClientEntry[] {
     for (const k of ['ratePerSecond', 'burst', 'dailyQuota'] as const) {
       if (c[k] !== undefined && (typeof c[k] !== 'number' || !((c[k] as number) > 0))) fail(`${at}.${k} must be a positive number`);
     }
-    if (c.consentRequired !== undefined && typeof c.consentRequired !== 'boolean') fail(`${at}.consentRequired must be true or false`);
+    for (const k of ['consentRequired', 'scores'] as const) {
+      if (c[k] !== undefined && typeof c[k] !== 'boolean') fail(`${at}.${k} must be true or false`);
+    }
     if (c.purposes !== undefined && (!Array.isArray(c.purposes) || c.purposes.length === 0 || c.purposes.some((p) => typeof p !== 'string' || !PURPOSE.test(p)))) {
       fail(`${at}.purposes must list short codes of lower-case letters, digits, ".", "_" or "-"`);
     }

@@ -1,5 +1,5 @@
 import { ERRORS } from '../errors.js';
-import { DEFAULT_NAME_THRESHOLD } from '../domain/names.js';
+import { DEFAULT_NAME_THRESHOLD, MIN_NAME_THRESHOLD } from '../domain/names.js';
 import { DEFAULT_MAX_CANDIDATES, MAX_CANDIDATES } from '../verification/demographic.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -13,9 +13,10 @@ const audit = {
   purpose: str({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'Why the check is made, e.g. "account-opening"' }),
   consentRef: str({ maxLength: 128, description: "The client's reference to the citizen's consent" }),
 };
-const options = obj({ nameThreshold: { type: 'integer', minimum: 0, maximum: 100, default: DEFAULT_NAME_THRESHOLD } });
+const nameThreshold = { type: 'integer', minimum: MIN_NAME_THRESHOLD, maximum: 100, default: DEFAULT_NAME_THRESHOLD, description: `At least ${MIN_NAME_THRESHOLD}, or the floor the operator set` };
+const options = obj({ nameThreshold });
 const searchOptions = obj({
-  nameThreshold: { type: 'integer', minimum: 0, maximum: 100, default: DEFAULT_NAME_THRESHOLD },
+  nameThreshold,
   maxCandidates: { type: 'integer', minimum: 1, maximum: MAX_CANDIDATES, default: DEFAULT_MAX_CANDIDATES },
 });
 const idClaim = {
@@ -39,13 +40,14 @@ const demographicQuery = {
   ...audit,
 };
 const fieldResults = obj({
-  fullName: obj({ match: bool, level: { enum: ['exact', 'normalized', 'fuzzy', 'none'] }, score }, ['match', 'level', 'score']),
+  // Scores only for clients whose entry allows them (`scores: true`).
+  fullName: obj({ match: bool, level: { enum: ['exact', 'normalized', 'fuzzy', 'none'] }, score }, ['match', 'level']),
   dateOfBirth: obj({ match: bool, precision: { enum: ['day', 'month', 'year'] }, transposed: { const: true } }, ['match', 'precision']),
   gender: obj({ match: bool }, ['match']),
   legacyIdNumber: obj({ match: bool }, ['match']),
   cardIssueDate: obj({ match: bool }, ['match']),
-  placeOfOrigin: obj({ match: bool, score }, ['match', 'score']),
-  placeOfResidence: obj({ match: bool, score }, ['match', 'score']),
+  placeOfOrigin: obj({ match: bool, score }, ['match']),
+  placeOfResidence: obj({ match: bool, score }, ['match']),
 });
 const idOutcome = {
   result: { enum: ['match', 'partial', 'mismatch', 'not_found'] },
@@ -56,7 +58,7 @@ const idOutcome = {
 const demographicOutcome = {
   result: { enum: ['unique', 'ambiguous', 'none'] },
   total: { type: 'integer', minimum: 0 },
-  candidates: { type: 'array', maxItems: MAX_CANDIDATES, items: obj({ idNumberMasked: str({ pattern: '^[0-9]{3}\\*{6}[0-9]{3}$' }), score }, ['idNumberMasked', 'score']) },
+  candidates: { type: 'array', maxItems: MAX_CANDIDATES, items: obj({ idNumberMasked: str({ pattern: '^[0-9]{3}\\*{6}[0-9]{3}$' }), score }, ['idNumberMasked']) },
 };
 const errorBody = obj({ error: obj({ code: { enum: Object.keys(ERRORS) }, message: str(), field: str() }, ['code', 'message']) }, ['error']);
 

@@ -1,6 +1,6 @@
 import { checkIdNumber, isLegacyIdNumber, isLegacyLookup, type Gender } from '../domain/idNumber.js';
 import { parseFullDate, parsePartialDate } from '../domain/dates.js';
-import { DEFAULT_NAME_THRESHOLD } from '../domain/names.js';
+import { DEFAULT_NAME_THRESHOLD, MIN_NAME_THRESHOLD } from '../domain/names.js';
 import { DEFAULT_MAX_CANDIDATES, MAX_CANDIDATES } from '../verification/demographic.js';
 import { regionByCode } from '../domain/regions.js';
 import { validationError } from '../errors.js';
@@ -86,11 +86,11 @@ function integerOption(opts: Body, name: string, min: number, max: number, fallb
 }
 
 /** `nameThreshold` on every kind of claim; `maxCandidates` on searches only. */
-function options(body: Body, search: boolean): MatchOptions {
+function options(body: Body, search: boolean, floor: number): MatchOptions {
   const opts = body.options === undefined ? {} : asObject(body.options, 'options');
   rejectUnknown(opts, search ? ['nameThreshold', 'maxCandidates'] : ['nameThreshold'], 'options.');
   return {
-    nameThreshold: integerOption(opts, 'nameThreshold', 0, 100, DEFAULT_NAME_THRESHOLD),
+    nameThreshold: integerOption(opts, 'nameThreshold', floor, 100, Math.max(floor, DEFAULT_NAME_THRESHOLD)),
     maxCandidates: integerOption(opts, 'maxCandidates', 1, MAX_CANDIDATES, DEFAULT_MAX_CANDIDATES),
   };
 }
@@ -120,7 +120,7 @@ function auditFields(body: Body): AuditContext {
   return context;
 }
 
-export function idItem(body: Body): Validated {
+export function idItem(body: Body, floor = MIN_NAME_THRESHOLD): Validated {
   rejectUnknown(body, ID_FIELDS);
   if (body.idNumber === undefined) throw validationError('idNumber', 'idNumber is required');
   const idRule = 'idNumber must be a string of 12 digits, or of 9 for a legacy number';
@@ -143,10 +143,10 @@ export function idItem(body: Body): Validated {
   if (issued !== undefined && !parseFullDate(issued)) throw validationError('cardIssueDate', 'cardIssueDate must be a valid YYYY-MM-DD');
   set('cardIssueDate', issued);
   const context = auditFields(body);
-  return { item: { type: 'id', claim, options: options(body, false) }, context };
+  return { item: { type: 'id', claim, options: options(body, false, floor) }, context };
 }
 
-export function demographicItem(body: Body): Validated {
+export function demographicItem(body: Body, floor = MIN_NAME_THRESHOLD): Validated {
   rejectUnknown(body, DEMOGRAPHIC_FIELDS);
   const query: DemographicQuery = { fullName: name(body, true)!, dateOfBirth: birthDate(body, true)! };
   const g = gender(body);
@@ -159,15 +159,15 @@ export function demographicItem(body: Body): Validated {
     query.provinceCode = province;
   }
   const context = auditFields(body);
-  return { item: { type: 'demographic', query, options: options(body, true) }, context };
+  return { item: { type: 'demographic', query, options: options(body, true, floor) }, context };
 }
 
 /** A batch item carries its own type: "id" or "demographic". */
-export function batchItem(value: unknown): Validated {
+export function batchItem(value: unknown, floor = MIN_NAME_THRESHOLD): Validated {
   const body = asObject(value, 'item');
   const { type, ...rest } = body;
-  if (type === 'id') return idItem(rest);
-  if (type === 'demographic') return demographicItem(rest);
+  if (type === 'id') return idItem(rest, floor);
+  if (type === 'demographic') return demographicItem(rest, floor);
   throw validationError('type', 'type must be "id" or "demographic"');
 }
 

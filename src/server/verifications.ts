@@ -37,6 +37,22 @@ function checkConsent(client: Client, context: AuditContext): void {
   }
 }
 
+/**
+ * The answer as this client may see it: without numeric scores unless its entry allows
+ * them, so that guesses cannot be steered by how close they came.
+ */
+function shown(result: WorkResult, client: Client): WorkResult {
+  if (client.scores || 'error' in result) return result;
+  if ('candidates' in result) return { ...result, candidates: result.candidates.map(({ score: _, ...c }) => c) } as WorkResult;
+  if (result.result === 'not_found') return result;
+  const fields: Record<string, object> = {};
+  for (const [name, field] of Object.entries(result.fields)) {
+    const { score: _, ...rest } = field as { score?: number };
+    fields[name] = rest;
+  }
+  return { ...result, fields } as WorkResult;
+}
+
 const outcome = (result: WorkResult): Pick<ItemNote, 'result' | 'code'> => ('error' in result ? { code: result.error.code } : { result: result.result });
 
 /** The three verification endpoints: validation on the event loop, the work on the dispatcher. */
@@ -45,6 +61,8 @@ export function verifications(opts: {
   metrics: Metrics;
   /** Counts a batch's items against the client's rate and quota; throws RATE_LIMITED. */
   chargeItems: (client: Client, items: number) => void;
+  /** The lowest options.nameThreshold a client may ask for. */
+  minNameThreshold: number;
   bodyLimit: number;
   batchBodyLimit: number;
   batchMaxItems: number;
@@ -61,7 +79,7 @@ export function verifications(opts: {
     if ('error' in result) throw new ServiceError(result.error.code);
     count(validated.item, result);
     note.result = result.result;
-    return result;
+    return shown(result, client);
   }
 
   async function batch(body: unknown, client: Client, note: AuditNote): Promise<object> {
@@ -74,7 +92,7 @@ export function verifications(opts: {
     const slots: number[] = [];
     raw.forEach((value, i) => {
       try {
-        const validated = batchItem(value);
+        const validated = batchItem(value, opts.minNameThreshold);
         notes[i] = itemNote(validated, context);
         checkConsent(client, { ...context, ...validated.context });
         if (!client.scopes.has(validated.item.type === 'id' ? 'verify' : 'demographic')) throw new ServiceError('FORBIDDEN');
@@ -90,14 +108,14 @@ export function verifications(opts: {
     answers.forEach((answer, k) => {
       count(items[k], answer);
       Object.assign(notes[slots[k]], outcome(answer));
-      results[slots[k]] = 'error' in answer ? answer : { type: items[k].type, ...answer };
+      results[slots[k]] = 'error' in answer ? answer : { type: items[k].type, ...shown(answer, client) };
     });
     return { results };
   }
 
   return {
-    '/v1/verify': { scope: 'verify', limit: opts.bodyLimit, handle: (body, client, note) => single(idItem(asObject(body, 'body')), client, note) },
-    '/v1/verify/demographic': { scope: 'demographic', limit: opts.bodyLimit, handle: (body, client, note) => single(demographicItem(asObject(body, 'body')), client, note) },
+    '/v1/verify': { scope: 'verify', limit: opts.bodyLimit, handle: (body, client, note) => single(idItem(asObject(body, 'body'), opts.minNameThreshold), client, note) },
+    '/v1/verify/demographic': { scope: 'demographic', limit: opts.bodyLimit, handle: (body, client, note) => single(demographicItem(asObject(body, 'body'), opts.minNameThreshold), client, note) },
     '/v1/verify/batch': { scope: 'batch', limit: opts.batchBodyLimit, handle: batch },
   };
 }

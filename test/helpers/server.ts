@@ -15,8 +15,8 @@ export const KEYS = {
   consenting: 'test-key-consent-required-0123',
 };
 
-/** Limits no test reaches, and consent optional, for the clients whose tests are about neither. */
-const UNHURRIED = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e12, consentRequired: false };
+/** Limits no test reaches, consent optional and scores shown, for the clients whose tests are about none of these. */
+const UNHURRIED = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e12, consentRequired: false, scores: true };
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -29,8 +29,8 @@ export function writeClientsFile(dir: string): string {
         { id: 'bank-a', keySha256: sha(KEYS.full), scopes: ['verify', 'demographic', 'batch'], ...UNHURRIED },
         { id: 'telco-b', keySha256: sha(KEYS.verifyOnly), scopes: ['verify'], ...UNHURRIED },
         { id: 'batcher-d', keySha256: sha(KEYS.batchNoDemographic), scopes: ['verify', 'batch'], ...UNHURRIED },
-        { id: 'portal-c', keySha256: sha(KEYS.limited), scopes: ['verify'], ratePerSecond: 0.001, burst: 1, consentRequired: false },
-        { id: 'bank-e', keySha256: sha(KEYS.consenting), scopes: ['verify', 'batch'], ...UNHURRIED, consentRequired: true, purposes: ['account-opening', 'kyc-refresh'] },
+        { id: 'portal-c', keySha256: sha(KEYS.limited), scopes: ['verify'], ratePerSecond: 0.001, burst: 1, consentRequired: false, scores: true },
+        { id: 'bank-e', keySha256: sha(KEYS.consenting), scopes: ['verify', 'batch'], ...UNHURRIED, consentRequired: true, scores: false, purposes: ['account-opening', 'kyc-refresh'] },
       ],
     }),
   );

@@ -96,12 +96,26 @@ describe('POST /v1/verify', () => {
     expect((await verify({ idNumber: '001085000505' })).body.status).toEqual({ alive: true, card: 'revoked' });
   });
 
-  it('applies options.nameThreshold', async () => {
-    const lenient = await verify({ idNumber: '001090000101', fullName: 'Nguyễn Văn Bình', options: { nameThreshold: 0 } });
-    const strict = await verify({ idNumber: '001090000101', fullName: 'Nguyễn Văn Bình' });
-    expect(lenient.body.fields.fullName).toMatchObject({ match: true, level: 'fuzzy' });
+  it('applies options.nameThreshold, down to the floor', async () => {
+    // Two slips (84) against "Nguyễn Văn An": under the default 85, over the floor 80.
+    const lenient = await verify({ idNumber: '001090000101', fullName: 'Ngyen Van Am', options: { nameThreshold: 80 } });
+    const strict = await verify({ idNumber: '001090000101', fullName: 'Ngyen Van Am' });
+    expect(lenient.body.fields.fullName).toMatchObject({ match: true, level: 'fuzzy', score: 84 });
     expect(strict.body.fields.fullName).toMatchObject({ match: false, level: 'none' });
     expect(strict.body.result).toBe('mismatch');
+    const below = await post('/v1/verify', { idNumber: '001090000101', fullName: 'Nguyễn Văn Bình', options: { nameThreshold: 0 } });
+    expect(below.status).toBe(422);
+    expect(below.body.error).toMatchObject({ field: 'options.nameThreshold', message: 'options.nameThreshold must be an integer from 80 to 100' });
+  });
+
+  it('shows numeric scores only to a client whose entry allows them', async () => {
+    const claim = { idNumber: '001090000101', fullName: 'Ngyen Van Am', placeOfResidence: 'Hà Nội', purpose: 'kyc-refresh', consentRef: 'c-1' };
+    const hidden = await call(current.server.url, '/v1/verify', { key: KEYS.consenting, body: claim });
+    expect(hidden.body.fields).toEqual({ fullName: { match: false, level: 'none' }, placeOfResidence: { match: true } });
+    const shown = await verify(claim);
+    expect(shown.body.fields.fullName.score).toBe(84);
+    const batch = await call(current.server.url, '/v1/verify/batch', { key: KEYS.consenting, body: { purpose: 'kyc-refresh', consentRef: 'c-1', items: [{ type: 'id', ...claim }] } });
+    expect(JSON.stringify(batch.body)).not.toContain('score');
   });
 
   it('speaks msgpack both ways, and follows Accept', async () => {
