@@ -43,7 +43,8 @@ export async function benchIndex(scale: number, rebuild = false): Promise<BenchI
   const clients = join(dir, 'clients.json');
   // Limits the load never reaches, and consent optional: the bench measures the service, not the client's allowance.
   // Scores shown: the matching evaluation draws its curves from them.
-  const limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, consentRequired: false, scores: true };
+  // The load repeats claims and misses on purpose: no probing limits either.
+  const limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, notFoundPerHour: 1e9, consentRequired: false, scores: true };
   writeFileSync(clients, JSON.stringify({ clients: [{ id: 'bench', keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'], ...limits }] }));
   return { dir, clients };
 }

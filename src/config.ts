@@ -15,6 +15,10 @@ export interface ServeConfig {
   defaultBurst: number; // requests allowed at once above the rate, unless its entry says
   defaultDailyQuota: number; // requests (batch items count one each) per UTC day, unless its entry says
   minNameThreshold: number; // the lowest options.nameThreshold a client may ask for
+  // Unless a client's entry says otherwise: answers of the kind guessing produces, then refusals.
+  defaultMismatchesPerCitizen: number; // mismatching answers about one citizen per 24 h; then TOO_MANY_MISMATCHES
+  defaultEmptySearchesPerName: number; // searches by one name finding nobody per 24 h; then TOO_MANY_SEARCHES
+  defaultNotFoundPerHour: number; // not_found answers per hour; then TOO_MANY_NOT_FOUND
   threads: number; // piscina workers doing hashing, lookups and matching
   dispatch: 'pool' | 'inline'; // inline runs lookups on the event loop (for measurement)
   maxItemsPerTask: number; // requests gathered into one worker task
@@ -38,6 +42,9 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   defaultBurst: 1000, // one full batch
   defaultDailyQuota: 1_000_000,
   minNameThreshold: MIN_NAME_THRESHOLD,
+  defaultMismatchesPerCitizen: 5,
+  defaultEmptySearchesPerName: 20,
+  defaultNotFoundPerHour: 100,
   threads: 2,
   dispatch: 'pool',
   maxItemsPerTask: 64,
@@ -92,6 +99,9 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   defaultBurst: int(1, 10_000_000),
   defaultDailyQuota: int(1, 1_000_000_000_000),
   minNameThreshold: int(0, 100),
+  defaultMismatchesPerCitizen: int(1, 1_000_000_000),
+  defaultEmptySearchesPerName: int(1, 1_000_000_000),
+  defaultNotFoundPerHour: int(1, 1_000_000_000),
   threads: int(1, 64),
   dispatch: oneOf('pool', 'inline'),
   maxItemsPerTask: int(1, 10_000),

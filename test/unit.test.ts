@@ -83,7 +83,7 @@ describe('record codec', () => {
 });
 
 describe('RateLimiter', () => {
-  const client = (limits: Partial<Limits> = {}) => ({ id: 'c', scopes: new Set<never>(), consentRequired: false, scores: false, limits: { ratePerSecond: 10, burst: 2, dailyQuota: 1e9, ...limits } });
+  const client = (limits: Partial<Limits> = {}) => ({ id: 'c', scopes: new Set<never>(), consentRequired: false, scores: false, limits: { ratePerSecond: 10, burst: 2, dailyQuota: 1e9, mismatchesPerCitizen: 5, emptySearchesPerName: 20, notFoundPerHour: 100, ...limits } });
 
   it('allows a burst, then the sustained rate, and says when to come back', () => {
     let now = 0;
@@ -127,9 +127,11 @@ describe('content negotiation', () => {
   ] as const)('Accept %s with a %s request → %s', (accept, fallback, format) => expect(responseFormat(accept, fallback)).toBe(format));
 });
 
+const PROBING = { mismatchesPerCitizen: 5, emptySearchesPerName: 20, notFoundPerHour: 100 };
+
 describe('ClientRegistry', () => {
   it('authenticates by key hash only', () => {
-    const registry = new ClientRegistry([{ id: 'a', keySha256: sha256Hex('k1'), scopes: ['verify'] }], { ratePerSecond: 1, burst: 1, dailyQuota: 1 });
+    const registry = new ClientRegistry([{ id: 'a', keySha256: sha256Hex('k1'), scopes: ['verify'] }], { ...PROBING, ratePerSecond: 1, burst: 1, dailyQuota: 1 });
     expect(registry.authenticate('Bearer k1')?.id).toBe('a');
     expect(registry.authenticate('Bearer k2')).toBeUndefined();
     expect(registry.authenticate('k1')).toBeUndefined();
@@ -137,8 +139,8 @@ describe('ClientRegistry', () => {
   });
 
   it('gives an entry without limits the defaults, and swaps clients at once on replace', () => {
-    const registry = new ClientRegistry([{ id: 'a', keySha256: sha256Hex('k1'), scopes: ['verify'], ratePerSecond: 5 }], { ratePerSecond: 1, burst: 2, dailyQuota: 3 });
-    expect(registry.authenticate('Bearer k1')?.limits).toEqual({ ratePerSecond: 5, burst: 5, dailyQuota: 3 });
+    const registry = new ClientRegistry([{ id: 'a', keySha256: sha256Hex('k1'), scopes: ['verify'], ratePerSecond: 5 }], { ...PROBING, ratePerSecond: 1, burst: 2, dailyQuota: 3 });
+    expect(registry.authenticate('Bearer k1')?.limits).toEqual({ ...PROBING, ratePerSecond: 5, burst: 5, dailyQuota: 3 });
     registry.replace([{ id: 'b', keySha256: sha256Hex('k2'), scopes: ['batch'] }]);
     expect(registry.authenticate('Bearer k1')).toBeUndefined();
     expect(registry.authenticate('Bearer k2')).toMatchObject({ id: 'b', limits: { ratePerSecond: 1, burst: 2, dailyQuota: 3 } });

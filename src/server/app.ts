@@ -9,6 +9,7 @@ import { Exchanges, type AuditNote, type Exchange, type Log } from './exchange.j
 import type { Metrics } from './metrics.js';
 import { OPENAPI } from './openapi.js';
 import { RateLimiter } from './rateLimit.js';
+import { ProbeGuard } from './probing.js';
 import { App, closeListenSocket, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { verifications, type Verification, type VerificationRoute } from './verifications.js';
 import type { AuditEntry } from '../audit/trail.js';
@@ -107,7 +108,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const refusal = items > 1 ? limiter.take(client, items - 1) : undefined;
     if (refusal) throw rateLimited(refusal);
   };
-  const routes = verifications({ dispatcher, metrics, chargeItems, minNameThreshold: config.minNameThreshold, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
+  const routes = verifications({ dispatcher, metrics, chargeItems, minNameThreshold: config.minNameThreshold, guard: new ProbeGuard(), bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(route, v, exchanges, authorize, () => ready));
     app.any(route, (res, req) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED')));

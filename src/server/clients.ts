@@ -31,9 +31,14 @@ export interface ClientEntry {
   purposes?: string[];
   /** Default false: answers carry match and level, not the numeric scores. */
   scores?: boolean;
+  mismatchesPerCitizen?: number;
+  emptySearchesPerName?: number;
+  notFoundPerHour?: number;
 }
 
-const ENTRY_FIELDS = ['id', 'keySha256', 'scopes', 'ratePerSecond', 'burst', 'dailyQuota', 'consentRequired', 'purposes', 'scores'];
+const LIMITS = ['ratePerSecond', 'burst', 'dailyQuota', 'mismatchesPerCitizen', 'emptySearchesPerName', 'notFoundPerHour'] as const;
+
+const ENTRY_FIELDS = ['id', 'keySha256', 'scopes', 'consentRequired', 'purposes', 'scores', ...LIMITS];
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -64,11 +69,10 @@ export class ClientRegistry {
   replace(entries: ClientEntry[]): void {
     const next = new Map<string, Client>();
     for (const e of entries) {
-      const limits: Limits = {
-        ratePerSecond: e.ratePerSecond ?? this.defaults.ratePerSecond,
-        burst: e.burst ?? e.ratePerSecond ?? this.defaults.burst,
-        dailyQuota: e.dailyQuota ?? this.defaults.dailyQuota,
-      };
+      const limits = { ...this.defaults } as Limits;
+      for (const k of LIMITS) if (e[k] !== undefined) limits[k] = e[k]!;
+      // A client given a rate but no burst may burst one second's worth.
+      if (e.burst === undefined && e.ratePerSecond !== undefined) limits.burst = e.ratePerSecond;
       const client: Client = { id: e.id, scopes: new Set(e.scopes), limits, consentRequired: e.consentRequired ?? true, scores: e.scores ?? false };
       if (e.purposes) client.purposes = new Set(e.purposes);
       next.set(e.keySha256, client);
@@ -121,7 +125,7 @@ export function validateEntries(parsed: unknown, path: string): ClientEntry[] {
     if (keys.has(c.keySha256 as string)) fail(`${at}.keySha256 repeats another client's key`);
     keys.add(c.keySha256 as string);
     if (!Array.isArray(c.scopes) || c.scopes.some((s) => !SCOPES.includes(s))) fail(`${at}.scopes must list some of ${SCOPES.join(', ')}`);
-    for (const k of ['ratePerSecond', 'burst', 'dailyQuota'] as const) {
+    for (const k of LIMITS) {
       if (c[k] !== undefined && (typeof c[k] !== 'number' || !((c[k] as number) > 0))) fail(`${at}.${k} must be a positive number`);
     }
     for (const k of ['consentRequired', 'scores'] as const) {

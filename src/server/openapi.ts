@@ -69,7 +69,7 @@ const errorResponses = (...codes: (keyof typeof ERRORS)[]) =>
       { description: codes.filter((c) => ERRORS[c].status === status).join(', '), content: { 'application/json': { schema: ref('Error') } } },
     ]),
   );
-const COMMON_ERRORS = ['INVALID_JSON', 'MALFORMED_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'VALIDATION_FAILED', 'HEADERS_TOO_LARGE', 'RATE_LIMITED', 'INTERNAL', 'OVERLOADED'] as const;
+const COMMON_ERRORS = ['INVALID_JSON', 'MALFORMED_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'VALIDATION_FAILED', 'HEADERS_TOO_LARGE', 'RATE_LIMITED', 'TOO_MANY_MISMATCHES', 'TOO_MANY_SEARCHES', 'TOO_MANY_NOT_FOUND', 'INTERNAL', 'OVERLOADED'] as const;
 
 const post = (summary: string, request: string, response: string) => ({
   post: {

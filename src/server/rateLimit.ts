@@ -1,10 +1,19 @@
 import type { Client } from './clients.js';
 
-/** A client's allowance: a token bucket of requests (batch items count one each) and a quota per UTC day. */
+/**
+ * A client's allowance: a token bucket of requests (batch items count one each), a quota
+ * per UTC day, and how many answers of the kind guessing produces it may have (probing.ts).
+ */
 export interface Limits {
   ratePerSecond: number;
   burst: number;
   dailyQuota: number;
+  /** Mismatching answers about one citizen (by ID number) within 24 h. */
+  mismatchesPerCitizen: number;
+  /** Searches by one name that found nobody within 24 h (a date of birth guessed date by date). */
+  emptySearchesPerName: number;
+  /** Answers `not_found` within 1 h (ID numbers guessed). */
+  notFoundPerHour: number;
 }
 
 /** Why a request was refused, and when it is worth trying again. */

@@ -73,7 +73,14 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
   let clients: ClientRegistry;
   let demoKey: string | undefined;
   let unfollow = () => {};
-  const defaults = { ratePerSecond: config.defaultRatePerSecond, burst: config.defaultBurst, dailyQuota: config.defaultDailyQuota };
+  const defaults = {
+    ratePerSecond: config.defaultRatePerSecond,
+    burst: config.defaultBurst,
+    dailyQuota: config.defaultDailyQuota,
+    mismatchesPerCitizen: config.defaultMismatchesPerCitizen,
+    emptySearchesPerName: config.defaultEmptySearchesPerName,
+    notFoundPerHour: config.defaultNotFoundPerHour,
+  };
   try {
     if (config.clientsFile) {
       clients = new ClientRegistry(readClientsFile(config.clientsFile), defaults);

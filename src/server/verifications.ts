@@ -5,6 +5,7 @@ import type { Dispatcher } from './dispatch.js';
 import type { Metrics } from './metrics.js';
 import { asObject, batchItem, batchItems, demographicItem, idItem, type AuditContext, type Validated } from './validate.js';
 import type { AuditNote, ItemNote } from './exchange.js';
+import type { ProbeGuard } from './probing.js';
 
 export type VerificationRoute = '/v1/verify' | '/v1/verify/demographic' | '/v1/verify/batch';
 
@@ -63,6 +64,8 @@ export function verifications(opts: {
   chargeItems: (client: Client, items: number) => void;
   /** The lowest options.nameThreshold a client may ask for. */
   minNameThreshold: number;
+  /** Withholds the answers that guessing produces, past a client's limits. */
+  guard: ProbeGuard;
   bodyLimit: number;
   batchBodyLimit: number;
   batchMaxItems: number;
@@ -75,9 +78,11 @@ export function verifications(opts: {
   async function single(validated: Validated, client: Client, note: AuditNote): Promise<object> {
     Object.assign(note, itemNote(validated));
     checkConsent(client, validated.context);
-    const [result] = await dispatcher.run([validated.item]);
-    if ('error' in result) throw new ServiceError(result.error.code);
-    count(validated.item, result);
+    const [answer] = await dispatcher.run([validated.item]);
+    if ('error' in answer) throw new ServiceError(answer.error.code);
+    count(validated.item, answer);
+    const result = opts.guard.filter(client, validated.item, answer);
+    if (result instanceof ServiceError) throw result;
     note.result = result.result;
     return shown(result, client);
   }
@@ -107,8 +112,10 @@ export function verifications(opts: {
     const answers = items.length ? await dispatcher.run(items) : [];
     answers.forEach((answer, k) => {
       count(items[k], answer);
-      Object.assign(notes[slots[k]], outcome(answer));
-      results[slots[k]] = 'error' in answer ? answer : { type: items[k].type, ...shown(answer, client) };
+      const result = opts.guard.filter(client, items[k], answer);
+      const body = result instanceof ServiceError ? result.toBody() : result;
+      Object.assign(notes[slots[k]], outcome(body));
+      results[slots[k]] = 'error' in body ? body : { type: items[k].type, ...shown(body, client) };
     });
     return { results };
   }

@@ -15,8 +15,10 @@ export const KEYS = {
   consenting: 'test-key-consent-required-0123',
 };
 
+/** Limits no test reaches. */
+export const UNLIMITED = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e12, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, notFoundPerHour: 1e9 };
 /** Limits no test reaches, consent optional and scores shown, for the clients whose tests are about none of these. */
-const UNHURRIED = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e12, consentRequired: false, scores: true };
+const UNHURRIED = { ...UNLIMITED, consentRequired: false, scores: true };
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -29,7 +31,7 @@ export function writeClientsFile(dir: string): string {
         { id: 'bank-a', keySha256: sha(KEYS.full), scopes: ['verify', 'demographic', 'batch'], ...UNHURRIED },
         { id: 'telco-b', keySha256: sha(KEYS.verifyOnly), scopes: ['verify'], ...UNHURRIED },
         { id: 'batcher-d', keySha256: sha(KEYS.batchNoDemographic), scopes: ['verify', 'batch'], ...UNHURRIED },
-        { id: 'portal-c', keySha256: sha(KEYS.limited), scopes: ['verify'], ratePerSecond: 0.001, burst: 1, consentRequired: false, scores: true },
+        { id: 'portal-c', keySha256: sha(KEYS.limited), scopes: ['verify'], ...UNLIMITED, ratePerSecond: 0.001, burst: 1, consentRequired: false, scores: true },
         { id: 'bank-e', keySha256: sha(KEYS.consenting), scopes: ['verify', 'batch'], ...UNHURRIED, consentRequired: true, scores: false, purposes: ['account-opening', 'kyc-refresh'] },
       ],
     }),

@@ -7,7 +7,7 @@ import type { Dispatcher } from '../../src/server/dispatch.js';
 import { Metrics } from '../../src/server/metrics.js';
 import type { WorkItem, WorkResult } from '../../src/verification/types.js';
 import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
-import { call, KEYS, startTestServer, writeClientsFile } from '../helpers/server.js';
+import { call, KEYS, startTestServer, writeClientsFile, UNLIMITED } from '../helpers/server.js';
 
 let index: TempIndex;
 beforeAll(async () => {
@@ -18,7 +18,7 @@ afterAll(() => index.remove());
 /** A server over a dispatcher that fails or stalls on purpose: the faults a real pool can have. */
 async function serverWith(dispatcher: Dispatcher) {
   const config = serveConfig({ indexDir: index.indexDir, secretFile: index.secretFile, clientsFile: writeClientsFile(index.dir), port: 0, shutdownGraceMs: 5000 });
-  const clients = new ClientRegistry(readClientsFile(config.clientsFile!), { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e12 });
+  const clients = new ClientRegistry(readClientsFile(config.clientsFile!), UNLIMITED);
   const server = await startServer({ config, dispatcher, clients, metrics: new Metrics(), records: 10 });
   return { server, url: `http://127.0.0.1:${server.port}` };
 }

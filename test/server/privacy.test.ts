@@ -9,7 +9,7 @@ import type { Dispatcher } from '../../src/server/dispatch.js';
 import { startServer } from '../../src/server/app.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
-import { call, KEYS, startTestServer, writeClientsFile, type Reply } from '../helpers/server.js';
+import { call, KEYS, startTestServer, writeClientsFile, type Reply, UNLIMITED } from '../helpers/server.js';
 
 /** Everything of the fixture citizens a verification may carry: none of it may be written anywhere. */
 const people = readFileSync(fixture('citizens.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -76,7 +76,7 @@ describe('nothing personal in logs, metrics, error messages or the audit trail',
       close: async () => {},
     };
     const config = serveConfig({ indexDir: index.indexDir, secretFile: index.secretFile, clientsFile: writeClientsFile(index.dir), port: 0 });
-    const clients = new ClientRegistry(readClientsFile(config.clientsFile!), { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e12 });
+    const clients = new ClientRegistry(readClientsFile(config.clientsFile!), UNLIMITED);
     const server = await startServer({ config, dispatcher: leaky, clients, metrics: new Metrics(), records: 10, log: (e) => logs.push(e) });
     try {
       const p = people[0];
