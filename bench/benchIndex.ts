@@ -9,6 +9,8 @@ import { measureBuild, syntheticArgs } from './build.js';
 
 /** The client key of bench runs: a bench index serves only on the loopback interface. */
 export const BENCH_KEY = 'bench-key-not-secret';
+/** The client id of BENCH_KEY in the bench clients file. */
+export const BENCH_CLIENT = 'bench';
 /** The synthetic population of every bench index. */
 export const BENCH_SEED = 1;
 
@@ -45,6 +47,6 @@ export async function benchIndex(scale: number, rebuild = false): Promise<BenchI
   // Scores shown: the matching evaluation draws its curves from them.
   // The load repeats claims and misses on purpose: no probing limits either.
   const limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, notFoundPerHour: 1e9, consentRequired: false, scores: true };
-  writeFileSync(clients, JSON.stringify({ clients: [{ id: 'bench', keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'], ...limits }] }));
+  writeFileSync(clients, JSON.stringify({ clients: [{ id: BENCH_CLIENT, keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'], ...limits }] }));
   return { dir, clients };
 }

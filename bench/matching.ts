@@ -2,7 +2,10 @@ import { parseArgs } from 'node:util';
 import type { Citizen } from '../src/domain/citizen.js';
 import { DEFAULT_NAME_THRESHOLD } from '../src/domain/names.js';
 import { syntheticCitizens } from '../src/synth/generator.js';
-import { BENCH_KEY, BENCH_SEED, benchIndex } from './benchIndex.js';
+import { join } from 'node:path';
+import { DEFAULT_SECRET_FILE, Secret } from '../src/index/secret.js';
+import { CandidateRefs } from '../src/verification/candidateRef.js';
+import { BENCH_CLIENT, BENCH_KEY, BENCH_SEED, benchIndex } from './benchIndex.js';
 import { machine, today } from './machine.js';
 import { evaluate } from './matching/evaluate.js';
 import { buildPairs, KINDS } from './matching/pairs.js';
@@ -43,7 +46,8 @@ async function main(): Promise<void> {
   const server = await startServerProcess(['--index', dir, '--clients', clients]);
   let tallies;
   try {
-    tallies = await evaluate(server.url, BENCH_KEY, pairs, KINDS, DEFAULT_NAME_THRESHOLD);
+    const refs = new CandidateRefs(Secret.load(join(dir, DEFAULT_SECRET_FILE)).bytes);
+    tallies = await evaluate(server.url, BENCH_KEY, pairs, KINDS, DEFAULT_NAME_THRESHOLD, (ref) => refs.open(ref, BENCH_CLIENT));
   } finally {
     await server.stop();
   }

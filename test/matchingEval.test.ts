@@ -94,12 +94,14 @@ describe('tallies', () => {
 
   it('classifies search answers by who they name', () => {
     const tally = { queries: 0, uniqueRight: 0, ambiguousWithRight: 0, ambiguousWithRightInMax: 0, uniqueWrong: 0, missed: 0, errors: 0 };
-    const candidates = (...masks: string[]) => masks.map((idNumberMasked) => ({ idNumberMasked, score: 100 }));
-    tallySearch(tally, { result: 'unique', candidates: candidates('001******101') }, ['001090000101'], 2);
-    tallySearch(tally, { result: 'unique', candidates: candidates('001******101') }, ['001090000101', '030195000707'], 2);
-    tallySearch(tally, { result: 'ambiguous', candidates: candidates('030******707', '001******101') }, ['001090000101', '030195000707'], 2);
-    tallySearch(tally, { result: 'ambiguous', candidates: candidates('030******707', '002******202', '001******101') }, ['001090000101'], 2);
-    tallySearch(tally, { result: 'none', candidates: [] }, ['001090000101'], 2);
+    // References that name the ID number they stand for, so the test can read them.
+    const candidates = (...ids: string[]) => ids.map((candidateRef) => ({ candidateRef, score: 100 }));
+    const identify = (ref: string) => ref;
+    tallySearch(tally, { result: 'unique', candidates: candidates('001090000101') }, ['001090000101'], 2, identify);
+    tallySearch(tally, { result: 'unique', candidates: candidates('001090000101') }, ['001090000101', '030195000707'], 2, identify);
+    tallySearch(tally, { result: 'ambiguous', candidates: candidates('030195000707', '001090000101') }, ['001090000101', '030195000707'], 2, identify);
+    tallySearch(tally, { result: 'ambiguous', candidates: candidates('030195000707', '002090000202', '001090000101') }, ['001090000101'], 2, identify);
+    tallySearch(tally, { result: 'none', candidates: [] }, ['001090000101'], 2, identify);
     expect(tally).toEqual({ queries: 5, uniqueRight: 1, ambiguousWithRight: 1, ambiguousWithRightInMax: 2, uniqueWrong: 1, missed: 2, errors: 0 });
   });
 });

@@ -198,3 +198,23 @@ describe('checkIdClaim by a legacy number held by two citizens', () => {
     expect(checkIdClaim([], { idNumber: '012345678' }, options, today)).toEqual({ result: 'not_found', fields: {} });
   });
 });
+
+describe('CandidateRefs', () => {
+  it('names a person only to the client it was given to, for 24 hours, and refuses any altered token', async () => {
+    const { CandidateRefs, REF_LIFETIME_MINUTES } = await import('../src/verification/candidateRef.js');
+    const refs = new CandidateRefs(Buffer.alloc(32, 7));
+    const now = Date.UTC(2026, 10, 27, 12, 0);
+    const ref = refs.seal('001090000101', 'bank-a', now);
+    expect(ref).toMatch(/^[A-Za-z0-9_-]{51}$/);
+    expect(refs.seal('001090000101', 'bank-a', now)).not.toBe(ref); // a fresh nonce each time: equal people are not linkable
+    expect(refs.open(ref, 'bank-a', now)).toBe('001090000101');
+    expect(refs.open(ref, 'bank-b', now)).toBeUndefined();
+    expect(refs.open(ref, 'bank-a', now + REF_LIFETIME_MINUTES * 60_000 - 60_000)).toBe('001090000101');
+    expect(refs.open(ref, 'bank-a', now + (REF_LIFETIME_MINUTES + 2) * 60_000)).toBeUndefined();
+    expect(new CandidateRefs(Buffer.alloc(32, 8)).open(ref, 'bank-a', now)).toBeUndefined();
+    for (let i = 0; i < ref.length; i += 7) {
+      const altered = ref.slice(0, i) + (ref[i] === 'A' ? 'B' : 'A') + ref.slice(i + 1);
+      expect(refs.open(altered, 'bank-a', now)).toBeUndefined();
+    }
+  });
+});

@@ -1,4 +1,3 @@
-import { maskIdNumber } from '../../src/domain/idNumber.js';
 import { DEFAULT_MAX_CANDIDATES, MAX_CANDIDATES } from '../../src/verification/demographic.js';
 import type { Pair } from './pairs.js';
 
@@ -69,21 +68,21 @@ export function tallyVerify(tally: VerifyTally, answer: Answer, defaultThreshold
  * are what a search with the default options lists (the ranking does not depend on how
  * many are asked for).
  */
-export function tallySearch(tally: SearchTally, answer: Answer, expected: string[], listedByDefault: number): void {
+export function tallySearch(tally: SearchTally, answer: Answer, expected: string[], listedByDefault: number, identify: (candidateRef: string) => string | undefined): void {
   tally.queries++;
   if (answer.error) {
     tally.errors++;
     return;
   }
-  const masks: string[] = answer.candidates.map((c: { idNumberMasked: string }) => c.idNumberMasked);
-  const wanted = expected.map(maskIdNumber);
-  const within = (n: number) => wanted.every((m) => masks.slice(0, n).includes(m));
+  // The evaluation holds the index secret, so it can tell who a candidate reference names.
+  const found = answer.candidates.map((c: { candidateRef: string }) => identify(c.candidateRef));
+  const within = (n: number) => expected.every((id) => found.slice(0, n).includes(id));
   if (answer.result === 'unique') {
-    if (wanted.length === 1 && within(1)) tally.uniqueRight++;
+    if (expected.length === 1 && within(1)) tally.uniqueRight++;
     else tally.uniqueWrong++;
     return;
   }
-  if (answer.result === 'ambiguous' && within(masks.length)) tally.ambiguousWithRightInMax++;
+  if (answer.result === 'ambiguous' && within(found.length)) tally.ambiguousWithRightInMax++;
   if (answer.result === 'ambiguous' && within(listedByDefault)) tally.ambiguousWithRight++;
   else tally.missed++;
 }
@@ -124,6 +123,7 @@ export async function evaluate(
   pairs: Map<string, Pair[]>,
   kinds: { key: string; checkById: boolean; searchByName: boolean }[],
   defaultThreshold: number,
+  identify: (candidateRef: string) => string | undefined,
 ): Promise<Map<string, KindTallies>> {
   const items: object[] = [];
   const route: { kind: string; type: 'verify' | 'search'; pair: Pair }[] = [];
@@ -145,7 +145,7 @@ export async function evaluate(
   route.forEach(({ kind, type, pair }, i) => {
     const t = tallies.get(kind)!;
     if (type === 'verify') tallyVerify((t.verify ??= emptyVerify()), answers[i], defaultThreshold);
-    else tallySearch((t.search ??= emptySearch()), answers[i], (pair.expected ?? [pair.target]).map((c) => c.idNumber), DEFAULT_MAX_CANDIDATES);
+    else tallySearch((t.search ??= emptySearch()), answers[i], (pair.expected ?? [pair.target]).map((c) => c.idNumber), DEFAULT_MAX_CANDIDATES, identify);
   });
   return tallies;
 }

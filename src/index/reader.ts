@@ -4,18 +4,23 @@ import { Dictionary } from './dictionary.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, type KeyHasher } from './keys.js';
 import { currentBuildDir, openForReading, type IndexDbs, type IndexMeta } from './layout.js';
 import type { Secret } from './secret.js';
+import { CandidateRefs } from '../verification/candidateRef.js';
 
 /** Read-only lookups on a published index. One per thread; each opens the shared environment. */
 export class IndexReader {
   private readonly codec: RecordCodec;
+  /** Seals the people a search finds into references only the searching client can use. */
+  readonly candidateRefs: CandidateRefs;
 
   private constructor(
     private readonly dbs: IndexDbs,
     private readonly hash: KeyHasher,
     readonly meta: IndexMeta,
     readonly path: string,
+    secret: Secret,
   ) {
     this.codec = new RecordCodec(new Dictionary(meta.dictionary));
+    this.candidateRefs = new CandidateRefs(secret.bytes);
   }
 
   /** The build served now. A long-lived reader registers first and opens its build with openBuild. */
@@ -27,7 +32,7 @@ export class IndexReader {
 
   static openBuild(path: string, secret: Secret): IndexReader {
     const { dbs, meta } = openForReading(path, secret.fingerprint);
-    return new IndexReader(dbs, keyHasher(secret.bytes), meta, path);
+    return new IndexReader(dbs, keyHasher(secret.bytes), meta, path, secret);
   }
 
   byId(idNumber: string): Citizen | undefined {

@@ -13,6 +13,7 @@ import { ProbeGuard } from './probing.js';
 import { App, closeListenSocket, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { verifications, type Verification, type VerificationRoute } from './verifications.js';
 import type { AuditEntry } from '../audit/trail.js';
+import type { CandidateRefs } from '../verification/candidateRef.js';
 
 export interface ServerDeps {
   config: Readonly<ServeConfig>;
@@ -23,6 +24,8 @@ export interface ServerDeps {
   log?: Log;
   /** Where each decision is recorded (the audit trail); none in tests that do not need it. */
   audit?: (entry: AuditEntry) => void;
+  /** Opens the candidate references that searches hand out (the index secret's key). */
+  candidateRefs: CandidateRefs;
 }
 
 export interface RunningServer {
@@ -108,7 +111,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const refusal = items > 1 ? limiter.take(client, items - 1) : undefined;
     if (refusal) throw rateLimited(refusal);
   };
-  const routes = verifications({ dispatcher, metrics, chargeItems, minNameThreshold: config.minNameThreshold, guard: new ProbeGuard(), bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
+  const routes = verifications({ dispatcher, metrics, chargeItems, minNameThreshold: config.minNameThreshold, guard: new ProbeGuard(), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(route, v, exchanges, authorize, () => ready));
     app.any(route, (res, req) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED')));

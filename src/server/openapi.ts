@@ -19,8 +19,10 @@ const searchOptions = obj({
   nameThreshold,
   maxCandidates: { type: 'integer', minimum: 1, maximum: MAX_CANDIDATES, default: DEFAULT_MAX_CANDIDATES },
 });
+const candidateRef = str({ pattern: '^[A-Za-z0-9_-]{1,128}$', description: 'A candidate of a search answer given to this API key in the last 24 hours, in place of the ID number' });
 const idClaim = {
   idNumber: str({ pattern: '^(?:[0-9]{12}|[0-9]{9})$', description: 'The 12-digit personal ID number, or a 9-digit legacy (CMND) number' }),
+  candidateRef,
   fullName: str({ maxLength: 100 }),
   dateOfBirth: partialDate,
   gender: { enum: ['male', 'female'] },
@@ -58,7 +60,7 @@ const idOutcome = {
 const demographicOutcome = {
   result: { enum: ['unique', 'ambiguous', 'none'] },
   total: { type: 'integer', minimum: 0 },
-  candidates: { type: 'array', maxItems: MAX_CANDIDATES, items: obj({ idNumberMasked: str({ pattern: '^[0-9]{3}\\*{6}[0-9]{3}$' }), score }, ['idNumberMasked']) },
+  candidates: { type: 'array', maxItems: MAX_CANDIDATES, items: obj({ candidateRef, score }, ['candidateRef']) },
 };
 const errorBody = obj({ error: obj({ code: { enum: Object.keys(ERRORS) }, message: str(), field: str() }, ['code', 'message']) }, ['error']);
 
@@ -90,7 +92,7 @@ export const OPENAPI = {
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     schemas: {
-      VerifyRequest: obj(idClaim, ['idNumber']),
+      VerifyRequest: { ...obj(idClaim), oneOf: [{ required: ['idNumber'] }, { required: ['candidateRef'] }] },
       VerifyResponse: obj({ requestId: str(), ...idOutcome }, ['requestId', 'result', 'fields']),
       DemographicRequest: obj(demographicQuery, ['fullName', 'dateOfBirth']),
       DemographicResponse: obj({ requestId: str(), ...demographicOutcome }, ['requestId', 'result', 'total', 'candidates']),
@@ -100,7 +102,7 @@ export const OPENAPI = {
             type: 'array',
             minItems: 1,
             maxItems: 1000,
-            items: { oneOf: [obj({ type: { const: 'id' }, ...idClaim }, ['type', 'idNumber']), obj({ type: { const: 'demographic' }, ...demographicQuery }, ['type', 'fullName', 'dateOfBirth'])] },
+            items: { oneOf: [{ ...obj({ type: { const: 'id' }, ...idClaim }, ['type']), oneOf: [{ required: ['idNumber'] }, { required: ['candidateRef'] }] }, obj({ type: { const: 'demographic' }, ...demographicQuery }, ['type', 'fullName', 'dateOfBirth'])] },
           },
           ...audit,
         },

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Secret } from '../index/secret.js';
 import { ReaderRegistration } from '../index/readers.js';
 import { AUDIT_DIR, AuditTrail } from '../audit/trail.js';
+import { CandidateRefs } from '../verification/candidateRef.js';
 import { startServer, type RunningServer } from './app.js';
 import { ClientRegistry, followClientsFile, readClientsFile } from './clients.js';
 import { InlineDispatcher, PoolDispatcher, type Dispatcher } from './dispatch.js';
@@ -88,7 +89,8 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
     } else {
       ({ registry: clients, key: demoKey } = ClientRegistry.demo(defaults));
     }
-    const server = await startServer({ config, dispatcher, clients, metrics, records, log, audit: (entry) => audit.record(entry) });
+    const candidateRefs = new CandidateRefs(secret.bytes);
+    const server = await startServer({ config, dispatcher, clients, metrics, records, log, audit: (entry) => audit.record(entry), candidateRefs });
     const close = server.close;
     server.close = async () => {
       unfollow();

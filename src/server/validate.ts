@@ -14,7 +14,7 @@ type Body = Record<string, unknown>;
 
 // Carried for the audit trail; accepted on every verification body and batch item.
 const AUDIT_FIELDS = ['purpose', 'consentRef'];
-const ID_FIELDS = ['idNumber', 'fullName', 'dateOfBirth', 'gender', 'placeOfOrigin', 'placeOfResidence', 'legacyIdNumber', 'cardIssueDate', 'options', ...AUDIT_FIELDS];
+const ID_FIELDS = ['idNumber', 'candidateRef', 'fullName', 'dateOfBirth', 'gender', 'placeOfOrigin', 'placeOfResidence', 'legacyIdNumber', 'cardIssueDate', 'options', ...AUDIT_FIELDS];
 const DEMOGRAPHIC_FIELDS = ['fullName', 'dateOfBirth', 'gender', 'provinceCode', 'options', ...AUDIT_FIELDS];
 /** A purpose is a short code: lower-case letters, digits, ".", "_" or "-". */
 export const PURPOSE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -105,6 +105,8 @@ export interface AuditContext {
 export interface Validated {
   item: WorkItem;
   context: AuditContext;
+  /** A verification of a person a search found: the reference stands for the ID number, resolved by the caller. */
+  candidateRef?: string;
 }
 
 function auditFields(body: Body): AuditContext {
@@ -120,14 +122,26 @@ function auditFields(body: Body): AuditContext {
   return context;
 }
 
-export function idItem(body: Body, floor = MIN_NAME_THRESHOLD): Validated {
-  rejectUnknown(body, ID_FIELDS);
-  if (body.idNumber === undefined) throw validationError('idNumber', 'idNumber is required');
+/** The ID number claimed, or '' when the claim names a search's candidate by `candidateRef` instead. */
+function claimedId(body: Body): string {
+  if (body.candidateRef !== undefined) {
+    if (body.idNumber !== undefined) throw validationError('candidateRef', 'give idNumber or candidateRef, not both');
+    if (typeof body.candidateRef !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(body.candidateRef)) {
+      throw validationError('candidateRef', 'candidateRef must be a reference from a search answer');
+    }
+    return '';
+  }
+  if (body.idNumber === undefined) throw validationError('idNumber', 'idNumber (or candidateRef) is required');
   const idRule = 'idNumber must be a string of 12 digits, or of 9 for a legacy number';
   if (typeof body.idNumber !== 'string' || !isLegacyIdNumber(body.idNumber)) throw validationError('idNumber', idRule);
   const id = isLegacyLookup(body.idNumber) ? { ok: true as const } : checkIdNumber(body.idNumber);
   if (!id.ok) throw validationError('idNumber', `idNumber ${id.reason}`);
-  const claim: IdClaim = { idNumber: body.idNumber };
+  return body.idNumber;
+}
+
+export function idItem(body: Body, floor = MIN_NAME_THRESHOLD): Validated {
+  rejectUnknown(body, ID_FIELDS);
+  const claim: IdClaim = { idNumber: claimedId(body) };
   const set = <K extends keyof IdClaim>(key: K, value: IdClaim[K] | undefined) => {
     if (value !== undefined) claim[key] = value;
   };
@@ -143,7 +157,9 @@ export function idItem(body: Body, floor = MIN_NAME_THRESHOLD): Validated {
   if (issued !== undefined && !parseFullDate(issued)) throw validationError('cardIssueDate', 'cardIssueDate must be a valid YYYY-MM-DD');
   set('cardIssueDate', issued);
   const context = auditFields(body);
-  return { item: { type: 'id', claim, options: options(body, false, floor) }, context };
+  const validated: Validated = { item: { type: 'id', claim, options: options(body, false, floor) }, context };
+  if (claim.idNumber === '') validated.candidateRef = body.candidateRef as string;
+  return validated;
 }
 
 export function demographicItem(body: Body, floor = MIN_NAME_THRESHOLD): Validated {

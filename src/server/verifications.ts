@@ -6,6 +6,7 @@ import type { Metrics } from './metrics.js';
 import { asObject, batchItem, batchItems, demographicItem, idItem, type AuditContext, type Validated } from './validate.js';
 import type { AuditNote, ItemNote } from './exchange.js';
 import type { ProbeGuard } from './probing.js';
+import type { CandidateRefs } from '../verification/candidateRef.js';
 
 export type VerificationRoute = '/v1/verify' | '/v1/verify/demographic' | '/v1/verify/batch';
 
@@ -66,6 +67,8 @@ export function verifications(opts: {
   minNameThreshold: number;
   /** Withholds the answers that guessing produces, past a client's limits. */
   guard: ProbeGuard;
+  /** Opens the references to a search's candidates that a follow-up verification sends. */
+  candidateRefs: CandidateRefs;
   bodyLimit: number;
   batchBodyLimit: number;
   batchMaxItems: number;
@@ -75,7 +78,23 @@ export function verifications(opts: {
     if ('result' in result) metrics.recordResult(item.type, result.result);
   };
 
-  async function single(validated: Validated, client: Client, note: AuditNote): Promise<object> {
+  /**
+   * Binds a validated item to the client: a search's candidates are sealed for it, and a
+   * candidate reference it sends is opened (refused unless it was given to this client).
+   */
+  function bind(validated: Validated, client: Client): Validated {
+    const { item } = validated;
+    if (item.type === 'demographic') item.client = client.id;
+    else if (validated.candidateRef !== undefined) {
+      const idNumber = opts.candidateRefs.open(validated.candidateRef, client.id);
+      if (!idNumber) throw validationError('candidateRef', 'candidateRef is not one this API key was given by a search in the last 24 hours');
+      item.claim.idNumber = idNumber;
+    }
+    return validated;
+  }
+
+  async function single(unbound: Validated, client: Client, note: AuditNote): Promise<object> {
+    const validated = bind(unbound, client);
     Object.assign(note, itemNote(validated));
     checkConsent(client, validated.context);
     const [answer] = await dispatcher.run([validated.item]);
@@ -97,7 +116,7 @@ export function verifications(opts: {
     const slots: number[] = [];
     raw.forEach((value, i) => {
       try {
-        const validated = batchItem(value, opts.minNameThreshold);
+        const validated = bind(batchItem(value, opts.minNameThreshold), client);
         notes[i] = itemNote(validated, context);
         checkConsent(client, { ...context, ...validated.context });
         if (!client.scopes.has(validated.item.type === 'id' ? 'verify' : 'demographic')) throw new ServiceError('FORBIDDEN');

@@ -1,6 +1,5 @@
 import type { Citizen } from '../domain/citizen.js';
 import { coarserThanClaimed, compareDates, parsePartialDate } from '../domain/dates.js';
-import { maskIdNumber } from '../domain/idNumber.js';
 import { matchName, prepareName } from '../domain/names.js';
 import type { DemographicQuery, DemographicResult, MatchOptions } from './types.js';
 
@@ -13,7 +12,7 @@ export const MAX_CANDIDATES = 100;
  * date of birth (at the precision registered), on gender and province when given,
  * and reach the name threshold. "unique" means exactly one such person.
  */
-export function rankCandidates(found: Citizen[], query: DemographicQuery, options: MatchOptions): DemographicResult {
+export function rankCandidates(found: Citizen[], query: DemographicQuery, options: MatchOptions, refFor: (idNumber: string) => string): DemographicResult {
   const claimedDate = parsePartialDate(query.dateOfBirth)!;
   const claimedName = prepareName(query.fullName);
   // Among equal names, a register that agrees to the day ranks before one that holds only the year.
@@ -28,6 +27,6 @@ export function rankCandidates(found: Citizen[], query: DemographicQuery, option
   }
   scored.sort((a, b) => b.score - a.score || b.precise - a.precise || (a.citizen.idNumber < b.citizen.idNumber ? -1 : 1));
   const result = scored.length === 0 ? 'none' : scored.length === 1 ? 'unique' : 'ambiguous';
-  const candidates = scored.slice(0, options.maxCandidates).map((s) => ({ idNumberMasked: maskIdNumber(s.citizen.idNumber), score: s.score }));
+  const candidates = scored.slice(0, options.maxCandidates).map((s) => ({ candidateRef: refFor(s.citizen.idNumber), score: s.score }));
   return { result, total: scored.length, candidates };
 }

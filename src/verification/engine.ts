@@ -14,10 +14,11 @@ function runOne(reader: IndexReader, item: WorkItem, today: PartialDate): WorkRe
     return checkIdClaim(records, item.claim, item.options, today);
   }
   const { fullName, dateOfBirth } = item.query;
-  const answer = rankCandidates(reader.byNameBlocks(queryBlockTexts(fullName, dateOfBirth)), item.query, item.options);
+  const refFor = (idNumber: string) => reader.candidateRefs.seal(idNumber, item.client ?? '');
+  const answer = rankCandidates(reader.byNameBlocks(queryBlockTexts(fullName, dateOfBirth)), item.query, item.options, refFor);
   if (answer.result !== 'none') return answer;
   // Nobody under the name as spelt: perhaps a confused initial or a typo in the surname or given name.
-  return rankCandidates(reader.byNameBlocks(respelledBlockTexts(fullName, dateOfBirth)), item.query, item.options);
+  return rankCandidates(reader.byNameBlocks(respelledBlockTexts(fullName, dateOfBirth)), item.query, item.options, refFor);
 }
 
 /**

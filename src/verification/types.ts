@@ -35,7 +35,8 @@ export interface MatchOptions {
 
 export type WorkItem =
   | { type: 'id'; claim: IdClaim; options: MatchOptions }
-  | { type: 'demographic'; query: DemographicQuery; options: MatchOptions };
+  /** `client`: whose search it is; the candidates' references are sealed for that client alone. */
+  | { type: 'demographic'; query: DemographicQuery; options: MatchOptions; client?: string };
 
 export interface FieldResults {
   fullName?: { match: boolean; level: NameLevel; score: number };
@@ -61,7 +62,8 @@ export interface DemographicResult {
   result: 'unique' | 'ambiguous' | 'none';
   /** Everyone who agrees; `candidates` lists the first `maxCandidates` of them. */
   total: number;
-  candidates: { idNumberMasked: string; score: number }[];
+  /** An opaque reference per person (candidateRef.ts), never digits of the ID number. */
+  candidates: { candidateRef: string; score: number }[];
 }
 
 export type WorkResult = IdResult | DemographicResult | ErrorBody;

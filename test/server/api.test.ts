@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPENAPI } from '../../src/server/openapi.js';
 import { PACKAGE_ROOT } from '../../src/packageFiles.js';
+import { CandidateRefs } from '../../src/verification/candidateRef.js';
 import { call, fixtureServer, KEYS, type Reply } from '../helpers/server.js';
 import { checkSchema, responseSchema } from '../helpers/schema.js';
 
@@ -134,25 +135,48 @@ describe('POST /v1/verify', () => {
 
 describe('POST /v1/verify/demographic', () => {
   const search = async (body: unknown) => conforms(await post('/v1/verify/demographic', body), '/v1/verify/demographic');
+  /** Whom the candidates of an answer to bank-a name: the test holds the index secret. */
+  const named = (body: { candidates: { candidateRef: string }[] }, client = 'bank-a') => {
+    const refs = new CandidateRefs(current.index.secret.bytes);
+    return body.candidates.map((c) => refs.open(c.candidateRef, client));
+  };
 
-  it('finds a unique person and masks the ID number', async () => {
+  it('finds a unique person and names them by a reference, not by digits of the ID number', async () => {
     const { body } = await search({ fullName: 'nguyen van an', dateOfBirth: '1990-05-17' });
-    expect(body).toEqual({ requestId: expect.any(String), result: 'unique', total: 1, candidates: [{ idNumberMasked: '001******101', score: 100 }] });
+    expect(body).toEqual({ requestId: expect.any(String), result: 'unique', total: 1, candidates: [{ candidateRef: expect.stringMatching(/^[A-Za-z0-9_-]{51}$/), score: 100 }] });
+    expect(named(body)).toEqual(['001090000101']);
+    expect(JSON.stringify(body)).not.toMatch(/001|101/);
+  });
+
+  it('lets the searching client verify a candidate by its reference, and no other client', async () => {
+    const { body } = await search({ fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08' });
+    const [first] = body.candidates;
+    const claim = { candidateRef: first.candidateRef, fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08' };
+    expect((await post('/v1/verify', claim)).body).toMatchObject({ result: 'match', fields: { fullName: { match: true } } });
+    const elsewhere = await post('/v1/verify', claim, KEYS.verifyOnly);
+    expect(elsewhere.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'candidateRef' });
+    const forged = await post('/v1/verify', { ...claim, candidateRef: first.candidateRef.slice(0, -2) + (first.candidateRef.endsWith('AA') ? 'AB' : 'AA') });
+    expect(forged.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'candidateRef' });
+    const both = await post('/v1/verify', { ...claim, idNumber: '001090000101' });
+    expect(both.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'candidateRef' });
   });
 
   it('finds a person under a misspelt surname or given name', async () => {
     const confused = await search({ fullName: 'Chần Thị Thủy', dateOfBirth: '1990-11-02' });
-    expect(confused.body).toMatchObject({ result: 'unique', candidates: [{ idNumberMasked: '079******202' }] });
+    expect(confused.body.result).toBe('unique');
+    expect(named(confused.body)).toEqual(['079190000202']);
     expect(confused.body.candidates[0].score).toBeLessThan(100);
     const typed = await search({ fullName: 'Nguyen Van Ab', dateOfBirth: '1990-05-17' });
-    expect(typed.body).toMatchObject({ result: 'unique', candidates: [{ idNumberMasked: '001******101' }] });
+    expect(typed.body.result).toBe('unique');
+    expect(named(typed.body)).toEqual(['001090000101']);
     const nobody = await search({ fullName: 'Nguyen Van Xyz', dateOfBirth: '1990-05-17' });
     expect(nobody.body).toMatchObject({ result: 'none', total: 0, candidates: [] });
   });
 
   it('lists at most options.maxCandidates and counts them all', async () => {
     const one = await search({ fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08', options: { maxCandidates: 1 } });
-    expect(one.body).toMatchObject({ result: 'ambiguous', total: 2, candidates: [{ idNumberMasked: '001******606' }] });
+    expect(one.body).toMatchObject({ result: 'ambiguous', total: 2 });
+    expect(named(one.body)).toEqual(['001195000606']);
     const bad = await post('/v1/verify/demographic', { fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08', options: { maxCandidates: 101 } });
     expect(bad.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'options.maxCandidates' });
     const onId = await post('/v1/verify', { idNumber: '001090000101', options: { maxCandidates: 3 } });
@@ -162,9 +186,10 @@ describe('POST /v1/verify/demographic', () => {
   it('answers ambiguous for two people with the same name and birthday, and tells them apart by province', async () => {
     const both = await search({ fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08' });
     expect(both.body.result).toBe('ambiguous');
-    expect(both.body.candidates.map((c: { idNumberMasked: string }) => c.idNumberMasked)).toEqual(['001******606', '030******707']);
+    expect(named(both.body)).toEqual(['001195000606', '030195000707']);
     const one = await search({ fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08', provinceCode: '030' });
-    expect(one.body).toMatchObject({ result: 'unique', candidates: [{ idNumberMasked: '030******707' }] });
+    expect(one.body.result).toBe('unique');
+    expect(named(one.body)).toEqual(['030195000707']);
   });
 
   it('finds people registered with a year or a month only', async () => {
@@ -207,7 +232,7 @@ describe('POST /v1/verify/batch', () => {
     expect(r).toHaveLength(7);
     expect(r[0]).toMatchObject({ type: 'id', result: 'match', fields: { fullName: { level: 'exact' } } });
     expect(r[1]).toEqual({ error: { code: 'VALIDATION_FAILED', message: 'idNumber must be a string of 12 digits, or of 9 for a legacy number', field: 'idNumber' } });
-    expect(r[2]).toMatchObject({ type: 'demographic', result: 'unique', candidates: [{ idNumberMasked: '079******202' }] });
+    expect(r[2]).toMatchObject({ type: 'demographic', result: 'unique', candidates: [{ candidateRef: expect.any(String) }] });
     expect(r[3].error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'type' });
     expect(r[4].error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'fullname' });
     expect(r[5].error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'item' });

@@ -5,6 +5,7 @@ import { startServer } from '../../src/server/app.js';
 import { ClientRegistry, readClientsFile } from '../../src/server/clients.js';
 import type { Dispatcher } from '../../src/server/dispatch.js';
 import { Metrics } from '../../src/server/metrics.js';
+import { CandidateRefs } from '../../src/verification/candidateRef.js';
 import type { WorkItem, WorkResult } from '../../src/verification/types.js';
 import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { call, KEYS, startTestServer, writeClientsFile, UNLIMITED } from '../helpers/server.js';
@@ -19,7 +20,7 @@ afterAll(() => index.remove());
 async function serverWith(dispatcher: Dispatcher) {
   const config = serveConfig({ indexDir: index.indexDir, secretFile: index.secretFile, clientsFile: writeClientsFile(index.dir), port: 0, shutdownGraceMs: 5000 });
   const clients = new ClientRegistry(readClientsFile(config.clientsFile!), UNLIMITED);
-  const server = await startServer({ config, dispatcher, clients, metrics: new Metrics(), records: 10 });
+  const server = await startServer({ config, dispatcher, clients, metrics: new Metrics(), records: 10, candidateRefs: new CandidateRefs(index.secret.bytes) });
   return { server, url: `http://127.0.0.1:${server.port}` };
 }
 

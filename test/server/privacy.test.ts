@@ -8,6 +8,7 @@ import { ClientRegistry, readClientsFile } from '../../src/server/clients.js';
 import type { Dispatcher } from '../../src/server/dispatch.js';
 import { startServer } from '../../src/server/app.js';
 import { Metrics } from '../../src/server/metrics.js';
+import { CandidateRefs } from '../../src/verification/candidateRef.js';
 import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { call, KEYS, startTestServer, writeClientsFile, type Reply, UNLIMITED } from '../helpers/server.js';
 
@@ -77,7 +78,7 @@ describe('nothing personal in logs, metrics, error messages or the audit trail',
     };
     const config = serveConfig({ indexDir: index.indexDir, secretFile: index.secretFile, clientsFile: writeClientsFile(index.dir), port: 0 });
     const clients = new ClientRegistry(readClientsFile(config.clientsFile!), UNLIMITED);
-    const server = await startServer({ config, dispatcher: leaky, clients, metrics: new Metrics(), records: 10, log: (e) => logs.push(e) });
+    const server = await startServer({ config, dispatcher: leaky, clients, metrics: new Metrics(), records: 10, candidateRefs: new CandidateRefs(index.secret.bytes), log: (e) => logs.push(e) });
     try {
       const p = people[0];
       const reply = await call(`http://127.0.0.1:${server.port}`, '/v1/verify', { key: KEYS.full, body: { idNumber: p.idNumber, fullName: p.fullName } });
