@@ -32,9 +32,10 @@ class Recent {
     return Math.max(1, Math.ceil((oldest + this.windowMs - now) / 1000));
   }
 
-  /** Drops keys with nothing left in the window (run now and then, so memory stays bounded by recent activity). */
-  prune(now: number): void {
+  /** Drops keys with nothing left in the window (run now and then, so memory stays bounded by recent activity); returns the keys left. */
+  prune(now: number): number {
     for (const key of [...this.times.keys()]) this.count(key, now);
+    return this.times.size;
   }
 }
 
@@ -49,8 +50,10 @@ class Recent {
  */
 export class ProbeGuard {
   private readonly key = randomBytes(32);
-  private readonly mismatches = new Recent(DAY_MS);
-  private readonly emptySearches = new Recent(DAY_MS);
+  // Per client: most clients never have a mismatch or an empty search recorded, and then
+  // an answer costs no hashing at all.
+  private readonly mismatches = new Map<string, Recent>();
+  private readonly emptySearches = new Map<string, Recent>();
   private readonly notFound = new Recent(HOUR_MS);
   private answered = 0;
 
@@ -61,19 +64,32 @@ export class ProbeGuard {
     if ('error' in result) return result;
     const now = this.now();
     if (++this.answered % 10_000 === 0) this.prune(now);
+    const outcome = (result as { result?: string }).result;
     if (item.type === 'id') {
-      const probe = `${client.id}\u0000${this.hash(item.claim.idNumber)}`;
       if (this.notFound.count(client.id, now) >= client.limits.notFoundPerHour) return refusal('TOO_MANY_NOT_FOUND', this.notFound.retryAfter(client.id, now));
-      if (this.mismatches.count(probe, now) >= client.limits.mismatchesPerCitizen) return refusal('TOO_MANY_MISMATCHES', this.mismatches.retryAfter(probe, now));
-      const outcome = (result as { result?: string }).result;
+      const refused = this.perCitizen(this.mismatches, client, () => item.claim.idNumber, outcome === 'mismatch', client.limits.mismatchesPerCitizen, now);
+      if (refused) return refusal('TOO_MANY_MISMATCHES', refused);
       if (outcome === 'not_found') this.notFound.add(client.id, now);
-      if (outcome === 'mismatch') this.mismatches.add(probe, now);
       return result;
     }
-    const probe = `${client.id}\u0000${this.hash(foldedTokens(item.query.fullName).sort().join(' '))}`;
-    if (this.emptySearches.count(probe, now) >= client.limits.emptySearchesPerName) return refusal('TOO_MANY_SEARCHES', this.emptySearches.retryAfter(probe, now));
-    if ((result as { result?: string }).result === 'none') this.emptySearches.add(probe, now);
-    return result;
+    const name = () => foldedTokens(item.query.fullName).sort().join(' ');
+    const refused = this.perCitizen(this.emptySearches, client, name, outcome === 'none', client.limits.emptySearchesPerName, now);
+    return refused ? refusal('TOO_MANY_SEARCHES', refused) : result;
+  }
+
+  /**
+   * Counts an answer of the guessing kind under (client, key) and says, in seconds to
+   * wait, whether the answer must be withheld. The key is hashed only when the client
+   * has such answers on record or this is one.
+   */
+  private perCitizen(byClient: Map<string, Recent>, client: Client, keyText: () => string, guessing: boolean, limit: number, now: number): number | undefined {
+    let recent = byClient.get(client.id);
+    if (!recent && !guessing) return undefined;
+    recent ??= byClient.set(client.id, new Recent(DAY_MS)).get(client.id)!;
+    const key = this.hash(keyText());
+    if (recent.count(key, now) >= limit) return recent.retryAfter(key, now);
+    if (guessing) recent.add(key, now);
+    return undefined;
   }
 
   private hash(text: string): string {
@@ -81,8 +97,9 @@ export class ProbeGuard {
   }
 
   private prune(now: number): void {
-    this.mismatches.prune(now);
-    this.emptySearches.prune(now);
+    for (const byClient of [this.mismatches, this.emptySearches]) {
+      for (const [client, recent] of byClient) if (recent.prune(now) === 0) byClient.delete(client);
+    }
     this.notFound.prune(now);
   }
 }
