@@ -6,6 +6,11 @@ import { Dictionary } from '../src/index/dictionary.js';
 import { ID_KEY_BYTES, idKeyText, keyHasher, queryBlockTexts } from '../src/index/keys.js';
 import { syntheticCitizens } from '../src/synth/generator.js';
 import { median } from './machine.js';
+import { auditKeys, GENESIS, seal, subjectOf, type AuditRecord } from '../src/audit/chain.js';
+import { Secret } from '../src/index/secret.js';
+import { ProbeGuard } from '../src/server/probing.js';
+import { CandidateRefs } from '../src/verification/candidateRef.js';
+import type { WorkResult } from '../src/verification/types.js';
 
 export interface MicroFigure {
   name: string;
@@ -39,6 +44,20 @@ export function microbenchmarks(): MicroFigure[] {
   const encoded = people.map((p) => codec.encode(p));
   const hash = keyHasher(Buffer.alloc(32, 1));
   const claims = people.map((p) => p.fullName.toUpperCase().normalize('NFD'));
+  const auditKey = auditKeys(Secret.fromHex('ab'.repeat(32)));
+  let prev = GENESIS;
+  let seq = 0;
+  const sealDecision = (idNumber: string) => {
+    const record = { seq: ++seq, time: new Date().toISOString(), kind: 'decision', requestId: 'a1b2c3d4-1f', client: 'bank-a', endpoint: '/v1/verify', type: 'id', purpose: 'account-opening', consentRef: 'c-2026-0042', subject: subjectOf(auditKey, idNumber), result: 'match', status: 200, latencyMs: 0.41, prev } as AuditRecord;
+    prev = seal(auditKey, record).mac;
+  };
+  const refs = new CandidateRefs(Buffer.alloc(32, 2));
+  const sealedRefs = people.map((p) => refs.seal(p.idNumber, 'bank-a'));
+  const guard = new ProbeGuard();
+  const limits = { ratePerSecond: 1, burst: 1, dailyQuota: 1, mismatchesPerCitizen: 5, emptySearchesPerName: 20, notFoundPerHour: 100 };
+  const client = { id: 'bank-a', scopes: new Set<never>(), limits, consentRequired: true, scores: false };
+  const options = { nameThreshold: 85, maxCandidates: 20 };
+  const match = { result: 'match', fields: {}, status: { alive: true, card: 'valid' } } as WorkResult;
   return [
     measure('ID-number check', people.map((p) => p.idNumber), (id) => checkIdNumber(id)),
     measure('name normalization (canonical)', claims, (n) => canonicalText(n)),
@@ -49,6 +68,11 @@ export function microbenchmarks(): MicroFigure[] {
     measure('record encode', people, (p) => codec.encode(p)),
     measure('name scoring (exact)', people, (p) => matchName(p.fullName, p.fullName)),
     measure('name scoring (fuzzy: dropped middle name)', people, (p) => matchName(p.fullName, p.fullName.split(' ').filter((_, i, a) => i === 0 || i === a.length - 1).join(' '))),
+    // What privacy and audit add per decision, all on the event loop today.
+    measure('audit record: subject hash, seal and chain', people, (p) => sealDecision(p.idNumber)),
+    measure('candidate reference: seal (per candidate listed)', people, (p) => refs.seal(p.idNumber, 'bank-a')),
+    measure('candidate reference: open (a follow-up verify)', sealedRefs, (r) => refs.open(r, 'bank-a')),
+    measure('probing guard, client with no guessing on record', people, (p) => guard.filter(client, { type: 'id', claim: { idNumber: p.idNumber }, options }, match)),
   ];
 }
 
