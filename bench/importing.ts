@@ -31,6 +31,8 @@ export interface ImportFigures {
   checkSeconds: number;
   differences: number;
   sameSourceAsBuild: boolean;
+  /** Written by hand into the saved run when something disturbed the measurement. */
+  note?: string;
 }
 
 export interface ImportResults {

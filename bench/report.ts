@@ -77,7 +77,7 @@ function renderImports(runs: ImportResults[]): string {
   const rows = runs.flatMap((r) =>
     r.imports.map(
       (i) =>
-        `| ${r.scale.toLocaleString('en')} | ${i.format.toUpperCase()} | ${show(i.fileBytes, 'bytes')} | ${i.build.records.toLocaleString('en')} | ${i.build.wallSeconds.toFixed(0)} s | ${buildPhases(i.build)} | ${show(i.build.peakAnonBytes, 'bytes')} | ${i.checkSeconds.toFixed(0)} s | ${i.differences.toLocaleString('en')}${i.sameSourceAsBuild ? '' : ' (other file)'} | ${r.date} |`,
+        `| ${r.scale.toLocaleString('en')} | ${i.format.toUpperCase()} | ${show(i.fileBytes, 'bytes')} | ${i.build.records.toLocaleString('en')} | ${i.build.wallSeconds.toFixed(0)} s | ${buildPhases(i.build)} | ${show(i.build.peakAnonBytes, 'bytes')} | ${i.checkSeconds.toFixed(0)} s | ${i.differences.toLocaleString('en')}${i.sameSourceAsBuild ? '' : ' (other file)'} | ${r.date}${i.note ? `<br><sub>${i.note}</sub>` : ''} |`,
     ),
   );
   return [
