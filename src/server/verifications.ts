@@ -74,6 +74,7 @@ export function verifications(opts: {
   batchMaxItems: number;
 }): Record<VerificationRoute, Verification> {
   const { dispatcher, metrics } = opts;
+  // Outcomes answered: a lookup whose answer the probing guard withheld counts as its refusal code.
   const count = (item: WorkItem, result: WorkResult) => {
     if ('result' in result) metrics.recordResult(item.type, result.result);
   };
@@ -99,9 +100,9 @@ export function verifications(opts: {
     checkConsent(client, validated.context);
     const [answer] = await dispatcher.run([validated.item]);
     if ('error' in answer) throw new ServiceError(answer.error.code);
-    count(validated.item, answer);
     const result = opts.guard.filter(client, validated.item, answer);
     if (result instanceof ServiceError) throw result;
+    count(validated.item, result);
     note.result = result.result;
     return shown(result, client);
   }
@@ -130,9 +131,9 @@ export function verifications(opts: {
     });
     const answers = items.length ? await dispatcher.run(items) : [];
     answers.forEach((answer, k) => {
-      count(items[k], answer);
       const result = opts.guard.filter(client, items[k], answer);
       const body = result instanceof ServiceError ? result.toBody() : result;
+      count(items[k], body);
       Object.assign(notes[slots[k]], outcome(body));
       results[slots[k]] = 'error' in body ? body : { type: items[k].type, ...shown(body, client) };
     });
