@@ -74,7 +74,7 @@ export function verifications(opts: {
   batchMaxItems: number;
 }): Record<VerificationRoute, Verification> {
   const { dispatcher, metrics } = opts;
-  // Outcomes answered: a lookup whose answer the probing guard withheld counts as its refusal code.
+  // Outcomes answered; a batch item refused (by validation, scope or the probing guard) counts as an error answer by its code.
   const count = (item: WorkItem, result: WorkResult) => {
     if ('result' in result) metrics.recordResult(item.type, result.result);
   };
@@ -126,6 +126,7 @@ export function verifications(opts: {
       } catch (err) {
         const error = err instanceof ServiceError ? err : new ServiceError('INTERNAL');
         notes[i] = { ...context, ...notes[i], code: error.code };
+        metrics.errors.inc({ code: error.code });
         results[i] = error.toBody();
       }
     });
@@ -133,7 +134,8 @@ export function verifications(opts: {
     answers.forEach((answer, k) => {
       const result = opts.guard.filter(client, items[k], answer);
       const body = result instanceof ServiceError ? result.toBody() : result;
-      count(items[k], body);
+      if ('error' in body) metrics.errors.inc({ code: body.error.code });
+      else count(items[k], body);
       Object.assign(notes[slots[k]], outcome(body));
       results[slots[k]] = 'error' in body ? body : { type: items[k].type, ...shown(body, client) };
     });

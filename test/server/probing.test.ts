@@ -77,6 +77,12 @@ describe('guessing attacks are refused', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(3000);
   });
 
+  it('counts each refusal by its code in the metrics the alert watches', async () => {
+    const metrics = (await call(server.url, '/metrics')).body as string;
+    const count = (code: string) => Number(new RegExp(`^idv_errors_total\\{code="${code}"\\} (\\d+)`, 'm').exec(metrics)?.[1]);
+    for (const code of ['TOO_MANY_MISMATCHES', 'TOO_MANY_SEARCHES', 'TOO_MANY_NOT_FOUND']) expect(count(code)).toBeGreaterThan(0);
+  });
+
   it('leaves other clients, and other citizens of the same client, unaffected', async () => {
     const other = await call(server.url, '/v1/verify', { key: 'test-key-full-0123456789', body: { idNumber: '001090000101', fullName: 'Nguyễn Văn An' } });
     expect(other.body.result).toBe('match');
