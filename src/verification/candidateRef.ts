@@ -1,52 +1,67 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual, type Cipher, type Decipher } from 'node:crypto';
 
 /**
  * A person found by a search, as the client that searched may refer to them: an opaque
  * token, not digits of the ID number (a masked number plus the century, gender and year
- * that the date of birth implies left three digits to guess). The token is the ID number
- * and an expiry sealed with AES-256-GCM under a key derived from the index secret, with
- * the client's id as associated data: it names the person to the service alone, only
- * for that client, for 24 hours. A follow-up verification sends it as `candidateRef`.
+ * that the date of birth implies left three digits to guess). It names the person to the
+ * service alone, only for that client, for 24 hours; a follow-up verification sends it
+ * as `candidateRef`.
  *
- *   token = base64url( version(1) nonce(12) ciphertext(9) tag(16) )
- *   plaintext = ID number as a 40-bit integer (5) | expiry in minutes since the epoch (4)
+ * The token is one AES-256 block (a pseudo-random permutation, key derived from the
+ * index secret), base64url, 22 characters:
+ *   ID number as a 40-bit integer (5) | expiry, minutes since the epoch (4) | random (2) | client check (5)
+ * The client check is 40 bits of an HMAC of the client's id: a token altered, forged or
+ * sent by another client decrypts to a block whose check fails (odds of passing 2^-40).
+ * The random bytes make two references to one person differ. One block costs ~0.5 µs,
+ * against ~7 µs for an AES-GCM seal: a search lists up to 100 candidates, on the hot path.
  */
-const VERSION = 1;
-const NONCE = 12;
-const TAG = 16;
-const PLAIN = 9;
 export const REF_LIFETIME_MINUTES = 24 * 60;
-const TOKEN_BYTES = 1 + NONCE + PLAIN + TAG;
+const BLOCK = 16;
+const CHECK_AT = 11;
+const MAX_ID = 999_999_999_999;
 
 export class CandidateRefs {
-  private readonly key: Buffer;
+  private readonly encrypt: Cipher;
+  private readonly decrypt: Decipher;
+  private readonly checkKey: Buffer;
+  private readonly checks = new Map<string, Buffer>();
+  // Random bytes drawn 64 KiB at a time: one draw per reference would cost more than the cipher.
+  private random = randomBytes(65_536);
+  private randomAt = 0;
 
   constructor(secret: Buffer) {
-    this.key = createHmac('sha256', secret).update('idv/candidate-ref/v1').digest();
+    const derive = (label: string) => createHmac('sha256', secret).update(label).digest();
+    const key = derive('idv/candidate-ref/v2');
+    // ECB over single blocks, no padding: each update is one independent block.
+    this.encrypt = createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
+    this.decrypt = createDecipheriv('aes-256-ecb', key, null).setAutoPadding(false);
+    this.checkKey = derive('idv/candidate-ref/client/v2');
   }
 
   seal(idNumber: string, client: string, now = Date.now()): string {
-    const plain = Buffer.alloc(PLAIN);
-    plain.writeUIntBE(Number(idNumber), 0, 5);
-    plain.writeUInt32BE(Math.floor(now / 60_000) + REF_LIFETIME_MINUTES, 5);
-    const nonce = randomBytes(NONCE);
-    const cipher = createCipheriv('aes-256-gcm', this.key, nonce).setAAD(Buffer.from(client));
-    const sealed = Buffer.concat([Buffer.of(VERSION), nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-    return sealed.toString('base64url');
+    const block = Buffer.allocUnsafe(BLOCK);
+    block.writeUIntBE(Number(idNumber), 0, 5);
+    block.writeUInt32BE(Math.floor(now / 60_000) + REF_LIFETIME_MINUTES, 5);
+    if (this.randomAt + 2 > this.random.length) [this.random, this.randomAt] = [randomBytes(65_536), 0];
+    this.random.copy(block, 9, this.randomAt, (this.randomAt += 2));
+    this.checkOf(client).copy(block, CHECK_AT);
+    return this.encrypt.update(block).toString('base64url');
   }
 
   /** The ID number a token names, or undefined when it is not one given to this client, or has expired. */
   open(token: string, client: string, now = Date.now()): string | undefined {
     const bytes = Buffer.from(token, 'base64url');
-    if (bytes.length !== TOKEN_BYTES || bytes[0] !== VERSION || bytes.toString('base64url') !== token) return undefined;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, bytes.subarray(1, 1 + NONCE)).setAAD(Buffer.from(client));
-      decipher.setAuthTag(bytes.subarray(1 + NONCE + PLAIN));
-      const plain = Buffer.concat([decipher.update(bytes.subarray(1 + NONCE, 1 + NONCE + PLAIN)), decipher.final()]);
-      if (plain.readUInt32BE(5) < Math.floor(now / 60_000)) return undefined;
-      return String(plain.readUIntBE(0, 5)).padStart(12, '0');
-    } catch {
-      return undefined;
-    }
+    if (bytes.length !== BLOCK || bytes.toString('base64url') !== token) return undefined;
+    const block = this.decrypt.update(bytes);
+    if (!timingSafeEqual(block.subarray(CHECK_AT), this.checkOf(client))) return undefined;
+    if (block.readUInt32BE(5) < Math.floor(now / 60_000)) return undefined;
+    const id = block.readUIntBE(0, 5);
+    return id <= MAX_ID ? String(id).padStart(12, '0') : undefined;
+  }
+
+  private checkOf(client: string): Buffer {
+    let check = this.checks.get(client);
+    if (!check) this.checks.set(client, (check = createHmac('sha256', this.checkKey).update(client).digest().subarray(0, BLOCK - CHECK_AT)));
+    return check;
   }
 }
