@@ -47,7 +47,12 @@ export function csvHeader(text: string): string[] {
   return header.map((c) => c.trim());
 }
 
-const countNewlines = (cells: string[]) => cells.reduce((n, cell) => n + cell.split('\n').length - 1, 0);
+/** Newlines in a text: the reader counts them to number lines, the workers to find where a CSV row starts. */
+export function countNewlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
 
 /**
  * Parses a piece of CSV with csv-parse. A record it cannot read is a candidate with
@@ -55,7 +60,7 @@ const countNewlines = (cells: string[]) => cells.reduce((n, cell) => n + cell.sp
  */
 function* csvCandidates(task: Extract<IngestWork, { kind: 'csv' }>): Generator<Candidate> {
   const out: Candidate[] = [];
-  const lineOf = (endLine: number, cells: string[] = []) => task.firstLine + endLine - 1 - countNewlines(cells);
+  const lineOf = (endLine: number, cells: string[] = []) => task.firstLine + endLine - 1 - cells.reduce((n, cell) => n + countNewlines(cell), 0);
   parseCsv(task.text, {
     ...CSV_OPTIONS,
     skip_records_with_error: true,

@@ -126,11 +126,11 @@ export function openForReading(path: string, secretFingerprint: string): { dbs: 
 }
 
 /**
- * A fresh directory to fill. The caller holds the build lock, so a `.partial` directory
- * found here was left by a killed run and is removed.
+ * A fresh directory to fill, in an index directory that exists (ensureIndexDir). The
+ * caller holds the build lock, so a `.partial` directory found here was left by a
+ * killed run and is removed.
  */
 export function startBuildDir(indexDir: string, now = new Date()): { partial: string; final: string } {
-  ensureIndexDir(indexDir);
   for (const entry of readdirSync(indexDir)) {
     if (isPartialName(entry)) rmSync(join(indexDir, entry), { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { CHUNK_SIZE } from '../synth/generator.js';
-import { csvHeader, type IngestWork } from './ingest.js';
+import { countNewlines, csvHeader, type IngestWork } from './ingest.js';
 import type { RecordSource, SourceSummary } from './build.js';
 
 const BATCH_RECORDS = 4096;
@@ -77,12 +77,6 @@ async function* ndjsonWork(file: HashedFile): AsyncGenerator<IngestWork> {
   if (carry !== '') take(carry);
   if (batch.length) yield { kind: 'lines', firstLine, lines: batch };
 }
-
-const countNewlines = (text: string) => {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-};
 
 /**
  * The record ends of CSV text, found as csv-parse will find them: a quote opens a
