@@ -72,7 +72,7 @@ export function microbenchmarks(): MicroFigure[] {
     measure('audit record: subject hash, seal and chain', people, (p) => sealDecision(p.idNumber)),
     measure('candidate reference: seal (per candidate listed)', people, (p) => refs.seal(p.idNumber, 'bank-a')),
     measure('candidate reference: open (a follow-up verify)', sealedRefs, (r) => refs.open(r, 'bank-a')),
-    measure('probing guard, client with no guessing on record', people, (p) => guard.filter(client, { type: 'id', claim: { idNumber: p.idNumber }, options }, match)),
+    measure('probing guard, client with no guessing on record', people, (p) => guard.filter(client, { type: 'id', claim: { idNumber: p.idNumber, fullName: p.fullName, dateOfBirth: p.dateOfBirth }, options }, match)),
   ];
 }
 

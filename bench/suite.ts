@@ -18,6 +18,7 @@ import { startServerProcess, type ServerProcess } from './server.js';
 import { check, SMOKE_TARGETS, TARGETS, type Figure } from './targets.js';
 import { wrkAvailable, wrkLoad } from './wrk.js';
 import { openLoop } from './openloop.js';
+import { fullDateWithin } from './matching/pairs.js';
 
 /**
  * The benchmark suite: every figure of the national-scale targets, measured on one
@@ -67,9 +68,9 @@ function bodiesFrom(dir: string): { verify: string[]; demographic: string[]; bat
   // 10% of verify bodies name an ID number nobody has (another serial).
   const verify = people.map((p) => {
     const idNumber = random.chance(0.1) ? p.idNumber.slice(0, 6) + String((Number(p.idNumber.slice(6)) + 500_007) % 1e6).padStart(6, '0') : p.idNumber;
-    return JSON.stringify({ idNumber, fullName: p.fullName, dateOfBirth: p.dateOfBirth, gender: p.gender });
+    return JSON.stringify({ idNumber, fullName: p.fullName, dateOfBirth: fullDateWithin(p.dateOfBirth, random), gender: p.gender });
   });
-  const demographic = people.map((p) => JSON.stringify({ fullName: p.fullName, dateOfBirth: p.dateOfBirth }));
+  const demographic = people.map((p) => JSON.stringify({ fullName: p.fullName, dateOfBirth: fullDateWithin(p.dateOfBirth, random) }));
   const batch: string[] = [];
   for (let i = 0; i + 1000 <= verify.length && batch.length < 20; i += 1000) {
     batch.push(`{"items":[${verify.slice(i, i + 1000).map((b) => `{"type":"id",${b.slice(1)}`).join(',')}]}`);

@@ -53,9 +53,9 @@ describe('idv build --input, then idv serve --clients', () => {
     const server = await startCli('serve', ['--index', indexDir, '--secret-file', secretFile, '--clients', writeClientsFile(dir), '--threads', '1']);
     try {
       const url = server.url;
-      const reply = await call(url, '/v1/verify', { key: KEYS.full, body: { idNumber: '001090000117', fullName: 'Trinh Van Bao', dateOfBirth: '1990' } });
-      expect(reply.body).toMatchObject({ result: 'match', fields: { fullName: { level: 'normalized' }, dateOfBirth: { match: true, precision: 'year' } } });
-      expect((await call(url, '/v1/verify', { key: 'demo', body: { idNumber: '001090000117' } })).status).toBe(401);
+      const reply = await call(url, '/v1/verify', { key: KEYS.full, body: { idNumber: '001090000117', fullName: 'Trinh Van Bao', dateOfBirth: '1990-01-01' } });
+      expect(reply.body).toMatchObject({ result: 'match', fields: { fullName: { level: 'normalized' }, dateOfBirth: { match: true, precision: 'day' } } });
+      expect((await call(url, '/v1/verify', { key: 'demo', body: { idNumber: '001090000117', fullName: 'Trinh Van Bao', dateOfBirth: '1990-01-01' } })).status).toBe(401);
     } finally {
       expect(await server.stop()).toBe(0);
     }

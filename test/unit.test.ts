@@ -157,9 +157,10 @@ describe('runItems', () => {
       },
     } as unknown as import('../src/index/reader.js').IndexReader;
     const options = { nameThreshold: 85, maxCandidates: 10 };
+    const claim = { fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' };
     const results = runItems(reader, [
-      { type: 'id', claim: { idNumber: '001090000999' }, options },
-      { type: 'id', claim: { idNumber: '001090000101' }, options },
+      { type: 'id', claim: { ...claim, idNumber: '001090000999' }, options },
+      { type: 'id', claim: { ...claim, idNumber: '001090000101' }, options },
     ]);
     expect(results).toEqual([{ error: { code: 'INTERNAL', message: 'Internal error' } }, { result: 'not_found', fields: {} }]);
   });
@@ -193,9 +194,10 @@ describe('checkIdClaim by a legacy number held by two citizens', () => {
     const options = { nameThreshold: 85, maxCandidates: 20 };
     const second = checkIdClaim(records, { idNumber: '012345678', fullName: 'Tran Van Binh', dateOfBirth: '1985-01-02' }, options, today);
     expect(second).toMatchObject({ result: 'match', identifiedBy: 'legacyIdNumber', fields: { fullName: { level: 'normalized' } } });
-    const neither = checkIdClaim(records, { idNumber: '012345678', fullName: 'Lê Văn Cường' }, options, today);
+    const neither = checkIdClaim(records, { idNumber: '012345678', fullName: 'Lê Văn Cường', dateOfBirth: '1985-01-02' }, options, today);
     expect(neither).toMatchObject({ result: 'mismatch', identifiedBy: 'legacyIdNumber' });
-    expect(checkIdClaim([], { idNumber: '012345678' }, options, today)).toEqual({ result: 'not_found', fields: {} });
+    expect(neither).not.toHaveProperty('status');
+    expect(checkIdClaim([], { idNumber: '012345678', fullName: 'Lê Văn Cường', dateOfBirth: '1985-01-02' }, options, today)).toEqual({ result: 'not_found', fields: {} });
   });
 });
 

@@ -92,8 +92,9 @@ function groupBy(people: Citizen[], key: (c: Citizen) => string | undefined): Ma
   return groups;
 }
 
-/** A full date in the registered year (and month), as a claimant who knows their birthday would give. */
-function fullDateWithin(registered: string, random: Random): string {
+/** A full date inside a registered partial one, as a client must claim it: a claim is never partial. */
+export function fullDateWithin(registered: string, random: Random): string {
+  if (registered.length === 10) return registered;
   const d = parsePartialDate(registered)!;
   const start = Date.UTC(d.year, d.month ? d.month - 1 : 0, 1);
   const end = d.month ? Date.UTC(d.year, d.month, 1) : Date.UTC(d.year + 1, 0, 1);
@@ -132,7 +133,10 @@ export function buildPairs(sample: Citizen[], perKind: number, seed: number): Ma
   });
   const givenOf = (c: Citizen) => words(c.fullName).at(-1)!;
   const pairs = new Map<string, Pair[]>(KINDS.map((k) => [k.key, []]));
-  const own = (c: Citizen, fullName = c.fullName, dateOfBirth = c.dateOfBirth, idNumber = c.idNumber) => ({ idNumber, fullName, dateOfBirth });
+  // Claims are never partial: a date the register holds as a year or a month is claimed as
+  // a day in it, drawn apart so the pairs drawn stay those of the main sequence.
+  const completing = new Random(seed + 1);
+  const own = (c: Citizen, fullName = c.fullName, dateOfBirth = c.dateOfBirth, idNumber = c.idNumber) => ({ idNumber, fullName, dateOfBirth: fullDateWithin(dateOfBirth, completing) });
 
   /** The target's name with another given name from `options` (one drawn), or undefined when there is none. */
   const withNeighbour = (t: Citizen, options: string[] | undefined, shown = (name: string) => name): Made | undefined =>

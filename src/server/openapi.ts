@@ -8,7 +8,8 @@ const bool = { type: 'boolean' };
 const score = { type: 'integer', minimum: 0, maximum: 100 };
 const obj = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', additionalProperties: false, properties, required });
 
-const partialDate = str({ pattern: '^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$', description: 'YYYY-MM-DD, YYYY-MM or YYYY' });
+const fullDate = str({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'The full date, YYYY-MM-DD, from 1900: a claim is never partial (the answer says when the register holds less)' });
+const fullName = str({ maxLength: 100, description: 'The full name: a family name and a given name at least' });
 const audit = {
   purpose: str({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'Why the check is made, e.g. "account-opening"' }),
   consentRef: str({ maxLength: 128, description: "The client's reference to the citizen's consent" }),
@@ -23,8 +24,8 @@ const candidateRef = str({ pattern: '^[A-Za-z0-9_-]{1,128}$', description: 'A ca
 const idClaim = {
   idNumber: str({ pattern: '^(?:[0-9]{12}|[0-9]{9})$', description: 'The 12-digit personal ID number, or a 9-digit legacy (CMND) number' }),
   candidateRef,
-  fullName: str({ maxLength: 100 }),
-  dateOfBirth: partialDate,
+  fullName,
+  dateOfBirth: fullDate,
   gender: { enum: ['male', 'female'] },
   placeOfOrigin: str({ maxLength: 200 }),
   placeOfResidence: str({ maxLength: 200 }),
@@ -34,8 +35,8 @@ const idClaim = {
   ...audit,
 };
 const demographicQuery = {
-  fullName: str({ maxLength: 100 }),
-  dateOfBirth: partialDate,
+  fullName,
+  dateOfBirth: fullDate,
   gender: { enum: ['male', 'female'] },
   provinceCode: str({ pattern: '^[0-9]{3}$' }),
   options: searchOptions,
@@ -55,7 +56,7 @@ const idOutcome = {
   result: { enum: ['match', 'partial', 'mismatch', 'not_found'] },
   fields: fieldResults,
   identifiedBy: { const: 'legacyIdNumber' },
-  status: obj({ alive: bool, card: { enum: ['valid', 'expired', 'revoked'] } }, ['alive', 'card']),
+  status: { ...obj({ alive: bool, card: { enum: ['valid', 'expired', 'revoked'] } }, ['alive', 'card']), description: 'Only when the result is match or partial' },
 };
 const demographicOutcome = {
   result: { enum: ['unique', 'ambiguous', 'none'] },
@@ -92,7 +93,7 @@ export const OPENAPI = {
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     schemas: {
-      VerifyRequest: { ...obj(idClaim), oneOf: [{ required: ['idNumber'] }, { required: ['candidateRef'] }] },
+      VerifyRequest: { ...obj(idClaim, ['fullName', 'dateOfBirth']), oneOf: [{ required: ['idNumber'] }, { required: ['candidateRef'] }] },
       VerifyResponse: obj({ requestId: str(), ...idOutcome }, ['requestId', 'result', 'fields']),
       DemographicRequest: obj(demographicQuery, ['fullName', 'dateOfBirth']),
       DemographicResponse: obj({ requestId: str(), ...demographicOutcome }, ['requestId', 'result', 'total', 'candidates']),
@@ -102,7 +103,7 @@ export const OPENAPI = {
             type: 'array',
             minItems: 1,
             maxItems: 1000,
-            items: { oneOf: [{ ...obj({ type: { const: 'id' }, ...idClaim }, ['type']), oneOf: [{ required: ['idNumber'] }, { required: ['candidateRef'] }] }, obj({ type: { const: 'demographic' }, ...demographicQuery }, ['type', 'fullName', 'dateOfBirth'])] },
+            items: { oneOf: [{ ...obj({ type: { const: 'id' }, ...idClaim }, ['type', 'fullName', 'dateOfBirth']), oneOf: [{ required: ['idNumber'] }, { required: ['candidateRef'] }] }, obj({ type: { const: 'demographic' }, ...demographicQuery }, ['type', 'fullName', 'dateOfBirth'])] },
           },
           ...audit,
         },

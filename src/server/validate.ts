@@ -49,23 +49,35 @@ function optionalString(body: Body, field: string, max: number): string | undefi
   return value;
 }
 
-function name(body: Body, required: boolean): string | undefined {
-  const value = optionalString(body, 'fullName', MAX_NAME);
-  if (value === undefined) {
-    if (required) throw validationError('fullName', 'fullName is required');
-    return undefined;
+// A claim states at least the whole name and the whole date of birth: an answer to less
+// (an ID number alone, a year, one word of a name) would tell the client something it
+// did not already hold, and a few such answers rebuild the record.
+const NAME_WORD = /\p{L}[\p{L}\p{M}'’.-]*/gu;
+
+/** Names every part of the minimum claim that is missing, not only the first. */
+function requireClaim(body: Body): void {
+  const missing = ['fullName', 'dateOfBirth'].filter((field) => body[field] === undefined);
+  if (missing.length) {
+    const verb = missing.length > 1 ? 'are' : 'is';
+    throw validationError(missing[0], `${missing.join(' and ')} ${verb} required: a claim states at least the full name and the full date of birth`);
   }
+}
+
+function fullName(body: Body): string {
+  const value = optionalString(body, 'fullName', MAX_NAME);
+  if (value === undefined) throw validationError('fullName', 'fullName is required');
   if (!/\p{L}/u.test(value)) throw validationError('fullName', 'fullName must contain letters');
+  if ((value.match(NAME_WORD) ?? []).length < 2) throw validationError('fullName', 'fullName must be the full name: a family name and a given name at least');
   return value;
 }
 
-function birthDate(body: Body, required: boolean): string | undefined {
+function fullBirthDate(body: Body): string {
   const value = optionalString(body, 'dateOfBirth', 10);
-  if (value === undefined) {
-    if (required) throw validationError('dateOfBirth', 'dateOfBirth is required');
-    return undefined;
+  if (value === undefined) throw validationError('dateOfBirth', 'dateOfBirth is required');
+  if (!parseFullDate(value)) {
+    const rule = parsePartialDate(value) ? 'dateOfBirth must be the full date, YYYY-MM-DD: a year or a month alone is not a claim' : 'dateOfBirth must be a valid YYYY-MM-DD from 1900';
+    throw validationError('dateOfBirth', rule);
   }
-  if (!parsePartialDate(value)) throw validationError('dateOfBirth', 'dateOfBirth must be a valid YYYY-MM-DD, YYYY-MM or YYYY from 1900');
   return value;
 }
 
@@ -141,12 +153,12 @@ function claimedId(body: Body): string {
 
 export function idItem(body: Body, floor = MIN_NAME_THRESHOLD): Validated {
   rejectUnknown(body, ID_FIELDS);
-  const claim: IdClaim = { idNumber: claimedId(body) };
+  const idNumber = claimedId(body);
+  requireClaim(body);
+  const claim: IdClaim = { idNumber, fullName: fullName(body), dateOfBirth: fullBirthDate(body) };
   const set = <K extends keyof IdClaim>(key: K, value: IdClaim[K] | undefined) => {
     if (value !== undefined) claim[key] = value;
   };
-  set('fullName', name(body, false));
-  set('dateOfBirth', birthDate(body, false));
   set('gender', gender(body));
   set('placeOfOrigin', optionalString(body, 'placeOfOrigin', MAX_PLACE));
   set('placeOfResidence', optionalString(body, 'placeOfResidence', MAX_PLACE));
@@ -164,7 +176,8 @@ export function idItem(body: Body, floor = MIN_NAME_THRESHOLD): Validated {
 
 export function demographicItem(body: Body, floor = MIN_NAME_THRESHOLD): Validated {
   rejectUnknown(body, DEMOGRAPHIC_FIELDS);
-  const query: DemographicQuery = { fullName: name(body, true)!, dateOfBirth: birthDate(body, true)! };
+  requireClaim(body);
+  const query: DemographicQuery = { fullName: fullName(body), dateOfBirth: fullBirthDate(body) };
   const g = gender(body);
   if (g) query.gender = g;
   const province = optionalString(body, 'provinceCode', 3);

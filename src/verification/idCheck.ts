@@ -8,11 +8,10 @@ import type { FieldResults, IdClaim, IdResult, MatchOptions } from './types.js';
 
 /** Compares each claimed field with the record. Only fields the client sent appear in the answer. */
 export function compareClaim(record: Citizen, claim: IdClaim, options: MatchOptions): FieldResults {
-  const fields: FieldResults = {};
-  if (claim.fullName !== undefined) fields.fullName = matchName(record.fullName, claim.fullName, options.nameThreshold);
-  if (claim.dateOfBirth !== undefined) {
-    fields.dateOfBirth = compareDates(parsePartialDate(record.dateOfBirth)!, parsePartialDate(claim.dateOfBirth)!);
-  }
+  const fields: FieldResults = {
+    fullName: matchName(record.fullName, claim.fullName, options.nameThreshold),
+    dateOfBirth: compareDates(parsePartialDate(record.dateOfBirth)!, parsePartialDate(claim.dateOfBirth)!),
+  };
   if (claim.gender !== undefined) fields.gender = { match: claim.gender === record.gender };
   if (claim.legacyIdNumber !== undefined) fields.legacyIdNumber = { match: claim.legacyIdNumber === record.legacyIdNumber };
   if (claim.cardIssueDate !== undefined) fields.cardIssueDate = { match: claim.cardIssueDate === record.cardIssueDate };
@@ -21,9 +20,9 @@ export function compareClaim(record: Citizen, claim: IdClaim, options: MatchOpti
   return fields;
 }
 
-function outcome(fields: FieldResults, claimedDate: PartialDate | undefined): 'match' | 'partial' | 'mismatch' {
+function outcome(fields: FieldResults, claimedDate: PartialDate): 'match' | 'partial' | 'mismatch' {
   if (!Object.values(fields).every((f) => f.match)) return 'mismatch';
-  return fields.dateOfBirth && coarserThanClaimed(fields.dateOfBirth, claimedDate!) ? 'partial' : 'match';
+  return coarserThanClaimed(fields.dateOfBirth!, claimedDate) ? 'partial' : 'match';
 }
 
 const RANK = { match: 2, partial: 1, mismatch: 0 };
@@ -37,7 +36,7 @@ const strength = (result: 'match' | 'partial' | 'mismatch', fields: FieldResults
  * the answer is about the one the claim fits best.
  */
 export function checkIdClaim(records: Citizen[], claim: IdClaim, options: MatchOptions, today: PartialDate): IdResult {
-  const claimedDate = claim.dateOfBirth === undefined ? undefined : parsePartialDate(claim.dateOfBirth);
+  const claimedDate = parsePartialDate(claim.dateOfBirth)!;
   let best: { record: Citizen; fields: FieldResults; result: 'match' | 'partial' | 'mismatch'; strength: number } | undefined;
   for (const record of records) {
     const fields = compareClaim(record, claim, options);
@@ -47,9 +46,15 @@ export function checkIdClaim(records: Citizen[], claim: IdClaim, options: MatchO
   }
   if (!best) return { result: 'not_found', fields: {} };
   const { record, fields, result } = best;
-  const issued = record.cardIssueDate ? parseFullDate(record.cardIssueDate) : undefined;
-  const card = cardState(parsePartialDate(record.dateOfBirth)!, issued, record.cardStatus === 'revoked', today);
-  const answer: IdResult = { result, fields, status: { alive: record.status === 'alive', card } };
+  // Whether the person lives and their card is valid is told only about the person the
+  // client identified: a mismatching claim learns nothing about whoever holds the number.
+  let answer: IdResult;
+  if (result === 'mismatch') answer = { result, fields };
+  else {
+    const issued = record.cardIssueDate ? parseFullDate(record.cardIssueDate) : undefined;
+    const card = cardState(parsePartialDate(record.dateOfBirth)!, issued, record.cardStatus === 'revoked', today);
+    answer = { result, fields, status: { alive: record.status === 'alive', card } };
+  }
   if (isLegacyLookup(claim.idNumber)) answer.identifiedBy = 'legacyIdNumber';
   return answer;
 }

@@ -11,8 +11,8 @@ import type { ErrorBody } from '../errors.js';
  */
 export interface IdClaim {
   idNumber: string;
-  fullName?: string;
-  dateOfBirth?: string;
+  fullName: string;
+  dateOfBirth: string;
   gender?: Gender;
   placeOfOrigin?: string;
   placeOfResidence?: string;
@@ -51,11 +51,13 @@ export interface FieldResults {
 export type IdResult =
   | {
       /** `partial`: nothing contradicts, but the register holds the date of birth less precisely than claimed. */
-      result: 'match' | 'partial' | 'mismatch';
+      result: 'match' | 'partial';
       fields: FieldResults;
       status: { alive: boolean; card: CardState };
       identifiedBy?: 'legacyIdNumber';
     }
+  /** No status: it is told only about the person the claim identifies. */
+  | { result: 'mismatch'; fields: FieldResults; identifiedBy?: 'legacyIdNumber' }
   | { result: 'not_found'; fields: Record<string, never> };
 
 export interface DemographicResult {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { verifyTrail } from '../../src/audit/reader.js';
 import { auditFiles } from '../../src/audit/trail.js';
 import { idv } from '../helpers/cli.js';
-import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
+import { fixture, tempIndex, type TempIndex, claimOf } from '../helpers/fixtures.js';
 import { call, KEYS, startTestServer, type TestServer } from '../helpers/server.js';
 
 let index: TempIndex;
@@ -24,7 +24,7 @@ describe('every decision is in the audit trail', () => {
   it('records who verified whom, why, and the answer, within a second of the answer', async () => {
     const reply = await call(server.url, '/v1/verify', {
       key: KEYS.full,
-      body: { idNumber: '001090000101', fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17', purpose: 'account-opening', consentRef: 'c-2026-0042' },
+      body: { ...claimOf('001090000101'), fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17', purpose: 'account-opening', consentRef: 'c-2026-0042' },
     });
     expect(reply.body.result).toBe('match');
     const deadline = Date.now() + 1000;
@@ -41,14 +41,14 @@ describe('every decision is in the audit trail', () => {
   });
 
   it('records refusals with their code, and each batch item on its own', async () => {
-    await call(server.url, '/v1/verify', { body: { idNumber: '079190000202' } });
-    await call(server.url, '/v1/verify', { key: KEYS.full, body: { idNumber: '079190000202', fullname: 'x' } });
+    await call(server.url, '/v1/verify', { body: claimOf('079190000202') });
+    await call(server.url, '/v1/verify', { key: KEYS.full, body: { ...claimOf('079190000202'), fullname: 'x' } });
     const batch = await call(server.url, '/v1/verify/batch', {
       key: KEYS.full,
       body: {
         purpose: 'kyc-refresh',
         items: [
-          { type: 'id', idNumber: '079190000202', fullName: 'Trần Thị Thủy', consentRef: 'c-7' },
+          { type: 'id', ...claimOf('079190000202'), fullName: 'Trần Thị Thủy', consentRef: 'c-7' },
           { type: 'id', idNumber: '12' },
           { type: 'demographic', fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08' },
         ],

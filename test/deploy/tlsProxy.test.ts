@@ -57,7 +57,7 @@ function rawTls(chunks: (string | Buffer)[], opts: { expectAnswers?: number; wai
 
 const post = (path: string, body: string, extra = '', version = '1.1') =>
   `POST ${path} HTTP/${version}\r\nHost: localhost\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
-const verifyBody = (idNumber: string, fullName: string) => JSON.stringify({ idNumber, fullName });
+const verifyBody = (idNumber: string, fullName: string) => JSON.stringify({ idNumber, fullName, dateOfBirth: '1990-05-17' });
 
 describe.runIf(runs)('the TLS proxy in front of the service (deploy/nginx)', () => {
   it('answers over TLS, with no-store and without the HTTP library naming itself', async () => {

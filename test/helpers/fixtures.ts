@@ -41,3 +41,27 @@ export async function tempIndex(opts: { input?: string; synthetic?: number; seed
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+interface FixturePerson {
+  idNumber: string;
+  fullName: string;
+  dateOfBirth: string;
+}
+
+const fixturePeople = new Map<string, FixturePerson>(
+  readFileSync(fixture('citizens.ndjson'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as FixturePerson)
+    .map((p) => [p.idNumber, p]),
+);
+
+/** A register date as a claim states it: one held as a year or a month is claimed as a day in it (the 15th, or 15 June). */
+export const fullDateOf = (date: string) => (date.length === 10 ? date : date.length === 7 ? `${date}-15` : `${date}-06-15`);
+
+/** The least a verification must state about a person of citizens.ndjson: ID number, full name and full date of birth. */
+export function claimOf(idNumber: string): { idNumber: string; fullName: string; dateOfBirth: string } {
+  const person = fixturePeople.get(idNumber);
+  if (!person) throw new Error(`no person ${idNumber} in citizens.ndjson`);
+  return { idNumber, fullName: person.fullName, dateOfBirth: fullDateOf(person.dateOfBirth) };
+}

@@ -1,3 +1,4 @@
+import { claimOf } from '../helpers/fixtures.js';
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { readFileSync } from 'node:fs';
@@ -45,42 +46,62 @@ describe('POST /v1/verify', () => {
   });
 
   it('never returns a stored value the client did not send', async () => {
-    const { body } = await verify({ idNumber: '001090000101', gender: 'male' });
-    expect(Object.keys(body.fields)).toEqual(['gender']);
+    const { body } = await verify({ ...claimOf('001090000101'), gender: 'male' });
+    expect(Object.keys(body.fields)).toEqual(['fullName', 'dateOfBirth', 'gender']);
     const text = JSON.stringify(body);
     for (const stored of ['Nguyễn', '1990-05-17', 'Nam Định', '012345678', '2021-04-01']) expect(text).not.toContain(stored);
   });
 
   it('answers mismatch when any field sent differs', async () => {
-    const { body } = await verify({ idNumber: '001090000101', fullName: 'Nguyen Van An', dateOfBirth: '1990-05-18' });
+    const { body } = await verify({ ...claimOf('001090000101'), fullName: 'Nguyen Van An', dateOfBirth: '1990-05-18' });
     expect(body.result).toBe('mismatch');
     expect(body.fields).toEqual({ fullName: { match: true, level: 'normalized', score: 100 }, dateOfBirth: { match: false, precision: 'day' } });
   });
 
   it('answers not_found for a well-formed number nobody has', async () => {
-    const { body } = await verify({ idNumber: '001090999999', fullName: 'Nguyễn Văn An' });
+    const { body } = await verify({ idNumber: '001090999999', fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' });
     expect(body).toEqual({ requestId: expect.any(String), result: 'not_found', fields: {} });
   });
 
   it('answers partial for a full claimed date against a registered year, and says so', async () => {
-    const { body } = await verify({ idNumber: '036045000303', fullName: 'Lê Văn Hoà', dateOfBirth: '1945-03-05' });
+    const { body } = await verify({ ...claimOf('036045000303'), fullName: 'Lê Văn Hoà', dateOfBirth: '1945-03-05' });
     expect(body.result).toBe('partial');
     expect(body.fields.dateOfBirth).toEqual({ match: true, precision: 'year' });
     expect(body.fields.fullName.level).toBe('exact');
     expect(body.status).toEqual({ alive: false, card: 'valid' });
   });
 
-  it('answers match when the claim is no more precise than the register', async () => {
-    const { body } = await verify({ idNumber: '036045000303', dateOfBirth: '1945' });
-    expect(body.result).toBe('match');
-    expect(body.fields.dateOfBirth).toEqual({ match: true, precision: 'year' });
+  it('refuses a claim of less than the full name and the full date of birth, naming what is missing', async () => {
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ idNumber: '036045000303' }, 'fullName', /^fullName and dateOfBirth are required/],
+      [{ idNumber: '036045000303', fullName: 'Lê Văn Hòa' }, 'dateOfBirth', /^dateOfBirth is required/],
+      [{ idNumber: '036045000303', dateOfBirth: '1945-06-15' }, 'fullName', /^fullName is required/],
+      [{ ...claimOf('036045000303'), dateOfBirth: '1945' }, 'dateOfBirth', /full date, YYYY-MM-DD/],
+      [{ ...claimOf('036045000303'), dateOfBirth: '1945-06' }, 'dateOfBirth', /full date, YYYY-MM-DD/],
+      [{ ...claimOf('036045000303'), fullName: 'Hòa' }, 'fullName', /family name and a given name/],
+    ];
+    for (const [body, field, message] of cases) {
+      const refused = await post('/v1/verify', body);
+      expect(refused.status).toBe(422);
+      expect(refused.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field, message: expect.stringMatching(message) });
+    }
+    const search = await post('/v1/verify/demographic', { fullName: 'Lê Văn Hòa', dateOfBirth: '1945' });
+    expect(search.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'dateOfBirth' });
+  });
+
+  it('tells whether the person lives and holds a valid card only when the claim identifies them', async () => {
+    const right = await verify(claimOf('036045000303'));
+    expect(right.body).toMatchObject({ result: 'partial', status: { alive: false, card: 'valid' } });
+    const wrong = await verify({ ...claimOf('036045000303'), fullName: 'Trần Thị Thủy' });
+    expect(wrong.body.result).toBe('mismatch');
+    expect(wrong.body.status).toBeUndefined();
   });
 
   it('flags a date of birth with day and month swapped, and refuses it', async () => {
-    const { body } = await verify({ idNumber: '079190000202', dateOfBirth: '1990-02-11' });
+    const { body } = await verify({ ...claimOf('079190000202'), dateOfBirth: '1990-02-11' });
     expect(body.result).toBe('mismatch');
     expect(body.fields.dateOfBirth).toEqual({ match: false, precision: 'day', transposed: true });
-    const other = await verify({ idNumber: '079190000202', dateOfBirth: '1990-02-12' });
+    const other = await verify({ ...claimOf('079190000202'), dateOfBirth: '1990-02-12' });
     expect(other.body.fields.dateOfBirth).toEqual({ match: false, precision: 'day' });
   });
 
@@ -88,31 +109,31 @@ describe('POST /v1/verify', () => {
     const { body } = await verify({ idNumber: '012345678', fullName: 'Nguyen Van An', dateOfBirth: '1990-05-17' });
     expect(body).toMatchObject({ result: 'match', identifiedBy: 'legacyIdNumber' });
     expect(body.fields.fullName.level).toBe('normalized');
-    expect((await verify({ idNumber: '012345679' })).body).toMatchObject({ result: 'not_found', fields: {} });
-    expect((await verify({ idNumber: '001090000101' })).body.identifiedBy).toBeUndefined();
+    expect((await verify({ ...claimOf('001090000101'), idNumber: '012345679' })).body).toMatchObject({ result: 'not_found', fields: {} });
+    expect((await verify(claimOf('001090000101'))).body.identifiedBy).toBeUndefined();
   });
 
   it('reports expired and revoked cards', async () => {
-    expect((await verify({ idNumber: '001199000404' })).body.status).toEqual({ alive: true, card: 'expired' });
-    expect((await verify({ idNumber: '001085000505' })).body.status).toEqual({ alive: true, card: 'revoked' });
+    expect((await verify(claimOf('001199000404'))).body.status).toEqual({ alive: true, card: 'expired' });
+    expect((await verify(claimOf('001085000505'))).body.status).toEqual({ alive: true, card: 'revoked' });
   });
 
   it('applies options.nameThreshold, down to the floor', async () => {
     // Two slips (84) against "Nguyễn Văn An": under the default 85, over the floor 80.
-    const lenient = await verify({ idNumber: '001090000101', fullName: 'Ngyen Van Am', options: { nameThreshold: 80 } });
-    const strict = await verify({ idNumber: '001090000101', fullName: 'Ngyen Van Am' });
+    const lenient = await verify({ ...claimOf('001090000101'), fullName: 'Ngyen Van Am', options: { nameThreshold: 80 } });
+    const strict = await verify({ ...claimOf('001090000101'), fullName: 'Ngyen Van Am' });
     expect(lenient.body.fields.fullName).toMatchObject({ match: true, level: 'fuzzy', score: 84 });
     expect(strict.body.fields.fullName).toMatchObject({ match: false, level: 'none' });
     expect(strict.body.result).toBe('mismatch');
-    const below = await post('/v1/verify', { idNumber: '001090000101', fullName: 'Nguyễn Văn Bình', options: { nameThreshold: 0 } });
+    const below = await post('/v1/verify', { ...claimOf('001090000101'), fullName: 'Nguyễn Văn Bình', options: { nameThreshold: 0 } });
     expect(below.status).toBe(422);
     expect(below.body.error).toMatchObject({ field: 'options.nameThreshold', message: 'options.nameThreshold must be an integer from 80 to 100' });
   });
 
   it('shows numeric scores only to a client whose entry allows them', async () => {
-    const claim = { idNumber: '001090000101', fullName: 'Ngyen Van Am', placeOfResidence: 'Hà Nội', purpose: 'kyc-refresh', consentRef: 'c-1' };
+    const claim = { ...claimOf('001090000101'), fullName: 'Ngyen Van Am', placeOfResidence: 'Hà Nội', purpose: 'kyc-refresh', consentRef: 'c-1' };
     const hidden = await call(current.server.url, '/v1/verify', { key: KEYS.consenting, body: claim });
-    expect(hidden.body.fields).toEqual({ fullName: { match: false, level: 'none' }, placeOfResidence: { match: true } });
+    expect(hidden.body.fields).toEqual({ fullName: { match: false, level: 'none' }, dateOfBirth: { match: true, precision: 'day' }, placeOfResidence: { match: true } });
     const shown = await verify(claim);
     expect(shown.body.fields.fullName.score).toBe(84);
     const batch = await call(current.server.url, '/v1/verify/batch', { key: KEYS.consenting, body: { purpose: 'kyc-refresh', consentRef: 'c-1', items: [{ type: 'id', ...claim }] } });
@@ -120,14 +141,14 @@ describe('POST /v1/verify', () => {
   });
 
   it('speaks msgpack both ways, and follows Accept', async () => {
-    const raw = pack({ idNumber: '079190000202', fullName: 'TRẦN THỊ THUỶ', gender: 'female' });
+    const raw = pack({ ...claimOf('079190000202'), fullName: 'TRẦN THỊ THUỶ', gender: 'female' });
     const both = await call(current.server.url, '/v1/verify', { key: KEYS.full, raw, contentType: 'application/msgpack' });
     expect(both.headers.get('content-type')).toBe('application/msgpack');
     expect(both.body).toMatchObject({ result: 'match', fields: { fullName: { level: 'exact' }, gender: { match: true } } });
     const asJson = await call(current.server.url, '/v1/verify', { key: KEYS.full, raw, contentType: 'application/msgpack', accept: 'application/json' });
     expect(asJson.headers.get('content-type')).toBe('application/json');
     expect(asJson.body.result).toBe('match');
-    const jsonToMsgpack = await call(current.server.url, '/v1/verify', { key: KEYS.full, body: { idNumber: '079190000202' }, accept: 'application/msgpack' });
+    const jsonToMsgpack = await call(current.server.url, '/v1/verify', { key: KEYS.full, body: claimOf('079190000202'), accept: 'application/msgpack' });
     expect(jsonToMsgpack.headers.get('content-type')).toBe('application/msgpack');
     expect(jsonToMsgpack.body.result).toBe('match');
   });
@@ -179,7 +200,7 @@ describe('POST /v1/verify/demographic', () => {
     expect(named(one.body)).toEqual(['001195000606']);
     const bad = await post('/v1/verify/demographic', { fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08', options: { maxCandidates: 101 } });
     expect(bad.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'options.maxCandidates' });
-    const onId = await post('/v1/verify', { idNumber: '001090000101', options: { maxCandidates: 3 } });
+    const onId = await post('/v1/verify', { ...claimOf('001090000101'), options: { maxCandidates: 3 } });
     expect(onId.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'options.maxCandidates' });
   });
 
@@ -216,13 +237,13 @@ describe('POST /v1/verify/batch', () => {
       await post('/v1/verify/batch', {
         purpose: 'kyc-refresh',
         items: [
-          { type: 'id', idNumber: '001090000101', fullName: 'Nguyễn Văn An' },
+          { type: 'id', ...claimOf('001090000101'), fullName: 'Nguyễn Văn An' },
           { type: 'id', idNumber: '00109000010' },
           { type: 'demographic', fullName: 'Trần Thị Thủy', dateOfBirth: '1990-11-02' },
           { type: 'passport', number: 'x' },
-          { type: 'id', idNumber: '079190000202', fullname: 'typo' },
+          { type: 'id', ...claimOf('079190000202'), fullname: 'typo' },
           'not an object',
-          { type: 'id', idNumber: '001090999999' },
+          { type: 'id', idNumber: '001090999999', fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' },
         ],
       }),
       '/v1/verify/batch',
@@ -241,7 +262,7 @@ describe('POST /v1/verify/batch', () => {
 
   it('refuses items outside the key scopes one by one', async () => {
     const items = [
-      { type: 'id', idNumber: '001090000101' },
+      { type: 'id', ...claimOf('001090000101') },
       { type: 'demographic', fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' },
     ];
     const { status, body } = await post('/v1/verify/batch', { items }, KEYS.batchNoDemographic);
@@ -251,7 +272,7 @@ describe('POST /v1/verify/batch', () => {
   });
 
   it('answers a batch of 1,000 items', async () => {
-    const items = Array.from({ length: 1000 }, (_, i) => ({ type: 'id', idNumber: i % 2 ? '001090000101' : '079190000202', gender: 'male' }));
+    const items = Array.from({ length: 1000 }, (_, i) => ({ type: 'id', ...claimOf(i % 2 ? '001090000101' : '079190000202'), gender: 'male' }));
     const { status, body } = await post('/v1/verify/batch', { items });
     expect(status).toBe(200);
     expect(body.results).toHaveLength(1000);
@@ -272,7 +293,7 @@ describe('operational endpoints', () => {
   });
 
   it('GET /metrics exposes request, result and pool metrics without personal data', async () => {
-    await post('/v1/verify', { idNumber: '001090000101', fullName: 'Nguyễn Văn An' });
+    await post('/v1/verify', { ...claimOf('001090000101'), fullName: 'Nguyễn Văn An' });
     const { status, body } = await call(current.server.url, '/metrics');
     expect(status).toBe(200);
     expect(body).toMatch(/idv_http_requests_total\{route="\/v1\/verify",status="200"\} \d+/);

@@ -3,7 +3,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '../../src/server/clients.js';
 import { idv } from '../helpers/cli.js';
-import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
+import { fixture, tempIndex, type TempIndex, claimOf } from '../helpers/fixtures.js';
 import { call, KEYS, startTestServer, writeClientsFile as writeTestClients, type TestServer } from '../helpers/server.js';
 
 let index: TempIndex;
@@ -32,8 +32,8 @@ afterAll(async () => {
   index.remove();
 });
 
-const verify = (key: string) => call(server.url, '/v1/verify', { key, body: { idNumber: '001090000101' } });
-const batchOf = (key: string, n: number) => call(server.url, '/v1/verify/batch', { key, body: { items: Array.from({ length: n }, () => ({ type: 'id', idNumber: '001090000101' })) } });
+const verify = (key: string) => call(server.url, '/v1/verify', { key, body: claimOf('001090000101') });
+const batchOf = (key: string, n: number) => call(server.url, '/v1/verify/batch', { key, body: { items: Array.from({ length: n }, () => ({ type: 'id', ...claimOf('001090000101') })) } });
 
 /** Polls until `ok` holds, and returns how long it took (ms); fails after 2 s. */
 async function within(ok: () => Promise<boolean>): Promise<number> {
@@ -102,7 +102,7 @@ describe('serve without clients', () => {
 });
 
 describe('purpose and consent', () => {
-  const consenting = (body: object) => call(server.url, '/v1/verify', { key: KEYS.consenting, body: { idNumber: '001090000101', fullName: 'Nguyễn Văn An', ...body } });
+  const consenting = (body: object) => call(server.url, '/v1/verify', { key: KEYS.consenting, body: { ...claimOf('001090000101'), fullName: 'Nguyễn Văn An', ...body } });
 
   it('refuses a verification without purpose or consent reference from a client that needs them, or with a purpose it is not allowed', async () => {
     const cases: [object, string, RegExp][] = [
@@ -125,8 +125,8 @@ describe('purpose and consent', () => {
         purpose: 'account-opening',
         consentRef: 'batch-7',
         items: [
-          { type: 'id', idNumber: '001090000101', fullName: 'Nguyễn Văn An' },
-          { type: 'id', idNumber: '001090000101', fullName: 'Nguyễn Văn An', purpose: 'marketing' },
+          { type: 'id', ...claimOf('001090000101'), fullName: 'Nguyễn Văn An' },
+          { type: 'id', ...claimOf('001090000101'), fullName: 'Nguyễn Văn An', purpose: 'marketing' },
         ],
       },
     });

@@ -1,3 +1,4 @@
+import { claimOf } from '../helpers/fixtures.js';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,8 +32,8 @@ describe('error codes over HTTP', () => {
   });
 
   it('UNAUTHORIZED without a key, with an unknown key, or with another scheme', async () => {
-    expectError(await call(current.server.url, '/v1/verify', { body: { idNumber: '001090000101' } }), 'UNAUTHORIZED');
-    expectError(await verify({ idNumber: '001090000101' }, 'not-a-key'), 'UNAUTHORIZED');
+    expectError(await call(current.server.url, '/v1/verify', { body: claimOf('001090000101') }), 'UNAUTHORIZED');
+    expectError(await verify(claimOf('001090000101'), 'not-a-key'), 'UNAUTHORIZED');
     const basic = await fetch(current.server.url + '/v1/verify', { method: 'POST', headers: { authorization: `Basic ${KEYS.full}`, 'content-type': 'application/json' }, body: '{}' });
     expect(basic.status).toBe(401);
   });
@@ -78,18 +79,18 @@ describe('error codes over HTTP', () => {
   it('VALIDATION_FAILED names the field, and never echoes the value', async () => {
     const cases: [unknown, string][] = [
       [{ idNumber: '00109000010' }, 'idNumber'],
-      [{ idNumber: '003090000101' }, 'idNumber'],
+      [{ ...claimOf('001090000101'), idNumber: '003090000101' }, 'idNumber'],
       [{ idNumber: 1090000101 }, 'idNumber'],
       [{}, 'idNumber'],
-      [{ idNumber: '001090000101', fullname: 'Nguyễn Văn An' }, 'fullname'],
-      [{ idNumber: '001090000101', dateOfBirth: '17/05/1990' }, 'dateOfBirth'],
-      [{ idNumber: '001090000101', gender: 'm' }, 'gender'],
-      [{ idNumber: '001090000101', legacyIdNumber: '1234' }, 'legacyIdNumber'],
-      [{ idNumber: '001090000101', cardIssueDate: '2021' }, 'cardIssueDate'],
-      [{ idNumber: '001090000101', options: { nameThreshold: 101 } }, 'options.nameThreshold'],
-      [{ idNumber: '001090000101', options: { threshold: 90 } }, 'options.threshold'],
-      [{ idNumber: '001090000101', purpose: 'Account Opening!' }, 'purpose'],
-      [{ idNumber: '001090000101', fullName: 'x'.repeat(101) }, 'fullName'],
+      [{ ...claimOf('001090000101'), fullname: 'Nguyễn Văn An' }, 'fullname'],
+      [{ ...claimOf('001090000101'), dateOfBirth: '17/05/1990' }, 'dateOfBirth'],
+      [{ ...claimOf('001090000101'), gender: 'm' }, 'gender'],
+      [{ ...claimOf('001090000101'), legacyIdNumber: '1234' }, 'legacyIdNumber'],
+      [{ ...claimOf('001090000101'), cardIssueDate: '2021' }, 'cardIssueDate'],
+      [{ ...claimOf('001090000101'), options: { nameThreshold: 101 } }, 'options.nameThreshold'],
+      [{ ...claimOf('001090000101'), options: { threshold: 90 } }, 'options.threshold'],
+      [{ ...claimOf('001090000101'), purpose: 'Account Opening!' }, 'purpose'],
+      [{ ...claimOf('001090000101'), fullName: 'x'.repeat(101) }, 'fullName'],
       [[1, 2], 'body'],
     ];
     for (const [body, field] of cases) {
@@ -97,18 +98,18 @@ describe('error codes over HTTP', () => {
       expectError(reply, 'VALIDATION_FAILED', field);
       expect(reply.body.error.message).not.toMatch(/00109000010|003090000101|17\/05\/1990|Nguyễn/);
     }
-    const demo = await call(current.server.url, '/v1/verify/demographic', { key: KEYS.full, body: { fullName: 'An', dateOfBirth: '1990-05-17', provinceCode: '003' } });
+    const demo = await call(current.server.url, '/v1/verify/demographic', { key: KEYS.full, body: { fullName: 'Nguyễn An', dateOfBirth: '1990-05-17', provinceCode: '003' } });
     expectError(demo, 'VALIDATION_FAILED', 'provinceCode');
     const missing = await call(current.server.url, '/v1/verify/demographic', { key: KEYS.full, body: { fullName: 'An' } });
     expectError(missing, 'VALIDATION_FAILED', 'dateOfBirth');
-    const tooMany = await call(current.server.url, '/v1/verify/batch', { key: KEYS.full, body: { items: Array.from({ length: 1001 }, () => ({ type: 'id', idNumber: '001090000101' })) } });
+    const tooMany = await call(current.server.url, '/v1/verify/batch', { key: KEYS.full, body: { items: Array.from({ length: 1001 }, () => ({ type: 'id', ...claimOf('001090000101') })) } });
     expectError(tooMany, 'VALIDATION_FAILED', 'items');
   });
 
   it('RATE_LIMITED past the client rate', async () => {
-    const first = await verify({ idNumber: '001090000101' }, KEYS.limited);
+    const first = await verify(claimOf('001090000101'), KEYS.limited);
     expect(first.status).toBe(200);
-    const refused = await verify({ idNumber: '001090000101' }, KEYS.limited);
+    const refused = await verify(claimOf('001090000101'), KEYS.limited);
     expectError(refused, 'RATE_LIMITED');
     // One token at 0.001 per second: worth trying again in 1,000 s.
     expect(refused.headers.get('retry-after')).toBe('1000');

@@ -7,7 +7,7 @@ import type { Dispatcher } from '../../src/server/dispatch.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { CandidateRefs } from '../../src/verification/candidateRef.js';
 import type { WorkItem, WorkResult } from '../../src/verification/types.js';
-import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
+import { fixture, tempIndex, type TempIndex, claimOf } from '../helpers/fixtures.js';
 import { call, KEYS, startTestServer, writeClientsFile, UNLIMITED } from '../helpers/server.js';
 
 let index: TempIndex;
@@ -28,7 +28,7 @@ describe('faults', () => {
   it('OVERLOADED with Retry-After when the in-flight limit is reached, while health stays up', async () => {
     const test = await startTestServer(index, { maxInFlightItems: 0 });
     try {
-      for (const [path, body] of [['/v1/verify', { idNumber: '001090000101' }], ['/v1/verify/batch', { items: [{ type: 'id', idNumber: '001090000101' }] }]] as const) {
+      for (const [path, body] of [['/v1/verify', claimOf('001090000101')], ['/v1/verify/batch', { items: [{ type: 'id', ...claimOf('001090000101') }] }]] as const) {
         const reply = await call(test.url, path, { key: KEYS.full, body });
         expect(reply.status).toBe(503);
         expect(reply.body.error.code).toBe('OVERLOADED');
@@ -43,7 +43,7 @@ describe('faults', () => {
   it('admits a batch larger than the in-flight limit when nothing else is in flight', async () => {
     const test = await startTestServer(index, { maxInFlightItems: 1 });
     try {
-      const items = [{ type: 'id', idNumber: '001090000101' }, { type: 'id', idNumber: '079190000202' }];
+      const items = [{ type: 'id', ...claimOf('001090000101') }, { type: 'id', ...claimOf('079190000202') }];
       const reply = await call(test.url, '/v1/verify/batch', { key: KEYS.full, body: { items } });
       expect(reply.status).toBe(200);
       expect(reply.body.results.map((r: { result: string }) => r.result)).toEqual(['match', 'match']);
@@ -56,7 +56,7 @@ describe('faults', () => {
     const failing: Dispatcher = { inFlightItems: 0, run: () => Promise.reject(new Error('worker died')), close: async () => {} };
     const { server, url } = await serverWith(failing);
     try {
-      const reply = await call(url, '/v1/verify', { key: KEYS.full, body: { idNumber: '001090000101' } });
+      const reply = await call(url, '/v1/verify', { key: KEYS.full, body: claimOf('001090000101') });
       expect(reply.status).toBe(500);
       expect(reply.body).toEqual({ error: { code: 'INTERNAL', message: 'Internal error' } });
       expect((await call(url, '/healthz')).status).toBe(200);
@@ -82,7 +82,7 @@ describe('faults', () => {
     let received = '';
     socket.on('data', (d) => (received += d.toString()));
 
-    const inFlight = call(url, '/v1/verify', { key: KEYS.full, body: { idNumber: '001090000101' } });
+    const inFlight = call(url, '/v1/verify', { key: KEYS.full, body: claimOf('001090000101') });
     await new Promise((r) => setTimeout(r, 100));
     const closing = server.close();
     const body = '{"idNumber":"001090000101"}';

@@ -1,3 +1,4 @@
+import { claimOf } from '../helpers/fixtures.js';
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../src/server/codec.js';
@@ -20,7 +21,7 @@ describe('bounded JSON nesting', () => {
     const reply = await call(current.server.url, '/v1/verify/batch', { key: KEYS.full, raw: body.slice(0, 2 * 1024 * 1024 - 10) });
     expect(reply.status).toBe(422);
     expect(reply.body.error).toEqual({ code: 'VALIDATION_FAILED', message: `the body nests deeper than ${MAX_JSON_DEPTH} levels` });
-    expect((await call(current.server.url, '/v1/verify', { key: KEYS.full, body: { idNumber: '001090000101' } })).status).toBe(200);
+    expect((await call(current.server.url, '/v1/verify', { key: KEYS.full, body: claimOf('001090000101') })).status).toBe(200);
   });
 
   it('answers deeply nested msgpack INVALID_MSGPACK, and goes on serving', async () => {
@@ -34,8 +35,8 @@ describe('bounded JSON nesting', () => {
 
 describe('answers about people are never cached', () => {
   it('carries Cache-Control: no-store on verification answers, refusals included, and not on health checks', async () => {
-    const ok = await call(current.server.url, '/v1/verify', { key: KEYS.full, body: { idNumber: '001090000101' } });
-    const refused = await call(current.server.url, '/v1/verify', { body: { idNumber: '001090000101' } });
+    const ok = await call(current.server.url, '/v1/verify', { key: KEYS.full, body: claimOf('001090000101') });
+    const refused = await call(current.server.url, '/v1/verify', { body: claimOf('001090000101') });
     const health = await call(current.server.url, '/healthz');
     expect([ok.headers.get('cache-control'), refused.headers.get('cache-control'), health.headers.get('cache-control')]).toEqual(['no-store', 'no-store', null]);
   });
@@ -50,12 +51,12 @@ describe('a corpus of hostile requests, each answered with its documented code',
     ['a NUL inside the name', claim('Nguyễn\\u0000Văn An'), 422, 'fullName'],
     ['a control character inside the name', claim('Nguyễn\\u001bVăn An'), 422, 'fullName'],
     ['an unpaired surrogate', claim('Nguyễn Văn An\\ud800'), 422, 'fullName'],
-    ['bytes that are not UTF-8', Buffer.concat([Buffer.from('{"idNumber":"001090000101","fullName":"Nguy'), Buffer.from([0xc3, 0x28]), Buffer.from('n Văn An"}')]), 422, 'fullName'],
+    ['bytes that are not UTF-8', Buffer.concat([Buffer.from('{"idNumber":"001090000101","fullName":"Nguy'), Buffer.from([0xc3, 0x28]), Buffer.from('n Văn An","dateOfBirth":"1990-05-17"}')]), 422, 'fullName'],
     ['a __proto__ key', '{"idNumber":"001090000101","__proto__":{"admin":true}}', 422, '__proto__'],
     ['a constructor key', '{"idNumber":"001090000101","constructor":{"prototype":{}}}', 422, 'constructor'],
-    ['a name of the wrong type', '{"idNumber":"001090000101","fullName":["Nguyễn"]}', 422, 'fullName'],
+    ['a name of the wrong type', '{"idNumber":"001090000101","fullName":["Nguyễn"],"dateOfBirth":"1990-05-17"}', 422, 'fullName'],
     ['an ID number as a number', '{"idNumber":1090000101}', 422, 'idNumber'],
-    ['a huge number', '{"idNumber":"001090000101","options":{"nameThreshold":1e400}}', 422, 'options.nameThreshold'],
+    ['a huge number', '{"idNumber":"001090000101","fullName":"Nguyễn Văn An","dateOfBirth":"1990-05-17","options":{"nameThreshold":1e400}}', 422, 'options.nameThreshold'],
     ['truncated JSON', claim(name).slice(0, 30), 400, undefined],
     ['an array body', '[1,2,3]', 422, 'body'],
     ['an empty body', '', 400, undefined],
@@ -90,9 +91,9 @@ function random(seed: number): () => number {
 
 describe('fuzzing with mutated valid requests', () => {
   const VALID: [string, object][] = [
-    ['/v1/verify', { idNumber: '001090000101', fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17', gender: 'male', options: { nameThreshold: 85 } }],
+    ['/v1/verify', { ...claimOf('001090000101'), gender: 'male', options: { nameThreshold: 85 } }],
     ['/v1/verify/demographic', { fullName: 'Nguyễn Thị Hương', dateOfBirth: '1995-08-08', provinceCode: '001' }],
-    ['/v1/verify/batch', { purpose: 'kyc', items: [{ type: 'id', idNumber: '079190000202', fullName: 'Trần Thị Thủy' }, { type: 'demographic', fullName: 'Lê Văn Hòa', dateOfBirth: '1945' }] }],
+    ['/v1/verify/batch', { purpose: 'kyc', items: [{ type: 'id', ...claimOf('079190000202'), fullName: 'Trần Thị Thủy' }, { type: 'demographic', fullName: 'Lê Văn Hòa', dateOfBirth: '1945-06-15' }] }],
   ];
   const SPICE = ['\u0000', '\ud800', '"', '\\', '{', '[', '}', ']', ',', ':', '1e999', 'null', 'true', '-', '\u202e', 'ễ', '__proto__', ' ', '\n'];
 

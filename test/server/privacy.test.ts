@@ -9,13 +9,13 @@ import type { Dispatcher } from '../../src/server/dispatch.js';
 import { startServer } from '../../src/server/app.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { CandidateRefs } from '../../src/verification/candidateRef.js';
-import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
+import { fixture, fullDateOf, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { call, KEYS, startTestServer, writeClientsFile, type Reply, UNLIMITED } from '../helpers/server.js';
 
 /** Everything of the fixture citizens a verification may carry: none of it may be written anywhere. */
 const people = readFileSync(fixture('citizens.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const PERSONAL = [
-  ...people.flatMap((p) => [p.idNumber, p.fullName, p.fullName.normalize('NFD'), p.dateOfBirth, p.legacyIdNumber]),
+  ...people.flatMap((p) => [p.idNumber, p.fullName, p.fullName.normalize('NFD'), p.dateOfBirth, fullDateOf(p.dateOfBirth), p.legacyIdNumber]),
   ...people.flatMap((p) => p.fullName.split(' ').filter((w: string) => w.length >= 4)),
 ].filter((v): v is string => typeof v === 'string' && v.length >= 4);
 
@@ -39,21 +39,21 @@ describe('nothing personal in logs, metrics, error messages or the audit trail',
     const send = async (path: string, opts: Parameters<typeof call>[2]) => answers.push(await call(server.url, path, opts));
     try {
       for (const p of people) {
-        const claim = { idNumber: p.idNumber, fullName: p.fullName, dateOfBirth: p.dateOfBirth, gender: p.gender, purpose: 'account-opening' };
+        const claim = { idNumber: p.idNumber, fullName: p.fullName, dateOfBirth: fullDateOf(p.dateOfBirth), gender: p.gender, purpose: 'account-opening' };
         await send('/v1/verify', { key: KEYS.full, body: claim });
         await send('/v1/verify', { key: KEYS.full, body: { ...claim, fullName: p.fullName + ' Thị', dateOfBirth: '2001-01-01' } });
         await send('/v1/verify', { key: KEYS.full, raw: pack(claim), contentType: 'application/msgpack' });
-        await send('/v1/verify/demographic', { key: KEYS.full, body: { fullName: p.fullName, dateOfBirth: p.dateOfBirth } });
+        await send('/v1/verify/demographic', { key: KEYS.full, body: { fullName: p.fullName, dateOfBirth: fullDateOf(p.dateOfBirth) } });
         await send('/v1/verify', { body: claim }); // no key
         await send('/v1/verify', { key: KEYS.verifyOnly, body: claim, contentType: 'text/plain' });
         await send('/v1/verify', { key: KEYS.full, raw: JSON.stringify(claim).slice(0, -5) }); // truncated JSON
         await send('/v1/verify', { key: KEYS.full, body: { ...claim, fullName: 42, nickname: p.fullName } });
         await send('/v1/verify', { key: KEYS.full, body: { ...claim, idNumber: p.idNumber.slice(0, 11) + 'x' } });
         await send('/v1/verify', { key: KEYS.full, body: { ...claim, dateOfBirth: p.dateOfBirth + '-99' } });
-        await send('/v1/verify/demographic', { key: KEYS.verifyOnly, body: { fullName: p.fullName, dateOfBirth: p.dateOfBirth } });
+        await send('/v1/verify/demographic', { key: KEYS.verifyOnly, body: { fullName: p.fullName, dateOfBirth: fullDateOf(p.dateOfBirth) } });
       }
-      await send('/v1/verify/batch', { key: KEYS.full, body: { items: people.map((p) => ({ type: 'id', idNumber: p.idNumber, fullName: p.fullName })) } });
-      await send('/v1/verify/batch', { key: KEYS.batchNoDemographic, body: { items: people.map((p) => ({ type: 'demographic', fullName: p.fullName, dateOfBirth: p.dateOfBirth })) } });
+      await send('/v1/verify/batch', { key: KEYS.full, body: { items: people.map((p) => ({ type: 'id', idNumber: p.idNumber, fullName: p.fullName, dateOfBirth: fullDateOf(p.dateOfBirth) })) } });
+      await send('/v1/verify/batch', { key: KEYS.batchNoDemographic, body: { items: people.map((p) => ({ type: 'demographic', fullName: p.fullName, dateOfBirth: fullDateOf(p.dateOfBirth) })) } });
       await send('/v1/nowhere', { key: KEYS.full, body: { idNumber: people[0].idNumber } });
       const metrics = await call(server.url, '/metrics');
       expectNothingPersonal('/metrics', metrics.body);
@@ -81,7 +81,7 @@ describe('nothing personal in logs, metrics, error messages or the audit trail',
     const server = await startServer({ config, dispatcher: leaky, clients, metrics: new Metrics(), records: 10, candidateRefs: new CandidateRefs(index.secret.bytes), log: (e) => logs.push(e) });
     try {
       const p = people[0];
-      const reply = await call(`http://127.0.0.1:${server.port}`, '/v1/verify', { key: KEYS.full, body: { idNumber: p.idNumber, fullName: p.fullName } });
+      const reply = await call(`http://127.0.0.1:${server.port}`, '/v1/verify', { key: KEYS.full, body: { idNumber: p.idNumber, fullName: p.fullName, dateOfBirth: fullDateOf(p.dateOfBirth) } });
       expect(reply.status).toBe(500);
     } finally {
       await server.close();

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '../../src/server/clients.js';
 import { GIVEN_ROWS } from '../../src/domain/nameWords.js';
-import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
+import { fixture, tempIndex, type TempIndex, claimOf } from '../helpers/fixtures.js';
 import { call, startTestServer, writeClientsFile, type TestServer } from '../helpers/server.js';
 
 /**
@@ -35,10 +35,25 @@ const batch = async (items: object[]) => {
 const codes = (results: { result?: string; error?: { code: string } }[]) => results.map((r) => r.result ?? r.error!.code);
 
 describe('guessing attacks are refused', () => {
+  it('ID number alone, or with a year or a month: refused before any lookup, so nothing about the holder comes back', async () => {
+    const items = [
+      { type: 'id', idNumber: '036045000303' },
+      { type: 'id', idNumber: '036045000303', dateOfBirth: '1945' },
+      ...Array.from({ length: 12 }, (_, m) => ({ type: 'id', idNumber: '036045000303', fullName: 'Lê Văn Hòa', dateOfBirth: `1945-${String(m + 1).padStart(2, '0')}` })),
+      { type: 'id', idNumber: '036045000303', fullName: 'Hòa', dateOfBirth: '1945-06-15' },
+    ];
+    const results = await batch(items);
+    expect(codes(results).every((c) => c === 'VALIDATION_FAILED')).toBe(true);
+    expect(JSON.stringify(results)).not.toMatch(/alive|card|match/);
+    // A guessed name and date learn nothing of the holder either: no status with a mismatch.
+    const wrong = await batch([{ type: 'id', idNumber: '036045000303', fullName: 'Nguyễn Văn An', dateOfBirth: '1945-01-01' }]);
+    expect(wrong[0]).toEqual({ type: 'id', result: 'mismatch', fields: { fullName: { match: false, level: 'none' }, dateOfBirth: { match: true, precision: 'year' } } });
+  });
+
   it('ID number known, name guessed word by word from the public tables: no score, and refused after 5 mismatches', async () => {
     const given = GIVEN_ROWS.map((row) => row.given).slice(0, 300);
     expect(given).toContain('An');
-    const items = given.map((word) => ({ type: 'id', idNumber: '001090000101', fullName: `Nguyễn Văn ${word}` }));
+    const items = given.map((word) => ({ type: 'id', ...claimOf('001090000101'), fullName: `Nguyễn Văn ${word}` }));
     const results = await batch(items);
     const firstRefused = codes(results).indexOf('TOO_MANY_MISMATCHES');
     expect(codes(results).slice(0, firstRefused).filter((c) => c === 'mismatch')).toHaveLength(5);
@@ -51,7 +66,7 @@ describe('guessing attacks are refused', () => {
   it('ID number known, date of birth guessed: refused after 5 mismatches, the right date included', async () => {
     const dates = Array.from({ length: 60 }, (_, i) => `1990-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + Math.floor(i / 12)).padStart(2, '0')}`);
     dates.splice(40, 0, '1990-11-02');
-    const results = await batch(dates.map((d) => ({ type: 'id', idNumber: '079190000202', fullName: 'Trần Thị Thủy', dateOfBirth: d })));
+    const results = await batch(dates.map((d) => ({ type: 'id', ...claimOf('079190000202'), fullName: 'Trần Thị Thủy', dateOfBirth: d })));
     expect(codes(results).filter((c) => c === 'match' || c === 'partial')).toEqual([]);
     expect(codes(results).filter((c) => c === 'mismatch')).toHaveLength(5);
   });
@@ -68,10 +83,10 @@ describe('guessing attacks are refused', () => {
   it('ID number guessed digit by digit: refused after 100 numbers that belong to nobody, the right one included', async () => {
     const serials = Array.from({ length: 1000 }, (_, i) => `001090000${String(i).padStart(3, '0')}`);
     expect(serials).toContain('001090000505');
-    const results = await batch(serials.map((idNumber) => ({ type: 'id', idNumber, fullName: 'Hoàng Đức Minh' })));
+    const results = await batch(serials.map((idNumber) => ({ type: 'id', idNumber, fullName: 'Hoàng Đức Minh', dateOfBirth: '1985-07-20' })));
     expect(codes(results).filter((c) => c === 'not_found')).toHaveLength(100);
     expect(codes(results).slice(505).every((c) => c === 'TOO_MANY_NOT_FOUND')).toBe(true);
-    const refused = await call(server.url, '/v1/verify', { key: ATTACKER, body: { idNumber: '001085000505', fullName: 'Hoàng Đức Minh' } });
+    const refused = await call(server.url, '/v1/verify', { key: ATTACKER, body: claimOf('001085000505') });
     expect(refused.status).toBe(429);
     expect(refused.body.error.code).toBe('TOO_MANY_NOT_FOUND');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(3000);
@@ -84,7 +99,7 @@ describe('guessing attacks are refused', () => {
   });
 
   it('leaves other clients, and other citizens of the same client, unaffected', async () => {
-    const other = await call(server.url, '/v1/verify', { key: 'test-key-full-0123456789', body: { idNumber: '001090000101', fullName: 'Nguyễn Văn An' } });
+    const other = await call(server.url, '/v1/verify', { key: 'test-key-full-0123456789', body: claimOf('001090000101') });
     expect(other.body.result).toBe('match');
   });
 });
