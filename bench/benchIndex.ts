@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentBuildDir } from '../src/index/layout.js';
 import { IndexReader } from '../src/index/reader.js';
-import { DEFAULT_SECRET_FILE, Secret } from '../src/index/secret.js';
+import { defaultSecretPath, Secret } from '../src/index/secret.js';
 import { sha256Hex } from '../src/server/clients.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import { measureBuild, syntheticArgs } from './build.js';
@@ -20,7 +20,7 @@ const log = (text: string) => process.stderr.write(text + '\n');
 function indexUsable(dir: string): boolean {
   if (!currentBuildDir(dir)) return false;
   try {
-    void IndexReader.open(dir, Secret.load(join(dir, DEFAULT_SECRET_FILE))).close();
+    void IndexReader.open(dir, Secret.load(defaultSecretPath(dir))).close();
     return true;
   } catch (err) {
     log(`index in ${dir} cannot be used (${(err as Error).message}): rebuilding`);

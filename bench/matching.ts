@@ -3,7 +3,7 @@ import type { Citizen } from '../src/domain/citizen.js';
 import { DEFAULT_NAME_THRESHOLD } from '../src/domain/names.js';
 import { syntheticCitizens } from '../src/synth/generator.js';
 import { join } from 'node:path';
-import { DEFAULT_SECRET_FILE, Secret } from '../src/index/secret.js';
+import { defaultSecretPath, Secret } from '../src/index/secret.js';
 import { CandidateRefs } from '../src/verification/candidateRef.js';
 import { BENCH_CLIENT, BENCH_KEY, BENCH_SEED, benchIndex } from './benchIndex.js';
 import { machine, today } from './machine.js';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const server = await startServerProcess(['--index', dir, '--clients', clients]);
   let tallies;
   try {
-    const refs = new CandidateRefs(Secret.load(join(dir, DEFAULT_SECRET_FILE)).bytes);
+    const refs = new CandidateRefs(Secret.load(defaultSecretPath(dir)).bytes);
     tallies = await evaluate(server.url, BENCH_KEY, pairs, KINDS, DEFAULT_NAME_THRESHOLD, (ref) => refs.open(ref, BENCH_CLIENT));
   } finally {
     await server.stop();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { currentBuildDir, DB_FILE } from '../src/index/layout.js';
 import { IndexReader } from '../src/index/reader.js';
-import { DEFAULT_SECRET_FILE, Secret } from '../src/index/secret.js';
+import { defaultSecretPath, Secret } from '../src/index/secret.js';
 import { Random } from '../src/synth/random.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import { readBuildFigures, type BuildFigures } from './build.js';
@@ -61,7 +61,7 @@ async function timeToReady(dir: string, clients: string): Promise<number> {
 }
 
 function bodiesFrom(dir: string): { verify: string[]; demographic: string[]; batch: string[] } {
-  const reader = IndexReader.open(dir, Secret.load(join(dir, DEFAULT_SECRET_FILE)));
+  const reader = IndexReader.open(dir, Secret.load(defaultSecretPath(dir)));
   const random = new Random(42);
   const people = reader.sample(Number(smoke ? 2000 : args.sample), () => random.next());
   void reader.close();

@@ -32,6 +32,10 @@ export interface ServeConfig {
   auditDir?: string; // the audit trail; default DIR/audit beside the index's builds
   auditFlushMs: number; // records are written and synced this often: durable within it
   auditMaxFileBytes: number; // a trail file is closed at this size (and at the end of each UTC day)
+  // Measurement only: no audit trail, rate limits, quotas or probing limits. Serves only an
+  // index built unsealed (`build --unsealed`), and such an index is served only so: the two
+  // cannot be turned off one at a time, nor by mistake on a real index.
+  unprotected: boolean;
 }
 
 export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
@@ -57,6 +61,7 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   shutdownGraceMs: 10_000, // 10 s
   auditFlushMs: 200,
   auditMaxFileBytes: 256 * 1024 * 1024, // 256 MiB
+  unprotected: false,
 };
 
 export class ConfigError extends Error {
@@ -115,6 +120,7 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   auditDir: str,
   auditFlushMs: int(10, 1000),
   auditMaxFileBytes: int(4096, 64 * 1024 ** 3),
+  unprotected: bool,
 };
 
 export function serveConfig(input: Record<string, unknown>): Readonly<ServeConfig> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkCitizen } from '../src/domain/citizen.js';
@@ -94,11 +94,42 @@ describe('idv build --input, then idv serve --clients', () => {
     expect(r.stderr).toContain('another secret');
   });
 
-  it('build creates a missing secret file with mode 0600', () => {
+  it('serves an index built --unsealed only --unprotected, and a sealed one never --unprotected', async () => {
+    const sealedDir = join(dir, 'index');
+    const unsealedDir = join(dir, 'unsealed');
+    const secretFile = join(dir, 'secret.hex');
+    const built = idv('build', '--input', fixture('citizens.ndjson'), '--index', unsealedDir, '--secret-file', secretFile, '--unsealed');
+    expect(built.status, built.stderr).toBe(0);
+    expect(built.stdout).toContain('for measurement only');
+    const clients = writeClientsFile(dir);
+    const refusedPlain = idv('serve', '--index', unsealedDir, '--secret-file', secretFile, '--clients', clients, '--port', '0');
+    expect(refusedPlain.status).toBe(1);
+    expect(refusedPlain.stderr).toContain('built --unsealed, for measurement only');
+    const refusedSealed = idv('serve', '--index', sealedDir, '--secret-file', secretFile, '--clients', clients, '--port', '0', '--unprotected');
+    expect(refusedSealed.status).toBe(1);
+    expect(refusedSealed.stderr).toContain('the index is sealed');
+
+    const auditDir = join(unsealedDir, 'audit');
+    const trail = () => (existsSync(auditDir) ? readdirSync(auditDir).map((f) => readFileSync(join(auditDir, f), 'utf8')).join('') : '');
+    const before = trail();
+    const server = await startCli('serve', ['--index', unsealedDir, '--secret-file', secretFile, '--clients', clients, '--threads', '1', '--unprotected']);
+    try {
+      const claim = { idNumber: '001090000101', fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' };
+      expect((await call(server.url, '/v1/verify', { key: KEYS.full, body: claim })).body.result).toBe('match');
+      // portal-c may make one request a thousand seconds; unprotected, nobody is limited.
+      for (let i = 0; i < 3; i++) expect((await call(server.url, '/v1/verify', { key: KEYS.limited, body: claim })).status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    expect(trail()).toBe(before);
+  });
+
+  it('build creates a missing secret file with mode 0600, beside the index directory and not in it', () => {
     const indexDir = join(dir, 'index2');
     const r = idv('build', '--synthetic', '50', '--index', indexDir);
     expect(r.status).toBe(0);
-    expect(statSync(join(indexDir, 'secret.hex')).mode & 0o777).toBe(0o600);
+    expect(statSync(`${indexDir}.secret.hex`).mode & 0o777).toBe(0o600);
+    expect(readdirSync(indexDir).filter((f) => f.includes('secret'))).toEqual([]);
   });
 });
 

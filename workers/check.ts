@@ -5,7 +5,7 @@ import { IndexReader } from '../src/index/reader.js';
 import { Secret } from '../src/index/secret.js';
 
 const { buildPath, secretHex, rejectedLines } = workerData as { buildPath: string; secretHex: string; rejectedLines: number[] };
-const reader = IndexReader.openBuild(buildPath, Secret.fromHex(secretHex));
+const reader = IndexReader.openBuild(buildPath, Secret.fromHex(secretHex), { values: 'either' });
 const rejected = new Set(rejectedLines);
 
 export default function check(task: CheckTask) {

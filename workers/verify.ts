@@ -6,8 +6,8 @@ import { runItems } from '../src/verification/engine.js';
 import type { WorkItem, WorkResult } from '../src/verification/types.js';
 
 // The build the main thread registered: every thread reads the same one, whatever `current` says.
-const { buildPath, secretHex } = workerData as { buildPath: string; secretHex: string };
-const reader = IndexReader.openBuild(buildPath, Secret.fromHex(secretHex));
+const { buildPath, secretHex, values } = workerData as { buildPath: string; secretHex: string; values: 'sealed' | 'unsealed' };
+const reader = IndexReader.openBuild(buildPath, Secret.fromHex(secretHex), { values });
 
 export interface VerifyTaskResult {
   /** When this worker picked the task up (epoch ms): the dispatcher derives queue delay from it. */

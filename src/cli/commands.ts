@@ -9,7 +9,7 @@ import { checkIndex } from '../index/check.js';
 import { describeProcess } from '../index/processes.js';
 import { liveReaders, ReaderRegistration, removeUnusedBuilds, type Cleanup } from '../index/readers.js';
 import { FORMAT_VERSION } from '../index/codec.js';
-import { DEFAULT_SECRET_FILE, Secret } from '../index/secret.js';
+import { defaultSecretPath, Secret } from '../index/secret.js';
 import { fileSource, syntheticSource } from '../index/sources.js';
 import { startService, type Service } from '../server/serve.js';
 import { CHUNK_SIZE, PopulationGenerator } from '../synth/generator.js';
@@ -23,9 +23,9 @@ import { AUDIT_DIR } from '../audit/trail.js';
 import { recordsAbout, verifyTrail } from '../audit/reader.js';
 
 
-/** --secret-file, else IDV_SECRET_FILE, else a secret kept beside the index (fine for a demo only). */
+/** --secret-file, else IDV_SECRET_FILE, else a secret kept beside the index directory (fine for a demo only). */
 function secretPath(flag: string | undefined, indexDir: string): string {
-  return resolve(flag ?? process.env.IDV_SECRET_FILE ?? join(indexDir, DEFAULT_SECRET_FILE));
+  return resolve(flag ?? process.env.IDV_SECRET_FILE ?? defaultSecretPath(resolve(indexDir)));
 }
 
 /** Stretches of the population as NDJSON text, made on worker threads and given in order. */
@@ -63,14 +63,15 @@ export async function gen(argv: string[]): Promise<void> {
   if (f.out) await new Promise<void>((r, j) => (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? j(e) : r())));
 }
 
-export async function runBuild(opts: { indexDir: string; source: RecordSource; secretFile?: string; threads?: number; rejects?: string; quiet?: boolean }): Promise<BuildReport> {
+export async function runBuild(opts: { indexDir: string; source: RecordSource; secretFile?: string; threads?: number; rejects?: string; quiet?: boolean; unsealed?: boolean }): Promise<BuildReport> {
   const indexDir = resolve(opts.indexDir);
   const path = secretPath(opts.secretFile, indexDir);
   const { secret, created } = Secret.loadOrCreate(path);
   if (created) log({ level: 'warn', msg: 'created a new secret (mode 0600); keep production secrets apart from the index', secretFile: path });
   const rejectsPath = resolve(opts.rejects ?? join(indexDir, 'rejects.ndjson'));
+  if (opts.unsealed) log({ level: 'warn', msg: 'building unsealed, for measurement only: record values are readable without the secret, and the index is served only --unprotected' });
   const bar = progressBar();
-  const report = await buildIndex({ indexDir, secret, source: opts.source, rejectsPath, threads: opts.threads, onProgress: (phase, done, total) => bar.update(phase, done, total) });
+  const report = await buildIndex({ indexDir, secret, source: opts.source, rejectsPath, threads: opts.threads, sealed: !opts.unsealed, onProgress: (phase, done, total) => bar.update(phase, done, total) });
   bar.done();
   log({ level: 'info', msg: 'index built', path: report.path, records: report.records, rejects: report.rejects, rejectsFile: rejectsPath, seconds: report.seconds });
   logCleanup(report.cleanup);
@@ -86,11 +87,12 @@ export async function build(argv: string[]): Promise<void> {
     'secret-file': { type: 'string' },
     rejects: { type: 'string' },
     threads: { type: 'string' },
+    unsealed: { type: 'boolean' },
   });
   if (!f.index) throw new UsageError('--index DIR is required');
   if ((f.input === undefined) === (f.synthetic === undefined)) throw new UsageError('give exactly one of --input FILE or --synthetic N');
   const source = f.input !== undefined ? await fileSource(resolve(f.input)) : syntheticSource(positiveInt('synthetic', f.synthetic), positiveInt('seed', f.seed, 1));
-  await runBuild({ indexDir: f.index, source, secretFile: f['secret-file'], threads: f.threads ? positiveInt('threads', f.threads) : undefined, rejects: f.rejects });
+  await runBuild({ indexDir: f.index, source, secretFile: f['secret-file'], threads: f.threads ? positiveInt('threads', f.threads) : undefined, rejects: f.rejects, unsealed: f.unsealed });
 }
 
 function logCleanup(cleanup: Cleanup): void {
@@ -211,6 +213,7 @@ const SERVE_FLAGS = {
   'task-items': { type: 'string' },
   'audit-dir': { type: 'string' },
   demo: { type: 'boolean' },
+  unprotected: { type: 'boolean' },
 } as const;
 
 type ServeFlags = { [K in keyof typeof SERVE_FLAGS]?: (typeof SERVE_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -228,6 +231,7 @@ async function serveWith(f: ServeFlags, indexDir: string, example?: Citizen): Pr
     maxInFlightItems: f['max-inflight'],
     maxItemsPerTask: f['task-items'],
     auditDir: (f['audit-dir'] ?? process.env.IDV_AUDIT_DIR) && resolve(f['audit-dir'] ?? process.env.IDV_AUDIT_DIR!),
+    unprotected: f.unprotected,
   });
   const service = await startService(config, log);
   announce(service, config.host, example);

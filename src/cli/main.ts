@@ -7,9 +7,9 @@ const USAGE = `Usage: idv <command> [options]
 
   gen    --count N [--seed S] [--out FILE]           synthetic population as NDJSON
   build  (--input FILE | --synthetic N) --index DIR  build an index (NDJSON or CSV input)
-         [--secret-file F] [--rejects FILE] [--seed S] [--threads N]
+         [--secret-file F] [--rejects FILE] [--seed S] [--threads N] [--unsealed]
   serve  --index DIR [--host 127.0.0.1] [--port 8080] (--clients FILE | --demo) [--secret-file F]
-         [--threads N] [--dispatch pool|inline] [--max-inflight N] [--task-items N] [--audit-dir D]
+         [--threads N] [--dispatch pool|inline] [--max-inflight N] [--task-items N] [--audit-dir D] [--unprotected]
   demo   [--index DIR] [--count N] [serve options]    build a 1M demo index if absent, then serve
   check  --index DIR --input FILE [--secret-file F] [--rejects FILE]
                                                      report every source record the index holds otherwise
@@ -21,6 +21,10 @@ const USAGE = `Usage: idv <command> [options]
               [--purposes a,b] [--consent-optional]
   clients list --file F | revoke --file F --id NAME | rotate --file F --id NAME
                                                      edit the clients file; add and rotate print the key once
+
+--unsealed and --unprotected are for measurement only: an index built --unsealed keeps its
+records readable without the secret and is served only --unprotected (no audit trail,
+rate limits, quotas or probing limits); a sealed index is never served --unprotected.
 
 Environment: IDV_SECRET_FILE, IDV_CLIENTS_FILE, IDV_HOST, IDV_PORT, IDV_AUDIT_DIR.
 `;

@@ -4,7 +4,8 @@ import { Piscina } from 'piscina';
 import type { Secret } from './secret.js';
 import { FORMAT_VERSION } from './codec.js';
 import { ID_KEY_BYTES as ID, LOOKUP_KEY_BYTES as LOOKUP } from './keys.js';
-import { Dictionary } from './dictionary.js';
+import { Dictionary, sealDictionary } from './dictionary.js';
+import { newSalt } from './sealing.js';
 import { DB_FILE, ensureIndexDir, openDbs, OWNER_ONLY_DIR, OWNER_ONLY_FILE, publishBuild, startBuildDir, type IndexDbs, type IndexMeta } from './layout.js';
 import { BuildLock } from './buildLock.js';
 import { removeUnusedBuilds, type Cleanup } from './readers.js';
@@ -41,6 +42,8 @@ export interface BuildOptions {
   threads?: number;
   buckets?: number;
   onProgress?: ProgressFn;
+  /** false: record values stay plain msgpack, for measuring what sealing costs; such a build is served only unprotected. */
+  sealed?: boolean;
 }
 
 export interface BuildReport {
@@ -112,7 +115,7 @@ function spillLink(links: BucketSpill, tag: number, key: Uint8Array, recordKey: 
 }
 
 /** Phase 1: parse, check, normalize and hash on worker threads; spill into key buckets. */
-async function ingest(opts: BuildOptions, records: BucketSpill, links: BucketSpill, rejects: Rejects): Promise<number> {
+async function ingest(opts: BuildOptions, salt: Buffer, records: BucketSpill, links: BucketSpill, rejects: Rejects): Promise<number> {
   const threads = opts.threads ?? 2;
   const pool = new Piscina({ filename: workerPath('ingest'), minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
   const inFlight = new Set<Promise<void>>();
@@ -120,9 +123,11 @@ async function ingest(opts: BuildOptions, records: BucketSpill, links: BucketSpi
   let seen = 0;
   const currentYear = new Date().getUTCFullYear();
   const secretHex = opts.secret.hex;
+  // An empty salt tells the workers to leave values unsealed (an --unsealed build).
+  const saltHex = opts.sealed === false ? '' : salt.toString('hex');
   try {
     for await (const work of opts.source.work) {
-      const task: IngestTask = { ...work, secretHex, currentYear };
+      const task: IngestTask = { ...work, secretHex, saltHex, currentYear };
       const done = (pool.run(task) as Promise<IngestResult>).then((result) => {
         spillBatch(result, records, links);
         for (const r of result.rejects) rejects.add(r.line, r.reason);
@@ -290,7 +295,9 @@ async function buildLocked(opts: BuildOptions, lock: BuildLock): Promise<BuildRe
     return out;
   };
 
-  const accepted = await timed('ingest', () => ingest(opts, records, links, rejects));
+  // Every build seals under a key of its own (sealing.ts), so record IVs never repeat across builds.
+  const salt = newSalt();
+  const accepted = await timed('ingest', () => ingest(opts, salt, records, links, rejects));
   const dbs = openDbs(partial, 'build');
   const dropped = await timed('write records', () => writeRecords(opts, dbs, records, rejects, accepted));
   const counts = await timed('write lookups', () => writeLinks(opts, dbs, links, dropped));
@@ -310,7 +317,9 @@ async function buildLocked(opts: BuildOptions, lock: BuildLock): Promise<BuildRe
     sourceBytes: source?.bytes,
     sourceRecords: source?.records,
     rejectsFile: opts.rejectsPath,
-    dictionary: Dictionary.standard().data,
+    salt: salt.toString('hex'),
+    ...(opts.sealed === false ? { sealed: false as const } : {}),
+    dictionary: sealDictionary(opts.secret.bytes, salt, Dictionary.standard().data),
   };
   await dbs.meta.put('meta', meta);
   await dbs.env.close();

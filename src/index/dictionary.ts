@@ -1,11 +1,13 @@
 import { PROVINCES, COUNTRIES, titledProvinceName } from '../domain/regions.js';
 import { GIVEN_ROWS, MIDDLE_ROWS, SURNAME_ROWS } from '../domain/nameWords.js';
+import { openBlob, sealBlob } from './sealing.js';
 
 /**
  * Common words of names and common place names, stored as small integers in records.
  * Most frequent first, so the commonest words fit msgpack's one-byte integers (< 128).
  * A build writes its dictionary into the index metadata and readers decode with that
  * copy, so changing the reference tables never changes what an existing index means.
+ * The copy is sealed (sealing.ts): the codes in a record mean nothing without the secret.
  */
 export interface DictionaryData {
   words: string[];
@@ -64,4 +66,15 @@ function standardPlaces(): string[] {
   }
   for (const c of COUNTRIES) places.add(c.name);
   return [...places];
+}
+
+const DICTIONARY = 'dictionary';
+
+/** The dictionary as the metadata keeps it: sealed, base64. */
+export function sealDictionary(secret: Buffer, salt: Buffer, data: DictionaryData): string {
+  return sealBlob(secret, salt, DICTIONARY, Buffer.from(JSON.stringify(data))).toString('base64');
+}
+
+export function openDictionary(secret: Buffer, salt: Buffer, sealed: string): Dictionary {
+  return new Dictionary(JSON.parse(openBlob(secret, salt, DICTIONARY, Buffer.from(sealed, 'base64')).toString('utf8')) as DictionaryData);
 }

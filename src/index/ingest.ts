@@ -1,6 +1,7 @@
 import { parse as parseCsv, type CsvError } from 'csv-parse/sync';
 import { checkCitizen, type Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
+import { RecordSeal } from './sealing.js';
 import { Dictionary } from './dictionary.js';
 import { syntheticCitizens } from '../synth/generator.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
@@ -14,7 +15,8 @@ export type IngestWork =
   | { kind: 'csv'; columns: string[]; firstLine: number; text: string }
   | { kind: 'synthetic'; seed: number; start: number; count: number };
 
-export type IngestTask = IngestWork & { secretHex: string; currentYear: number };
+/** `saltHex`: the build's salt, which with the secret makes the key its record values are sealed under (sealing.ts). */
+export type IngestTask = IngestWork & { secretHex: string; saltHex: string; currentYear: number };
 
 /** One batch made ready for the index: fixed-width keys in typed arrays, cheap to pass between threads. */
 export interface IngestResult {
@@ -93,11 +95,20 @@ function rowObject(columns: string[], cells: string[]): Record<string, string> {
 }
 
 let cached: { secretHex: string; hash: KeyHasher } | undefined;
+let sealCache: { secretHex: string; saltHex: string; seal: RecordSeal } | undefined;
 let codecCache: RecordCodec | undefined;
 
 /** Every build encodes with the standard dictionary; the index stores it for its readers. */
 function standardCodec(): RecordCodec {
   return (codecCache ??= new RecordCodec(Dictionary.standard()));
+}
+
+function sealFor(secretHex: string, saltHex: string): RecordSeal | undefined {
+  if (saltHex === '') return undefined;
+  if (sealCache?.secretHex !== secretHex || sealCache.saltHex !== saltHex) {
+    sealCache = { secretHex, saltHex, seal: new RecordSeal(Buffer.from(secretHex, 'hex'), Buffer.from(saltHex, 'hex'), ID_KEY_BYTES) };
+  }
+  return sealCache.seal;
 }
 
 function hasherFor(secretHex: string): KeyHasher {
@@ -152,6 +163,7 @@ export function* sourceRecords(work: IngestWork, currentYear: number): Generator
 /** Parses, checks, normalizes and hashes a batch of records. */
 export function ingestBatch(task: IngestTask): IngestResult {
   const hash = hasherFor(task.secretHex);
+  const seal = sealFor(task.secretHex, task.saltHex);
   const codec = standardCodec();
   // A CSV piece is parsed whole before its records are counted; lines and generated people stream.
   const parsed = task.kind === 'csv' ? [...sourceRecords(task, task.currentYear)] : undefined;
@@ -178,14 +190,15 @@ export function ingestBatch(task: IngestTask): IngestResult {
     const c = record.citizen;
     const k = out.count++;
     out.lineNumbers[k] = record.line;
-    out.idKeys.set(hash(idKeyText(c.idNumber), ID_KEY_BYTES), k * ID_KEY_BYTES);
+    const idKey = hash(idKeyText(c.idNumber), ID_KEY_BYTES);
+    out.idKeys.set(idKey, k * ID_KEY_BYTES);
     out.nameKeys.set(hash(recordBlockText(c.fullName, c.dateOfBirth), LOOKUP_KEY_BYTES), k * LOOKUP_KEY_BYTES);
     if (c.legacyIdNumber) {
       out.hasLegacy[k] = 1;
       out.legacyKeys.set(hash(legacyKeyText(c.legacyIdNumber), LOOKUP_KEY_BYTES), k * LOOKUP_KEY_BYTES);
     }
-    // Copied: the packer returns a view of a buffer it reuses for later records.
-    const value = Buffer.from(codec.encode(c));
+    // Sealed from the packer's reused buffer into a value of its own.
+    const value = seal ? seal.seal(idKey, codec.encode(c)) : Buffer.from(codec.encode(c));
     values.push(value);
     valueBytes += value.length;
     out.valueEnds[k] = valueBytes;

@@ -2,7 +2,6 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { chmodSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FORMAT_VERSION } from './codec.js';
-import type { DictionaryData } from './dictionary.js';
 
 /**
  * An index directory holds complete builds and a `current` symlink to the one served:
@@ -48,8 +47,12 @@ export interface IndexMeta {
   /** Records read from the source: non-blank lines, or CSV rows after the header. */
   sourceRecords?: number;
   rejectsFile?: string;
-  /** The words and places the record codec stores as integers. */
-  dictionary: DictionaryData;
+  /** Hex: with the secret, makes the keys this build's values and dictionary are sealed under (sealing.ts). */
+  salt: string;
+  /** false for a build made `--unsealed`, for measurement: its record values are plain msgpack. */
+  sealed?: false;
+  /** The words and places the record codec stores as integers, sealed (dictionary.ts). */
+  dictionary: string;
 }
 
 export interface IndexDbs {

@@ -1,6 +1,7 @@
 import type { Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
-import { Dictionary } from './dictionary.js';
+import { openDictionary } from './dictionary.js';
+import { RecordSeal } from './sealing.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, type KeyHasher } from './keys.js';
 import { currentBuildDir, openForReading, type IndexDbs, type IndexMeta } from './layout.js';
 import type { Secret } from './secret.js';
@@ -9,6 +10,7 @@ import { CandidateRefs } from '../verification/candidateRef.js';
 /** Read-only lookups on a published index. One per thread; each opens the shared environment. */
 export class IndexReader {
   private readonly codec: RecordCodec;
+  private readonly seal: RecordSeal | undefined;
   /** Seals the people a search finds into references only the searching client can use. */
   readonly candidateRefs: CandidateRefs;
 
@@ -19,7 +21,9 @@ export class IndexReader {
     readonly path: string,
     secret: Secret,
   ) {
-    this.codec = new RecordCodec(new Dictionary(meta.dictionary));
+    const salt = Buffer.from(meta.salt, 'hex');
+    this.codec = new RecordCodec(openDictionary(secret.bytes, salt, meta.dictionary));
+    this.seal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, salt, ID_KEY_BYTES);
     this.candidateRefs = new CandidateRefs(secret.bytes);
   }
 
@@ -30,14 +34,25 @@ export class IndexReader {
     return IndexReader.openBuild(path, secret);
   }
 
-  static openBuild(path: string, secret: Secret): IndexReader {
+  /**
+   * `values`: which kind of build to accept. A server accepts sealed builds only, or, when
+   * it runs unprotected for measurement, unsealed ones only; `idv check` reads either.
+   */
+  static openBuild(path: string, secret: Secret, opts: { values?: 'sealed' | 'unsealed' | 'either' } = {}): IndexReader {
     const { dbs, meta } = openForReading(path, secret.fingerprint);
+    const wanted = opts.values ?? 'sealed';
+    const sealed = meta.sealed !== false;
+    if (wanted !== 'either' && sealed !== (wanted === 'sealed')) {
+      void dbs.env.close();
+      throw new Error(sealed ? 'the index is sealed: --unprotected serves only an index built --unsealed, for measurement' : 'the index was built --unsealed, for measurement only: it is served only --unprotected');
+    }
     return new IndexReader(dbs, keyHasher(secret.bytes), meta, path, secret);
   }
 
   byId(idNumber: string): Citizen | undefined {
-    const bytes = this.dbs.records.getBinaryFast(this.hash(idKeyText(idNumber), ID_KEY_BYTES));
-    return bytes ? this.codec.decode(bytes) : undefined;
+    const key = this.hash(idKeyText(idNumber), ID_KEY_BYTES);
+    const bytes = this.dbs.records.getBinaryFast(key);
+    return bytes ? this.decode(key, bytes) : undefined;
   }
 
   byLegacyId(legacyId: string): Citizen[] {
@@ -58,9 +73,14 @@ export class IndexReader {
     const key = Buffer.alloc(ID_KEY_BYTES);
     while (out.length < count) {
       for (let i = 0; i < ID_KEY_BYTES; i++) key[i] = Math.floor(random() * 256);
-      for (const { value } of this.dbs.records.getRange({ start: key, limit: 1 })) out.push(this.codec.decode(value));
+      for (const { key: found, value } of this.dbs.records.getRange({ start: key, limit: 1 })) out.push(this.decode(found, value));
     }
     return out;
+  }
+
+  /** A stored value opened and decoded; one that does not open under its key throws SealBrokenError. */
+  private decode(recordKey: Uint8Array, sealed: Uint8Array): Citizen {
+    return this.codec.decode(this.seal ? this.seal.open(recordKey, sealed) : sealed);
   }
 
   close(): Promise<void> {
@@ -76,7 +96,7 @@ export class IndexReader {
         if (seen.has(hex)) continue;
         seen.add(hex);
         const bytes = this.dbs.records.getBinaryFast(recordKey);
-        if (bytes) found.push(this.codec.decode(bytes));
+        if (bytes) found.push(this.decode(recordKey, bytes));
       }
     }
     return found;

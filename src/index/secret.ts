@@ -2,8 +2,12 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** Where `build` keeps a secret it creates, inside the index directory (a demo convenience). */
-export const DEFAULT_SECRET_FILE = 'secret.hex';
+/**
+ * Where `build` keeps a secret it creates when given none: beside the index directory,
+ * never inside it, so that a copy of the directory holds only sealed data (a demo
+ * convenience; production keeps the secret elsewhere, e.g. /etc/idv/secret.hex).
+ */
+export const defaultSecretPath = (indexDir: string) => `${indexDir.replace(/\/+$/, '')}.secret.hex`;
 
 /** The 32-byte key of every keyed hash in the index. Its file holds 64 hex characters. */
 export class Secret {

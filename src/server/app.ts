@@ -35,9 +35,10 @@ export interface RunningServer {
 }
 
 const OPENAPI_JSON = JSON.stringify(OPENAPI);
+const UNGUARDED: Pick<ProbeGuard, 'filter'> = { filter: (_client, _item, result) => result };
 
 /** Authentication, scope and rate limit, in that order: a stranger learns nothing about scopes or rates. */
-function authorizer(clients: ClientRegistry, limiter: RateLimiter) {
+function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>) {
   return (req: HttpRequest, scope: Scope, note?: AuditNote): Client => {
     const client = clients.authenticate(req.getHeader('authorization'));
     if (!client) throw new ServiceError('UNAUTHORIZED');
@@ -99,7 +100,8 @@ function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, metrics: Met
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, dispatcher, metrics } = deps;
   const exchanges = new Exchanges(metrics, deps.log ?? (() => {}), config.retryAfterSeconds, randomBytes(4).toString('hex'), deps.audit);
-  const limiter = new RateLimiter();
+  // Measurement without protections (config.unprotected): nobody is limited.
+  const limiter = config.unprotected ? { take: () => undefined } : new RateLimiter();
   const authorize = authorizer(deps.clients, limiter);
   let ready = true;
   metrics.indexRecords.set(deps.records);
@@ -111,7 +113,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const refusal = items > 1 ? limiter.take(client, items - 1) : undefined;
     if (refusal) throw rateLimited(refusal);
   };
-  const routes = verifications({ dispatcher, metrics, chargeItems, minNameThreshold: config.minNameThreshold, guard: new ProbeGuard(), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
+  const routes = verifications({ dispatcher, metrics, chargeItems, minNameThreshold: config.minNameThreshold, guard: config.unprotected ? UNGUARDED : new ProbeGuard(), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(route, v, exchanges, authorize, () => ready));
     app.any(route, (res, req) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED')));

@@ -107,14 +107,14 @@ export class PoolDispatcher extends Bounded {
   }
 
   /** Starts the workers and waits until each has opened the index, so a bad index fails here, not on a request. */
-  static async start(opts: { buildPath: string; secretHex: string; threads: number; maxItemsPerTask: number; limits: AdmissionLimits; metrics?: Metrics }): Promise<PoolDispatcher> {
+  static async start(opts: { buildPath: string; secretHex: string; values: 'sealed' | 'unsealed'; threads: number; maxItemsPerTask: number; limits: AdmissionLimits; metrics?: Metrics }): Promise<PoolDispatcher> {
     const pool = new Piscina({
       filename: workerPath('verify'),
       minThreads: opts.threads,
       maxThreads: opts.threads,
       idleTimeout: Number.MAX_SAFE_INTEGER, // never let a worker exit and reopen the index
       recordTiming: false, // we time tasks ourselves (idv_pool_task_seconds)
-      workerData: { buildPath: opts.buildPath, secretHex: opts.secretHex },
+      workerData: { buildPath: opts.buildPath, secretHex: opts.secretHex, values: opts.values },
     });
     try {
       await Promise.all(Array.from({ length: opts.threads }, () => pool.run([])));

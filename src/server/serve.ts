@@ -28,6 +28,16 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   let audit: AuditTrail | undefined;
   try {
     const metrics = new Metrics();
+    if (config.unprotected) {
+      log({ level: 'warn', msg: 'serving without protections, for measurement: no audit trail, rate limits, quotas or probing limits' });
+      const service = await serveBuild(config, secret, registration.buildPath, log, metrics, undefined);
+      const close = service.server.close;
+      service.server.close = async () => {
+        await close();
+        registration.release();
+      };
+      return service;
+    }
     audit = await AuditTrail.open(config.auditDir ?? join(config.indexDir, AUDIT_DIR), secret, {
       flushMs: config.auditFlushMs,
       maxFileBytes: config.auditMaxFileBytes,
@@ -52,9 +62,9 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   }
 }
 
-async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log, metrics: Metrics, audit: AuditTrail): Promise<Service> {
+async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log, metrics: Metrics, audit: AuditTrail | undefined): Promise<Service> {
   // Opening on the main thread checks format and secret before any worker starts.
-  const reader = IndexReader.openBuild(buildPath, secret);
+  const reader = IndexReader.openBuild(buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
   const records = reader.meta.records;
   const limits = { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs };
   let dispatcher: Dispatcher;
@@ -65,6 +75,7 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
     dispatcher = await PoolDispatcher.start({
       buildPath,
       secretHex: secret.hex,
+      values: config.unprotected ? 'unsealed' : 'sealed',
       threads: config.threads,
       maxItemsPerTask: config.maxItemsPerTask,
       limits,
@@ -90,7 +101,7 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
       ({ registry: clients, key: demoKey } = ClientRegistry.demo(defaults));
     }
     const candidateRefs = new CandidateRefs(secret.bytes);
-    const server = await startServer({ config, dispatcher, clients, metrics, records, log, audit: (entry) => audit.record(entry), candidateRefs });
+    const server = await startServer({ config, dispatcher, clients, metrics, records, log, audit: audit && ((entry) => audit.record(entry)), candidateRefs });
     const close = server.close;
     server.close = async () => {
       unfollow();

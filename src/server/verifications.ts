@@ -66,7 +66,7 @@ export function verifications(opts: {
   /** The lowest options.nameThreshold a client may ask for. */
   minNameThreshold: number;
   /** Withholds the answers that guessing produces, past a client's limits. */
-  guard: ProbeGuard;
+  guard: Pick<ProbeGuard, 'filter'>;
   /** Opens the references to a search's candidates that a follow-up verification sends. */
   candidateRefs: CandidateRefs;
   bodyLimit: number;

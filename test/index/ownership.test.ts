@@ -152,7 +152,7 @@ describe('file modes', () => {
     expect(mode(join(build, 'index.mdb'))).toBe('600');
     expect(mode(join(build, 'index.mdb-lock'))).toBe('600');
     expect(mode(join(indexDir, 'rejects.ndjson'))).toBe('600');
-    expect(mode(join(indexDir, 'secret.hex'))).toBe('600');
+    expect(mode(`${indexDir}.secret.hex`)).toBe('600');
 
     const lock = BuildLock.acquire(indexDir, 'build');
     expect(mode(join(indexDir, LOCK_FILE))).toBe('600');
