@@ -16,11 +16,12 @@ export const BENCH_SEED = 1;
 
 const log = (text: string) => process.stderr.write(text + '\n');
 
-/** An index of the current format, built with the secret beside it. */
-function indexUsable(dir: string): boolean {
-  if (!currentBuildDir(dir)) return false;
+/** An index of the current format and kind (sealed or not), built with the secret beside it. */
+function indexUsable(dir: string, unsealed: boolean): boolean {
+  const build = currentBuildDir(dir);
+  if (!build) return false;
   try {
-    void IndexReader.open(dir, Secret.load(defaultSecretPath(dir))).close();
+    void IndexReader.openBuild(build, Secret.load(defaultSecretPath(dir)), { values: unsealed ? 'unsealed' : 'sealed' }).close();
     return true;
   } catch (err) {
     log(`index in ${dir} cannot be used (${(err as Error).message}): rebuilding`);
@@ -34,13 +35,17 @@ export interface BenchIndex {
   clients: string;
 }
 
-/** The bench index of `scale` synthetic citizens in .idv/, built when absent or stale. */
-export async function benchIndex(scale: number, rebuild = false): Promise<BenchIndex> {
-  const dir = join(PACKAGE_ROOT, '.idv', `bench-${scale}`);
+/**
+ * The bench index of `scale` synthetic citizens in .idv/, built when absent or stale.
+ * `unsealed`: the same people in an index built --unsealed, served --unprotected, to
+ * measure what the protections cost.
+ */
+export async function benchIndex(scale: number, rebuild = false, unsealed = false): Promise<BenchIndex> {
+  const dir = join(PACKAGE_ROOT, '.idv', `bench-${scale}${unsealed ? '-unsealed' : ''}`);
   mkdirSync(dir, { recursive: true });
-  if (rebuild || !indexUsable(dir)) {
-    log(`building ${scale} citizens in ${dir}`);
-    await measureBuild(dir, syntheticArgs(scale, BENCH_SEED), true);
+  if (rebuild || !indexUsable(dir, unsealed)) {
+    log(`building ${scale} citizens in ${dir}${unsealed ? ' (unsealed)' : ''}`);
+    await measureBuild(dir, syntheticArgs(scale, BENCH_SEED), true, unsealed ? ['--unsealed'] : []);
   }
   const clients = join(dir, 'clients.json');
   // Limits the load never reaches, and consent optional: the bench measures the service, not the client's allowance.

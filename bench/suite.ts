@@ -135,6 +135,36 @@ async function startCeiling(): Promise<ServerProcess> {
   return { url: `http://127.0.0.1:${port}`, port, child, stop: async () => void child.kill('SIGTERM') };
 }
 
+/**
+ * What encryption at rest, the audit trail, rate limits and probing limits cost: the
+ * served index against the same people built --unsealed and served --unprotected, in
+ * interleaved rounds of the same load, the median of each.
+ */
+async function protectionsCost(generate: Generate, tool: string, bodies: ReturnType<typeof bodiesFrom>, add: (key: string, name: string, unit: string, value: number, note?: string) => void): Promise<void> {
+  const on = await benchIndex(scale, args.rebuild);
+  const off = await benchIndex(scale, args.rebuild, true);
+  const servers = [await startServerProcess(['--index', on.dir, '--clients', on.clients]), await startServerProcess(['--index', off.dir, '--clients', off.clients, '--unprotected'])];
+  try {
+    await Promise.all(servers.map((s) => s.warm));
+    const loads = [
+      { key: 'Verify', name: `POST /v1/verify peak (${tool}, ${connections} connections)`, path: '/v1/verify', bodies: bodies.verify, conns: connections, unit: 'req/s', per: 1 },
+      { key: 'Demographic', name: `POST /v1/verify/demographic peak (${tool}, ${connections} connections)`, path: '/v1/verify/demographic', bodies: bodies.demographic, conns: connections, unit: 'req/s', per: 1 },
+      { key: 'Batch', name: `POST /v1/verify/batch of 1,000 items (${tool}, 4 connections)`, path: '/v1/verify/batch', bodies: bodies.batch, conns: 4, unit: 'items/s', per: 1000 },
+    ];
+    for (const l of loads) {
+      const rates: [number[], number[]] = [[], []];
+      for (let round = 0; round < 3; round++) {
+        for (const i of [0, 1]) rates[i].push((await peak(generate, servers[i].url, l.path, l.bodies, l.conns)).requestsPerSecond * l.per);
+      }
+      const [protectedRate, bareRate] = rates.map(median);
+      add(`protected${l.key}`, `protections on: ${l.name}`, l.unit, protectedRate, `median of 3 rounds interleaved with the run below: ${rates[0].map(Math.round).join(', ')}`);
+      add(`unprotected${l.key}`, `protections off (--unsealed, --unprotected): ${l.name}`, l.unit, bareRate, `${rates[1].map(Math.round).join(', ')}; on/off ×${(protectedRate / bareRate).toFixed(2)}`);
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
 async function main(): Promise<void> {
   const { dir, clients } = await benchIndex(scale, args.rebuild);
   const build: BuildFigures | undefined = readBuildFigures(dir);
@@ -203,6 +233,8 @@ async function main(): Promise<void> {
   } finally {
     await inline.stop();
   }
+
+  await protectionsCost(generate, tool, bodies, add);
 
   const micro = smoke ? [] : microbenchmarks();
   const suite: SuiteResults = {
