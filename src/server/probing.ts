@@ -72,7 +72,7 @@ export class ProbeGuard {
       if (outcome === 'not_found') this.notFound.add(client.id, now);
       return result;
     }
-    const name = () => foldedTokens(item.query.fullName).sort().join(' ');
+    const name = () => searchedPerson(item.query.fullName);
     const refused = this.perCitizen(this.emptySearches, client, name, outcome === 'none', client.limits.emptySearchesPerName, now);
     return refused ? refusal('TOO_MANY_SEARCHES', refused) : result;
   }
@@ -102,6 +102,16 @@ export class ProbeGuard {
     }
     this.notFound.prune(now);
   }
+}
+
+/**
+ * Whom a search is about, as the index files people: family and given name, folded and
+ * unordered. Middle names are left out, as the lookup leaves them out: a guesser who
+ * varies the middle name, or swaps the order, still asks about the same person.
+ */
+function searchedPerson(fullName: string): string {
+  const tokens = foldedTokens(fullName);
+  return [tokens[0], tokens[tokens.length - 1]].sort().join(' ');
 }
 
 function refusal(code: 'TOO_MANY_MISMATCHES' | 'TOO_MANY_SEARCHES' | 'TOO_MANY_NOT_FOUND', retryAfterSeconds: number): ServiceError {

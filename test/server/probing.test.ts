@@ -80,6 +80,16 @@ describe('guessing attacks are refused', () => {
     expect(codes(results).at(-1)).toBe('TOO_MANY_SEARCHES');
   });
 
+  it('name known, date searched with the middle name varied or the order swapped: still one person, refused after 20', async () => {
+    const spellings = ['Trần Thị Thủy', 'Trần Văn Thủy', 'Thủy Trần', 'Tran Ngoc Thuy', 'TRẦN THANH THỦY', 'Trần Thủy'];
+    const days = Array.from({ length: 360 }, (_, i) => new Date(Date.UTC(1990, 0, 1) + i * 86_400_000).toISOString().slice(0, 10));
+    expect(days.indexOf('1990-11-02')).toBeGreaterThan(20);
+    const results = await batch(days.map((d, i) => ({ type: 'demographic', fullName: spellings[i % spellings.length], dateOfBirth: d })));
+    expect(codes(results).filter((c) => c === 'none')).toHaveLength(20);
+    expect(codes(results).filter((c) => c === 'unique' || c === 'ambiguous')).toEqual([]);
+    expect(codes(results).slice(20).every((c) => c === 'TOO_MANY_SEARCHES')).toBe(true);
+  });
+
   it('ID number guessed digit by digit: refused after 100 numbers that belong to nobody, the right one included', async () => {
     const serials = Array.from({ length: 1000 }, (_, i) => `001090000${String(i).padStart(3, '0')}`);
     expect(serials).toContain('001090000505');
