@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { checkCitizen } from '../src/domain/citizen.js';
-import { idv, logLines, startCli } from './helpers/cli.js';
+import { idv, idvWithin, logLines, startCli } from './helpers/cli.js';
 import { fixture } from './helpers/fixtures.js';
 import { call, KEYS, writeClientsFile } from './helpers/server.js';
 
@@ -94,6 +96,27 @@ describe('idv build --input, then idv serve --clients', () => {
     expect(r.stderr).toContain('another secret');
   });
 
+  it('serve refuses a port another server listens on, and the first answers every request', async () => {
+    const indexDir = join(dir, 'index');
+    const secretFile = join(dir, 'secret.hex');
+    // A port named, as an operator names it: uWS shares a port chosen by the kernel (port 0) with nobody anyway.
+    const port = await freePort();
+    const first = await startCli('serve', ['--index', indexDir, '--secret-file', secretFile, '--clients', writeClientsFile(dir), '--threads', '1', '--port', String(port)]);
+    try {
+      // Another server, whose clients file knows none of the first one's keys.
+      const otherClients = join(dir, 'other-clients.json');
+      writeFileSync(otherClients, JSON.stringify({ clients: [{ id: 'someone-else', keySha256: 'ab'.repeat(32), scopes: ['verify'] }] }));
+      const second = idvWithin(15_000, 'serve', '--index', indexDir, '--secret-file', secretFile, '--clients', otherClients, '--host', '127.0.0.1', '--port', String(first.port));
+      expect(second.status).toBe(1);
+      expect(second.stderr).toContain(`cannot listen on 127.0.0.1:${first.port}: another process listens there`);
+      // Each request on a connection of its own, as the kernel would spread them.
+      const statuses = await Promise.all(Array.from({ length: 200 }, () => postOnNewConnection(first.port, '/v1/verify', { idNumber: '001090000117', fullName: 'Trịnh Văn Bảo', dateOfBirth: '1990-01-01' }, KEYS.full)));
+      expect(new Set(statuses)).toEqual(new Set([200]));
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+  });
+
   it('serves an index built --unsealed only --unprotected, and a sealed one never --unprotected', async () => {
     const sealedDir = join(dir, 'index');
     const unsealedDir = join(dir, 'unsealed');
@@ -153,3 +176,25 @@ describe('idv demo', () => {
     expect(await demoRun(indexDir)).toMatch(/is of format 1, not \d+: building/);
   });
 });
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** A POST on a fresh TCP connection (no keep-alive pool): its status. */
+function postOnNewConnection(port: number, path: string, body: object, key: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', connection: 'close' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}

@@ -15,9 +15,9 @@ import type { Dictionary } from './dictionary.js';
  *   6 legacyIdNumber   integer for 9 digits (zero-padded back), text for 12, or nil
  *   7 cardIssueDate    integer YYYYMMDD, or nil
  * Trailing nils are dropped. About 35 bytes for a typical citizen, stored sealed
- * (sealing.ts: 13 bytes more).
+ * (sealing.ts: 17 bytes more).
  *
- * Format 3: values and the dictionary sealed with AES-256-GCM.
+ * Format 3: values and the dictionary sealed with XChaCha20-Poly1305.
  */
 export const FORMAT_VERSION = 3;
 

@@ -10,7 +10,7 @@ import type { Metrics } from './metrics.js';
 import { OPENAPI } from './openapi.js';
 import { RateLimiter } from './rateLimit.js';
 import { ProbeGuard } from './probing.js';
-import { App, closeListenSocket, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { App, closeListenSocket, listenExclusively, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { verifications, type Verification, type VerificationRoute } from './verifications.js';
 import type { AuditEntry } from '../audit/trail.js';
 import type { CandidateRefs } from '../verification/candidateRef.js';
@@ -120,9 +120,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   }
   operationalRoutes(app, exchanges, metrics, () => ({ ready, records: deps.records }));
 
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
-  });
+  const listenSocket = await listenExclusively(app, config.host, config.port);
   const port = listenSocketPort(listenSocket);
   exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.records, dispatch: config.dispatch, threads: config.threads });
 

@@ -28,5 +28,24 @@ function loadNative(): typeof Uws {
 const uws = loadNative();
 
 export const App = uws.App;
+
+// LIBUS_LISTEN_EXCLUSIVE_PORT: bind without SO_REUSEPORT. The native listen takes
+// (host, port, options, callback); the package's typings omit that form.
+const LISTEN_EXCLUSIVE_PORT = 1;
+type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: Uws.us_listen_socket | false) => void) => void;
+
+/**
+ * uWS listens with SO_REUSEPORT by default: a second server on the same port would start
+ * without a word and the kernel would split connections between the two, each answering
+ * from its own index and clients file. Listening exclusively makes the second one fail.
+ */
+export function listenExclusively(app: Uws.TemplatedApp, host: string, port: number): Promise<Uws.us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    (app.listen as unknown as ListenWithOptions).call(app, host, port, LISTEN_EXCLUSIVE_PORT, (socket) => {
+      if (socket) resolve(socket);
+      else reject(new Error(`cannot listen on ${host}:${port}: another process listens there, or the address is not this machine's`));
+    });
+  });
+}
 export const closeListenSocket = uws.us_listen_socket_close;
 export const listenSocketPort = uws.us_socket_local_port;

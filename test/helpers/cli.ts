@@ -13,6 +13,8 @@ export interface Run {
 
 /** Runs the CLI to completion. */
 export const idv = (...args: string[]): Run => spawnSync(process.execPath, [IDV, ...args], { encoding: 'utf8' });
+/** `idv` killed after `ms` if it has not exited by then (status null): for a command that should stop at once but might serve on. */
+export const idvWithin = (ms: number, ...args: string[]): Run => spawnSync(process.execPath, [IDV, ...args], { encoding: 'utf8', timeout: ms });
 
 /** Runs the CLI in the background; resolves when it exits. `pid` is known at once. */
 export function idvAsync(...args: string[]): { pid: number; done: Promise<Run> } {
@@ -40,9 +42,10 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `idv <command> ... --port 0` as a child process and resolves once it listens. */
+/** Starts `idv <command> ...` as a child process (on `--port 0` unless args name a port) and resolves once it listens. */
 export async function startCli(command: 'serve' | 'demo', args: string[], timeoutMs = 20_000): Promise<ServeProcess & { stderr: () => string }> {
-  const child = spawn(process.execPath, [IDV, command, ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = args.includes('--port') ? [] : ['--port', '0'];
+  const child = spawn(process.execPath, [IDV, command, ...args, ...port], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
