@@ -143,6 +143,8 @@ async function startCeiling(): Promise<ServerProcess> {
 async function protectionsCost(generate: Generate, tool: string, bodies: ReturnType<typeof bodiesFrom>, add: (key: string, name: string, unit: string, value: number, note?: string) => void): Promise<void> {
   const on = await benchIndex(scale, args.rebuild);
   const off = await benchIndex(scale, args.rebuild, true);
+  const offBuild = readBuildFigures(off.dir);
+  if (offBuild) add('unsealedBuildSeconds', 'protections off: build wall time of the same people, unsealed', 's', offBuild.wallSeconds, `${(offBuild.bytesPerCitizen).toFixed(1)} bytes a citizen`);
   const servers = [await startServerProcess(['--index', on.dir, '--clients', on.clients]), await startServerProcess(['--index', off.dir, '--clients', off.clients, '--unprotected'])];
   try {
     await Promise.all(servers.map((s) => s.warm));
