@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seal, auditKeys, unseal, type AuditRecord } from '../../src/audit/chain.js';
@@ -85,6 +85,34 @@ describe('the audit trail chain', () => {
     await trail.close();
     expect(await verifyTrail(path, secret)).toMatchObject({ files: 1, records: 12, head: { seq: 12 } });
     expect(linesOf(file)[10]).toMatch(/"kind":"trail","note":"a torn last line of 23 bytes was cut off/);
+  });
+
+  it('reports a write that fails, keeps its records, and writes them in order once it can', async () => {
+    const path = join(dir, `trail-${++trails}`);
+    let written = 0;
+    const errors: Record<string, unknown>[] = [];
+    // Files of one record each: every flush opens a new file, which fails while the folder is gone.
+    const trail = await AuditTrail.open(path, secret, { flushMs: 20, maxFileBytes: 64, onWritten: (n) => (written += n), onError: () => {}, log: (e) => errors.push(e) });
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(done()).toBe(true);
+    };
+    trail.record(entry(1));
+    await until(() => written === 1);
+    rmSync(path, { recursive: true });
+    trail.record(entry(2));
+    trail.record(entry(3));
+    await until(() => errors.length > 0);
+    expect(written).toBe(1);
+    expect(errors[0]).toMatchObject({ level: 'error', msg: 'audit trail write failed', err: expect.stringContaining('ENOENT') });
+    mkdirSync(path, { mode: 0o700 });
+    await until(() => written === 3);
+    await trail.close();
+    const records = auditFiles(path).flatMap((f) => linesOf(join(path, f))).map((l) => unseal(auditKeys(secret), l)!.record);
+    expect(records.map((r) => [r.seq, r.requestId])).toEqual([
+      [2, 'r-2'],
+      [3, 'r-3'],
+    ]);
   });
 
   it('refuses to continue a trail whose last record does not authenticate', async () => {

@@ -1,0 +1,30 @@
+// The audit thread: one per server, owning the trail's files and its chain (src/audit/writer.ts).
+import { parentPort, workerData } from 'node:worker_threads';
+import { Secret } from '../src/index/secret.js';
+import { TrailWriter } from '../src/audit/writer.js';
+import type { TrailMessage, WriterMessage } from '../src/audit/trail.js';
+
+const { dir, secretHex, maxFileBytes, flushMs } = workerData as { dir: string; secretHex: string; maxFileBytes: number; flushMs: number };
+const port = parentPort!;
+const say = (m: WriterMessage) => port.postMessage(m);
+
+try {
+  const writer = await TrailWriter.open(dir, Secret.fromHex(secretHex), {
+    maxFileBytes,
+    onWritten: (records) => say({ type: 'written', records }),
+    onError: (message) => say({ type: 'error', message }),
+  });
+  port.on('message', (m: TrailMessage) => {
+    if (m.type === 'entries') {
+      writer.take(m.entries);
+      void writer.flush();
+    } else {
+      void writer.close().then((head) => say({ type: 'closed', ...head }));
+    }
+  });
+  // Records a failed write kept are tried again even when no new ones come.
+  setInterval(() => void writer.flush(), flushMs).unref();
+  say({ type: 'ready' });
+} catch (err) {
+  say({ type: 'failed', message: (err as Error).message });
+}
