@@ -129,8 +129,9 @@ async function overload(server: ServerProcess, bodies: string[], sustainable: nu
   };
 }
 
-async function startCeiling(): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'bench', 'ceiling.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A bench server of its own (ceiling.js, threadApps.js) that prints {"port": N} once it listens. */
+async function startCeiling(script = 'ceiling.js', args: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'bench', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d) => resolve(JSON.parse(String(d)).port)));
   return { url: `http://127.0.0.1:${port}`, port, child, stop: async () => void child.kill('SIGTERM') };
 }
@@ -164,6 +165,26 @@ async function protectionsCost(generate: Generate, tool: string, bodies: ReturnT
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+/**
+ * The performance issue's direction, measured before it is built: one App per thread
+ * doing each request start to finish (bench/threadApps.ts: no auth, limits, audit or
+ * metrics, so an upper bound), against the service, at 16, 64 and 256 connections.
+ */
+async function threadsPrototype(generate: Generate, tool: string, bodies: ReturnType<typeof bodiesFrom>, add: (key: string, name: string, unit: string, value: number, note?: string) => void, dir: string, clients: string): Promise<void> {
+  const prototype = await startCeiling('threadApps.js', [dir, '2']);
+  const service = await startServerProcess(['--index', dir, '--clients', clients]);
+  try {
+    await service.warm;
+    for (const conns of [16, 64, 256]) {
+      const p = await peak(generate, prototype.url, '/v1/verify', bodies.verify, conns);
+      const s = await peak(generate, service.url, '/v1/verify', bodies.verify, conns);
+      add(`threadAppsVerify${conns}`, `prototype, one App per thread (no auth, limits or audit): POST /v1/verify peak (${tool}, ${conns} connections)`, 'req/s', p.requestsPerSecond, `p99 ${p.p99} ms; the service beside it: ${Math.round(s.requestsPerSecond)} req/s, p99 ${s.p99} ms`);
+    }
+  } finally {
+    await Promise.all([prototype.stop(), service.stop()]);
   }
 }
 
@@ -237,6 +258,7 @@ async function main(): Promise<void> {
   }
 
   await protectionsCost(generate, tool, bodies, add);
+  await threadsPrototype(generate, tool, bodies, add, dir, clients);
 
   const micro = smoke ? [] : microbenchmarks();
   const suite: SuiteResults = {
