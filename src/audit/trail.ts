@@ -75,6 +75,8 @@ export class AuditTrail {
     worker.on('message', (m: WriterMessage) => this.heard(m));
     // The thread failing is a write failure: counted, logged, and the server goes on answering.
     worker.on('error', (err) => this.heard({ type: 'error', message: `the audit thread failed: ${err.message}` }));
+    // A thread gone before it closed the trail: closing must not wait for it.
+    worker.on('exit', () => this.onClosed?.({ seq: -1, mac: 'unknown: the audit thread stopped before closing the trail' }));
   }
 
   /**

@@ -142,7 +142,19 @@ export class TrailWriter {
     };
     const now = new Date().toISOString();
     for (const note of this.pendingNotes) add({ time: now, kind: 'trail', note });
-    for (const e of this.buffer) add(this.toRecord(e));
+    let unsealable = 0;
+    for (const e of this.buffer) {
+      let record: Omit<AuditRecord, 'seq' | 'prev'>;
+      try {
+        record = this.toRecord(e);
+      } catch {
+        // A malformed entry (a time that is no date) must not stop the trail: it is counted in the chain instead.
+        unsealable++;
+        continue;
+      }
+      add(record);
+    }
+    if (unsealable) add({ time: now, kind: 'trail', note: `${unsealable} malformed entries could not be recorded` });
     this.buffer = [];
     this.pendingNotes = [];
   }

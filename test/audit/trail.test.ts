@@ -115,6 +115,20 @@ describe('the audit trail chain', () => {
     ]);
   });
 
+  it('records a malformed entry as a note in the chain and goes on', async () => {
+    const path = join(dir, `trail-${++trails}`);
+    const trail = await AuditTrail.open(path, secret, { flushMs: 20, maxFileBytes: 1 << 20 });
+    trail.record(entry(1));
+    trail.record({ ...entry(2), time: Number.NaN });
+    trail.record(entry(3));
+    await trail.close();
+    const check = await verifyTrail(path, secret);
+    expect(check.records).toBe(3);
+    expect(check).not.toHaveProperty('broken');
+    const lines = linesOf(join(path, auditFiles(path)[0]));
+    expect(lines.map((l) => JSON.parse(l).requestId ?? JSON.parse(l).note)).toEqual(['r-1', 'r-3', '1 malformed entries could not be recorded']);
+  });
+
   it('refuses to continue a trail whose last record does not authenticate', async () => {
     const path = await writeTrail(3);
     await expect(AuditTrail.open(path, Secret.fromHex('00'.repeat(32)), { flushMs: 50, maxFileBytes: 1 << 20 })).rejects.toThrow(/does not authenticate/);
