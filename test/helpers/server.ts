@@ -56,6 +56,8 @@ export async function startTestServer(index: TempIndex, overrides: Partial<Serve
     port: 0,
     threads: 1,
     shutdownGraceMs: 2000,
+    // A busy test runner must not see 503s from queue-delay shedding; the bench measures shedding under overload.
+    shedQueueDelayMs: 60_000,
     ...overrides,
   });
   const service = await startService(config, log);

@@ -17,7 +17,8 @@ const people = readFileSync(fixture('citizens.ndjson'), 'utf8').trim().split('\n
 const PERSONAL = [
   ...people.flatMap((p) => [p.idNumber, p.fullName, p.fullName.normalize('NFD'), p.dateOfBirth, fullDateOf(p.dateOfBirth), p.legacyIdNumber]),
   ...people.flatMap((p) => p.fullName.split(' ').filter((w: string) => w.length >= 4)),
-].filter((v): v is string => typeof v === 'string' && v.length >= 4);
+  // A date held as a year alone ("1945") is left out: four digits turn up by chance in hex macs and latencies.
+].filter((v): v is string => typeof v === 'string' && v.length >= 4 && !/^[0-9]{4}$/.test(v));
 
 let index: TempIndex;
 beforeAll(async () => {
