@@ -130,7 +130,7 @@ async function overload(server: ServerProcess, bodies: string[], sustainable: nu
 }
 
 /** A bench server of its own (ceiling.js, threadApps.js) that prints {"port": N} once it listens. */
-async function startCeiling(script = 'ceiling.js', args: string[] = []): Promise<ServerProcess> {
+async function startBenchServer(script = 'ceiling.js', args: string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'bench', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d) => resolve(JSON.parse(String(d)).port)));
   return { url: `http://127.0.0.1:${port}`, port, child, stop: async () => void child.kill('SIGTERM') };
@@ -174,7 +174,7 @@ async function protectionsCost(generate: Generate, tool: string, bodies: ReturnT
  * metrics, so an upper bound), against the service, at 16, 64 and 256 connections.
  */
 async function threadsPrototype(generate: Generate, tool: string, bodies: ReturnType<typeof bodiesFrom>, add: (key: string, name: string, unit: string, value: number, note?: string) => void, dir: string, clients: string): Promise<void> {
-  const prototype = await startCeiling('threadApps.js', [dir, '2']);
+  const prototype = await startBenchServer('threadApps.js', [dir, '2']);
   const service = await startServerProcess(['--index', dir, '--clients', clients]);
   try {
     await service.warm;
@@ -211,7 +211,7 @@ async function main(): Promise<void> {
   add('bytesPerCitizen', 'index bytes per citizen', 'bytes', indexBytes / scale);
   add('startToReadySeconds', 'start to ready (median of 3)', 's', median([await timeToReady(dir, clients), await timeToReady(dir, clients), await timeToReady(dir, clients)]));
 
-  const ceilingServer = await startCeiling();
+  const ceilingServer = await startBenchServer();
   const ceiling = await peak(generate, ceilingServer.url, '/v1/verify', bodies.verify);
   await ceilingServer.stop();
   add('ceiling', `bare uWS ceiling (${tool}, ${connections} connections)`, 'req/s', ceiling.requestsPerSecond);

@@ -12,6 +12,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { currentBuildDir } from '../src/index/layout.js';
 import { IndexReader } from '../src/index/reader.js';
 import { defaultSecretPath, Secret } from '../src/index/secret.js';
+import { readBody } from '../src/server/body.js';
 import { App } from '../src/server/uws.js';
 import { idItem } from '../src/server/validate.js';
 import { runItems } from '../src/verification/engine.js';
@@ -40,15 +41,14 @@ if (isMainThread) {
   const reader = IndexReader.openBuild(build, Secret.load(secretFile));
   const app = App().post('/v1/verify', (res) => {
     let aborted = false;
-    const chunks: Buffer[] = [];
     res.onAborted(() => (aborted = true));
-    res.onData((chunk, isLast) => {
-      chunks.push(Buffer.from(chunk.slice(0)));
-      if (!isLast || aborted) return;
+    readBody(res, 16 * 1024, (outcome) => {
+      if (aborted) return;
       let status = '200 OK';
       let answer: string;
       try {
-        const { item } = idItem(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        if (!outcome.ok) throw new Error('body too large');
+        const { item } = idItem(JSON.parse(outcome.body.toString('utf8')));
         answer = JSON.stringify(runItems(reader, [item])[0]);
       } catch (err) {
         status = '422 Unprocessable Entity';

@@ -3,11 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { checkCitizen } from '../src/domain/citizen.js';
 import { idv, idvWithin, logLines, startCli } from './helpers/cli.js';
 import { fixture } from './helpers/fixtures.js';
-import { call, KEYS, writeClientsFile } from './helpers/server.js';
+import { call, freePort, KEYS, writeClientsFile } from './helpers/server.js';
 
 let dir: string;
 beforeAll(() => {
@@ -176,16 +175,6 @@ describe('idv demo', () => {
     expect(await demoRun(indexDir)).toMatch(/is of format 1, not \d+: building/);
   });
 });
-
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** A POST on a fresh TCP connection (no keep-alive pool): its status. */
 function postOnNewConnection(port: number, path: string, body: object, key: string): Promise<number> {

@@ -48,10 +48,14 @@ export function nameBlockText(pair: [string, string], date: string): string {
   return `n:${a} ${b}|${date}`;
 }
 
-export function recordBlockText(fullName: string, dateOfBirth: string): string {
+/** Family and given name, folded: what the index files a person under, middle names left out. */
+export function surnameAndGiven(fullName: string): [string, string] {
   const tokens = foldedTokens(fullName);
-  const pair: [string, string] = [tokens[0] ?? '', tokens[tokens.length - 1] ?? ''];
-  return nameBlockText(pair, dateOfBirth);
+  return [tokens[0] ?? '', tokens[tokens.length - 1] ?? ''];
+}
+
+export function recordBlockText(fullName: string, dateOfBirth: string): string {
+  return nameBlockText(surnameAndGiven(fullName), dateOfBirth);
 }
 
 const MAX_QUERY_TOKENS = 8;

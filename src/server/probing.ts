@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { foldedTokens } from '../domain/text.js';
+import { surnameAndGiven } from '../index/keys.js';
 import { ServiceError } from '../errors.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
 import type { Client } from './clients.js';
@@ -110,8 +110,7 @@ export class ProbeGuard {
  * varies the middle name, or swaps the order, still asks about the same person.
  */
 function searchedPerson(fullName: string): string {
-  const tokens = foldedTokens(fullName);
-  return [tokens[0], tokens[tokens.length - 1]].sort().join(' ');
+  return surnameAndGiven(fullName).sort().join(' ');
 }
 
 function refusal(code: 'TOO_MANY_MISMATCHES' | 'TOO_MANY_SEARCHES' | 'TOO_MANY_NOT_FOUND', retryAfterSeconds: number): ServiceError {

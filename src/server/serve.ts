@@ -28,17 +28,8 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   let audit: AuditTrail | undefined;
   try {
     const metrics = new Metrics();
-    if (config.unprotected) {
-      log({ level: 'warn', msg: 'serving without protections, for measurement: no audit trail, rate limits, quotas or probing limits' });
-      const service = await serveBuild(config, secret, registration.buildPath, log, metrics, undefined);
-      const close = service.server.close;
-      service.server.close = async () => {
-        await close();
-        registration.release();
-      };
-      return service;
-    }
-    audit = await AuditTrail.open(config.auditDir ?? join(config.indexDir, AUDIT_DIR), secret, {
+    if (config.unprotected) log({ level: 'warn', msg: 'serving without protections, for measurement: no audit trail, rate limits, quotas or probing limits' });
+    else audit = await AuditTrail.open(config.auditDir ?? join(config.indexDir, AUDIT_DIR), secret, {
       flushMs: config.auditFlushMs,
       maxFileBytes: config.auditMaxFileBytes,
       log,
@@ -50,8 +41,10 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
     service.server.close = async () => {
       await close();
       // After the last answer: every decision recorded is written and synced.
-      const head = await audit!.close();
-      log({ level: 'info', msg: 'audit trail closed', seq: head.seq, head: head.mac });
+      if (audit) {
+        const head = await audit.close();
+        log({ level: 'info', msg: 'audit trail closed', seq: head.seq, head: head.mac });
+      }
       registration.release();
     };
     return service;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serveConfig, type ServeConfig } from '../../src/config.js';
@@ -131,4 +131,13 @@ export function fixtureServer(): { index: TempIndex; server: TestServer } {
     current.index.remove();
   });
   return current;
+}
+
+/** A port nothing listens on now. */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
 }
