@@ -19,9 +19,11 @@ export interface ServeConfig {
   defaultMismatchesPerCitizen: number; // mismatching answers about one citizen per 24 h; then TOO_MANY_MISMATCHES
   defaultEmptySearchesPerName: number; // searches by one name finding nobody per 24 h; then TOO_MANY_SEARCHES
   defaultNotFoundPerHour: number; // not_found answers per hour; then TOO_MANY_NOT_FOUND
-  threads: number; // piscina workers doing hashing, lookups and matching
-  dispatch: 'pool' | 'inline'; // inline runs lookups on the event loop (for measurement)
-  maxItemsPerTask: number; // requests gathered into one worker task
+  threads: number; // server threads (dispatch threads), or piscina workers doing hashing, lookups and matching (dispatch pool)
+  // threads: one uWS App per thread on a shared port, each request done start to finish on its thread.
+  // pool: one event loop for HTTP, work on piscina workers; inline: everything on one event loop (both for measurement).
+  dispatch: 'threads' | 'pool' | 'inline';
+  maxItemsPerTask: number; // requests gathered into one worker task (dispatch pool)
   maxInFlightItems: number; // at or beyond this, requests are refused with 503 OVERLOADED
   shedQueueDelayMs: number; // refuse new work while even the fastest answer waits longer than this
   bodyLimitBytes: number; // /v1/verify and /v1/verify/demographic
@@ -50,7 +52,7 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   defaultEmptySearchesPerName: 20,
   defaultNotFoundPerHour: 100,
   threads: 2,
-  dispatch: 'pool',
+  dispatch: 'threads',
   maxItemsPerTask: 64,
   maxInFlightItems: 16_384,
   shedQueueDelayMs: 20, // 20 ms: the p99 target of accepted requests under overload
@@ -108,7 +110,7 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   defaultEmptySearchesPerName: int(1, 1_000_000_000),
   defaultNotFoundPerHour: int(1, 1_000_000_000),
   threads: int(1, 64),
-  dispatch: oneOf('pool', 'inline'),
+  dispatch: oneOf('threads', 'pool', 'inline'),
   maxItemsPerTask: int(1, 10_000),
   maxInFlightItems: int(0, 10_000_000),
   shedQueueDelayMs: int(1, 60_000),

@@ -18,7 +18,7 @@ describe('serveConfig', () => {
   it.each([
     [{ ...base, prot: 1 }, 'invalid option prot: unknown option'],
     [{ ...base, port: 70000 }, 'invalid option port: expected an integer from 0 to 65535'],
-    [{ ...base, dispatch: 'threads' }, 'invalid option dispatch: expected one of pool, inline'],
+    [{ ...base, dispatch: 'cluster' }, 'invalid option dispatch: expected one of threads, pool, inline'],
     [{ indexDir: '/x' }, 'invalid option secretFile: required'],
     [{ indexDir: '/x', secretFile: '/y' }, 'invalid option clientsFile: required (give --clients FILE; --demo starts a throwaway demo client instead)'],
   ])('refuses %o', (input, message) => {

@@ -102,6 +102,12 @@ export class AuditTrail {
     this.buffer.push(entry);
   }
 
+  /** Entries a server thread gathered over its own interval: handed over at once, so they are no later than the thread's own. */
+  recordBatch(entries: AuditEntry[]): void {
+    if (entries.length === 0) return;
+    this.worker.postMessage({ type: 'entries', entries } satisfies TrailMessage);
+  }
+
   /** Hands over what is buffered, then writes, syncs and closes; returns the chain's head, which the caller logs as an anchor outside the trail. */
   close(): Promise<{ seq: number; mac: string }> {
     if (this.closed) return this.closed;

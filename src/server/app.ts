@@ -9,8 +9,8 @@ import { Exchanges, type AuditNote, type Exchange, type Log } from './exchange.j
 import type { Metrics } from './metrics.js';
 import { OPENAPI } from './openapi.js';
 import { RateLimiter } from './rateLimit.js';
-import { ProbeGuard } from './probing.js';
-import { App, closeListenSocket, listenExclusively, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { ProbeGuard, UNGUARDED, type AnswerGuard } from './probing.js';
+import { App, closeListenSocket, listenExclusively, listenShared, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { verifications, type Verification, type VerificationRoute } from './verifications.js';
 import type { AuditEntry } from '../audit/trail.js';
 import type { CandidateRefs } from '../verification/candidateRef.js';
@@ -26,6 +26,13 @@ export interface ServerDeps {
   audit?: (entry: AuditEntry) => void;
   /** Opens the candidate references that searches hand out (the index secret's key). */
   candidateRefs: CandidateRefs;
+  /** Shared with the other server threads when there are some; made here otherwise. */
+  limiter?: Pick<RateLimiter, 'take'>;
+  guard?: AnswerGuard;
+  /** The /metrics page: this server's registry, unless the threads' registries are gathered elsewhere. */
+  scrape?: () => Promise<{ contentType: string; text: string }>;
+  /** One App per thread: listen with SO_REUSEPORT on the port the main thread reserved. */
+  sharedPort?: boolean;
 }
 
 export interface RunningServer {
@@ -35,7 +42,6 @@ export interface RunningServer {
 }
 
 const OPENAPI_JSON = JSON.stringify(OPENAPI);
-const UNGUARDED: Pick<ProbeGuard, 'filter'> = { filter: (_client, _item, result) => result };
 
 /** Authentication, scope and rate limit, in that order: a stranger learns nothing about scopes or rates. */
 function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>) {
@@ -82,7 +88,7 @@ function answer(ex: Exchange, work: () => Promise<object>): void {
   pending.then((result) => ex.send(200, { requestId: ex.requestId, ...result }), (err) => ex.fail(err));
 }
 
-function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, metrics: Metrics, status: () => { ready: boolean; records: number }): void {
+function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, scrape: () => Promise<{ contentType: string; text: string }>, status: () => { ready: boolean; records: number }): void {
   const simple = (route: string, respond: (ex: Exchange) => void) => (res: HttpResponse, req: HttpRequest) => respond(exchanges.begin(res, req, route));
   app
     .get('/healthz', simple('/healthz', (ex) => ex.send(200, { status: 'ok' })))
@@ -92,7 +98,7 @@ function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, metrics: Met
     }))
     .get('/openapi.json', simple('/openapi.json', (ex) => ex.sendRaw(200, 'application/json', OPENAPI_JSON)))
     .get('/metrics', simple('/metrics', (ex) => {
-      metrics.registry.metrics().then((text) => ex.sendRaw(200, metrics.registry.contentType, text), (err) => ex.fail(err));
+      scrape().then(({ contentType, text }) => ex.sendRaw(200, contentType, text), (err) => ex.fail(err));
     }))
     .any('/*', simple('unmatched', (ex) => ex.fail(new ServiceError('NOT_FOUND'))));
 }
@@ -101,7 +107,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, dispatcher, metrics } = deps;
   const exchanges = new Exchanges(metrics, deps.log ?? (() => {}), config.retryAfterSeconds, randomBytes(4).toString('hex'), deps.audit);
   // Measurement without protections (config.unprotected): nobody is limited.
-  const limiter = config.unprotected ? { take: () => undefined } : new RateLimiter();
+  const limiter = config.unprotected ? { take: () => undefined } : (deps.limiter ?? new RateLimiter());
   const authorize = authorizer(deps.clients, limiter);
   let ready = true;
   metrics.indexRecords.set(deps.records);
@@ -113,16 +119,18 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const refusal = items > 1 ? limiter.take(client, items - 1) : undefined;
     if (refusal) throw rateLimited(refusal);
   };
-  const routes = verifications({ dispatcher, metrics, chargeItems, minNameThreshold: config.minNameThreshold, guard: config.unprotected ? UNGUARDED : new ProbeGuard(), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
+  const routes = verifications({ dispatcher, metrics, chargeItems, minNameThreshold: config.minNameThreshold, guard: config.unprotected ? UNGUARDED : (deps.guard ?? new ProbeGuard()), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(route, v, exchanges, authorize, () => ready));
     app.any(route, (res, req) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED')));
   }
-  operationalRoutes(app, exchanges, metrics, () => ({ ready, records: deps.records }));
+  const scrape = deps.scrape ?? (async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }));
+  operationalRoutes(app, exchanges, scrape, () => ({ ready, records: deps.records }));
 
-  const listenSocket = await listenExclusively(app, config.host, config.port);
+  const listenSocket = await (deps.sharedPort ? listenShared : listenExclusively)(app, config.host, config.port);
   const port = listenSocketPort(listenSocket);
-  exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.records, dispatch: config.dispatch, threads: config.threads });
+  // A server thread's main thread says it once for all.
+  if (!deps.sharedPort) exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.records, dispatch: config.dispatch, threads: config.threads });
 
   return {
     port,

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
+import type { ServeConfig } from '../config.js';
 import type { Limits } from './rateLimit.js';
 import { PURPOSE } from './validate.js';
 
@@ -39,6 +40,18 @@ export interface ClientEntry {
 const LIMITS = ['ratePerSecond', 'burst', 'dailyQuota', 'mismatchesPerCitizen', 'emptySearchesPerName', 'notFoundPerHour'] as const;
 
 const ENTRY_FIELDS = ['id', 'keySha256', 'scopes', 'consentRequired', 'purposes', 'scores', ...LIMITS];
+
+/** A client's limits where its entry names none. */
+export function defaultLimits(config: Readonly<ServeConfig>): Limits {
+  return {
+    ratePerSecond: config.defaultRatePerSecond,
+    burst: config.defaultBurst,
+    dailyQuota: config.defaultDailyQuota,
+    mismatchesPerCitizen: config.defaultMismatchesPerCitizen,
+    emptySearchesPerName: config.defaultEmptySearchesPerName,
+    notFoundPerHour: config.defaultNotFoundPerHour,
+  };
+}
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -90,10 +103,15 @@ export class ClientRegistry {
 
   /** A single client with every scope and a fresh random key, printed once by `serve --demo`. */
   static demo(defaults: Limits): { registry: ClientRegistry; key: string } {
-    const key = newKey('idv_demo_');
-    // A throwaway client for trying the API: purpose and consent optional, so the printed curl works.
-    return { registry: new ClientRegistry([{ id: 'demo', keySha256: sha256Hex(key), scopes: [...SCOPES], consentRequired: false }], defaults), key };
+    const { entries, key } = demoClient();
+    return { registry: new ClientRegistry(entries, defaults), key };
   }
+}
+
+/** A throwaway client for trying the API, with a fresh key: purpose and consent optional, so the printed curl works. */
+export function demoClient(): { entries: ClientEntry[]; key: string } {
+  const key = newKey('idv_demo_');
+  return { entries: [{ id: 'demo', keySha256: sha256Hex(key), scopes: [...SCOPES], consentRequired: false }], key };
 }
 
 /** Reads and checks a clients file; every problem names the entry and field. */
@@ -152,7 +170,7 @@ export function writeClientsFile(path: string, entries: ClientEntry[]): void {
  * revoked or rotated key takes effect within a second. A file that fails its checks is
  * logged and the clients already loaded stay in force.
  */
-export function followClientsFile(path: string, registry: ClientRegistry, log: (event: Record<string, unknown>) => void): () => void {
+export function followClientsFile(path: string, registry: Pick<ClientRegistry, 'replace' | 'size'>, log: (event: Record<string, unknown>) => void): () => void {
   const reload = (why: string) => {
     try {
       registry.replace(readClientsFile(path));

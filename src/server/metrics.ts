@@ -38,8 +38,9 @@ export class Metrics {
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
     registers: [this.registry],
   });
-  readonly indexRecords = new Gauge({ name: 'idv_index_records', help: 'Citizens in the open index', registers: [this.registry] });
-  readonly ready = new Gauge({ name: 'idv_ready', help: '1 when the index is open and requests are served', registers: [this.registry] });
+  // Gathered from every server thread: the same index in each; ready only when all are.
+  readonly indexRecords = new Gauge({ name: 'idv_index_records', help: 'Citizens in the open index', registers: [this.registry], aggregator: 'max' });
+  readonly ready = new Gauge({ name: 'idv_ready', help: '1 when the index is open and requests are served', registers: [this.registry], aggregator: 'min' });
   readonly auditRecords = new Counter({ name: 'idv_audit_records_total', help: 'Audit records written and synced', registers: [this.registry] });
   readonly auditErrors = new Counter({ name: 'idv_audit_write_errors_total', help: 'Failed writes of the audit trail (records are kept and written again)', registers: [this.registry] });
 
@@ -65,8 +66,9 @@ export class Metrics {
   }
   private readonly resultChildren = new Map<string, { inc(): void }>();
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'idv_' });
+  /** `process`: the process's own series (CPU, memory, event loop); once per process, on the main thread. */
+  constructor({ process = true }: { process?: boolean } = {}) {
+    if (process) collectDefaultMetrics({ register: this.registry, prefix: 'idv_' });
     // Every series exists from the start at 0, so rate() and alerts see the first event.
     for (const code of Object.keys(ERRORS)) this.errors.inc({ code }, 0);
     for (const result of ['match', 'partial', 'mismatch', 'not_found']) this.results.inc({ kind: 'id', result }, 0);

@@ -3,6 +3,7 @@ import { surnameAndGiven } from '../index/keys.js';
 import { ServiceError } from '../errors.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
 import type { Client } from './clients.js';
+import { sharedNow, type ClientTable } from './clientTable.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -57,24 +58,55 @@ export class ProbeGuard {
   private readonly notFound = new Recent(HOUR_MS);
   private answered = 0;
 
-  constructor(private readonly now: () => number = () => Date.now()) {}
+  /**
+   * `table`: where server threads look up whether a client's every answer must come here
+   * (RelayedGuard): set from the moment one of its counts reaches its limit until that
+   * count's window lets it go again. Below every limit, only answers of the guessing kind
+   * are counted, so the threads send only those.
+   */
+  constructor(private readonly now: () => number = () => Date.now(), private readonly table?: ClientTable) {}
+
+  review(client: Client, items: WorkItem[], results: WorkResult[]): Reviewed {
+    return results.map((result, i) => this.filter(client, items[i], result));
+  }
+
+  /** What the threads ask: for each answer, pass or the refusal's code and wait. */
+  verdicts(client: Pick<Client, 'id' | 'limits'>, items: WorkItem[], results: WorkResult[]): Verdict[] {
+    return results.map((result, i) => {
+      const out = this.filter(client, items[i], result);
+      return out instanceof ServiceError ? { code: out.code as RefusalCode, retryAfterSeconds: out.retryAfterSeconds! } : { pass: true };
+    });
+  }
 
   /** The answer this client may have for this item: the result, or the refusal to give it. */
-  filter<R extends WorkResult>(client: Client, item: WorkItem, result: R): R | ServiceError {
+  filter<R extends WorkResult>(client: Pick<Client, 'id' | 'limits'>, item: WorkItem, result: R): R | ServiceError {
     if ('error' in result) return result;
     const now = this.now();
     if (++this.answered % 10_000 === 0) this.prune(now);
     const outcome = (result as { result?: string }).result;
     if (item.type === 'id') {
-      if (this.notFound.count(client.id, now) >= client.limits.notFoundPerHour) return refusal('TOO_MANY_NOT_FOUND', this.notFound.retryAfter(client.id, now));
+      const limit = client.limits.notFoundPerHour;
+      if (this.notFound.count(client.id, now) >= limit) return this.refuse(client, 'TOO_MANY_NOT_FOUND', this.notFound.retryAfter(client.id, now));
       const refused = this.perCitizen(this.mismatches, client, () => item.claim.idNumber, outcome === 'mismatch', client.limits.mismatchesPerCitizen, now);
-      if (refused) return refusal('TOO_MANY_MISMATCHES', refused);
-      if (outcome === 'not_found') this.notFound.add(client.id, now);
+      if (refused) return this.refuse(client, 'TOO_MANY_MISMATCHES', refused);
+      if (outcome === 'not_found') {
+        this.notFound.add(client.id, now);
+        if (this.notFound.count(client.id, now) >= limit) this.attend(client, this.notFound.retryAfter(client.id, now));
+      }
       return result;
     }
     const name = () => searchedPerson(item.query.fullName);
     const refused = this.perCitizen(this.emptySearches, client, name, outcome === 'none', client.limits.emptySearchesPerName, now);
-    return refused ? refusal('TOO_MANY_SEARCHES', refused) : result;
+    return refused ? this.refuse(client, 'TOO_MANY_SEARCHES', refused) : result;
+  }
+
+  private refuse(client: Pick<Client, 'id'>, code: RefusalCode, retryAfterSeconds: number): ServiceError {
+    this.attend(client, retryAfterSeconds);
+    return refusal(code, retryAfterSeconds);
+  }
+
+  private attend(client: Pick<Client, 'id'>, seconds: number): void {
+    this.table?.attend(client.id, sharedNow() + seconds * 1000);
   }
 
   /**
@@ -82,13 +114,18 @@ export class ProbeGuard {
    * wait, whether the answer must be withheld. The key is hashed only when the client
    * has such answers on record or this is one.
    */
-  private perCitizen(byClient: Map<string, Recent>, client: Client, keyText: () => string, guessing: boolean, limit: number, now: number): number | undefined {
+  private perCitizen(byClient: Map<string, Recent>, client: Pick<Client, 'id'>, keyText: () => string, guessing: boolean, limit: number, now: number): number | undefined {
     let recent = byClient.get(client.id);
     if (!recent && !guessing) return undefined;
     recent ??= byClient.set(client.id, new Recent(DAY_MS)).get(client.id)!;
     const key = this.hash(keyText());
-    if (recent.count(key, now) >= limit) return recent.retryAfter(key, now);
-    if (guessing) recent.add(key, now);
+    const count = recent.count(key, now);
+    if (count >= limit) return recent.retryAfter(key, now);
+    if (guessing) {
+      recent.add(key, now);
+      // The next answer about this key, whatever it is, is refused: from now on the threads send them all.
+      if (count + 1 >= limit) this.attend(client, recent.retryAfter(key, now));
+    }
     return undefined;
   }
 
@@ -113,7 +150,58 @@ function searchedPerson(fullName: string): string {
   return surnameAndGiven(fullName).sort().join(' ');
 }
 
-function refusal(code: 'TOO_MANY_MISMATCHES' | 'TOO_MANY_SEARCHES' | 'TOO_MANY_NOT_FOUND', retryAfterSeconds: number): ServiceError {
+export type Reviewed = (WorkResult | ServiceError)[];
+
+/** What the verification endpoints ask of a guard: each answer, or the refusal to give it. */
+export interface AnswerGuard {
+  review(client: Client, items: WorkItem[], results: WorkResult[]): Reviewed | Promise<Reviewed>;
+}
+
+export const UNGUARDED: AnswerGuard = { review: (_client, _items, results) => results };
+
+type RefusalCode = 'TOO_MANY_MISMATCHES' | 'TOO_MANY_SEARCHES' | 'TOO_MANY_NOT_FOUND';
+/** A guard's decision on one answer, as it crosses between threads. */
+export type Verdict = { pass: true } | { code: RefusalCode; retryAfterSeconds: number };
+
+/** Answers the guard counts: a mismatch or unknown ID number, a search that found nobody. */
+function guessing(item: WorkItem, result: WorkResult): boolean {
+  if ('error' in result) return false;
+  const outcome = (result as { result?: string }).result;
+  return item.type === 'id' ? outcome === 'mismatch' || outcome === 'not_found' : outcome === 'none';
+}
+
+/**
+ * The guard as a server thread sees it: the counts live in one ProbeGuard on the main
+ * thread, so that a guesser spreading over connections (and so threads) is counted once.
+ * A thread sends it the answers of a request that has one of the guessing kind, and
+ * every answer of a client that has reached a limit (ClientTable.needsAttention); any
+ * other answer cannot be refused and goes out at once.
+ */
+export class RelayedGuard implements AnswerGuard {
+  constructor(
+    private readonly table: ClientTable,
+    private readonly ask: (client: Pick<Client, 'id' | 'limits'>, items: WorkItem[], results: WorkResult[]) => Promise<Verdict[]>,
+  ) {}
+
+  review(client: Client, items: WorkItem[], results: WorkResult[]): Reviewed | Promise<Reviewed> {
+    if (!this.table.needsAttention(client.id) && !results.some((result, i) => guessing(items[i], result))) return results;
+    // The whole batch, in order: a guess past the limit refuses the answers after it.
+    const picked: number[] = [];
+    results.forEach((result, i) => {
+      if (!('error' in result)) picked.push(i);
+    });
+    const { id, limits } = client;
+    return this.ask({ id, limits }, picked.map((i) => items[i]), picked.map((i) => results[i])).then((verdicts) => {
+      const out: Reviewed = results.slice();
+      verdicts.forEach((v, k) => {
+        if ('code' in v) out[picked[k]] = refusal(v.code, v.retryAfterSeconds);
+      });
+      return out;
+    });
+  }
+}
+
+function refusal(code: RefusalCode, retryAfterSeconds: number): ServiceError {
   const error = new ServiceError(code);
   error.retryAfterSeconds = retryAfterSeconds;
   return error;

@@ -1,4 +1,5 @@
 import type { Client } from './clients.js';
+import { ClientTable, sharedNow } from './clientTable.js';
 
 /**
  * A client's allowance: a token bucket of requests (batch items count one each), a quota
@@ -24,43 +25,44 @@ export interface Refusal {
 
 const DAY_MS = 86_400_000;
 
-interface State {
-  tokens: number;
-  at: number;
-  day: number;
-  used: number;
-}
-
 /**
- * Per-client limits. A cost larger than the bucket (a batch bigger than the burst) is let
- * through when the bucket is full and leaves it in debt, so the sustained rate of items
- * still holds; a refusal takes nothing.
+ * Per-client limits, kept in the ClientTable the server threads share: a client gets its
+ * rate once, not once per thread. A cost larger than the bucket (a batch bigger than the
+ * burst) is let through when the bucket is full and leaves it in debt, so the sustained
+ * rate of items still holds; a refusal takes nothing.
  */
 export class RateLimiter {
-  private readonly state = new Map<string, State>();
-
   constructor(
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = sharedNow,
     private readonly wallClock: () => number = () => Date.now(),
+    private readonly table = new ClientTable(),
   ) {}
 
   take(client: Client, cost = 1): Refusal | undefined {
     const { ratePerSecond: rate, burst, dailyQuota } = client.limits;
     const t = this.now();
-    const day = Math.floor(this.wallClock() / DAY_MS);
-    let s = this.state.get(client.id);
-    if (!s) this.state.set(client.id, (s = { tokens: burst, at: t, day, used: 0 }));
-    if (s.day !== day) {
-      s.day = day;
-      s.used = 0;
-    }
-    s.tokens = Math.min(burst, s.tokens + ((t - s.at) / 1000) * rate);
-    s.at = t;
-    if (s.used + cost > dailyQuota) return { reason: 'quota', retryAfterSeconds: Math.max(1, Math.ceil(((day + 1) * DAY_MS - this.wallClock()) / 1000)) };
-    const needed = Math.min(cost, burst);
-    if (s.tokens < needed) return { reason: 'rate', retryAfterSeconds: Math.max(1, Math.ceil((needed - s.tokens) / rate)) };
-    s.tokens -= cost;
-    s.used += cost;
-    return undefined;
+    const wall = this.wallClock();
+    const day = Math.floor(wall / DAY_MS);
+    return this.table.withBucket(client.id, (b, at) => {
+      // [tokens, at, day, used]; a bucket never used (NaN) starts full.
+      if (Number.isNaN(b[at + 1])) {
+        b[at] = burst;
+        b[at + 1] = t;
+        b[at + 2] = day;
+        b[at + 3] = 0;
+      }
+      if (b[at + 2] !== day) {
+        b[at + 2] = day;
+        b[at + 3] = 0;
+      }
+      b[at] = Math.min(burst, b[at] + (Math.max(0, t - b[at + 1]) / 1000) * rate);
+      b[at + 1] = Math.max(b[at + 1], t);
+      if (b[at + 3] + cost > dailyQuota) return { reason: 'quota' as const, retryAfterSeconds: Math.max(1, Math.ceil(((day + 1) * DAY_MS - wall) / 1000)) };
+      const needed = Math.min(cost, burst);
+      if (b[at] < needed) return { reason: 'rate' as const, retryAfterSeconds: Math.max(1, Math.ceil((needed - b[at]) / rate)) };
+      b[at] -= cost;
+      b[at + 3] += cost;
+      return undefined;
+    });
   }
 }

@@ -8,7 +8,8 @@ import { ReaderRegistration } from '../index/readers.js';
 import { AUDIT_DIR, AuditTrail } from '../audit/trail.js';
 import { CandidateRefs } from '../verification/candidateRef.js';
 import { startServer, type RunningServer } from './app.js';
-import { ClientRegistry, followClientsFile, readClientsFile } from './clients.js';
+import { ClientRegistry, defaultLimits, demoClient, followClientsFile, readClientsFile, type ClientEntry } from './clients.js';
+import { startThreads } from './threads.js';
 import { InlineDispatcher, PoolDispatcher, type Dispatcher } from './dispatch.js';
 import type { Log } from './exchange.js';
 import { Metrics } from './metrics.js';
@@ -55,10 +56,28 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   }
 }
 
+/** Where the clients come from: the clients file (followed), or a throwaway demo client. */
+function clientSource(config: Readonly<ServeConfig>): { entries: ClientEntry[]; demoKey?: string } {
+  if (config.clientsFile) return { entries: readClientsFile(config.clientsFile) };
+  const { entries, key } = demoClient();
+  return { entries, demoKey: key };
+}
+
+function warm(buildPath: string, log: Log): void {
+  warmPageCache(join(buildPath, DB_FILE)).then(
+    ({ bytes, seconds }) => log({ level: 'info', msg: 'index pages read into the page cache', bytes, seconds: +seconds.toFixed(1) }),
+    (err) => log({ level: 'warn', msg: 'could not pre-read the index', err: String(err) }),
+  );
+}
+
 async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log, metrics: Metrics, audit: AuditTrail | undefined): Promise<Service> {
-  // Opening on the main thread checks format and secret before any worker starts.
+  // Opening on the main thread checks format and secret before any thread starts.
   const reader = IndexReader.openBuild(buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
   const records = reader.meta.records;
+  if (config.dispatch === 'threads') {
+    await reader.close();
+    return serveOnThreads(config, secret, buildPath, records, log, metrics, audit);
+  }
   const limits = { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs };
   let dispatcher: Dispatcher;
   if (config.dispatch === 'inline') {
@@ -78,21 +97,11 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
   let clients: ClientRegistry;
   let demoKey: string | undefined;
   let unfollow = () => {};
-  const defaults = {
-    ratePerSecond: config.defaultRatePerSecond,
-    burst: config.defaultBurst,
-    dailyQuota: config.defaultDailyQuota,
-    mismatchesPerCitizen: config.defaultMismatchesPerCitizen,
-    emptySearchesPerName: config.defaultEmptySearchesPerName,
-    notFoundPerHour: config.defaultNotFoundPerHour,
-  };
   try {
-    if (config.clientsFile) {
-      clients = new ClientRegistry(readClientsFile(config.clientsFile), defaults);
-      unfollow = followClientsFile(config.clientsFile, clients, log);
-    } else {
-      ({ registry: clients, key: demoKey } = ClientRegistry.demo(defaults));
-    }
+    const source = clientSource(config);
+    demoKey = source.demoKey;
+    clients = new ClientRegistry(source.entries, defaultLimits(config));
+    if (config.clientsFile) unfollow = followClientsFile(config.clientsFile, clients, log);
     const candidateRefs = new CandidateRefs(secret.bytes);
     const server = await startServer({ config, dispatcher, clients, metrics, records, log, audit: audit && ((entry) => audit.record(entry)), candidateRefs });
     const close = server.close;
@@ -100,14 +109,36 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
       unfollow();
       await close();
     };
-    warmPageCache(join(buildPath, DB_FILE)).then(
-      ({ bytes, seconds }) => log({ level: 'info', msg: 'index pages read into the page cache', bytes, seconds: +seconds.toFixed(1) }),
-      (err) => log({ level: 'warn', msg: 'could not pre-read the index', err: String(err) }),
-    );
+    warm(buildPath, log);
     return { server, demoKey, records };
   } catch (err) {
     unfollow();
     await dispatcher.close();
     throw err;
   }
+}
+
+async function serveOnThreads(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, records: number, log: Log, metrics: Metrics, audit: AuditTrail | undefined): Promise<Service> {
+  const { entries, demoKey } = clientSource(config);
+  const server = await startThreads({ config, secret, buildPath, records, clients: entries, metrics, audit, log });
+  let size = entries.length;
+  // The main thread follows the file and hands each version to every thread.
+  const unfollow = config.clientsFile
+    ? followClientsFile(config.clientsFile, {
+        replace(next: ClientEntry[]) {
+          size = next.length;
+          server.replaceClients(next);
+        },
+        get size() {
+          return size;
+        },
+      }, log)
+    : () => {};
+  const close = server.close;
+  server.close = async () => {
+    unfollow();
+    await close();
+  };
+  warm(buildPath, log);
+  return { server, demoKey, records };
 }

@@ -47,5 +47,26 @@ export function listenExclusively(app: Uws.TemplatedApp, host: string, port: num
     });
   });
 }
+/**
+ * Listens with SO_REUSEPORT, as every server thread does on the port the main thread
+ * reserved by binding it exclusively first (so another server cannot already be there).
+ */
+export function listenShared(app: Uws.TemplatedApp, host: string, port: number): Promise<Uws.us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (socket) => {
+      if (socket) resolve(socket);
+      else reject(new Error(`cannot listen on ${host}:${port}`));
+    });
+  });
+}
+
+/** Finds a port to serve on and makes sure no other server holds it: bound exclusively, then let go for the threads. */
+export async function reservePort(host: string, port: number): Promise<number> {
+  const socket = await listenExclusively(App(), host, port);
+  const bound = uws.us_socket_local_port(socket);
+  uws.us_listen_socket_close(socket);
+  return bound;
+}
+
 export const closeListenSocket = uws.us_listen_socket_close;
 export const listenSocketPort = uws.us_socket_local_port;

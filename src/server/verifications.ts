@@ -5,7 +5,7 @@ import type { Dispatcher } from './dispatch.js';
 import type { Metrics } from './metrics.js';
 import { asObject, batchItem, batchItems, demographicItem, idItem, type AuditContext, type Validated } from './validate.js';
 import type { AuditNote, ItemNote } from './exchange.js';
-import type { ProbeGuard } from './probing.js';
+import type { AnswerGuard } from './probing.js';
 import type { CandidateRefs } from '../verification/candidateRef.js';
 
 export type VerificationRoute = '/v1/verify' | '/v1/verify/demographic' | '/v1/verify/batch';
@@ -66,7 +66,7 @@ export function verifications(opts: {
   /** The lowest options.nameThreshold a client may ask for. */
   minNameThreshold: number;
   /** Withholds the answers that guessing produces, past a client's limits. */
-  guard: Pick<ProbeGuard, 'filter'>;
+  guard: AnswerGuard;
   /** Opens the references to a search's candidates that a follow-up verification sends. */
   candidateRefs: CandidateRefs;
   bodyLimit: number;
@@ -98,10 +98,10 @@ export function verifications(opts: {
     const validated = bind(unbound, client);
     Object.assign(note, itemNote(validated));
     checkConsent(client, validated.context);
-    const [answer] = await dispatcher.run([validated.item]);
-    if ('error' in answer) throw new ServiceError(answer.error.code);
-    const result = opts.guard.filter(client, validated.item, answer);
+    const items = [validated.item];
+    const [result] = await opts.guard.review(client, items, await dispatcher.run(items));
     if (result instanceof ServiceError) throw result;
+    if ('error' in result) throw new ServiceError(result.error.code);
     count(validated.item, result);
     note.result = result.result;
     return shown(result, client);
@@ -130,9 +130,8 @@ export function verifications(opts: {
         results[i] = error.toBody();
       }
     });
-    const answers = items.length ? await dispatcher.run(items) : [];
-    answers.forEach((answer, k) => {
-      const result = opts.guard.filter(client, items[k], answer);
+    const answers = items.length ? await opts.guard.review(client, items, await dispatcher.run(items)) : [];
+    answers.forEach((result, k) => {
       const body = result instanceof ServiceError ? result.toBody() : result;
       if ('error' in body) metrics.errors.inc({ code: body.error.code });
       else count(items[k], body);

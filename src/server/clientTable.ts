@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+
+/** Clients a server keeps shared state for: far more than a clients file lists. */
+const CAPACITY = 4096;
+/** Per slot: tokens, when they were counted, UTC day, requests used that day. */
+const BUCKET_FIELDS = 4;
+
+/** The clock every server thread shares (epoch ms, sub-millisecond): performance.now() starts anew in each thread. */
+export const sharedNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * What the server threads share about each client, in one SharedArrayBuffer: its rate
+ * bucket and daily count (so two threads do not each grant the full rate), and until when
+ * its answers must be reviewed by the probing guard (probing.ts). A client's slot is found
+ * by a hash of its id, claimed with a compare-and-swap by whichever thread sees it first,
+ * so threads agree without asking each other. Each bucket is changed under its own
+ * spinlock: the critical section is a few arithmetic operations.
+ */
+export class ClientTable {
+  private readonly ids: BigInt64Array;
+  private readonly locks: Int32Array;
+  private readonly buckets: Float64Array;
+  private readonly attention: Float64Array;
+  private readonly slots = new Map<string, number>();
+
+  constructor(readonly buffer: SharedArrayBuffer = ClientTable.allocate()) {
+    let at = 0;
+    const view = <T>(make: (b: SharedArrayBuffer, at: number, n: number) => T, n: number, bytes: number): T => {
+      const v = make(buffer, at, n);
+      at += n * bytes;
+      return v;
+    };
+    this.ids = view((b, o, n) => new BigInt64Array(b, o, n), CAPACITY, 8);
+    this.buckets = view((b, o, n) => new Float64Array(b, o, n), CAPACITY * BUCKET_FIELDS, 8);
+    this.attention = view((b, o, n) => new Float64Array(b, o, n), CAPACITY, 8);
+    this.locks = view((b, o, n) => new Int32Array(b, o, n), CAPACITY, 4);
+  }
+
+  private static allocate(): SharedArrayBuffer {
+    const buffer = new SharedArrayBuffer(CAPACITY * (8 + BUCKET_FIELDS * 8 + 8 + 4));
+    // A bucket never used has no time: the first request fills it to the burst.
+    new Float64Array(buffer, CAPACITY * 8, CAPACITY * BUCKET_FIELDS).fill(NaN);
+    return buffer;
+  }
+
+  /** The client's slot, the same in every thread. */
+  slot(clientId: string): number {
+    const known = this.slots.get(clientId);
+    if (known !== undefined) return known;
+    // Zero marks a free slot, so no id may hash to it.
+    const hash = createHash('sha256').update(clientId).digest().readBigInt64LE(0) || 1n;
+    for (let i = 0, s = Number(BigInt.asUintN(32, hash)) % CAPACITY; i < CAPACITY; i++, s = (s + 1) % CAPACITY) {
+      const held = Atomics.compareExchange(this.ids, s, 0n, hash);
+      if (held === 0n || held === hash) {
+        this.slots.set(clientId, s);
+        return s;
+      }
+    }
+    throw new Error(`more than ${CAPACITY} clients`);
+  }
+
+  /**
+   * Runs `change` on the client's bucket [tokens, at, day, used] with no other thread
+   * changing it meanwhile; `change` must not throw.
+   */
+  withBucket<T>(clientId: string, change: (bucket: Float64Array, at: number) => T): T {
+    const s = this.slot(clientId);
+    while (Atomics.compareExchange(this.locks, s, 0, 1) !== 0);
+    try {
+      return change(this.buckets, s * BUCKET_FIELDS);
+    } finally {
+      Atomics.store(this.locks, s, 0);
+    }
+  }
+
+  /** Asks every thread to send this client's answers to the probing guard until `untilMs` (sharedNow's clock). */
+  attend(clientId: string, untilMs: number): void {
+    const s = this.slot(clientId);
+    // Only the guard's thread writes: no lock needed to keep the later of two times.
+    if (this.attention[s] < untilMs) this.attention[s] = untilMs;
+  }
+
+  needsAttention(clientId: string, now = sharedNow()): boolean {
+    return this.attention[this.slot(clientId)] > now;
+  }
+}

@@ -1,0 +1,97 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { AuditEntry } from '../audit/trail.js';
+import { IndexReader } from '../index/reader.js';
+import { Secret } from '../index/secret.js';
+import { CandidateRefs } from '../verification/candidateRef.js';
+import { startServer } from './app.js';
+import { ClientRegistry, defaultLimits } from './clients.js';
+import { ClientTable } from './clientTable.js';
+import { InlineDispatcher } from './dispatch.js';
+import { Metrics } from './metrics.js';
+import { RelayedGuard, type Verdict } from './probing.js';
+import { RateLimiter } from './rateLimit.js';
+import type { FromThread, ThreadData, ToThread } from './threads.js';
+
+/**
+ * One server thread (threads.ts): opens the build the main thread registered, and serves
+ * its share of the connections start to finish. It asks the main thread only for what is
+ * one for the whole server: the probing guard's verdict on answers of the guessing kind,
+ * and the metrics of every thread when /metrics is scraped here.
+ */
+export async function runServerThread(parent: MessagePort, data: ThreadData): Promise<void> {
+  const say = (m: FromThread) => parent.postMessage(m);
+  try {
+    const { config } = data;
+    const secret = Secret.fromHex(data.secretHex);
+    const reader = IndexReader.openBuild(data.buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
+    const metrics = new Metrics({ process: false });
+    const table = new ClientTable(data.table);
+    const clients = new ClientRegistry(data.clients, defaultLimits(config));
+    const dispatcher = new InlineDispatcher(reader, { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs }, metrics);
+
+    // Replies the main thread owes this one, by request number.
+    const owed = new Map<number, (m: ToThread) => void>();
+    let asked = 0;
+    const ask = <T extends ToThread>(m: (id: number) => FromThread) =>
+      new Promise<T>((resolve) => {
+        const id = ++asked;
+        owed.set(id, resolve as (m: ToThread) => void);
+        say(m(id));
+      });
+
+    // Audit entries go to the main thread (and on to the audit thread) twice per flush period.
+    let entries: AuditEntry[] = [];
+    const handOver = () => {
+      if (entries.length === 0) return;
+      say({ type: 'audit', entries });
+      entries = [];
+    };
+    const auditTimer = setInterval(handOver, Math.max(5, config.auditFlushMs / 2));
+
+    const server = await startServer({
+      config,
+      dispatcher,
+      clients,
+      metrics,
+      records: data.records,
+      log: (event) => say({ type: 'log', event }),
+      audit: config.unprotected ? undefined : (entry) => entries.push(entry),
+      candidateRefs: new CandidateRefs(secret.bytes),
+      limiter: new RateLimiter(undefined, undefined, table),
+      guard: new RelayedGuard(table, (client, items, results) =>
+        ask<{ type: 'verdicts'; id: number; verdicts: Verdict[] }>((id) => ({ type: 'guard', id, client, items, results })).then((m) => m.verdicts),
+      ),
+      scrape: async () => {
+        const m = await ask<Extract<ToThread, { type: 'scraped' }>>((id) => ({ type: 'scrape', id }));
+        if (m.error !== undefined) throw new Error(`metrics not gathered: ${m.error}`);
+        return { contentType: m.contentType!, text: m.text! };
+      },
+      sharedPort: true,
+    });
+
+    parent.on('message', (m: ToThread) => {
+      switch (m.type) {
+        case 'clients':
+          return clients.replace(m.entries);
+        case 'verdicts':
+        case 'scraped': {
+          const resolve = owed.get(m.id);
+          owed.delete(m.id);
+          return resolve?.(m);
+        }
+        case 'collect':
+          return void metrics.registry.getMetricsAsJSON().then((json) => say({ type: 'metrics', id: m.id, json }));
+        case 'close':
+          return void server.close().finally(() => {
+            clearInterval(auditTimer);
+            handOver();
+            say({ type: 'closed' });
+          });
+      }
+    });
+    say({ type: 'listening' });
+  } catch (err) {
+    // Opening the index or the port: nothing about a citizen in these messages.
+    say({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+  }
+}

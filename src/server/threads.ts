@@ -1,0 +1,185 @@
+import { Worker } from 'node:worker_threads';
+import { AggregatorRegistry } from 'prom-client';
+import type { ServeConfig } from '../config.js';
+import type { AuditEntry, AuditTrail } from '../audit/trail.js';
+import { loggableError } from '../errors.js';
+import type { Secret } from '../index/secret.js';
+import type { WorkItem, WorkResult } from '../verification/types.js';
+import { workerPath } from '../workers.js';
+import type { RunningServer } from './app.js';
+import type { Client, ClientEntry } from './clients.js';
+import { ClientTable } from './clientTable.js';
+import type { Log } from './exchange.js';
+import type { Metrics } from './metrics.js';
+import { ProbeGuard, type Verdict } from './probing.js';
+import { reservePort } from './uws.js';
+
+/** What a server thread is started with. */
+export interface ThreadData {
+  config: ServeConfig;
+  buildPath: string;
+  secretHex: string;
+  records: number;
+  /** The ClientTable's memory: rate buckets and the probing guard's attention flags. */
+  table: SharedArrayBuffer;
+  clients: ClientEntry[];
+}
+
+/** What a server thread tells the main thread. */
+export type FromThread =
+  | { type: 'listening' }
+  | { type: 'failed'; message: string }
+  | { type: 'log'; event: Record<string, unknown> }
+  | { type: 'audit'; entries: AuditEntry[] }
+  | { type: 'guard'; id: number; client: Pick<Client, 'id' | 'limits'>; items: WorkItem[]; results: WorkResult[] }
+  | { type: 'scrape'; id: number }
+  | { type: 'metrics'; id: number; json: object[] }
+  | { type: 'closed' };
+
+/** What the main thread tells a server thread. */
+export type ToThread =
+  | { type: 'clients'; entries: ClientEntry[] }
+  | { type: 'verdicts'; id: number; verdicts: Verdict[] }
+  | { type: 'collect'; id: number }
+  | { type: 'scraped'; id: number; contentType?: string; text?: string; error?: string }
+  | { type: 'close' };
+
+export interface ThreadedServer extends RunningServer {
+  /** Hands every thread a new set of clients (a reload of the clients file). */
+  replaceClients(entries: ClientEntry[]): void;
+}
+
+/**
+ * Serving on every core: one uWS App per thread, all listening on one port (the kernel
+ * spreads connections), each doing its requests start to finish: HTTP, JSON, validation,
+ * lookup, matching and the answer, with no dispatch, copy or promise between. The main
+ * thread only holds what must be one for the whole server: the port (bound exclusively
+ * first, so another server cannot be sharing it), the probing guard's counts, the audit
+ * trail, the clients file, and the gathering of every thread's metrics for /metrics.
+ * Rate buckets are shared memory (ClientTable). A thread that dies is logged and replaced.
+ */
+export async function startThreads(opts: {
+  config: Readonly<ServeConfig>;
+  secret: Secret;
+  buildPath: string;
+  records: number;
+  clients: ClientEntry[];
+  metrics: Metrics;
+  audit?: AuditTrail;
+  log: Log;
+}): Promise<ThreadedServer> {
+  const { config, metrics, log } = opts;
+  const port = await reservePort(config.host, config.port);
+  const table = new ClientTable();
+  const guard = new ProbeGuard(undefined, table);
+  let clients = opts.clients;
+  let closing = false;
+  const threads = new Set<Worker>();
+  // Scrapes in progress: the metrics of each thread, gathered for the thread that was asked.
+  const scrapes = new Map<number, { from: Worker; id: number; waiting: number; json: object[][] }>();
+  let scrapeSeq = 0;
+
+  const send = (worker: Worker, m: ToThread) => worker.postMessage(m);
+
+  function heard(worker: Worker, m: FromThread): void {
+    switch (m.type) {
+      case 'log':
+        return log(m.event);
+      case 'audit':
+        return opts.audit?.recordBatch(m.entries);
+      case 'guard':
+        return send(worker, { type: 'verdicts', id: m.id, verdicts: guard.verdicts(m.client, m.items, m.results) });
+      case 'scrape': {
+        const id = ++scrapeSeq;
+        scrapes.set(id, { from: worker, id: m.id, waiting: threads.size, json: [] });
+        for (const t of threads) send(t, { type: 'collect', id });
+        return;
+      }
+      case 'metrics': {
+        const scrape = scrapes.get(m.id);
+        if (!scrape) return;
+        scrape.json.push(m.json);
+        if (--scrape.waiting === 0) {
+          scrapes.delete(m.id);
+          void gathered(scrape.from, scrape.id, scrape.json);
+        }
+        return;
+      }
+    }
+  }
+
+  async function gathered(to: Worker, id: number, threadsJson: object[][]): Promise<void> {
+    try {
+      const all = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), ...threadsJson]);
+      send(to, { type: 'scraped', id, contentType: all.contentType, text: await all.metrics() });
+    } catch (err) {
+      send(to, { type: 'scraped', id, error: (err as Error).message });
+    }
+  }
+
+  function spawn(): Promise<Worker> {
+    const data: ThreadData = { config: { ...config, port }, buildPath: opts.buildPath, secretHex: opts.secret.hex, records: opts.records, table: table.buffer, clients };
+    const worker = new Worker(workerPath('server'), { workerData: data });
+    return new Promise((resolve, reject) => {
+      let listening = false;
+      worker.on('message', (m: FromThread) => {
+        if (m.type === 'listening') {
+          listening = true;
+          threads.add(worker);
+          resolve(worker);
+        } else if (m.type === 'failed') reject(new Error(m.message));
+        else heard(worker, m);
+      });
+      worker.on('error', (err) => {
+        log({ level: 'error', msg: 'server thread failed', ...loggableError(err) });
+        if (!listening) reject(err);
+      });
+      worker.on('exit', (code) => {
+        threads.delete(worker);
+        // A scrape waiting on this thread goes on without it.
+        for (const [sid, s] of scrapes) if (s.waiting > 0 && --s.waiting === 0) {
+          scrapes.delete(sid);
+          void gathered(s.from, s.id, s.json);
+        }
+        if (closing || !listening) return;
+        log({ level: 'error', msg: 'server thread stopped; starting another', code });
+        spawn().catch((err) => log({ level: 'error', msg: 'could not replace a server thread', err: (err as Error).message }));
+      });
+    });
+  }
+
+  const started = await Promise.allSettled(Array.from({ length: config.threads }, spawn));
+  const failure = started.find((s) => s.status === 'rejected');
+  if (failure) {
+    closing = true;
+    await Promise.all([...threads].map((t) => t.terminate()));
+    throw (failure as PromiseRejectedResult).reason;
+  }
+  metrics.indexRecords.set(opts.records);
+  metrics.ready.set(1);
+  log({ level: 'info', msg: 'listening', host: config.host, port, records: opts.records, dispatch: 'threads', threads: config.threads });
+
+  return {
+    port,
+    replaceClients(entries) {
+      clients = entries;
+      for (const t of threads) send(t, { type: 'clients', entries });
+    },
+    async close() {
+      closing = true;
+      metrics.ready.set(0);
+      // Each thread stops listening, answers what it took in (up to the grace period), and hands over its last audit entries.
+      await Promise.all(
+        [...threads].map(
+          (t) =>
+            new Promise<void>((resolve) => {
+              t.on('message', (m: FromThread) => m.type === 'closed' && resolve());
+              t.once('exit', () => resolve());
+              send(t, { type: 'close' });
+            }),
+        ),
+      );
+      await Promise.all([...threads].map((t) => t.terminate()));
+    },
+  };
+}
