@@ -9,7 +9,7 @@ import { BENCH_CLIENT, BENCH_KEY, BENCH_SEED, benchIndex } from './benchIndex.js
 import { machine, today } from './machine.js';
 import { evaluate } from './matching/evaluate.js';
 import { buildPairs, KINDS } from './matching/pairs.js';
-import { saveMatchingResults, TARGET } from './matching/report.js';
+import { saveMatchingResults, SMOKE_TARGET, TARGET } from './matching/report.js';
 import { startServerProcess } from './server.js';
 
 /**
@@ -18,7 +18,7 @@ import { startServerProcess } from './server.js';
  * bench/MATCHING.md. Exits 1 when a target is missed.
  *   npm run eval                1,000,000 citizens
  *   npm run eval:national       98,000,000 citizens
- *   npm run eval -- --smoke     CI: a small index and set, nothing written, targets not enforced
+ *   npm run eval -- --smoke     CI: a small index and set, nothing written, lenient targets (SMOKE_TARGET)
  */
 const { values: args } = parseArgs({
   options: {
@@ -55,6 +55,8 @@ async function main(): Promise<void> {
   const command = scale === 98_000_000 ? 'npm run eval:national' : `npm run eval${scale === 1_000_000 ? '' : ` -- --scale ${scale}`}`;
   if (!smoke) saveMatchingResults({ date: today(), machine: machine(), scale, command, sampleSize, seed, defaultThreshold: DEFAULT_NAME_THRESHOLD, seconds: (performance.now() - started) / 1000, kinds });
 
+  // A small population has few pairs of some kinds: the smoke run holds each rate to a lenient bound, which a broken matcher still misses.
+  const target = smoke ? SMOKE_TARGET : TARGET;
   let missed = 0;
   for (const k of kinds) {
     const v = k.verify;
@@ -62,14 +64,20 @@ async function main(): Promise<void> {
     const rate = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(2)}%` : '–');
     if (v) log(`${k.key.padEnd(26)} ${k.genuine ? 'accepted' : 'false accepts'} ${v.accepted}/${v.pairs} = ${rate(v.accepted, v.pairs)}${v.partial ? `, partial ${v.partial}` : ''}`);
     if (s) log(`${(v ? '' : k.key).padEnd(26)} search: right found ${rate(s.uniqueRight + s.ambiguousWithRight, s.queries)}, unique wrong ${s.uniqueWrong}, missed ${s.missed}`);
-    if (k.group === 'benign' && v!.accepted / v!.pairs < TARGET.benignAccept) missed++;
-    if (k.group === 'benign' && s && (s.uniqueRight + s.ambiguousWithRight) / s.queries < TARGET.searchBenignFound) missed++;
-    if (k.group === 'slip' && v!.accepted / v!.pairs < TARGET.slipAccept) missed++;
-    if (k.group === 'impostor' && (v ? v.accepted / v.pairs : s!.uniqueWrong / s!.queries) > TARGET.impostorAccept) missed++;
+    const miss = (what: string) => {
+      missed++;
+      log(`MISS ${k.key}: ${what}`);
+    };
+    // At 20,000 people more registrations hold only a year or a month, which a genuine claim gets as partial: the smoke run counts it as not refused.
+    const genuine = (t: { accepted: number; partial: number; pairs: number }) => (smoke ? t.accepted + t.partial : t.accepted) / t.pairs;
+    if (k.group === 'benign' && !(genuine(v!) >= target.benignAccept)) miss('benign accepts');
+    if (k.group === 'benign' && s && !((s.uniqueRight + s.ambiguousWithRight) / s.queries >= target.searchBenignFound)) miss('benign search found');
+    if (k.group === 'slip' && !(genuine(v!) >= target.slipAccept)) miss('slips accepted');
+    if (k.group === 'impostor' && !((v ? v.accepted / v.pairs : s!.uniqueWrong / s!.queries) <= target.impostorAccept)) miss('impostors accepted');
   }
   if (smoke) {
-    // A small population has too few pairs of some kinds to judge rates; the run only proves the pipeline.
-    log(`smoke run: ${missed} target(s) would be missed at this scale; nothing written`);
+    log(missed ? `smoke run: ${missed} lenient target(s) missed` : 'smoke run: every lenient target met; nothing written');
+    process.exitCode = missed ? 1 : 0;
     return;
   }
   log(missed ? `${missed} target(s) missed: see bench/MATCHING.md` : 'all targets met: see bench/MATCHING.md');

@@ -96,7 +96,7 @@ function renderScale(r: SuiteResults): string {
   const lines = [
     `## ${r.scale.toLocaleString('en')} citizens`,
     '',
-    `Measured ${r.date} on ${r.machine}. Command: \`${r.command}\`. Load: ${r.loadGenerator}; ${r.seconds} s per measurement; the load generator shares the 2 cores with the server.`,
+    `Measured ${r.date} on ${r.machine}. Command: \`${r.command}\`. Load: ${r.loadGenerator}; ${r.seconds} s per measurement.`,
     '',
     '| figure | target | measured | |',
     '|---|---|---|---|',

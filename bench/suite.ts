@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { currentBuildDir, DB_FILE } from '../src/index/layout.js';
@@ -15,7 +16,7 @@ import { microbenchmarks } from './micro.js';
 import { saveResults, type SuiteResults } from './report.js';
 import { anonMemory, durationBuckets, quantileBetween } from './scrape.js';
 import { startServerProcess, type ServerProcess } from './server.js';
-import { check, SMOKE_TARGETS, TARGETS, type Figure } from './targets.js';
+import { check, targetsAt, type Figure } from './targets.js';
 import { wrkAvailable, wrkLoad } from './wrk.js';
 import { openLoop } from './openloop.js';
 import { fullDateWithin } from './matching/pairs.js';
@@ -43,7 +44,7 @@ const scale = smoke ? 20_000 : Number(args.scale);
 const seconds = smoke ? 2 : Number(args.seconds);
 const overloadSeconds = Number(args['overload-seconds'] ?? (smoke ? 3 : scale >= 50_000_000 ? 60 : 10));
 const connections = Number(args.connections);
-const targets = smoke ? SMOKE_TARGETS : TARGETS;
+const targets = targetsAt(scale, smoke);
 const KEY = BENCH_KEY;
 const log = (text: string) => process.stderr.write(text + '\n');
 
@@ -118,10 +119,13 @@ async function overload(server: ServerProcess, bodies: string[], sustainable: nu
   const refused = result.statuses.get(503) ?? 0;
   const answered = result.latenciesMs.length;
   return {
-    offered: result.requestsPerSecond,
+    offered: result.deliveredPerSecond,
+    scheduled: result.requestsPerSecond,
     answeredPerSecond: answered / overloadSeconds,
-    refusedShare: answered ? refused / answered : 0,
-    retryAfterShare: refused ? result.retryAfter / refused : 0,
+    okPerSecond: (result.statuses.get(200) ?? 0) / overloadSeconds,
+    refusedShare: answered ? refused / answered : NaN,
+    // Vacuously every 503 when there are none; the refused share says whether there should have been.
+    retryAfterShare: refused ? result.retryAfter / refused : 1,
     unanswered: result.errors,
     acceptedP99Ms: quantileBetween(before, after, 0.99) * 1000,
     memoryGrowth: anonMemory(server.child.pid!) - memoryBefore,
@@ -169,23 +173,42 @@ async function protectionsCost(generate: Generate, tool: string, bodies: ReturnT
 }
 
 /**
- * The performance issue's direction, measured before it is built: one App per thread
- * doing each request start to finish (bench/threadApps.ts: no auth, limits, audit or
- * metrics, so an upper bound), against the service, at 16, 64 and 256 connections.
+ * The request path's two designs side by side: one App per thread doing each request
+ * start to finish (the default), and one event loop handing lookups to a piscina pool.
+ * Interleaved rounds of the same load at each concurrency; the median of each, with
+ * every round in the note.
  */
-async function threadsPrototype(generate: Generate, tool: string, bodies: ReturnType<typeof bodiesFrom>, add: (key: string, name: string, unit: string, value: number, note?: string) => void, dir: string, clients: string): Promise<void> {
-  const prototype = await startBenchServer('threadApps.js', [dir, '2']);
-  const service = await startServerProcess(['--index', dir, '--clients', clients]);
+async function designs(generate: Generate, tool: string, bodies: ReturnType<typeof bodiesFrom>, add: (key: string, name: string, unit: string, value: number, note?: string) => void, dir: string, clients: string): Promise<void> {
+  const servers = [await startServerProcess(['--index', dir, '--clients', clients, '--dispatch', 'threads']), await startServerProcess(['--index', dir, '--clients', clients, '--dispatch', 'pool'])];
   try {
-    await service.warm;
-    for (const conns of [16, 64, 256]) {
-      const p = await peak(generate, prototype.url, '/v1/verify', bodies.verify, conns);
-      const s = await peak(generate, service.url, '/v1/verify', bodies.verify, conns);
-      add(`threadAppsVerify${conns}`, `prototype, one App per thread (no auth, limits or audit): POST /v1/verify peak (${tool}, ${conns} connections)`, 'req/s', p.requestsPerSecond, `p99 ${p.p99} ms; the service beside it: ${Math.round(s.requestsPerSecond)} req/s, p99 ${s.p99} ms`);
+    await Promise.all(servers.map((s) => s.warm));
+    const loads = [
+      ...[16, 64, 256].map((conns) => ({ key: `Verify${conns}`, name: `POST /v1/verify peak (${tool}, ${conns} connections)`, path: '/v1/verify', bodies: bodies.verify, conns })),
+      { key: 'Demographic64', name: `POST /v1/verify/demographic peak (${tool}, 64 connections)`, path: '/v1/verify/demographic', bodies: bodies.demographic, conns: 64 },
+    ];
+    for (const l of loads) {
+      const rates: [number[], number[]] = [[], []];
+      const p99s: [number[], number[]] = [[], []];
+      for (let round = 0; round < 3; round++) {
+        for (const i of [0, 1]) {
+          const r = await peak(generate, servers[i].url, l.path, l.bodies, l.conns);
+          rates[i].push(r.requestsPerSecond);
+          p99s[i].push(r.p99);
+        }
+      }
+      const [threads, pool] = rates.map(median);
+      add(`threads${l.key}`, `threads (one App per thread): ${l.name}`, 'req/s', threads, `median of 3 rounds interleaved with the pool: ${rates[0].map(Math.round).join(', ')}; p99 ${p99s[0].join(', ')} ms`);
+      add(`pool${l.key}`, `pool (event loop + piscina): ${l.name}`, 'req/s', pool, `${rates[1].map(Math.round).join(', ')}; p99 ${p99s[1].join(', ')} ms; threads/pool ×${(threads / pool).toFixed(2)}`);
     }
   } finally {
-    await Promise.all([prototype.stop(), service.stop()]);
+    await Promise.all(servers.map((s) => s.stop()));
   }
+}
+
+/** Where the load comes from, said from what the run knows rather than assumed. */
+function placement(): string {
+  // Every server of the suite listens on the loopback interface: the generator is on the same machine.
+  return `the generator runs on this machine (loopback) and shares its ${cpus().length} cores with the server`;
 }
 
 async function main(): Promise<void> {
@@ -212,20 +235,24 @@ async function main(): Promise<void> {
   add('startToReadySeconds', 'start to ready (median of 3)', 's', median([await timeToReady(dir, clients), await timeToReady(dir, clients), await timeToReady(dir, clients)]));
 
   const ceilingServer = await startBenchServer();
-  const ceiling = await peak(generate, ceilingServer.url, '/v1/verify', bodies.verify);
-  await ceilingServer.stop();
-  add('ceiling', `bare uWS ceiling (${tool}, ${connections} connections)`, 'req/s', ceiling.requestsPerSecond);
-
   const server = await startServerProcess(['--index', dir, '--clients', clients]);
   await server.warm;
   const results: Record<string, LoadResult & { refusedShare: number }> = {};
   try {
     await generate({ url: server.url, path: '/v1/verify', key: KEY, bodies: bodies.verify, connections, seconds: Math.min(5, seconds) }); // warm-up
-    results.verify = await peak(generate, server.url, '/v1/verify', bodies.verify);
-    add('verifyPeak', `POST /v1/verify peak (${tool}, ${connections} connections)`, 'req/s', results.verify.requestsPerSecond, `p99 ${results.verify.p99} ms${refusedNote(results.verify)}`);
-    add('ceilingRatio', 'verify peak / ceiling', 'ratio', results.verify.requestsPerSecond / ceiling.requestsPerSecond);
-    results.demographic = await peak(generate, server.url, '/v1/verify/demographic', bodies.demographic);
-    add('demographicPeak', `POST /v1/verify/demographic peak (${tool}, ${connections} connections)`, 'req/s', results.demographic.requestsPerSecond, `p99 ${results.demographic.p99} ms${refusedNote(results.demographic)}`);
+    // The ceiling and the service at each concurrency, one after the other, so each ratio is of one moment.
+    for (const conns of [16, 64, connections]) {
+      const ceiling = await peak(generate, ceilingServer.url, '/v1/verify', bodies.verify, conns);
+      const verify = await peak(generate, server.url, '/v1/verify', bodies.verify, conns);
+      const suffix = conns === connections ? '' : String(conns);
+      add(`ceiling${suffix}`, `bare uWS ceiling (${tool}, ${conns} connections)`, 'req/s', ceiling.requestsPerSecond, `p99 ${ceiling.p99} ms`);
+      add(`verifyPeak${suffix}`, `POST /v1/verify peak (${tool}, ${conns} connections)`, 'req/s', verify.requestsPerSecond, `p99 ${verify.p99} ms${refusedNote(verify)}`);
+      if (suffix) add(`verifyP99_${suffix}`, `POST /v1/verify p99 (${tool}, ${conns} connections)`, 'ms', verify.p99);
+      add(`ceilingRatio${suffix}`, `verify peak / ceiling (${conns} connections)`, 'ratio', verify.requestsPerSecond / ceiling.requestsPerSecond);
+      if (conns === connections) results.verify = verify;
+    }
+    results.demographic = await peak(generate, server.url, '/v1/verify/demographic', bodies.demographic, 64);
+    add('demographicPeak', `POST /v1/verify/demographic peak (${tool}, 64 connections)`, 'req/s', results.demographic.requestsPerSecond, `p99 ${results.demographic.p99} ms${refusedNote(results.demographic)}`);
 
     const v20k = await fixedRate(server, '/v1/verify', bodies.verify, smoke ? 2000 : 20_000);
     add('verifyP99At20k', `POST /v1/verify p99 at ${smoke ? '2,000' : '20,000'} req/s offered (server side)`, 'ms', v20k.serverP99Ms, `open loop, client side: p50 ${v20k.result.p50.toFixed(2)} ms, p99 ${v20k.result.p99.toFixed(2)} ms; ${(v20k.refused * 100).toFixed(1)}% refused or unanswered`);
@@ -236,29 +263,20 @@ async function main(): Promise<void> {
     add('batchItemsPerSecond', `POST /v1/verify/batch of 1,000 items (${tool}, 4 connections)`, 'items/s', batch.requestsPerSecond * 1000, refusedNote(batch).slice(2));
 
     const o = await overload(server, bodies.verify, results.verify.requestsPerSecond);
-    const note = `${overloadSeconds} s open loop at 2 × ${Math.round(results.verify.requestsPerSecond)} req/s, 1,024 connections: ${Math.round(o.offered)} req/s offered, ${Math.round(o.answeredPerSecond)} answered/s, ${o.unanswered} unanswered`;
-    add('overloadOfferedRatio', 'overload: offered / sustainable', 'ratio', o.offered / results.verify.requestsPerSecond, note);
-    add('overloadRefusedShare', 'overload: share refused with 503 OVERLOADED', 'ratio', o.refusedShare, `${(o.retryAfterShare * 100).toFixed(0)}% of 503s carry Retry-After`);
+    const note = `${overloadSeconds} s open loop scheduled at 2 × ${Math.round(results.verify.requestsPerSecond)} req/s on 1,024 connections: ${Math.round(o.offered)} req/s delivered, ${Math.round(o.answeredPerSecond)} answered/s, ${o.unanswered} unanswered`;
+    add('overloadOfferedRatio', 'overload: delivered / peak', 'ratio', o.offered / results.verify.requestsPerSecond, note);
+    add('overloadGoodputRatio', 'overload: answered 200 per second / peak', 'ratio', o.okPerSecond / results.verify.requestsPerSecond, `${Math.round(o.okPerSecond)} req/s answered 200`);
+    add('overloadRefusedShare', 'overload: share refused with 503 OVERLOADED', 'ratio', o.refusedShare);
+    add('overloadRetryAfterShare', 'overload: share of 503s with Retry-After', 'ratio', o.retryAfterShare);
     add('overloadAcceptedP99', 'overload: p99 of accepted requests (server side)', 'ms', o.acceptedP99Ms);
     add('overloadMemoryGrowthBytes', 'overload: growth of anonymous memory', 'bytes', o.memoryGrowth);
     add('overloadSurvived', 'overload: server ready afterwards', 'yes=1', o.alive ? 1 : 0);
   } finally {
-    await server.stop();
-  }
-
-  const inline = await startServerProcess(['--index', dir, '--clients', clients, '--dispatch', 'inline']);
-  await inline.warm;
-  try {
-    const v = await peak(generate, inline.url, '/v1/verify', bodies.verify);
-    const d = await peak(generate, inline.url, '/v1/verify/demographic', bodies.demographic);
-    add('inlineVerify', `inline dispatch: POST /v1/verify peak (${tool})`, 'req/s', v.requestsPerSecond, `pool/inline ×${(results.verify.requestsPerSecond / v.requestsPerSecond).toFixed(2)}${refusedNote(v)}`);
-    add('inlineDemographic', `inline dispatch: POST /v1/verify/demographic peak (${tool})`, 'req/s', d.requestsPerSecond, `pool/inline ×${(results.demographic.requestsPerSecond / d.requestsPerSecond).toFixed(2)}${refusedNote(d)}`);
-  } finally {
-    await inline.stop();
+    await Promise.all([server.stop(), ceilingServer.stop()]);
   }
 
   await protectionsCost(generate, tool, bodies, add);
-  await threadsPrototype(generate, tool, bodies, add, dir, clients);
+  await designs(generate, tool, bodies, add, dir, clients);
 
   const micro = smoke ? [] : microbenchmarks();
   const suite: SuiteResults = {
@@ -266,7 +284,7 @@ async function main(): Promise<void> {
     machine: machine(),
     scale,
     command: smoke ? 'npm run bench -- --smoke' : scale === 98_000_000 ? 'npm run bench:national' : `npm run bench -- --scale ${scale}`,
-    loadGenerator: `${tool} for peaks, an open-loop generator (bench/openloop.ts) for fixed rates and overload`,
+    loadGenerator: `${tool} for peaks, an open-loop generator (bench/openloop.ts) for fixed rates and overload; ${placement()}`,
     seconds,
     figures,
     build,

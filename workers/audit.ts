@@ -16,7 +16,7 @@ try {
   });
   port.on('message', (m: TrailMessage) => {
     if (m.type === 'entries') {
-      writer.take(m.entries);
+      writer.take(m.text);
       void writer.flush();
     } else {
       void writer.close().then((head) => say({ type: 'closed', ...head }));

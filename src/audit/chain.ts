@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Secret } from '../index/secret.js';
+import type { AuditEntry } from './trail.js';
 
 /**
  * One audit record per line: a JSON object whose last member is `mac`, an HMAC-SHA256
@@ -51,8 +52,45 @@ export function subjectOf(keys: AuditKeys, idNumber: string): string {
 /** The line for a record, sealed with its mac; returns the line (with newline) and the mac. */
 export function seal(keys: AuditKeys, record: AuditRecord): { line: string; mac: string } {
   const body = JSON.stringify(record);
+  return sealBody(keys, body);
+}
+
+/**
+ * The same line from a record's members as rendered by renderEntry, placed between seq and
+ * prev: the writer only numbers, chains and seals, since the rendering was done where the
+ * entry was made (a server thread).
+ */
+export function sealFragment(keys: AuditKeys, seq: number, fragment: string, prev: string): { line: string; mac: string } {
+  return sealBody(keys, `{"seq":${seq},${fragment},"prev":"${prev}"}`);
+}
+
+function sealBody(keys: AuditKeys, body: string): { line: string; mac: string } {
   const mac = createHmac('sha256', keys.chain).update(body).digest('hex');
   return { line: `${body.slice(0, -1)},"mac":"${mac}"}\n`, mac };
+}
+
+/** A trail event (a cut torn line, dropped or malformed entries) as a record's members. */
+export function noteFragment(note: string, time = new Date()): string {
+  return JSON.stringify({ time: time.toISOString(), kind: 'trail', note }).slice(1, -1);
+}
+
+/**
+ * An entry as the members of its record, without braces (JSON escapes line breaks, so
+ * fragments travel joined by newlines): the time as ISO 8601, and the ID number replaced
+ * by its keyed hash. An entry that cannot be rendered (a time that is no date) becomes a
+ * note saying so, so the chain shows it was lost.
+ */
+export function renderEntry(keys: Pick<AuditKeys, 'subject'>, entry: AuditEntry): string {
+  const { idNumber, time, ...rest } = entry;
+  let at: string;
+  try {
+    at = new Date(time).toISOString();
+  } catch {
+    return noteFragment('a malformed entry could not be recorded');
+  }
+  const record: Record<string, unknown> = { time: at, ...rest };
+  if (idNumber !== undefined) record.subject = subjectOf(keys as AuditKeys, idNumber);
+  return JSON.stringify(record).slice(1, -1);
 }
 
 /** Parses and authenticates one line; undefined when it is not a record sealed with these keys. */

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Secret } from '../index/secret.js';
 import { workerPath } from '../workers.js';
+import { auditKeys, renderEntry, type AuditKeys } from './chain.js';
 
 /** What the server tells the trail about one decision; the ID number is hashed before anything is written. */
 export interface AuditEntry {
@@ -52,7 +53,8 @@ export type WriterMessage =
   | { type: 'closed'; seq: number; mac: string };
 
 /** What the event loop sends the audit thread. */
-export type TrailMessage = { type: 'entries'; entries: AuditEntry[] } | { type: 'close' };
+/** Rendered records (renderEntry) travel joined by newlines: one string is the cheapest thing to copy between threads. */
+export type TrailMessage = { type: 'entries'; text: string } | { type: 'close' };
 
 /**
  * The append-only audit trail, as the server sees it: `record` only buffers, and every
@@ -61,7 +63,7 @@ export type TrailMessage = { type: 'entries'; entries: AuditEntry[] } | { type: 
  * durable within `flushMs` plus the write.
  */
 export class AuditTrail {
-  private buffer: AuditEntry[] = [];
+  private buffer: string[] = [];
   private readonly timer: NodeJS.Timeout;
   private closed: Promise<{ seq: number; mac: string }> | undefined;
   private onClosed: ((head: { seq: number; mac: string }) => void) | undefined;
@@ -69,6 +71,7 @@ export class AuditTrail {
   private constructor(
     private readonly worker: Worker,
     private readonly opts: AuditOptions,
+    private readonly keys: AuditKeys,
   ) {
     this.timer = setInterval(() => this.handOver(), opts.flushMs);
     this.timer.unref();
@@ -94,18 +97,18 @@ export class AuditTrail {
       await worker.terminate();
       throw new Error(first.type === 'failed' ? first.message : `unexpected message from the audit thread: ${first.type}`);
     }
-    return new AuditTrail(worker, opts);
+    return new AuditTrail(worker, opts, auditKeys(secret));
   }
 
   /** Buffers an entry: it goes to the audit thread within `flushMs` (which bounds what it holds back). */
   record(entry: AuditEntry): void {
-    this.buffer.push(entry);
+    this.buffer.push(renderEntry(this.keys, entry));
   }
 
-  /** Entries a server thread gathered over its own interval: handed over at once, so they are no later than the thread's own. */
-  recordBatch(entries: AuditEntry[]): void {
-    if (entries.length === 0) return;
-    this.worker.postMessage({ type: 'entries', entries } satisfies TrailMessage);
+  /** Records a server thread rendered over its own interval, joined by newlines: handed over at once, so they are no later than the thread's own. */
+  recordRendered(text: string): void {
+    if (text === '') return;
+    this.worker.postMessage({ type: 'entries', text } satisfies TrailMessage);
   }
 
   /** Hands over what is buffered, then writes, syncs and closes; returns the chain's head, which the caller logs as an anchor outside the trail. */
@@ -123,9 +126,9 @@ export class AuditTrail {
 
   private handOver(): void {
     if (this.buffer.length === 0) return;
-    const entries = this.buffer;
+    const text = this.buffer.join('\n');
     this.buffer = [];
-    this.worker.postMessage({ type: 'entries', entries } satisfies TrailMessage);
+    this.worker.postMessage({ type: 'entries', text } satisfies TrailMessage);
   }
 
   private heard(m: WriterMessage): void {

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { AuditEntry } from '../audit/trail.js';
+import { auditKeys, renderEntry } from '../audit/chain.js';
 import { IndexReader } from '../index/reader.js';
 import { Secret } from '../index/secret.js';
 import { CandidateRefs } from '../verification/candidateRef.js';
@@ -39,12 +39,14 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
         say(m(id));
       });
 
-    // Audit entries go to the main thread (and on to the audit thread) twice per flush period.
-    let entries: AuditEntry[] = [];
+    // Audit records are rendered here (the ID number hashed on this thread), and go to the
+    // main thread, and on to the audit thread, twice per flush period.
+    const auditKeyring = auditKeys(secret);
+    let rendered: string[] = [];
     const handOver = () => {
-      if (entries.length === 0) return;
-      say({ type: 'audit', entries });
-      entries = [];
+      if (rendered.length === 0) return;
+      say({ type: 'audit', text: rendered.join('\n') });
+      rendered = [];
     };
     const auditTimer = setInterval(handOver, Math.max(5, config.auditFlushMs / 2));
 
@@ -55,7 +57,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
       metrics,
       records: data.records,
       log: (event) => say({ type: 'log', event }),
-      audit: config.unprotected ? undefined : (entry) => entries.push(entry),
+      audit: config.unprotected ? undefined : (entry) => rendered.push(renderEntry(auditKeyring, entry)),
       candidateRefs: new CandidateRefs(secret.bytes),
       limiter: new RateLimiter(undefined, undefined, table),
       guard: new RelayedGuard(table, (client, items, results) =>

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { AggregatorRegistry } from 'prom-client';
 import type { ServeConfig } from '../config.js';
-import type { AuditEntry, AuditTrail } from '../audit/trail.js';
+import type { AuditTrail } from '../audit/trail.js';
 import { loggableError } from '../errors.js';
 import type { Secret } from '../index/secret.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
@@ -30,7 +30,8 @@ export type FromThread =
   | { type: 'listening' }
   | { type: 'failed'; message: string }
   | { type: 'log'; event: Record<string, unknown> }
-  | { type: 'audit'; entries: AuditEntry[] }
+  /** Audit records rendered on the thread (renderEntry), joined by newlines. */
+  | { type: 'audit'; text: string }
   | { type: 'guard'; id: number; client: Pick<Client, 'id' | 'limits'>; items: WorkItem[]; results: WorkResult[] }
   | { type: 'scrape'; id: number }
   | { type: 'metrics'; id: number; json: object[] }
@@ -86,7 +87,7 @@ export async function startThreads(opts: {
       case 'log':
         return log(m.event);
       case 'audit':
-        return opts.audit?.recordBatch(m.entries);
+        return opts.audit?.recordRendered(m.text);
       case 'guard':
         return send(worker, { type: 'verdicts', id: m.id, verdicts: guard.verdicts(m.client, m.items, m.results) });
       case 'scrape': {

@@ -33,9 +33,10 @@ function rejectUnknown(body: Body, allowed: readonly string[], prefix = ''): voi
   }
 }
 
-// Control characters (NUL included); U+FFFD, what a decoder puts for bytes that are not
-// UTF-8; and a surrogate without its other half (possible in JSON's \u escapes).
-const UNFIT_TEXT = /[\p{Cc}\uFFFD]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+// Control characters (NUL included) but the tab, which forms paste between words and names
+// read as a space; U+FFFD, what a decoder puts for bytes that are not UTF-8; and a surrogate
+// without its other half (possible in JSON's \u escapes).
+const UNFIT_TEXT = /[^\P{Cc}\t]|\uFFFD|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
 
 function optionalString(body: Body, field: string, max: number): string | undefined {
   const value = body[field];
