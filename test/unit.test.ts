@@ -6,6 +6,7 @@ import { Dictionary } from '../src/index/dictionary.js';
 import { RateLimiter, type Limits } from '../src/server/rateLimit.js';
 import { requestFormat, responseFormat } from '../src/server/codec.js';
 import { ClientRegistry, sha256Hex } from '../src/server/clients.js';
+import { ClientTable } from '../src/server/clientTable.js';
 import type { Citizen } from '../src/domain/citizen.js';
 
 describe('serveConfig', () => {
@@ -128,6 +129,23 @@ describe('content negotiation', () => {
 });
 
 const PROBING = { mismatchesPerCitizen: 5, emptySearchesPerName: 20, notFoundPerHour: 100 };
+
+describe('ClientTable', () => {
+  it('counts not_found answers over the last hour by the minute, and says when enough of them have left it', () => {
+    const table = new ClientTable();
+    const t0 = Date.UTC(2026, 10, 27, 10, 0, 30);
+    for (let i = 0; i < 3; i++) table.notFound('c', t0, true, 5);
+    for (let i = 0; i < 2; i++) table.notFound('c', t0 + 10 * 60_000, true, 5);
+    // Five in the hour: the oldest three leave it at 11:00:00, 2,970 s after the last two came (10:10:30).
+    expect(table.notFound('c', t0 + 10 * 60_000, false, 5)).toEqual({ count: 5, retryAfterSeconds: 2970 });
+    expect(table.notFound('c', t0 + 59 * 60_000, false, 5).count).toBe(5);
+    expect(table.notFound('c', t0 + 60 * 60_000, false, 5)).toEqual({ count: 2, retryAfterSeconds: 0 });
+    expect(table.notFound('c', t0 + 70 * 60_000, false, 5).count).toBe(0);
+    // Another client, and a second view of the same memory (another thread), see their own and the same counts.
+    expect(table.notFound('d', t0, false, 5).count).toBe(0);
+    expect(new ClientTable(table.buffer).notFound('c', t0 + 10 * 60_000, false, 5).count).toBe(5);
+  });
+});
 
 describe('ClientRegistry', () => {
   it('authenticates by key hash only', () => {

@@ -2,6 +2,7 @@
 import { workerData } from 'node:worker_threads';
 import { IndexReader } from '../src/index/reader.js';
 import { Secret } from '../src/index/secret.js';
+import { answeringPing } from '../src/workers.js';
 import { runItems } from '../src/verification/engine.js';
 import type { WorkItem, WorkResult } from '../src/verification/types.js';
 
@@ -15,7 +16,7 @@ export interface VerifyTaskResult {
   results: WorkResult[];
 }
 
-export default function verify(items: WorkItem[]): VerifyTaskResult {
+export default answeringPing((items: WorkItem[]): VerifyTaskResult => {
   const startedAt = performance.timeOrigin + performance.now();
   return { startedAt, results: runItems(reader, items) };
-}
+});

@@ -9,7 +9,7 @@ const USAGE = `Usage: idv <command> [options]
   build  (--input FILE | --synthetic N) --index DIR  build an index (NDJSON or CSV input)
          [--secret-file F] [--rejects FILE] [--seed S] [--threads N] [--unsealed]
   serve  --index DIR [--host 127.0.0.1] [--port 8080] (--clients FILE | --demo) [--secret-file F]
-         [--threads N] [--dispatch pool|inline] [--max-inflight N] [--task-items N] [--audit-dir D] [--unprotected]
+         [--threads N] [--dispatch threads|pool|inline] [--max-inflight N] [--task-items N] [--audit-dir D] [--unprotected]
   demo   [--index DIR] [--count N] [serve options]    build a 1M demo index if absent, then serve
   check  --index DIR --input FILE [--secret-file F] [--rejects FILE]
                                                      report every source record the index holds otherwise

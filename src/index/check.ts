@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import type { Citizen } from '../domain/citizen.js';
-import { inOrder, workerPath } from '../workers.js';
+import { allThreadsStarted, inOrder, workerPath } from '../workers.js';
 import { sourceRecords, type IngestWork, type SourceRecord } from './ingest.js';
 import { openDbs, readMeta } from './layout.js';
 import type { IndexReader } from './reader.js';
@@ -95,6 +95,7 @@ export async function checkIndex(opts: {
       workerData: { buildPath: registration.buildPath, secretHex: opts.secret.hex, rejectedLines: rejectedLines(opts.rejectsFile ?? meta.rejectsFile) },
     });
     try {
+      await allThreadsStarted(pool, threads);
       const source = await fileSource(opts.input, { readBytes: opts.readBytes });
       const currentYear = new Date().getUTCFullYear();
       async function* tasks(): AsyncGenerator<CheckTask> {

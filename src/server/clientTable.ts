@@ -4,14 +4,19 @@ import { createHash } from 'node:crypto';
 const CAPACITY = 4096;
 /** Per slot: tokens, when they were counted, UTC day, requests used that day. */
 const BUCKET_FIELDS = 4;
+/** Per slot: not_found answers by minute over the last hour, as (minute number, count) pairs, one per minute of the hour. */
+const MINUTES = 60;
+const NOT_FOUND_FIELDS = 2 * MINUTES;
+const MINUTE_MS = 60_000;
 
 /** The clock every server thread shares (epoch ms, sub-millisecond): performance.now() starts anew in each thread. */
 export const sharedNow = () => performance.timeOrigin + performance.now();
 
 /**
  * What the server threads share about each client, in one SharedArrayBuffer: its rate
- * bucket and daily count (so two threads do not each grant the full rate), and until when
- * its answers must be reviewed by the probing guard (probing.ts). A client's slot is found
+ * bucket and daily count (so two threads do not each grant the full rate), its count of
+ * `not_found` answers in the last hour, and until when its answers must be reviewed by
+ * the probing guard (probing.ts). A client's slot is found
  * by a hash of its id, claimed with a compare-and-swap by whichever thread sees it first,
  * so threads agree without asking each other. Each bucket is changed under its own
  * spinlock: the critical section is a few arithmetic operations.
@@ -21,6 +26,7 @@ export class ClientTable {
   private readonly locks: Int32Array;
   private readonly buckets: Float64Array;
   private readonly attention: Float64Array;
+  private readonly notFoundCounts: Float64Array;
   private readonly slots = new Map<string, number>();
 
   constructor(readonly buffer: SharedArrayBuffer = ClientTable.allocate()) {
@@ -33,11 +39,12 @@ export class ClientTable {
     this.ids = view((b, o, n) => new BigInt64Array(b, o, n), CAPACITY, 8);
     this.buckets = view((b, o, n) => new Float64Array(b, o, n), CAPACITY * BUCKET_FIELDS, 8);
     this.attention = view((b, o, n) => new Float64Array(b, o, n), CAPACITY, 8);
+    this.notFoundCounts = view((b, o, n) => new Float64Array(b, o, n), CAPACITY * NOT_FOUND_FIELDS, 8);
     this.locks = view((b, o, n) => new Int32Array(b, o, n), CAPACITY, 4);
   }
 
   private static allocate(): SharedArrayBuffer {
-    const buffer = new SharedArrayBuffer(CAPACITY * (8 + BUCKET_FIELDS * 8 + 8 + 4));
+    const buffer = new SharedArrayBuffer(CAPACITY * (8 + BUCKET_FIELDS * 8 + 8 + NOT_FOUND_FIELDS * 8 + 4));
     // A bucket never used has no time: the first request fills it to the burst.
     new Float64Array(buffer, CAPACITY * 8, CAPACITY * BUCKET_FIELDS).fill(NaN);
     return buffer;
@@ -64,13 +71,51 @@ export class ClientTable {
    * changing it meanwhile; `change` must not throw.
    */
   withBucket<T>(clientId: string, change: (bucket: Float64Array, at: number) => T): T {
+    return this.locked(clientId, (s) => change(this.buckets, s * BUCKET_FIELDS));
+  }
+
+  private locked<T>(clientId: string, run: (slot: number) => T): T {
     const s = this.slot(clientId);
     while (Atomics.compareExchange(this.locks, s, 0, 1) !== 0);
     try {
-      return change(this.buckets, s * BUCKET_FIELDS);
+      return run(s);
     } finally {
       Atomics.store(this.locks, s, 0);
     }
+  }
+
+  /**
+   * The client's `not_found` answers over the last hour (counted by the minute), with
+   * `add` one more now; and, when they reach `limit`, the seconds until enough of them
+   * leave the hour.
+   */
+  notFound(clientId: string, now: number, add: boolean, limit: number): { count: number; retryAfterSeconds: number } {
+    return this.locked(clientId, (s) => {
+      const c = this.notFoundCounts;
+      const at = s * NOT_FOUND_FIELDS;
+      const minute = Math.floor(now / MINUTE_MS);
+      const slot = at + 2 * (minute % MINUTES);
+      if (add) {
+        if (c[slot] !== minute) {
+          c[slot] = minute;
+          c[slot + 1] = 0;
+        }
+        c[slot + 1]++;
+      }
+      // A minute's count stays within the hour until 60 minutes after it.
+      const countOf = (m: number) => (c[at + 2 * (m % MINUTES)] === m ? c[at + 2 * (m % MINUTES) + 1] : 0);
+      let count = 0;
+      for (let m = minute - MINUTES + 1; m <= minute; m++) count += countOf(m);
+      let retryAfterSeconds = 0;
+      if (count >= limit) {
+        let left = count;
+        for (let m = minute - MINUTES + 1; m <= minute && left >= limit; m++) {
+          left -= countOf(m);
+          retryAfterSeconds = Math.max(1, Math.ceil(((m + MINUTES) * MINUTE_MS - now) / 1000));
+        }
+      }
+      return { count, retryAfterSeconds };
+    });
   }
 
   /** Asks every thread to send this client's answers to the probing guard until `untilMs` (sharedNow's clock). */

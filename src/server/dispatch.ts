@@ -3,7 +3,7 @@ import { ServiceError } from '../errors.js';
 import type { IndexReader } from '../index/reader.js';
 import { runItems } from '../verification/engine.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
-import { workerPath } from '../workers.js';
+import { allThreadsStarted, workerPath } from '../workers.js';
 import type { Metrics } from './metrics.js';
 import type { VerifyTaskResult } from '../../workers/verify.js';
 
@@ -117,7 +117,7 @@ export class PoolDispatcher extends Bounded {
       workerData: { buildPath: opts.buildPath, secretHex: opts.secretHex, values: opts.values },
     });
     try {
-      await Promise.all(Array.from({ length: opts.threads }, () => pool.run([])));
+      await allThreadsStarted(pool, opts.threads);
     } catch (err) {
       await pool.destroy();
       throw err;

@@ -3,10 +3,9 @@ import { surnameAndGiven } from '../index/keys.js';
 import { ServiceError } from '../errors.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
 import type { Client } from './clients.js';
-import { sharedNow, type ClientTable } from './clientTable.js';
+import { ClientTable, sharedNow } from './clientTable.js';
 
 const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
 
 /** Times of recent events under one key, oldest first, pruned to a window. */
 class Recent {
@@ -55,7 +54,6 @@ export class ProbeGuard {
   // an answer costs no hashing at all.
   private readonly mismatches = new Map<string, Recent>();
   private readonly emptySearches = new Map<string, Recent>();
-  private readonly notFound = new Recent(HOUR_MS);
   private answered = 0;
 
   /**
@@ -64,7 +62,10 @@ export class ProbeGuard {
    * count's window lets it go again. Below every limit, only answers of the guessing kind
    * are counted, so the threads send only those.
    */
-  constructor(private readonly now: () => number = () => Date.now(), private readonly table?: ClientTable) {}
+  constructor(
+    private readonly now: () => number = sharedNow,
+    private readonly table = new ClientTable(),
+  ) {}
 
   review(client: Client, items: WorkItem[], results: WorkResult[]): Reviewed {
     return results.map((result, i) => this.filter(client, items[i], result));
@@ -85,15 +86,10 @@ export class ProbeGuard {
     if (++this.answered % 10_000 === 0) this.prune(now);
     const outcome = (result as { result?: string }).result;
     if (item.type === 'id') {
-      const limit = client.limits.notFoundPerHour;
-      if (this.notFound.count(client.id, now) >= limit) return this.refuse(client, 'TOO_MANY_NOT_FOUND', this.notFound.retryAfter(client.id, now));
+      const unknown = notFoundRefusal(this.table, client, now, outcome === 'not_found');
+      if (unknown) return unknown;
       const refused = this.perCitizen(this.mismatches, client, () => item.claim.idNumber, outcome === 'mismatch', client.limits.mismatchesPerCitizen, now);
-      if (refused) return this.refuse(client, 'TOO_MANY_MISMATCHES', refused);
-      if (outcome === 'not_found') {
-        this.notFound.add(client.id, now);
-        if (this.notFound.count(client.id, now) >= limit) this.attend(client, this.notFound.retryAfter(client.id, now));
-      }
-      return result;
+      return refused ? this.refuse(client, 'TOO_MANY_MISMATCHES', refused) : result;
     }
     const name = () => searchedPerson(item.query.fullName);
     const refused = this.perCitizen(this.emptySearches, client, name, outcome === 'none', client.limits.emptySearchesPerName, now);
@@ -106,7 +102,7 @@ export class ProbeGuard {
   }
 
   private attend(client: Pick<Client, 'id'>, seconds: number): void {
-    this.table?.attend(client.id, sharedNow() + seconds * 1000);
+    this.table.attend(client.id, sharedNow() + seconds * 1000);
   }
 
   /**
@@ -137,7 +133,6 @@ export class ProbeGuard {
     for (const byClient of [this.mismatches, this.emptySearches]) {
       for (const [client, recent] of byClient) if (recent.prune(now) === 0) byClient.delete(client);
     }
-    this.notFound.prune(now);
   }
 }
 
@@ -163,19 +158,20 @@ type RefusalCode = 'TOO_MANY_MISMATCHES' | 'TOO_MANY_SEARCHES' | 'TOO_MANY_NOT_F
 /** A guard's decision on one answer, as it crosses between threads. */
 export type Verdict = { pass: true } | { code: RefusalCode; retryAfterSeconds: number };
 
-/** Answers the guard counts: a mismatch or unknown ID number, a search that found nobody. */
-function guessing(item: WorkItem, result: WorkResult): boolean {
+/** Answers the guard keeps counts of by citizen or name: a mismatch, a search that found nobody. */
+function sentToGuard(item: WorkItem, result: WorkResult): boolean {
   if ('error' in result) return false;
   const outcome = (result as { result?: string }).result;
-  return item.type === 'id' ? outcome === 'mismatch' || outcome === 'not_found' : outcome === 'none';
+  return item.type === 'id' ? outcome === 'mismatch' : outcome === 'none';
 }
 
 /**
  * The guard as a server thread sees it: the counts live in one ProbeGuard on the main
  * thread, so that a guesser spreading over connections (and so threads) is counted once.
- * A thread sends it the answers of a request that has one of the guessing kind, and
- * every answer of a client that has reached a limit (ClientTable.needsAttention); any
- * other answer cannot be refused and goes out at once.
+ * A thread sends it the answers of a request that has a mismatch or an empty search,
+ * and every answer of a client that has reached a limit (ClientTable.needsAttention);
+ * `not_found` answers are counted in the shared table on the thread itself; any other
+ * answer cannot be refused and goes out at once.
  */
 export class RelayedGuard implements AnswerGuard {
   constructor(
@@ -184,8 +180,20 @@ export class RelayedGuard implements AnswerGuard {
   ) {}
 
   review(client: Client, items: WorkItem[], results: WorkResult[]): Reviewed | Promise<Reviewed> {
-    if (!this.table.needsAttention(client.id) && !results.some((result, i) => guessing(items[i], result))) return results;
-    // The whole batch, in order: a guess past the limit refuses the answers after it.
+    if (this.table.needsAttention(client.id) || results.some((result, i) => sentToGuard(items[i], result))) return this.relay(client, items, results);
+    // Unknown ID numbers are counted here, in the shared table: the commonest guess needs no round trip.
+    const now = sharedNow();
+    let out: Reviewed = results;
+    results.forEach((result, i) => {
+      if ('error' in result || items[i].type !== 'id') return;
+      const refused = notFoundRefusal(this.table, client, now, (result as { result?: string }).result === 'not_found');
+      if (refused) (out === results ? (out = results.slice()) : out)[i] = refused;
+    });
+    return out;
+  }
+
+  /** The whole request, in order, to the guard: a guess past a limit refuses the answers after it. */
+  private relay(client: Client, items: WorkItem[], results: WorkResult[]): Promise<Reviewed> {
     const picked: number[] = [];
     results.forEach((result, i) => {
       if (!('error' in result)) picked.push(i);
@@ -199,6 +207,19 @@ export class RelayedGuard implements AnswerGuard {
       return out;
     });
   }
+}
+
+/**
+ * Counts an answer about an ID number against the client's hourly allowance of
+ * `not_found` (the shared table, so every thread and the guard count together), and
+ * refuses the answer once the allowance is spent, whatever it is.
+ */
+function notFoundRefusal(table: ClientTable, client: Pick<Client, 'id' | 'limits'>, now: number, notFound: boolean): ServiceError | undefined {
+  const limit = client.limits.notFoundPerHour;
+  const before = table.notFound(client.id, now, false, limit);
+  if (before.count >= limit) return refusal('TOO_MANY_NOT_FOUND', before.retryAfterSeconds);
+  if (notFound) table.notFound(client.id, now, true, limit);
+  return undefined;
 }
 
 function refusal(code: RefusalCode, retryAfterSeconds: number): ServiceError {
