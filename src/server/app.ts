@@ -78,14 +78,16 @@ function verificationHandler(route: VerificationRoute, v: Verification, exchange
   };
 }
 
-function answer(ex: Exchange, work: () => Promise<object>): void {
-  let pending: Promise<object>;
+/** Sends the answer of `work`: at once when it was done here, when it settles otherwise. */
+function answer(ex: Exchange, work: () => object | Promise<object>): void {
+  const send = (result: object) => ex.send(200, { requestId: ex.requestId, ...result });
   try {
-    pending = work();
+    const result = work();
+    if (result instanceof Promise) result.then(send, (err) => ex.fail(err));
+    else send(result);
   } catch (err) {
-    return ex.fail(err);
+    ex.fail(err);
   }
-  pending.then((result) => ex.send(200, { requestId: ex.requestId, ...result }), (err) => ex.fail(err));
 }
 
 function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, scrape: () => Promise<{ contentType: string; text: string }>, status: () => { ready: boolean; records: number }): void {

@@ -12,9 +12,13 @@ export interface AdmissionLimits {
   shedQueueDelayMs: number;
 }
 
-/** Where verification work runs. The server only sees this interface, so pool and inline can be compared. */
+/**
+ * Where verification work runs. The server only sees this interface, so the designs can
+ * be compared. Work done where it is asked for (a server thread, inline) is answered at
+ * once, without a promise; refusal at admission is thrown (OVERLOADED).
+ */
 export interface Dispatcher {
-  run(items: WorkItem[]): Promise<WorkResult[]>;
+  run(items: WorkItem[]): WorkResult[] | Promise<WorkResult[]>;
   readonly inFlightItems: number;
   close(): Promise<void>;
 }
@@ -76,20 +80,30 @@ abstract class Bounded implements Dispatcher {
     if (metrics) metrics.inFlightSource = () => this.inFlightItems;
   }
 
-  run(items: WorkItem[]): Promise<WorkResult[]> {
+  run(items: WorkItem[]): WorkResult[] | Promise<WorkResult[]> {
     // Admitted while below the limit, so that one batch larger than the limit still gets in.
-    if (this.inFlightItems >= this.limits.maxInFlightItems || this.guard.shedding) return Promise.reject(new ServiceError('OVERLOADED'));
+    if (this.inFlightItems >= this.limits.maxInFlightItems || this.guard.shedding) throw new ServiceError('OVERLOADED');
     this.inFlightItems += items.length;
     const admitted = performance.now();
-    return this.execute(items).finally(() => {
+    const done = () => {
       this.inFlightItems -= items.length;
       // Single requests measure the whole wait (dispatch queue, worker queue, and the event
       // loop's own backlog of answers); a batch is long by nature and would cry wolf.
       if (items.length === 1) this.guard.record(performance.now() - admitted);
-    });
+    };
+    let results: WorkResult[] | Promise<WorkResult[]>;
+    try {
+      results = this.execute(items);
+    } catch (err) {
+      done();
+      throw err;
+    }
+    if (results instanceof Promise) return results.finally(done);
+    done();
+    return results;
   }
 
-  protected abstract execute(items: WorkItem[]): Promise<WorkResult[]>;
+  protected abstract execute(items: WorkItem[]): WorkResult[] | Promise<WorkResult[]>;
   abstract close(): Promise<void>;
 }
 
@@ -173,18 +187,14 @@ export class PoolDispatcher extends Bounded {
   }
 }
 
-/** Runs work on the event loop: the baseline the pool must beat. */
+/** Runs work where it is asked for: on a server thread, or on the one event loop (`--dispatch inline`). */
 export class InlineDispatcher extends Bounded {
   constructor(private readonly reader: IndexReader, limits: AdmissionLimits, metrics?: Metrics) {
     super(limits, metrics);
   }
 
-  protected execute(items: WorkItem[]): Promise<WorkResult[]> {
-    try {
-      return Promise.resolve(runItems(this.reader, items));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  protected execute(items: WorkItem[]): WorkResult[] {
+    return runItems(this.reader, items);
   }
 
   close(): Promise<void> {

@@ -5,7 +5,7 @@ import type { Dispatcher } from './dispatch.js';
 import type { Metrics } from './metrics.js';
 import { asObject, batchItem, batchItems, demographicItem, idItem, type AuditContext, type Validated } from './validate.js';
 import type { AuditNote, ItemNote } from './exchange.js';
-import type { AnswerGuard } from './probing.js';
+import type { AnswerGuard, Reviewed } from './probing.js';
 import type { CandidateRefs } from '../verification/candidateRef.js';
 
 export type VerificationRoute = '/v1/verify' | '/v1/verify/demographic' | '/v1/verify/batch';
@@ -14,8 +14,8 @@ export interface Verification {
   scope: Scope;
   /** Body size limit in bytes. */
   limit: number;
-  /** Validates a decoded body and answers it (without requestId), noting what the audit trail keeps. */
-  handle(body: unknown, client: Client, note: AuditNote): Promise<object>;
+  /** Validates a decoded body and answers it (without requestId), noting what the audit trail keeps; at once when the work was done here. */
+  handle(body: unknown, client: Client, note: AuditNote): object | Promise<object>;
 }
 
 /** What the audit trail keeps of a validated item: its type, the ID number (hashed when written), purpose and consent. */
@@ -53,6 +53,11 @@ function shown(result: WorkResult, client: Client): WorkResult {
     fields[name] = rest;
   }
   return { ...result, fields } as WorkResult;
+}
+
+/** Goes on at once with a value, or once a promise settles: work done here needs no promise. */
+function then<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
+  return value instanceof Promise ? value.then(next) : next(value);
 }
 
 const outcome = (result: WorkResult): Pick<ItemNote, 'result' | 'code'> => ('error' in result ? { code: result.error.code } : { result: result.result });
@@ -94,20 +99,21 @@ export function verifications(opts: {
     return validated;
   }
 
-  async function single(unbound: Validated, client: Client, note: AuditNote): Promise<object> {
+  function single(unbound: Validated, client: Client, note: AuditNote): object | Promise<object> {
     const validated = bind(unbound, client);
     Object.assign(note, itemNote(validated));
     checkConsent(client, validated.context);
     const items = [validated.item];
-    const [result] = await opts.guard.review(client, items, await dispatcher.run(items));
-    if (result instanceof ServiceError) throw result;
-    if ('error' in result) throw new ServiceError(result.error.code);
-    count(validated.item, result);
-    note.result = result.result;
-    return shown(result, client);
+    return then(then(dispatcher.run(items), (answers) => opts.guard.review(client, items, answers)), ([result]) => {
+      if (result instanceof ServiceError) throw result;
+      if ('error' in result) throw new ServiceError(result.error.code);
+      count(validated.item, result);
+      note.result = result.result;
+      return shown(result, client);
+    });
   }
 
-  async function batch(body: unknown, client: Client, note: AuditNote): Promise<object> {
+  function batch(body: unknown, client: Client, note: AuditNote): object | Promise<object> {
     const { items: raw, context } = batchItems(asObject(body, 'body'), opts.batchMaxItems);
     Object.assign(note, context);
     opts.chargeItems(client, raw.length);
@@ -130,15 +136,19 @@ export function verifications(opts: {
         results[i] = error.toBody();
       }
     });
-    const answers = items.length ? await opts.guard.review(client, items, await dispatcher.run(items)) : [];
-    answers.forEach((result, k) => {
-      const body = result instanceof ServiceError ? result.toBody() : result;
-      if ('error' in body) metrics.errors.inc({ code: body.error.code });
-      else count(items[k], body);
-      Object.assign(notes[slots[k]], outcome(body));
-      results[slots[k]] = 'error' in body ? body : { type: items[k].type, ...shown(body, client) };
-    });
-    return { results };
+    const reviewed = items.length ? then(dispatcher.run(items), (answers) => opts.guard.review(client, items, answers)) : [];
+    return then(reviewed, (answers) => answered(answers));
+
+    function answered(answers: Reviewed): object {
+      answers.forEach((result, k) => {
+        const body = result instanceof ServiceError ? result.toBody() : result;
+        if ('error' in body) metrics.errors.inc({ code: body.error.code });
+        else count(items[k], body);
+        Object.assign(notes[slots[k]], outcome(body));
+        results[slots[k]] = 'error' in body ? body : { type: items[k].type, ...shown(body, client) };
+      });
+      return { results };
+    }
   }
 
   return {
