@@ -66,6 +66,12 @@ describe('a corpus of hostile requests, each answered with its documented code',
     if (field) expect(reply.body.error.field).toBe(field);
   });
 
+  it('reads a tab between the words of a name as a space, as forms paste it', async () => {
+    const reply = await post('/v1/verify', claim('Nguyễn\\tVăn An\\t'));
+    expect(reply.status).toBe(200);
+    expect(reply.body.result).toBe('match');
+  });
+
   it('answers unknown methods and paths, and a slow sender', async () => {
     expect((await call(current.server.url, '/v1/verify', { key: KEYS.full, method: 'PATCH', raw: '{}' })).status).toBe(405);
     expect((await call(current.server.url, '/v2/verify', { key: KEYS.full, raw: '{}' })).status).toBe(404);
