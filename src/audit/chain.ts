@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Secret } from '../index/secret.js';
 import type { AuditEntry } from './trail.js';
+import { sipHash128 } from '../index/siphash.js';
 
 /**
  * One audit record per line: a JSON object whose last member is `mac`, an HMAC-SHA256
@@ -36,17 +37,35 @@ const MAC_TAIL = /,"mac":"([0-9a-f]{64})"}$/;
 
 export interface AuditKeys {
   chain: Buffer;
+  /** HMAC-SHA256 key of the first subjects (v1), which `idv audit query` still finds. */
+  subjectV1: Buffer;
+  /** SipHash-2-4 key of the subjects written now (v2). */
   subject: Buffer;
 }
 
 export function auditKeys(secret: Secret): AuditKeys {
   const derive = (label: string) => createHmac('sha256', secret.bytes).update(label).digest();
-  return { chain: derive('idv/audit/chain/v1'), subject: derive('idv/audit/subject/v1') };
+  return { chain: derive('idv/audit/chain/v1'), subjectV1: derive('idv/audit/subject/v1'), subject: derive('idv/audit/subject/siphash-2-4/v2').subarray(0, 16) };
 }
 
-/** The keyed hash that stands for a citizen in the trail (a 12-digit or a 9-digit legacy number). */
-export function subjectOf(keys: AuditKeys, idNumber: string): string {
-  return createHmac('sha256', keys.subject).update(idNumber).digest('hex').slice(0, 32);
+const subjectScratch = Buffer.allocUnsafe(64);
+const subjectTag = Buffer.allocUnsafe(16);
+
+/**
+ * The keyed hash that stands for a citizen in the trail (a 12-digit or a 9-digit legacy
+ * number): the 128-bit SipHash-2-4 tag, as the index keys use, ~0.3 µs where the HMAC of
+ * the first trails took 2 µs on every decision.
+ */
+export function subjectOf(keys: Pick<AuditKeys, 'subject'>, idNumber: string): string {
+  const data = idNumber.length <= 16 ? subjectScratch : Buffer.from(idNumber);
+  const length = data === subjectScratch ? subjectScratch.write(idNumber, 'utf8') : data.length;
+  sipHash128(keys.subject, data, length, subjectTag);
+  return subjectTag.toString('hex');
+}
+
+/** Every form a citizen's subject has had in the trail, newest first: a query finds records of either. */
+export function subjectsOf(keys: AuditKeys, idNumber: string): string[] {
+  return [subjectOf(keys, idNumber), createHmac('sha256', keys.subjectV1).update(idNumber).digest('hex').slice(0, 32)];
 }
 
 /** The line for a record, sealed with its mac; returns the line (with newline) and the mac. */
@@ -89,7 +108,7 @@ export function renderEntry(keys: Pick<AuditKeys, 'subject'>, entry: AuditEntry)
     return noteFragment('a malformed entry could not be recorded');
   }
   const record: Record<string, unknown> = { time: at, ...rest };
-  if (idNumber !== undefined) record.subject = subjectOf(keys as AuditKeys, idNumber);
+  if (idNumber !== undefined) record.subject = subjectOf(keys, idNumber);
   return JSON.stringify(record).slice(1, -1);
 }
 

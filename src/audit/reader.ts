@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Secret } from '../index/secret.js';
-import { auditKeys, GENESIS, subjectOf, unseal, type AuditKeys, type AuditRecord } from './chain.js';
+import { auditKeys, GENESIS, subjectsOf, unseal, type AuditKeys, type AuditRecord } from './chain.js';
 import { auditFiles } from './trail.js';
 
 export interface ChainBreak {
@@ -50,10 +50,10 @@ export async function verifyTrail(dir: string, secret: Secret): Promise<TrailChe
 /** Every authenticated record about one citizen (by ID number or legacy number), oldest first: "who checked my identity?". */
 export async function* recordsAbout(dir: string, secret: Secret, idNumber: string): AsyncGenerator<AuditRecord> {
   const keys: AuditKeys = auditKeys(secret);
-  const subject = subjectOf(keys, idNumber);
+  const subjects = subjectsOf(keys, idNumber);
   for await (const { text } of lines(dir)) {
-    if (!text.includes(subject)) continue;
+    if (!subjects.some((s) => text.includes(s))) continue;
     const sealed = unseal(keys, text);
-    if (sealed?.record.subject === subject) yield sealed.record;
+    if (sealed?.record.subject !== undefined && subjects.includes(sealed.record.subject)) yield sealed.record;
   }
 }

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { seal, auditKeys, unseal, type AuditRecord } from '../../src/audit/chain.js';
-import { verifyTrail } from '../../src/audit/reader.js';
+import { seal, auditKeys, unseal, subjectsOf, GENESIS, type AuditRecord } from '../../src/audit/chain.js';
+import { recordsAbout, verifyTrail } from '../../src/audit/reader.js';
 import { AuditTrail, auditFiles, type AuditEntry } from '../../src/audit/trail.js';
 import { Secret } from '../../src/index/secret.js';
 import { idv } from '../helpers/cli.js';
@@ -141,3 +141,23 @@ function writeSecret(): string {
   writeFileSync(path, secret.hex + '\n', { mode: 0o600 });
   return path;
 }
+
+describe('who checked a citizen', () => {
+  it('finds records of both subject forms: the HMAC of the first trails and the SipHash of now', async () => {
+    const path = join(dir, `trail-${++trails}`);
+    mkdirSync(path, { mode: 0o700 });
+    const keys = auditKeys(secret);
+    const [now, before] = subjectsOf(keys, '001090000101');
+    expect(now).toMatch(/^[0-9a-f]{32}$/);
+    expect(before).not.toBe(now);
+    const common = { time: new Date().toISOString(), kind: 'decision' as const, endpoint: '/v1/verify', status: 200 };
+    const first = seal(keys, { seq: 1, ...common, requestId: 'old', subject: before, prev: GENESIS });
+    const second = seal(keys, { seq: 2, ...common, requestId: 'other', subject: subjectsOf(keys, '079190000202')[0], prev: first.mac });
+    const third = seal(keys, { seq: 3, ...common, requestId: 'new', subject: now, prev: second.mac });
+    writeFileSync(join(path, 'audit-20261127-0001.ndjson'), first.line + second.line + third.line, { mode: 0o600 });
+    const found: string[] = [];
+    for await (const record of recordsAbout(path, secret, '001090000101')) found.push(record.requestId!);
+    expect(found).toEqual(['old', 'new']);
+    expect((await verifyTrail(path, secret)).broken).toBeUndefined();
+  });
+});
