@@ -174,6 +174,26 @@ describe('idv demo', () => {
     await dbs.env.close();
     expect(await demoRun(indexDir)).toMatch(/is of format 1, not \d+: building/);
   });
+
+  it('starts a new audit trail when it rebuilds, so a trail sealed under an earlier secret does not stop it', async () => {
+    const indexDir = join(dir, 'demo-resecret');
+    await demoRun(indexDir);
+    // A record of the trail, sealed under the secret of this first build.
+    const { auditKeys, seal, GENESIS } = await import('../src/audit/chain.js');
+    const { Secret } = await import('../src/index/secret.js');
+    const keys = auditKeys(Secret.load(`${indexDir}.secret.hex`));
+    const record = seal(keys, { seq: 1, time: new Date().toISOString(), kind: 'decision', endpoint: '/v1/verify', status: 401, prev: GENESIS });
+    writeFileSync(join(indexDir, 'audit', 'audit-20261127-0001.ndjson'), record.line, { mode: 0o600 });
+    // As after an upgrade: another secret, and an index of an older format.
+    rmSync(`${indexDir}.secret.hex`);
+    const { openDbs, currentBuildDir } = await import('../src/index/layout.js');
+    const dbs = openDbs(currentBuildDir(indexDir)!, 'build');
+    await dbs.meta.put('meta', { ...(dbs.meta.get('meta') as object), formatVersion: 1 });
+    await dbs.env.close();
+    const said = await demoRun(indexDir);
+    expect(said).toMatch(/earlier audit trail is kept in .*audit-before-/);
+    expect(readdirSync(indexDir).filter((f) => f.startsWith('audit-before-'))).toHaveLength(1);
+  });
 });
 
 /** A POST on a fresh TCP connection (no keep-alive pool): its status. */

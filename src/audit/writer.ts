@@ -76,7 +76,7 @@ export class TrailWriter {
     let prev = GENESIS;
     if (lines.length) {
       const last = unseal(keys, lines[lines.length - 1]);
-      if (!last) throw new Error(`the last record of the audit trail ${join(dir, name)} does not authenticate (another secret, or it was altered): run idv audit verify`);
+      if (!last) throw new Error(`the last record of the audit trail ${join(dir, name)} does not authenticate (another secret, or it was altered): run idv audit verify with the secret it was written under; to serve under a new secret, start a new trail elsewhere (--audit-dir) and keep this one`);
       seq = last.record.seq;
       prev = last.mac;
     }

@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { serveConfig } from '../config.js';
@@ -249,6 +249,20 @@ const DEMO_DIR = '.idv/demo-index';
 const DEMO_SIZE = 1_000_000;
 const DEMO_SEED = 1;
 
+/**
+ * A rebuilt demo index starts a new audit trail: the old one may be sealed under another
+ * secret (older versions kept the default secret inside the index directory), and a
+ * trail that does not authenticate stops a server at start. It is kept, renamed, for
+ * `idv audit verify` with its own secret.
+ */
+function setAsideDemoTrail(indexDir: string): void {
+  const trail = join(indexDir, AUDIT_DIR);
+  if (!existsSync(trail)) return;
+  const aside = `${trail}-before-${new Date().toISOString().replace(/[-:.]/g, '')}`;
+  renameSync(trail, aside);
+  process.stderr.write(`The demo's earlier audit trail is kept in ${aside}; a new one starts.\n`);
+}
+
 /** `npm start`: builds a demo index of 1,000,000 synthetic citizens on first run, then serves it. */
 export async function demo(argv: string[]): Promise<void> {
   const f = flags(argv, { ...SERVE_FLAGS, count: { type: 'string' } });
@@ -261,6 +275,7 @@ export async function demo(argv: string[]): Promise<void> {
     const why = format === undefined ? `No index at ${indexDir}` : `The index at ${indexDir} is of format ${format}, not ${FORMAT_VERSION}`;
     process.stderr.write(`${why}: building a demo index of ${count} synthetic citizens.\n`);
     await runBuild({ indexDir, source: syntheticSource(count, DEMO_SEED), secretFile: f['secret-file'] });
+    if (!f['audit-dir'] && !process.env.IDV_AUDIT_DIR) setAsideDemoTrail(indexDir);
   }
   await serveWith({ ...f, demo: true }, indexDir, example);
 }
