@@ -135,7 +135,7 @@ async function overload(server: ServerProcess, bodies: string[], sustainable: nu
   };
 }
 
-/** A bench server of its own (ceiling.js, threadApps.js) that prints {"port": N} once it listens. */
+/** A bench server of its own (ceiling.js) that prints {"port": N} once it listens. */
 async function startBenchServer(script = 'ceiling.js', args: string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'bench', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d) => resolve(JSON.parse(String(d)).port)));

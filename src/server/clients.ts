@@ -166,15 +166,16 @@ export function writeClientsFile(path: string, entries: ClientEntry[]): void {
 }
 
 /**
- * Keeps a registry in step with its file: checked every 250 ms and on SIGHUP, so an added,
+ * Keeps the clients in step with their file (`replace` takes each version): checked every 250 ms and on SIGHUP, so an added,
  * revoked or rotated key takes effect within a second. A file that fails its checks is
  * logged and the clients already loaded stay in force.
  */
-export function followClientsFile(path: string, registry: Pick<ClientRegistry, 'replace' | 'size'>, log: (event: Record<string, unknown>) => void): () => void {
+export function followClientsFile(path: string, replace: (entries: ClientEntry[]) => void, log: (event: Record<string, unknown>) => void): () => void {
   const reload = (why: string) => {
     try {
-      registry.replace(readClientsFile(path));
-      log({ level: 'info', msg: 'clients file reloaded', why, clients: registry.size });
+      const entries = readClientsFile(path);
+      replace(entries);
+      log({ level: 'info', msg: 'clients file reloaded', why, clients: entries.length });
     } catch (err) {
       log({ level: 'error', msg: 'clients file not reloaded: the clients already loaded stay in force', why, err: (err as Error).message });
     }

@@ -102,7 +102,7 @@ export class ProbeGuard {
   }
 
   private attend(client: Pick<Client, 'id'>, seconds: number): void {
-    this.table.attend(client.id, sharedNow() + seconds * 1000);
+    this.table.attend(client.id, this.now() + seconds * 1000);
   }
 
   /**

@@ -63,11 +63,22 @@ function clientSource(config: Readonly<ServeConfig>): { entries: ClientEntry[]; 
   return { entries, demoKey: key };
 }
 
-function warm(buildPath: string, log: Log): void {
+/**
+ * The clients file followed into `replace` (nothing to follow for the demo client), the
+ * following stopped when the server closes, and the index read into the page cache.
+ */
+function served(config: Readonly<ServeConfig>, server: RunningServer, replace: (entries: ClientEntry[]) => void, buildPath: string, log: Log, demoKey: string | undefined, records: number): Service {
+  const unfollow = config.clientsFile ? followClientsFile(config.clientsFile, replace, log) : () => {};
+  const close = server.close;
+  server.close = async () => {
+    unfollow();
+    await close();
+  };
   warmPageCache(join(buildPath, DB_FILE)).then(
     ({ bytes, seconds }) => log({ level: 'info', msg: 'index pages read into the page cache', bytes, seconds: +seconds.toFixed(1) }),
     (err) => log({ level: 'warn', msg: 'could not pre-read the index', err: String(err) }),
   );
+  return { server, demoKey, records };
 }
 
 async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log, metrics: Metrics, audit: AuditTrail | undefined): Promise<Service> {
@@ -94,25 +105,13 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
       metrics,
     });
   }
-  let clients: ClientRegistry;
-  let demoKey: string | undefined;
-  let unfollow = () => {};
   try {
-    const source = clientSource(config);
-    demoKey = source.demoKey;
-    clients = new ClientRegistry(source.entries, defaultLimits(config));
-    if (config.clientsFile) unfollow = followClientsFile(config.clientsFile, clients, log);
+    const { entries, demoKey } = clientSource(config);
+    const clients = new ClientRegistry(entries, defaultLimits(config));
     const candidateRefs = new CandidateRefs(secret.bytes);
     const server = await startServer({ config, dispatcher, clients, metrics, records, log, audit: audit && ((entry) => audit.record(entry)), candidateRefs });
-    const close = server.close;
-    server.close = async () => {
-      unfollow();
-      await close();
-    };
-    warm(buildPath, log);
-    return { server, demoKey, records };
+    return served(config, server, (next) => clients.replace(next), buildPath, log, demoKey, records);
   } catch (err) {
-    unfollow();
     await dispatcher.close();
     throw err;
   }
@@ -121,24 +120,6 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
 async function serveOnThreads(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, records: number, log: Log, metrics: Metrics, audit: AuditTrail | undefined): Promise<Service> {
   const { entries, demoKey } = clientSource(config);
   const server = await startThreads({ config, secret, buildPath, records, clients: entries, metrics, audit, log });
-  let size = entries.length;
   // The main thread follows the file and hands each version to every thread.
-  const unfollow = config.clientsFile
-    ? followClientsFile(config.clientsFile, {
-        replace(next: ClientEntry[]) {
-          size = next.length;
-          server.replaceClients(next);
-        },
-        get size() {
-          return size;
-        },
-      }, log)
-    : () => {};
-  const close = server.close;
-  server.close = async () => {
-    unfollow();
-    await close();
-  };
-  warm(buildPath, log);
-  return { server, demoKey, records };
+  return served(config, server, (next) => server.replaceClients(next), buildPath, log, demoKey, records);
 }

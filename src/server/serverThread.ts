@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
-import { auditKeys, renderEntry } from '../audit/chain.js';
+import { auditKeys } from '../audit/chain.js';
+import { RenderedEntries } from '../audit/trail.js';
 import { IndexReader } from '../index/reader.js';
 import { Secret } from '../index/secret.js';
 import { CandidateRefs } from '../verification/candidateRef.js';
@@ -39,16 +40,9 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
         say(m(id));
       });
 
-    // Audit records are rendered here (the ID number hashed on this thread), and go to the
+    // Audit records are rendered here (the ID number hashed on this thread) and go to the
     // main thread, and on to the audit thread, twice per flush period.
-    const auditKeyring = auditKeys(secret);
-    let rendered: string[] = [];
-    const handOver = () => {
-      if (rendered.length === 0) return;
-      say({ type: 'audit', text: rendered.join('\n') });
-      rendered = [];
-    };
-    const auditTimer = setInterval(handOver, Math.max(5, config.auditFlushMs / 2));
+    const audit = new RenderedEntries(auditKeys(secret), Math.max(5, config.auditFlushMs / 2), (text) => say({ type: 'audit', text }));
 
     const server = await startServer({
       config,
@@ -57,7 +51,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
       metrics,
       records: data.records,
       log: (event) => say({ type: 'log', event }),
-      audit: config.unprotected ? undefined : (entry) => rendered.push(renderEntry(auditKeyring, entry)),
+      audit: config.unprotected ? undefined : (entry) => audit.record(entry),
       candidateRefs: new CandidateRefs(secret.bytes),
       limiter: new RateLimiter(undefined, undefined, table),
       guard: new RelayedGuard(table, (client, items, results) =>
@@ -85,8 +79,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
           return void metrics.registry.getMetricsAsJSON().then((json) => say({ type: 'metrics', id: m.id, json }));
         case 'close':
           return void server.close().finally(() => {
-            clearInterval(auditTimer);
-            handOver();
+            audit.stop();
             say({ type: 'closed' });
           });
       }

@@ -77,7 +77,7 @@ export async function startThreads(opts: {
   let closing = false;
   const threads = new Set<Worker>();
   // Scrapes in progress: the metrics of each thread, gathered for the thread that was asked.
-  const scrapes = new Map<number, { from: Worker; id: number; waiting: number; json: object[][] }>();
+  const scrapes = new Map<number, { from: Worker; id: number; owing: Set<Worker>; json: object[][] }>();
   let scrapeSeq = 0;
 
   const send = (worker: Worker, m: ToThread) => worker.postMessage(m);
@@ -92,21 +92,22 @@ export async function startThreads(opts: {
         return send(worker, { type: 'verdicts', id: m.id, verdicts: guard.verdicts(m.client, m.items, m.results) });
       case 'scrape': {
         const id = ++scrapeSeq;
-        scrapes.set(id, { from: worker, id: m.id, waiting: threads.size, json: [] });
+        scrapes.set(id, { from: worker, id: m.id, owing: new Set(threads), json: [] });
         for (const t of threads) send(t, { type: 'collect', id });
         return;
       }
-      case 'metrics': {
-        const scrape = scrapes.get(m.id);
-        if (!scrape) return;
-        scrape.json.push(m.json);
-        if (--scrape.waiting === 0) {
-          scrapes.delete(m.id);
-          void gathered(scrape.from, scrape.id, scrape.json);
-        }
-        return;
-      }
+      case 'metrics':
+        scrapes.get(m.id)?.json.push(m.json);
+        return paid(m.id, worker);
     }
+  }
+
+  /** A thread has sent its metrics for a scrape, or will never (it stopped): the last one gathers them. */
+  function paid(scrapeId: number, worker: Worker): void {
+    const scrape = scrapes.get(scrapeId);
+    if (!scrape || !scrape.owing.delete(worker) || scrape.owing.size > 0) return;
+    scrapes.delete(scrapeId);
+    void gathered(scrape.from, scrape.id, scrape.json);
   }
 
   async function gathered(to: Worker, id: number, threadsJson: object[][]): Promise<void> {
@@ -138,11 +139,9 @@ export async function startThreads(opts: {
       worker.on('exit', (code) => {
         threads.delete(worker);
         // A scrape waiting on this thread goes on without it.
-        for (const [sid, s] of scrapes) if (s.waiting > 0 && --s.waiting === 0) {
-          scrapes.delete(sid);
-          void gathered(s.from, s.id, s.json);
-        }
-        if (closing || !listening) return;
+        for (const id of [...scrapes.keys()]) paid(id, worker);
+        if (!listening) return reject(new Error(`a server thread stopped before it listened (exit code ${code})`));
+        if (closing) return;
         log({ level: 'error', msg: 'server thread stopped; starting another', code });
         spawn().catch((err) => log({ level: 'error', msg: 'could not replace a server thread', err: (err as Error).message }));
       });

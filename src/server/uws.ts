@@ -60,13 +60,15 @@ export function listenShared(app: Uws.TemplatedApp, host: string, port: number):
   });
 }
 
+export const closeListenSocket = uws.us_listen_socket_close;
+export const listenSocketPort = uws.us_socket_local_port;
+
 /** Finds a port to serve on and makes sure no other server holds it: bound exclusively, then let go for the threads. */
 export async function reservePort(host: string, port: number): Promise<number> {
   const socket = await listenExclusively(App(), host, port);
-  const bound = uws.us_socket_local_port(socket);
-  uws.us_listen_socket_close(socket);
+  const bound = listenSocketPort(socket);
+  closeListenSocket(socket);
   return bound;
 }
 
-export const closeListenSocket = uws.us_listen_socket_close;
-export const listenSocketPort = uws.us_socket_local_port;
+
