@@ -100,16 +100,19 @@ export function noteFragment(note: string, time = new Date()): string {
  * note saying so, so the chain shows it was lost.
  */
 export function renderEntry(keys: Pick<AuditKeys, 'subject'>, entry: AuditEntry): string {
-  const { idNumber, time, ...rest } = entry;
-  let at: string;
-  try {
-    at = new Date(time).toISOString();
-  } catch {
-    return noteFragment('a malformed entry could not be recorded');
-  }
-  const record: Record<string, unknown> = { time: at, ...rest };
-  if (idNumber !== undefined) record.subject = subjectOf(keys, idNumber);
-  return JSON.stringify(record).slice(1, -1);
+  const time = new Date(entry.time);
+  if (Number.isNaN(time.getTime())) return noteFragment('a malformed entry could not be recorded');
+  // Members written one by one in a fixed order: no intermediate record object per decision.
+  let out = `"time":"${time.toISOString()}"`;
+  out += member('kind', entry.kind) + member('requestId', entry.requestId) + member('client', entry.client) + member('endpoint', entry.endpoint);
+  out += member('item', entry.item) + member('type', entry.type) + member('purpose', entry.purpose) + member('consentRef', entry.consentRef);
+  if (entry.idNumber !== undefined) out += member('subject', subjectOf(keys, entry.idNumber));
+  return out + member('result', entry.result) + member('status', entry.status) + member('code', entry.code) + member('latencyMs', entry.latencyMs);
+}
+
+/** `,"name":value` as JSON.stringify writes it, or nothing for an absent member. */
+function member(name: string, value: string | number | null | undefined): string {
+  return value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`;
 }
 
 /** Parses and authenticates one line; undefined when it is not a record sealed with these keys. */

@@ -8,22 +8,36 @@ export interface PartialDate {
   precision: Precision;
 }
 
-const PARTIAL_DATE = /^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+// Arithmetic rather than a Date object: this runs for every date a request or a record holds.
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
 }
 
+/** `count` ASCII digits of `text` from `at` as a number, or -1 if any is not a digit. */
+function digits(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+// "YYYY", "YYYY-MM" or "YYYY-MM-DD", read by hand: this runs for every date a request or a record holds.
 export function parsePartialDate(text: string): PartialDate | undefined {
-  const m = PARTIAL_DATE.exec(text);
-  if (!m) return undefined;
-  const year = Number(m[1]);
+  const length = text.length;
+  if (length !== 4 && length !== 7 && length !== 10) return undefined;
+  const year = digits(text, 0, 4);
   if (year < 1900) return undefined;
-  if (m[2] === undefined) return { year, precision: 'year' };
-  const month = Number(m[2]);
+  if (length === 4) return { year, precision: 'year' };
+  const month = text.charCodeAt(4) === 45 ? digits(text, 5, 2) : -1;
   if (month < 1 || month > 12) return undefined;
-  if (m[3] === undefined) return { year, month, precision: 'month' };
-  const day = Number(m[3]);
+  if (length === 7) return { year, month, precision: 'month' };
+  const day = text.charCodeAt(7) === 45 ? digits(text, 8, 2) : -1;
   if (day < 1 || day > daysInMonth(year, month)) return undefined;
   return { year, month, day, precision: 'day' };
 }

@@ -54,14 +54,29 @@ export class Exchanges {
     return ex;
   }
 
-  /** One audit record for the request, and one per batch item, all with the request's latency. */
   recordDecision(ex: Exchange, note: AuditNote, status: number, code: string | undefined, latencyMs: number): void {
-    const audit = this.audit!;
-    const time = Date.now();
-    const { items, ...decision } = note;
-    const common = { requestId: ex.requestId, client: note.client, endpoint: ex.route, status, latencyMs, time };
-    audit({ kind: 'decision', ...decision, ...common, ...(code ? { code } : {}) });
-    items?.forEach((item, i) => audit({ kind: 'item', item: i, ...item, ...common }));
+    recordDecision(this.audit!, { requestId: ex.requestId, endpoint: ex.route, note, status, code, latencyMs, time: Date.now() });
+  }
+}
+
+/** One audit record for a request, and one per batch item, all with the request's status, latency and time. */
+export function recordDecision(
+  audit: (entry: AuditEntry) => void,
+  { requestId, endpoint, note, status, code, latencyMs, time }: { requestId: string; endpoint: string; note: AuditNote; status: number; code?: string; latencyMs: number; time: number },
+): void {
+  // Entries built member by member, all of one shape: this runs for every decision.
+  audit({
+    kind: 'decision', requestId, client: note.client, endpoint, item: undefined, type: note.type, purpose: note.purpose,
+    consentRef: note.consentRef, idNumber: note.idNumber, result: note.result, status, code: code ?? note.code, latencyMs, time,
+  });
+  const items = note.items;
+  if (!items) return;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    audit({
+      kind: 'item', requestId, client: note.client, endpoint, item: i, type: item.type, purpose: item.purpose,
+      consentRef: item.consentRef, idNumber: item.idNumber, result: item.result, status, code: item.code, latencyMs, time,
+    });
   }
 }
 
