@@ -29,6 +29,7 @@ export interface ServeConfig {
   bodyLimitBytes: number; // /v1/verify and /v1/verify/demographic
   batchBodyLimitBytes: number; // /v1/verify/batch
   batchMaxItems: number;
+  maxChangesPerBatch: number; // POST /v1/records (its body limit is batchBodyLimitBytes)
   retryAfterSeconds: number; // Retry-After on 503
   shutdownGraceMs: number; // drain time for in-flight requests on SIGTERM
   auditDir?: string; // the audit trail; default DIR/audit beside the index's builds
@@ -59,6 +60,7 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   bodyLimitBytes: 16 * 1024, // 16 KiB
   batchBodyLimitBytes: 2 * 1024 * 1024, // 2 MiB: 1,000 items of up to ~2 KiB
   batchMaxItems: 1000,
+  maxChangesPerBatch: 1000,
   retryAfterSeconds: 1,
   shutdownGraceMs: 10_000, // 10 s
   auditFlushMs: 200,
@@ -117,6 +119,7 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   bodyLimitBytes: int(256, 64 * 1024 * 1024),
   batchBodyLimitBytes: int(256, 256 * 1024 * 1024),
   batchMaxItems: int(1, 100_000),
+  maxChangesPerBatch: int(1, 100_000),
   retryAfterSeconds: int(1, 3600),
   shutdownGraceMs: int(0, 600_000),
   auditDir: str,

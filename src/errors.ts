@@ -19,15 +19,25 @@ export const ERRORS = {
   TOO_MANY_MISMATCHES: { status: 429, message: 'Too many mismatching claims about this citizen from this API key; the attempt is recorded' },
   TOO_MANY_SEARCHES: { status: 429, message: 'Too many searches by this name that found nobody from this API key; the attempt is recorded' },
   TOO_MANY_NOT_FOUND: { status: 429, message: 'Too many ID numbers that belong to nobody from this API key; the attempt is recorded' },
+  INVALID_CHANGES: { status: 422, message: 'Changes of the batch cannot be applied; nothing of the batch was applied (see items)' },
+  IDEMPOTENCY_CONFLICT: { status: 409, message: 'This idempotency key was used for a batch with other changes' },
   INTERNAL: { status: 500, message: 'Internal error' },
   OVERLOADED: { status: 503, message: 'The service is at capacity; retry after the indicated delay' },
   NOT_READY: { status: 503, message: 'The service is not ready (index not open, or shutting down)' },
+  STORAGE_FULL: { status: 507, message: 'The index storage is full: changes are refused until space is freed; verifications go on' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/** One refused change of a batch (INVALID_CHANGES), by its index in the batch. */
+export interface ItemError {
+  index: number;
+  code: string;
+  message: string;
+}
+
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; field?: string };
+  error: { code: ErrorCode; message: string; field?: string; items?: ItemError[] };
 }
 
 /** An error that maps to one catalogue entry; `field` names the offending input field. */
@@ -36,6 +46,8 @@ export class ServiceError extends Error {
   readonly field?: string;
   /** Sent as Retry-After when set (429 from a client's limits); 503s use the configured delay. */
   retryAfterSeconds?: number;
+  /** The refused items of a batch, each with its own code. */
+  items?: ItemError[];
   constructor(code: ErrorCode, message?: string, field?: string) {
     super(message ?? ERRORS[code].message);
     this.code = code;
@@ -47,6 +59,7 @@ export class ServiceError extends Error {
   toBody(): ErrorBody {
     const error: ErrorBody['error'] = { code: this.code, message: this.message };
     if (this.field !== undefined) error.field = this.field;
+    if (this.items !== undefined) error.items = this.items;
     return { error };
   }
 }

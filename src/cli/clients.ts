@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { newKey, readClientsFile, SCOPES, sha256Hex, validateEntries, writeClientsFile, type ClientEntry, type Scope } from '../server/clients.js';
+import { newKey, readClientsFile, SCOPES, VERIFICATION_SCOPES, sha256Hex, validateEntries, writeClientsFile, type ClientEntry, type Scope } from '../server/clients.js';
 import { flags, positiveInt, UsageError } from './args.js';
 
 const CLIENT_FLAGS = {
@@ -20,7 +20,7 @@ function showKey(id: string, key: string): void {
 }
 
 function scopesOf(text: string | undefined): Scope[] {
-  const scopes = (text ?? SCOPES.join(',')).split(',').map((s) => s.trim());
+  const scopes = (text ?? VERIFICATION_SCOPES.join(',')).split(',').map((s) => s.trim());
   const bad = scopes.find((s) => !SCOPES.includes(s as Scope));
   if (bad !== undefined) throw new UsageError(`--scopes takes some of ${SCOPES.join(', ')}`);
   return scopes as Scope[];

@@ -21,12 +21,9 @@ import { log } from './log.js';
 import { progressBar } from './progress.js';
 import { AUDIT_DIR } from '../audit/trail.js';
 import { recordsAbout, verifyTrail } from '../audit/reader.js';
+import { secretPath } from './secretPath.js';
 
 
-/** --secret-file, else IDV_SECRET_FILE, else a secret kept beside the index directory (fine for a demo only). */
-function secretPath(flag: string | undefined, indexDir: string): string {
-  return resolve(flag ?? process.env.IDV_SECRET_FILE ?? defaultSecretPath(resolve(indexDir)));
-}
 
 /** Stretches of the population as NDJSON text, made on worker threads and given in order. */
 async function* generatedText(count: number, seed: number): AsyncGenerator<{ text: string; people: number }> {

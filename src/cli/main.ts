@@ -1,5 +1,6 @@
 import { audit, build, check, demo, gc, gen, info, serve } from './commands.js';
 import { clients } from './clients.js';
+import { apply } from './apply.js';
 import { UsageError } from './args.js';
 import { ConfigError } from '../config.js';
 
@@ -13,6 +14,9 @@ const USAGE = `Usage: idv <command> [options]
   demo   [--index DIR] [--count N] [serve options]    build a 1M demo index if absent, then serve
   check  --index DIR --input FILE [--secret-file F] [--rejects FILE]
                                                      report every source record the index holds otherwise
+  apply  --index DIR (--input FILE | --log FILE) [--batch N] [--secret-file F]
+                                                     apply a file of changes (NDJSON, as POST /v1/records),
+                                                     or replay another index's change log (a replica)
   info   --index DIR                                 what the served build was made from and holds
   gc     --index DIR                                 remove builds no running process reads
   audit  verify --index DIR [--audit-dir D] [--secret-file F]   check the audit trail's chain
@@ -29,7 +33,7 @@ rate limits, quotas or probing limits); a sealed index is never served --unprote
 Environment: IDV_SECRET_FILE, IDV_CLIENTS_FILE, IDV_HOST, IDV_PORT, IDV_AUDIT_DIR.
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { gen, build, serve, demo, check, info, gc, audit, clients };
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { gen, build, serve, demo, check, info, gc, audit, clients, apply };
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

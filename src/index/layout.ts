@@ -63,10 +63,32 @@ export interface IndexDbs {
   meta: Database<unknown, string>;
 }
 
+/** A build opened by the register's one writer (src/register): the change log and the batches applied, besides. */
+export interface WritableDbs extends IndexDbs {
+  /** Sequence number (8 bytes, big-endian) → the change as applied, sealed. */
+  changes: Database<Buffer, Buffer>;
+  /** Keyed hash of (client, idempotency key) → the batch's answer. */
+  applied: Database<unknown, Buffer>;
+}
+
 // Address space only; the file grows with the data. 64 GiB leaves room for 98M records.
 const MAP_SIZE = 64 * 1024 ** 3;
 
 export function openDbs(dir: string, mode: 'build' | 'read'): IndexDbs {
+  return openEnv(dir, mode);
+}
+
+/**
+ * The served build opened for changes: each commit is flushed to disk before it returns
+ * (no overlapping sync), so a change acknowledged is a change kept.
+ */
+export function openWritable(dir: string): WritableDbs {
+  const dbs = openEnv(dir, 'write');
+  const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
+  return { ...dbs, changes: dbs.env.openDB({ name: 'changes', ...binary }), applied: dbs.env.openDB({ name: 'applied', encoding: 'json', keyEncoding: 'binary' }) };
+}
+
+function openEnv(dir: string, mode: 'build' | 'read' | 'write'): IndexDbs {
   const env = open({
     path: join(dir, DB_FILE),
     // Not in lmdb-js's typings, but read by its native open (mdb_env_open's mode).
@@ -77,6 +99,7 @@ export function openDbs(dir: string, mode: 'build' | 'read'): IndexDbs {
     // A build writes into a fresh directory that is only published once complete and
     // flushed, so a crash mid-build loses nothing that matters.
     noSync: mode === 'build',
+    ...(mode === 'write' ? { overlappingSync: false } : {}),
     maxReaders: 256,
   });
   const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
@@ -115,7 +138,15 @@ export async function servedFormat(indexDir: string): Promise<number | undefined
 
 /** Opens a published build and checks it belongs to this secret and format. */
 export function openForReading(path: string, secretFingerprint: string): { dbs: IndexDbs; meta: IndexMeta } {
-  const dbs = openDbs(path, 'read');
+  return checked(openDbs(path, 'read'), secretFingerprint);
+}
+
+/** The same checks, for the register's writer. */
+export function openForWriting(path: string, secretFingerprint: string): { dbs: WritableDbs; meta: IndexMeta } {
+  return checked(openWritable(path), secretFingerprint);
+}
+
+function checked<D extends IndexDbs>(dbs: D, secretFingerprint: string): { dbs: D; meta: IndexMeta } {
   const meta = readMeta(dbs);
   if (meta.formatVersion !== FORMAT_VERSION) {
     dbs.env.close();

@@ -78,6 +78,11 @@ export class IndexReader {
     return out;
   }
 
+  /** Every citizen on record, in key order (a whole-index comparison, a check). */
+  *citizens(): Generator<Citizen> {
+    for (const { key, value } of this.dbs.records.getRange()) yield this.decode(key, value);
+  }
+
   /** A stored value opened and decoded; one that does not open under its key throws SealBrokenError. */
   private decode(recordKey: Uint8Array, sealed: Uint8Array): Citizen {
     return this.codec.decode(this.seal ? this.seal.open(recordKey, sealed) : sealed);

@@ -44,9 +44,10 @@ export class RecordSeal {
   // faster than a fresh array per record (it keeps its DataView while the buffer is the same).
   private readonly opened = Buffer.allocUnsafe(64 * 1024);
 
-  constructor(secret: Buffer, salt: Buffer, private readonly recordKeyBytes: number) {
+  /** `purpose`: what is sealed; each purpose has its own key, so nonces of two purposes never meet. */
+  constructor(secret: Buffer, salt: Buffer, private readonly recordKeyBytes: number, purpose: 'records' | 'changes' = 'records') {
     if (recordKeyBytes + 8 > NONCE_BYTES) throw new RangeError('a record key and a sequence must fit in the nonce');
-    this.key = deriveKey(secret, salt, 'records');
+    this.key = deriveKey(secret, salt, purpose);
   }
 
   seal(recordKey: Uint8Array, plain: Uint8Array, sequence = 0): Buffer {

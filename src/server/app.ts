@@ -14,6 +14,8 @@ import { App, closeListenSocket, listenExclusively, listenShared, listenSocketPo
 import { verifications, type Verification, type VerificationRoute } from './verifications.js';
 import type { AuditEntry } from '../audit/trail.js';
 import type { CandidateRefs } from '../verification/candidateRef.js';
+import type { Register } from '../register/thread.js';
+import { registerRoutes } from './registerRoutes.js';
 
 export interface ServerDeps {
   config: Readonly<ServeConfig>;
@@ -33,6 +35,8 @@ export interface ServerDeps {
   scrape?: () => Promise<{ contentType: string; text: string }>;
   /** One App per thread: listen with SO_REUSEPORT on the port the main thread reserved. */
   sharedPort?: boolean;
+  /** The live register's writer (or the way to it); without it, /v1/records and /v1/changes are not served. */
+  register?: Register;
 }
 
 export interface RunningServer {
@@ -125,6 +129,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(route, v, exchanges, authorize, () => ready));
     app.any(route, (res, req) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED')));
+  }
+  if (deps.register) {
+    registerRoutes(app, { exchanges, register: deps.register, authorize, isReady: () => ready, bodyLimit: config.batchBodyLimitBytes, maxChanges: config.maxChangesPerBatch });
   }
   const scrape = deps.scrape ?? (async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }));
   operationalRoutes(app, exchanges, scrape, () => ({ ready, records: deps.records }));

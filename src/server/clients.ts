@@ -4,8 +4,11 @@ import type { ServeConfig } from '../config.js';
 import type { Limits } from './rateLimit.js';
 import { PURPOSE } from './validate.js';
 
-export type Scope = 'verify' | 'demographic' | 'batch';
-export const SCOPES: readonly Scope[] = ['verify', 'demographic', 'batch'];
+/** admin: the register's changes (POST /v1/records) and their log (GET /v1/changes); never given by default. */
+export type Scope = 'verify' | 'demographic' | 'batch' | 'admin';
+export const SCOPES: readonly Scope[] = ['verify', 'demographic', 'batch', 'admin'];
+/** What a client is given when no scopes are named. */
+export const VERIFICATION_SCOPES: readonly Scope[] = ['verify', 'demographic', 'batch'];
 
 export interface Client {
   id: string;

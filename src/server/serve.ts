@@ -13,6 +13,7 @@ import { startThreads } from './threads.js';
 import { InlineDispatcher, PoolDispatcher, type Dispatcher } from './dispatch.js';
 import type { Log } from './exchange.js';
 import { Metrics } from './metrics.js';
+import { RegisterThread } from '../register/thread.js';
 
 export interface Service {
   server: RunningServer;
@@ -27,6 +28,7 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   // Registered for as long as the process serves: a new build never deletes this one meanwhile.
   const registration = ReaderRegistration.register(config.indexDir);
   let audit: AuditTrail | undefined;
+  let register: RegisterThread | undefined;
   try {
     const metrics = new Metrics();
     if (config.unprotected) log({ level: 'warn', msg: 'serving without protections, for measurement: no audit trail, rate limits, quotas or probing limits' });
@@ -37,10 +39,13 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
       onWritten: (n) => metrics.auditRecords.inc(n),
       onError: () => metrics.auditErrors.inc(),
     });
-    const service = await serveBuild(config, secret, registration.buildPath, log, metrics, audit);
+    register = await RegisterThread.start(registration.buildPath, secret, log);
+    const service = await serveBuild(config, secret, registration.buildPath, log, metrics, audit, register);
     const close = service.server.close;
     service.server.close = async () => {
       await close();
+      // After the last answer: every batch acknowledged is on disk.
+      await register?.close();
       // After the last answer: every decision recorded is written and synced.
       if (audit) {
         const head = await audit.close();
@@ -50,6 +55,7 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
     };
     return service;
   } catch (err) {
+    await register?.close();
     await audit?.close();
     registration.release();
     throw err;
@@ -81,13 +87,13 @@ function served(config: Readonly<ServeConfig>, server: RunningServer, replace: (
   return { server, demoKey, records };
 }
 
-async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log, metrics: Metrics, audit: AuditTrail | undefined): Promise<Service> {
+async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log, metrics: Metrics, audit: AuditTrail | undefined, register: RegisterThread): Promise<Service> {
   // Opening on the main thread checks format and secret before any thread starts.
   const reader = IndexReader.openBuild(buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
   const records = reader.meta.records;
   if (config.dispatch === 'threads') {
     await reader.close();
-    return serveOnThreads(config, secret, buildPath, records, log, metrics, audit);
+    return serveOnThreads(config, secret, buildPath, records, log, metrics, audit, register);
   }
   const limits = { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs };
   let dispatcher: Dispatcher;
@@ -109,7 +115,7 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
     const { entries, demoKey } = clientSource(config);
     const clients = new ClientRegistry(entries, defaultLimits(config));
     const candidateRefs = new CandidateRefs(secret.bytes);
-    const server = await startServer({ config, dispatcher, clients, metrics, records, log, audit: audit && ((entry) => audit.record(entry)), candidateRefs });
+    const server = await startServer({ config, dispatcher, clients, metrics, records, log, audit: audit && ((entry) => audit.record(entry)), candidateRefs, register });
     return served(config, server, (next) => clients.replace(next), buildPath, log, demoKey, records);
   } catch (err) {
     await dispatcher.close();
@@ -117,9 +123,9 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
   }
 }
 
-async function serveOnThreads(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, records: number, log: Log, metrics: Metrics, audit: AuditTrail | undefined): Promise<Service> {
+async function serveOnThreads(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, records: number, log: Log, metrics: Metrics, audit: AuditTrail | undefined, register: RegisterThread): Promise<Service> {
   const { entries, demoKey } = clientSource(config);
-  const server = await startThreads({ config, secret, buildPath, records, clients: entries, metrics, audit, log });
+  const server = await startThreads({ config, secret, buildPath, records, clients: entries, metrics, audit, register, log });
   // The main thread follows the file and hands each version to every thread.
   return served(config, server, (next) => server.replaceClients(next), buildPath, log, demoKey, records);
 }

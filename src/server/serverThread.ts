@@ -12,6 +12,22 @@ import { Metrics } from './metrics.js';
 import { RelayedGuard, type Verdict } from './probing.js';
 import { RateLimiter } from './rateLimit.js';
 import type { FromThread, ThreadData, ToThread } from './threads.js';
+import { errorOf, type Register, type RegisterCall } from '../register/thread.js';
+
+type Ask = <T extends ToThread>(m: (id: number) => FromThread) => Promise<T>;
+
+/** The register as a server thread reaches it: through the main thread, which holds its one writer. */
+function relayedRegister(ask: Ask): Register {
+  const call = <T>(c: RegisterCall) =>
+    ask<Extract<ToThread, { type: 'registered' }>>((id) => ({ type: 'register', id, ...c })).then((m) => {
+      if (m.failure) throw errorOf(m.failure);
+      return m.value as T;
+    });
+  return {
+    apply: (client, batch) => call({ call: 'apply', client, batch }),
+    changes: (after, limit) => call({ call: 'changes', after, limit }),
+  };
+}
 
 /**
  * One server thread (threads.ts): opens the build the main thread registered, and serves
@@ -63,6 +79,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
         return { contentType: m.contentType!, text: m.text! };
       },
       sharedPort: true,
+      register: data.register ? relayedRegister(ask) : undefined,
     });
 
     parent.on('message', (m: ToThread) => {
@@ -70,6 +87,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
         case 'clients':
           return clients.replace(m.entries);
         case 'verdicts':
+        case 'registered':
         case 'scraped': {
           const resolve = owed.get(m.id);
           owed.delete(m.id);

@@ -13,6 +13,7 @@ import type { Log } from './exchange.js';
 import type { Metrics } from './metrics.js';
 import { ProbeGuard, type Verdict } from './probing.js';
 import { reservePort } from './uws.js';
+import type { RegisterCall, RegisterFailure, RegisterThread } from '../register/thread.js';
 
 /** What a server thread is started with. */
 export interface ThreadData {
@@ -23,6 +24,8 @@ export interface ThreadData {
   /** The ClientTable's memory: rate buckets and the probing guard's attention flags. */
   table: SharedArrayBuffer;
   clients: ClientEntry[];
+  /** Whether the server has a register writer to relay /v1/records and /v1/changes to. */
+  register: boolean;
 }
 
 /** What a server thread tells the main thread. */
@@ -35,6 +38,8 @@ export type FromThread =
   | { type: 'guard'; id: number; client: Pick<Client, 'id' | 'limits'>; items: WorkItem[]; results: WorkResult[] }
   | { type: 'scrape'; id: number }
   | { type: 'metrics'; id: number; json: object[] }
+  /** A call to the register (its writer is one for the server), answered with `registered`. */
+  | ({ type: 'register'; id: number } & RegisterCall)
   | { type: 'closed' };
 
 /** What the main thread tells a server thread. */
@@ -43,6 +48,7 @@ export type ToThread =
   | { type: 'verdicts'; id: number; verdicts: Verdict[] }
   | { type: 'collect'; id: number }
   | { type: 'scraped'; id: number; contentType?: string; text?: string; error?: string }
+  | { type: 'registered'; id: number; value?: unknown; failure?: RegisterFailure }
   | { type: 'close' };
 
 export interface ThreadedServer extends RunningServer {
@@ -67,6 +73,7 @@ export async function startThreads(opts: {
   clients: ClientEntry[];
   metrics: Metrics;
   audit?: AuditTrail;
+  register?: RegisterThread;
   log: Log;
 }): Promise<ThreadedServer> {
   const { config, metrics, log } = opts;
@@ -99,6 +106,11 @@ export async function startThreads(opts: {
       case 'metrics':
         scrapes.get(m.id)?.json.push(m.json);
         return paid(m.id, worker);
+      case 'register': {
+        const { type: _, id, ...call } = m;
+        if (!opts.register) return send(worker, { type: 'registered', id, failure: { code: 'NOT_FOUND', message: 'No such route' } });
+        return void opts.register.relay(call).then((answer) => send(worker, { type: 'registered', id, ...answer }));
+      }
     }
   }
 
@@ -120,7 +132,7 @@ export async function startThreads(opts: {
   }
 
   function spawn(): Promise<Worker> {
-    const data: ThreadData = { config: { ...config, port }, buildPath: opts.buildPath, secretHex: opts.secret.hex, records: opts.records, table: table.buffer, clients };
+    const data: ThreadData = { config: { ...config, port }, buildPath: opts.buildPath, secretHex: opts.secret.hex, records: opts.records, table: table.buffer, clients, register: opts.register !== undefined };
     const worker = new Worker(workerPath('server'), { workerData: data });
     return new Promise((resolve, reject) => {
       let listening = false;

@@ -13,6 +13,7 @@ export const KEYS = {
   limited: 'test-key-rate-limited-0123',
   batchNoDemographic: 'test-key-batch-no-demographic',
   consenting: 'test-key-consent-required-0123',
+  registrar: 'test-key-registrar-admin-0123',
 };
 
 /** Limits no test reaches. */
@@ -32,6 +33,7 @@ export function writeClientsFile(dir: string): string {
         { id: 'telco-b', keySha256: sha(KEYS.verifyOnly), scopes: ['verify'], ...UNHURRIED },
         { id: 'batcher-d', keySha256: sha(KEYS.batchNoDemographic), scopes: ['verify', 'batch'], ...UNHURRIED },
         { id: 'portal-c', keySha256: sha(KEYS.limited), scopes: ['verify'], ...UNLIMITED, ratePerSecond: 0.001, burst: 1, consentRequired: false, scores: true },
+        { id: 'registrar', keySha256: sha(KEYS.registrar), scopes: ['admin'], ...UNHURRIED },
         { id: 'bank-e', keySha256: sha(KEYS.consenting), scopes: ['verify', 'batch'], ...UNHURRIED, consentRequired: true, scores: false, purposes: ['account-opening', 'kyc-refresh'] },
       ],
     }),

@@ -1,0 +1,104 @@
+import { checkCitizen, type Citizen } from '../domain/citizen.js';
+import { checkIdNumber } from '../domain/idNumber.js';
+
+/**
+ * The changes the register sends: a whole record, or one event about a citizen already on
+ * record. Each names the citizen by the 12-digit ID number.
+ */
+export type Change =
+  | { op: 'upsert'; record: Citizen }
+  | { op: 'deceased'; idNumber: string }
+  | { op: 'revokeCard'; idNumber: string }
+  | { op: 'reissueCard'; idNumber: string; cardIssueDate: string }
+  | { op: 'rename'; idNumber: string; fullName: string }
+  | { op: 'delete'; idNumber: string };
+
+export type Op = Change['op'];
+export const OPS: readonly Op[] = ['upsert', 'deceased', 'revokeCard', 'reissueCard', 'rename', 'delete'];
+
+/** What each operation takes besides `op`, and which of it is required. */
+const FIELDS: Record<Op, { required: string[]; optional?: string[] }> = {
+  upsert: { required: ['record'] },
+  deceased: { required: ['idNumber'] },
+  revokeCard: { required: ['idNumber'] },
+  reissueCard: { required: ['idNumber', 'cardIssueDate'] },
+  rename: { required: ['idNumber', 'fullName'] },
+  delete: { required: ['idNumber'] },
+};
+
+/** A change refused, by its place in the batch; the message names fields, never values. */
+export interface ChangeError {
+  index: number;
+  code: 'INVALID_CHANGE' | 'NOT_IN_REGISTER';
+  message: string;
+}
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface ChangeBatch {
+  idempotencyKey: string;
+  changes: Change[];
+}
+
+/**
+ * Reads a batch: `{ idempotencyKey, changes: [...] }`. A malformed envelope is one
+ * message; malformed changes are listed each with its index, so that the sender can fix
+ * them all at once.
+ */
+export function readBatch(body: unknown, maxChanges: number, currentYear = new Date().getUTCFullYear()): { batch: ChangeBatch } | { envelope: string; field: string } | { errors: ChangeError[] } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { envelope: 'the body must be a JSON object', field: 'body' };
+  const b = body as Record<string, unknown>;
+  const extra = Object.keys(b).find((k) => k !== 'idempotencyKey' && k !== 'changes');
+  if (extra !== undefined) return { envelope: `unknown field ${JSON.stringify(extra.slice(0, 40))}`, field: extra.slice(0, 40) };
+  if (typeof b.idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(b.idempotencyKey)) {
+    return { envelope: 'idempotencyKey is required: 1 to 128 letters, digits or . _ : -, unique per batch', field: 'idempotencyKey' };
+  }
+  if (!Array.isArray(b.changes) || b.changes.length === 0) return { envelope: 'changes must be a non-empty array', field: 'changes' };
+  if (b.changes.length > maxChanges) return { envelope: `changes holds at most ${maxChanges} changes a batch`, field: 'changes' };
+  const changes: Change[] = [];
+  const errors: ChangeError[] = [];
+  b.changes.forEach((raw, index) => {
+    const read = readChange(raw, currentYear);
+    if (typeof read === 'string') errors.push({ index, code: 'INVALID_CHANGE', message: read });
+    else changes.push(read);
+  });
+  return errors.length ? { errors } : { batch: { idempotencyKey: b.idempotencyKey, changes } };
+}
+
+function readChange(raw: unknown, currentYear: number): Change | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'a change must be a JSON object';
+  const r = raw as Record<string, unknown>;
+  if (!OPS.includes(r.op as Op)) return `op must be one of ${OPS.join(', ')}`;
+  const op = r.op as Op;
+  const { required, optional = [] } = FIELDS[op];
+  const extra = Object.keys(r).find((k) => k !== 'op' && !required.includes(k) && !optional.includes(k));
+  if (extra !== undefined) return `unknown field ${JSON.stringify(extra.slice(0, 40))} for op ${op}`;
+  const missing = required.find((k) => r[k] === undefined);
+  if (missing !== undefined) return `${missing} is required for op ${op}`;
+  if (op === 'upsert') {
+    const check = checkCitizen(r.record, currentYear);
+    return check.ok ? { op, record: check.citizen } : `record: ${check.reason}`;
+  }
+  const idNumber = r.idNumber;
+  if (typeof idNumber !== 'string' || !checkIdNumber(idNumber, currentYear).ok) return 'idNumber must be a valid 12-digit ID number';
+  for (const k of required) if (k !== 'idNumber' && typeof r[k] !== 'string') return `${k} must be a string`;
+  return { ...r, op, idNumber } as Change;
+}
+
+/**
+ * The record after a change, or null when the change removes it. The result goes
+ * through the import rules again (a new name must be one the register could hold);
+ * a string says why it cannot.
+ */
+export function changedRecord(change: Change, before: Citizen | undefined, currentYear: number): Citizen | null | Omit<ChangeError, 'index'> {
+  if (change.op === 'upsert') return change.record;
+  if (!before) return { code: 'NOT_IN_REGISTER', message: `no citizen with this idNumber is on record (op ${change.op})` };
+  if (change.op === 'delete') return null;
+  const after: Citizen = { ...before };
+  if (change.op === 'deceased') after.status = 'deceased';
+  else if (change.op === 'revokeCard') after.cardStatus = 'revoked';
+  else if (change.op === 'reissueCard') Object.assign(after, { cardIssueDate: change.cardIssueDate, cardStatus: 'valid' });
+  else if (change.op === 'rename') after.fullName = change.fullName;
+  const check = checkCitizen(after, currentYear);
+  return check.ok ? check.citizen : { code: 'INVALID_CHANGE', message: `the changed record: ${check.reason}` };
+}

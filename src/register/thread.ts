@@ -1,0 +1,125 @@
+import { Worker, type MessagePort } from 'node:worker_threads';
+import { loggableError, ServiceError, type ErrorBody } from '../errors.js';
+import { Secret } from '../index/secret.js';
+import { workerPath } from '../workers.js';
+import type { ChangeBatch } from './changes.js';
+import { RegisterWriter, type BatchAnswer, type ChangePage } from './writer.js';
+
+/** What the server asks of the register: applied batches and the change log. */
+export interface Register {
+  apply(client: string, batch: ChangeBatch): Promise<{ answer: BatchAnswer; replayed: boolean }>;
+  changes(after: number, limit: number): Promise<ChangePage>;
+}
+
+export type RegisterCall = { call: 'apply'; client: string; batch: ChangeBatch } | { call: 'changes'; after: number; limit: number };
+
+/** A failure as it crosses threads: a catalogue error, or an unexpected one (logged where it happened). */
+export type RegisterFailure = ErrorBody['error'] | { code: 'INTERNAL'; message: string; internal: ReturnType<typeof loggableError> };
+
+type ToRegister = ({ id: number } & RegisterCall) | { id: number; call: 'close' };
+type FromRegister = { id: number; value?: unknown; failure?: RegisterFailure } | { type: 'ready' } | { type: 'failed'; message: string };
+
+export function failureOf(err: unknown): RegisterFailure {
+  if (err instanceof ServiceError) return err.toBody().error;
+  return { code: 'INTERNAL', message: 'Internal error', internal: loggableError(err) };
+}
+
+/** The catalogue error a failure stands for, on the thread that answers the request. */
+export function errorOf(failure: RegisterFailure): ServiceError {
+  const error = new ServiceError(failure.code, failure.message);
+  if ('items' in failure && failure.items) error.items = failure.items;
+  return error;
+}
+
+/**
+ * The register's writer on a thread of its own: a batch's commit waits for the disk
+ * (fsync), and nothing else of the server should wait with it. Calls are answered in the
+ * order they came; close() waits for the calls in progress.
+ */
+export class RegisterThread implements Register {
+  private readonly owed = new Map<number, { resolve: (v: never) => void; reject: (e: unknown) => void }>();
+  private asked = 0;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly log: (event: Record<string, unknown>) => void,
+  ) {
+    worker.on('message', (m: FromRegister) => {
+      if (!('id' in m)) return;
+      const owed = this.owed.get(m.id);
+      this.owed.delete(m.id);
+      if (!owed) return;
+      if (m.failure) {
+        if ('internal' in m.failure) this.log({ level: 'error', msg: 'register change failed', ...m.failure.internal });
+        owed.reject(errorOf(m.failure));
+      } else owed.resolve(m.value as never);
+    });
+    worker.on('exit', () => {
+      for (const { reject } of this.owed.values()) reject(new ServiceError('NOT_READY', 'The register is closed'));
+      this.owed.clear();
+    });
+  }
+
+  static async start(buildPath: string, secret: Secret, log: (event: Record<string, unknown>) => void): Promise<RegisterThread> {
+    const worker = new Worker(workerPath('register'), { workerData: { buildPath, secretHex: secret.hex } });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', (m: FromRegister) => ('type' in m && m.type === 'ready' ? resolve() : reject(new Error('type' in m && m.type === 'failed' ? m.message : 'the register did not start'))));
+      worker.once('error', reject);
+    });
+    return new RegisterThread(worker, log);
+  }
+
+  apply(client: string, batch: ChangeBatch): Promise<{ answer: BatchAnswer; replayed: boolean }> {
+    return this.ask({ call: 'apply', client, batch });
+  }
+
+  changes(after: number, limit: number): Promise<ChangePage> {
+    return this.ask({ call: 'changes', after, limit });
+  }
+
+  /** Answers a call relayed from a server thread, as it will cross back. */
+  relay(call: RegisterCall): Promise<{ value?: unknown; failure?: RegisterFailure }> {
+    return this.ask(call).then(
+      (value) => ({ value }),
+      (err) => ({ failure: failureOf(err) }),
+    );
+  }
+
+  /** Waits for the calls in progress (every acknowledged batch is on disk), then stops. */
+  async close(): Promise<void> {
+    await this.ask({ call: 'close' }).catch(() => {});
+    await this.worker.terminate();
+  }
+
+  private ask<T>(call: RegisterCall | { call: 'close' }): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const id = ++this.asked;
+      this.owed.set(id, { resolve: resolve as (v: never) => void, reject });
+      this.worker.postMessage({ id, ...call } satisfies ToRegister);
+    });
+  }
+}
+
+/** The register thread's side (workers/register.ts). */
+export function runRegisterThread(parent: MessagePort, data: { buildPath: string; secretHex: string }): void {
+  let writer: RegisterWriter;
+  try {
+    writer = RegisterWriter.open(data.buildPath, Secret.fromHex(data.secretHex));
+  } catch (err) {
+    parent.postMessage({ type: 'failed', message: (err as Error).message } satisfies FromRegister);
+    return;
+  }
+  parent.on('message', (m: ToRegister) => {
+    try {
+      if (m.call === 'close') {
+        void writer.close().then(() => parent.postMessage({ id: m.id, value: null } satisfies FromRegister));
+        return;
+      }
+      const value = m.call === 'apply' ? writer.apply(m.client, m.batch) : writer.changes(m.after, m.limit);
+      parent.postMessage({ id: m.id, value } satisfies FromRegister);
+    } catch (err) {
+      parent.postMessage({ id: m.id, failure: failureOf(err) } satisfies FromRegister);
+    }
+  });
+  parent.postMessage({ type: 'ready' } satisfies FromRegister);
+}

@@ -1,0 +1,249 @@
+import { hash as digest } from 'node:crypto';
+import { basename } from 'node:path';
+import type { Citizen } from '../domain/citizen.js';
+import { ServiceError, type ItemError } from '../errors.js';
+import { RecordCodec } from '../index/codec.js';
+import { openDictionary } from '../index/dictionary.js';
+import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from '../index/keys.js';
+import { openForWriting, readMeta, type IndexMeta, type WritableDbs } from '../index/layout.js';
+import { RecordSeal } from '../index/sealing.js';
+import type { Secret } from '../index/secret.js';
+import { changedRecord, type ChangeBatch, type Op } from './changes.js';
+
+/**
+ * One applied change as the change log keeps it and serves it (GET /v1/changes). Version 1.
+ * `record` is the citizen after the change (null: removed), so a replica that applies the
+ * log in order, whatever it held before, holds what this index holds.
+ */
+export interface LoggedChange {
+  v: 1;
+  seq: number;
+  /** When the batch was applied (ISO 8601, UTC). */
+  time: string;
+  /** The batch's idempotency key, and the client that sent it. */
+  batch: string;
+  client: string;
+  op: Op;
+  idNumber: string;
+  record: Citizen | null;
+}
+
+/** The answer to a batch; a re-sent batch gets the same one. */
+export interface BatchAnswer {
+  idempotencyKey: string;
+  applied: number;
+  firstSequence: number;
+  lastSequence: number;
+}
+
+export interface ChangePage {
+  /** The build the log belongs to: a new build starts a new log (sequence numbers restart). */
+  build: string;
+  lastSequence: number;
+  changes: LoggedChange[];
+}
+
+const SEQUENCE = 'sequence';
+
+/** The 12-byte key a logged change is sealed under: its sequence number, big-endian, at the end. */
+function logKey(seq: number): Buffer {
+  const key = Buffer.alloc(ID_KEY_BYTES);
+  key.writeBigUInt64BE(BigInt(seq), ID_KEY_BYTES - 8);
+  return key;
+}
+
+/** Disk full (ENOSPC) or LMDB's map full: the store cannot take more until space is freed. */
+function isStorageFull(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e?.code === 'ENOSPC' || e?.code === -30792 || /MDB_MAP_FULL|No space left|ENOSPC/.test(String(e?.message));
+}
+
+/**
+ * The register's one writer: applies batches of changes to the served build, each batch
+ * in one LMDB transaction that is flushed to disk before `apply` returns. Readers (every
+ * server thread) never wait for it and see a batch whole or not at all. Every change gets
+ * the next sequence number; its record is sealed with that number in the nonce (a build
+ * wrote each record with 0), so no nonce repeats under the build's key.
+ */
+export class RegisterWriter {
+  private readonly codec: RecordCodec;
+  private readonly seal: RecordSeal | undefined;
+  private readonly logSeal: RecordSeal | undefined;
+  private readonly hash: KeyHasher;
+
+  private constructor(
+    private readonly dbs: WritableDbs,
+    meta: IndexMeta,
+    readonly buildPath: string,
+    secret: Secret,
+  ) {
+    const salt = Buffer.from(meta.salt, 'hex');
+    this.codec = new RecordCodec(openDictionary(secret.bytes, salt, meta.dictionary));
+    this.seal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, salt, ID_KEY_BYTES);
+    this.logSeal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, salt, ID_KEY_BYTES, 'changes');
+    this.hash = keyHasher(secret.bytes);
+  }
+
+  static open(buildPath: string, secret: Secret): RegisterWriter {
+    const { dbs, meta } = openForWriting(buildPath, secret.fingerprint);
+    return new RegisterWriter(dbs, meta, buildPath, secret);
+  }
+
+  get build(): string {
+    return basename(this.buildPath);
+  }
+
+  get lastSequence(): number {
+    return (this.dbs.meta.get(SEQUENCE) as number | undefined) ?? 0;
+  }
+
+  /** Citizens on record now. Read in each transaction: another process (`idv apply`) may write too. */
+  get records(): number {
+    return readMeta(this.dbs).records;
+  }
+
+  /** Sets the count of records in the metadata, inside the open transaction. */
+  private count(records: number): void {
+    this.dbs.meta.putSync('meta', { ...readMeta(this.dbs), records });
+  }
+
+  /**
+   * Applies a batch whole, or nothing of it: a change that cannot apply (a citizen not on
+   * record, a changed record the import rules refuse) fails the batch with every such
+   * change listed (INVALID_CHANGES). A batch whose idempotency key this client already
+   * used gets the first answer and changes nothing (`replayed`), unless its changes differ
+   * (IDEMPOTENCY_CONFLICT).
+   */
+  apply(client: string, batch: ChangeBatch, now = new Date()): { answer: BatchAnswer; replayed: boolean } {
+    const batchDigest = digest('sha256', JSON.stringify(batch.changes), 'hex');
+    const appliedKey = this.hash(`a:${client}\n${batch.idempotencyKey}`, ID_KEY_BYTES);
+    try {
+      return this.dbs.env.transactionSync(() => {
+        const prior = this.dbs.applied.get(appliedKey) as { digest: string; answer: BatchAnswer } | undefined;
+        if (prior) {
+          if (prior.digest !== batchDigest) throw new ServiceError('IDEMPOTENCY_CONFLICT');
+          return { answer: prior.answer, replayed: true };
+        }
+        const first = this.lastSequence + 1;
+        this.count(this.applyChanges(client, batch, first, now));
+        const answer: BatchAnswer = { idempotencyKey: batch.idempotencyKey, applied: batch.changes.length, firstSequence: first, lastSequence: first + batch.changes.length - 1 };
+        this.dbs.meta.putSync(SEQUENCE, answer.lastSequence);
+        this.dbs.applied.putSync(appliedKey, { digest: batchDigest, answer, time: now.toISOString() });
+        return { answer, replayed: false };
+      });
+    } catch (err) {
+      if (isStorageFull(err)) throw new ServiceError('STORAGE_FULL');
+      throw err;
+    }
+  }
+
+  /** Writes every change inside the open transaction; throws INVALID_CHANGES (rolling it back) if any cannot apply. */
+  private applyChanges(client: string, batch: ChangeBatch, first: number, now: Date): number {
+    const errors: ItemError[] = [];
+    const time = now.toISOString();
+    const year = now.getUTCFullYear();
+    let records = this.records;
+    batch.changes.forEach((change, index) => {
+      const idNumber = change.op === 'upsert' ? change.record.idNumber : change.idNumber;
+      const idKey = this.hash(idKeyText(idNumber), ID_KEY_BYTES);
+      const before = this.read(idKey);
+      const after = changedRecord(change, before, year);
+      if (after !== null && 'code' in after) return void errors.push({ index, ...after });
+      if (errors.length) return; // the batch will not be applied; the rest is only checked
+      const seq = first + index;
+      records += this.write(idKey, before, after, seq);
+      this.log({ v: 1, seq, time, batch: batch.idempotencyKey, client, op: change.op, idNumber, record: after });
+    });
+    if (errors.length) {
+      const error = new ServiceError('INVALID_CHANGES');
+      error.items = errors;
+      throw error;
+    }
+    return records;
+  }
+
+  /**
+   * A replica's side of the log: applies logged changes (another index's GET /v1/changes)
+   * in order, each under its own sequence number, so that this index ends as the other
+   * is. Changes already applied here are skipped; a gap (a change missing) is refused.
+   */
+  replay(entries: LoggedChange[]): { applied: number; lastSequence: number } {
+    let applied = 0;
+    try {
+      return this.dbs.env.transactionSync(() => {
+        let last = this.lastSequence;
+        let records = this.records;
+        for (const entry of entries) {
+          if (entry.v !== 1) throw new Error(`change ${entry.seq}: log record version ${entry.v} is not 1`);
+          if (entry.seq <= last) continue;
+          if (entry.seq !== last + 1) throw new Error(`change ${last + 1} is missing: the log given starts at ${entry.seq}`);
+          const idKey = this.hash(idKeyText(entry.idNumber), ID_KEY_BYTES);
+          records += this.write(idKey, this.read(idKey), entry.record, entry.seq);
+          this.log(entry);
+          last = entry.seq;
+          applied++;
+        }
+        this.count(records);
+        this.dbs.meta.putSync(SEQUENCE, last);
+        return { applied, lastSequence: last };
+      });
+    } catch (err) {
+      if (isStorageFull(err)) throw new ServiceError('STORAGE_FULL');
+      throw err;
+    }
+  }
+
+  /** The logged changes after `after`, in order, at most `limit`. */
+  changes(after: number, limit: number): ChangePage {
+    const changes: LoggedChange[] = [];
+    for (const { key, value } of this.dbs.changes.getRange({ start: logKey(after + 1), limit })) {
+      const plain = this.logSeal ? this.logSeal.open(key, value) : value;
+      changes.push(JSON.parse(Buffer.from(plain).toString('utf8')) as LoggedChange);
+    }
+    return { build: this.build, lastSequence: this.lastSequence, changes };
+  }
+
+  close(): Promise<void> {
+    return this.dbs.env.close();
+  }
+
+  private read(idKey: Buffer): Citizen | undefined {
+    const stored = this.dbs.records.getBinaryFast(idKey);
+    if (!stored) return undefined;
+    return this.codec.decode(this.seal ? this.seal.open(idKey, stored) : stored);
+  }
+
+  /** Writes a citizen's record as it is after a change (null: removed) and moves its lookup keys; the change in the count of records. */
+  private write(idKey: Buffer, before: Citizen | undefined, after: Citizen | null, seq: number): number {
+    if (before) this.unfile(idKey, before);
+    if (after) {
+      this.dbs.records.putSync(idKey, this.sealed(idKey, this.codec.encode(after), seq, this.seal));
+      this.file(idKey, after);
+    } else if (before) this.dbs.records.removeSync(idKey);
+    return (after ? 1 : 0) - (before ? 1 : 0);
+  }
+
+  private log(entry: LoggedChange): void {
+    const key = logKey(entry.seq);
+    this.dbs.changes.putSync(key, this.sealed(key, Buffer.from(JSON.stringify(entry)), entry.seq, this.logSeal));
+  }
+
+  private sealed(key: Buffer, plain: Uint8Array, seq: number, seal: RecordSeal | undefined): Buffer {
+    return seal ? seal.seal(key, plain, seq) : Buffer.from(plain);
+  }
+
+  /** The lookup keys that lead to a citizen: the name block, and the legacy number if any. */
+  private lookups(c: Citizen): { db: WritableDbs['byName']; key: Buffer }[] {
+    const keys = [{ db: this.dbs.byName, key: this.hash(recordBlockText(c.fullName, c.dateOfBirth), LOOKUP_KEY_BYTES) }];
+    if (c.legacyIdNumber) keys.push({ db: this.dbs.byLegacy, key: this.hash(legacyKeyText(c.legacyIdNumber), LOOKUP_KEY_BYTES) });
+    return keys;
+  }
+
+  private file(idKey: Buffer, c: Citizen): void {
+    for (const { db, key } of this.lookups(c)) db.putSync(key, idKey);
+  }
+
+  private unfile(idKey: Buffer, c: Citizen): void {
+    for (const { db, key } of this.lookups(c)) db.removeSync(key, idKey);
+  }
+}

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { call, fixtureServer, KEYS } from '../helpers/server.js';
+
+/** The live register over HTTP: changes applied while serving, visible to verifications, logged in order. */
+const current = fixtureServer();
+const records = (body: unknown, key = KEYS.registrar) => call(current.server.url, '/v1/records', { key, body });
+const changes = (query = '') => call(current.server.url, `/v1/changes${query}`, { key: KEYS.registrar });
+const verify = (body: object) => call(current.server.url, '/v1/verify', { key: KEYS.full, body });
+const search = (body: object) => call(current.server.url, '/v1/verify/demographic', { key: KEYS.full, body });
+let batches = 0;
+const batch = (...list: object[]) => ({ idempotencyKey: `test-${++batches}`, changes: list });
+
+/** Verifications see a batch once it is acknowledged; polled for at most 1 s (the guarantee). */
+async function within1s<T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 1000;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('POST /v1/records', () => {
+  it('applies a name change: the new name verifies and finds the citizen, the old one neither', async () => {
+    const reply = await records(batch({ op: 'rename', idNumber: '001199000404', fullName: 'Phạm Thị Mai Anh' }));
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ applied: 1, replayed: false });
+    expect(reply.body.lastSequence).toBe(reply.body.firstSequence);
+    const renamed = await within1s(() => verify({ idNumber: '001199000404', fullName: 'Phạm Thị Mai Anh', dateOfBirth: '1999-03-01' }), (r) => r.body.result === 'match');
+    expect(renamed.body.result).toBe('match');
+    expect((await verify({ idNumber: '001199000404', fullName: 'Phạm Thị Mai', dateOfBirth: '1999-03-01' })).body.result).not.toBe('match');
+    expect((await search({ fullName: 'Phạm Thị Mai Anh', dateOfBirth: '1999-03-01' })).body.result).toBe('unique');
+    expect((await search({ fullName: 'Phạm Thị Mai', dateOfBirth: '1999-03-01' })).body.result).toBe('none');
+  });
+
+  it('records a death, a revoked card and a reissued one as each arrives', async () => {
+    const claim = { idNumber: '079190000202', fullName: 'Trần Thị Thủy', dateOfBirth: '1990-11-02' };
+    expect((await records(batch({ op: 'deceased', idNumber: '079190000202' }))).status).toBe(200);
+    expect((await within1s(() => verify(claim), (r) => r.body.status?.alive === false)).body.status).toEqual({ alive: false, card: 'valid' });
+    await records(batch({ op: 'revokeCard', idNumber: '001090000101' }));
+    const revoked = await within1s(() => verify({ idNumber: '001090000101', fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' }), (r) => r.body.status?.card === 'revoked');
+    expect(revoked.body.status.card).toBe('revoked');
+    await records(batch({ op: 'reissueCard', idNumber: '001085000505', cardIssueDate: '2026-11-01' }));
+    const reissued = await within1s(() => verify({ idNumber: '001085000505', fullName: 'Hoàng Đức Minh', dateOfBirth: '1985-07-20', cardIssueDate: '2026-11-01' }), (r) => r.body.status?.card === 'valid');
+    expect(reissued.body).toMatchObject({ result: 'match', status: { card: 'valid' } });
+  });
+
+  it('adds a citizen by upsert, drops a legacy number the new record lacks, and deletes', async () => {
+    const born = { idNumber: '001226000111', fullName: 'Lê Minh Khang', dateOfBirth: '2026-11-20', gender: 'male' };
+    expect((await records(batch({ op: 'upsert', record: born }))).status).toBe(200);
+    expect((await within1s(() => verify(born), (r) => r.body.result === 'match')).body.result).toBe('match');
+    // Võ Minh Khoa held legacy number 201234567; his record sent again without it.
+    await records(batch({ op: 'upsert', record: { idNumber: '048060000808', fullName: 'Võ Minh Khoa', dateOfBirth: '1960-09', gender: 'male' } }));
+    const legacy = await within1s(() => verify({ idNumber: '201234567', fullName: 'Võ Minh Khoa', dateOfBirth: '1960-09-15' }), (r) => r.body.result === 'not_found');
+    expect(legacy.body.result).toBe('not_found');
+    await records(batch({ op: 'delete', idNumber: '001226000111' }));
+    expect((await within1s(() => verify(born), (r) => r.body.result === 'not_found')).body.result).toBe('not_found');
+  });
+
+  it('applies a re-sent batch once and answers it as the first time; the same key with other changes is a conflict', async () => {
+    const sent = { idempotencyKey: 'resend-1', changes: [{ op: 'revokeCard', idNumber: '175092000909' }] };
+    const first = await records(sent);
+    const before = (await changes()).body.lastSequence;
+    const again = await records(sent);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ ...first.body, requestId: again.body.requestId, replayed: true });
+    expect((await changes()).body.lastSequence).toBe(before);
+    const other = await records({ idempotencyKey: 'resend-1', changes: [{ op: 'delete', idNumber: '175092000909' }] });
+    expect(other.status).toBe(409);
+    expect(other.body.error.code).toBe('IDEMPOTENCY_CONFLICT');
+  });
+
+  it('refuses a batch with bad changes whole, naming each by its index, and applies nothing of it', async () => {
+    const before = (await changes()).body.lastSequence;
+    const reply = await records(batch(
+      { op: 'rename', idNumber: '001305001010', fullName: 'Bùi Ngọc Ánh Dương' },
+      { op: 'rename', idNumber: '001305001010' },
+      { op: 'deceased', idNumber: '001099000001' },
+      { op: 'explode', idNumber: '001305001010' },
+    ));
+    expect(reply.status).toBe(422);
+    expect(reply.body.error.code).toBe('INVALID_CHANGES');
+    expect(reply.body.error.items.map((i: { index: number }) => i.index)).toEqual([1, 3]);
+    // Well-formed, but one names nobody on record: found while applying, and still nothing applied.
+    const unknown = await records(batch({ op: 'rename', idNumber: '001305001010', fullName: 'Bùi Ngọc Ánh Dương' }, { op: 'deceased', idNumber: '001099000001' }));
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error.items).toEqual([{ index: 1, code: 'NOT_IN_REGISTER', message: expect.any(String) }]);
+    expect(JSON.stringify(unknown.body)).not.toContain('001099000001');
+    expect((await changes()).body.lastSequence).toBe(before);
+    expect((await verify({ idNumber: '001305001010', fullName: 'Bùi Ngọc Ánh', dateOfBirth: '2005-06-15' })).body.result).toBe('match');
+  });
+
+  it('is for the admin scope only', async () => {
+    expect((await records(batch({ op: 'delete', idNumber: '001305001010' }), KEYS.full)).status).toBe(403);
+    expect((await call(current.server.url, '/v1/changes', { key: KEYS.full })).status).toBe(403);
+    expect((await records(batch({ op: 'delete', idNumber: '001305001010' }), 'no-such-key')).status).toBe(401);
+  });
+});
+
+describe('GET /v1/changes', () => {
+  it('reads every applied change in order, from any sequence number, a page at a time', async () => {
+    const all = (await changes('?after=0&limit=1000')).body;
+    expect(all.changes.length).toBe(all.lastSequence);
+    expect(all.changes.map((c: { seq: number }) => c.seq)).toEqual(Array.from({ length: all.lastSequence }, (_, i) => i + 1));
+    expect(all.changes[0]).toMatchObject({ v: 1, seq: 1, op: 'rename', idNumber: '001199000404', client: 'registrar', record: { fullName: 'Phạm Thị Mai Anh' } });
+    expect(all.build).toMatch(/^build-/);
+    const page = (await changes('?after=2&limit=2')).body;
+    expect(page.changes.map((c: { seq: number }) => c.seq)).toEqual([3, 4]);
+    expect(page.next).toBe(4);
+    const deleted = all.changes.find((c: { op: string }) => c.op === 'delete');
+    expect(deleted.record).toBeNull();
+  });
+
+  it('refuses a malformed position', async () => {
+    for (const q of ['?after=-1', '?after=x', '?limit=0', '?limit=5000']) {
+      const reply = await changes(q);
+      expect(reply.status).toBe(422);
+      expect(reply.body.error.code).toBe('VALIDATION_FAILED');
+    }
+  });
+});
