@@ -16,7 +16,13 @@ export interface VerifyTaskResult {
   results: WorkResult[];
 }
 
+// A fault the fault tests inject (test/faults): a task with a claim of this name stops the
+// worker as a crash in native code would, with the task in its hands. Unset in service.
+const poison = process.env.IDV_FAULT_WORKER_EXIT_ON_NAME;
+const poisoned = (items: WorkItem[]) => items.some((i) => (i.type === 'id' ? i.claim.fullName : i.query.fullName) === poison);
+
 export default answeringPing((items: WorkItem[]): VerifyTaskResult => {
+  if (poison && poisoned(items)) process.exit(70);
   const startedAt = performance.timeOrigin + performance.now();
   return { startedAt, results: runItems(reader, items) };
 });

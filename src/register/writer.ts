@@ -1,4 +1,5 @@
 import { hash as digest } from 'node:crypto';
+import { statfsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Citizen } from '../domain/citizen.js';
 import { ServiceError, type ItemError } from '../errors.js';
@@ -52,10 +53,20 @@ function logKey(seq: number): Buffer {
   return key;
 }
 
-/** Disk full (ENOSPC) or LMDB's map full: the store cannot take more until space is freed. */
-function isStorageFull(err: unknown): boolean {
+// Below this much free space, a failed write is taken for a full disk.
+const LOW_SPACE_BYTES = 64 * 1024 ** 2;
+
+/**
+ * Disk full or LMDB's map full: the store cannot take more until space is freed. A write
+ * that fails on a full disk reaches lmdb-js as ENOSPC or, measured on tmpfs, as EIO; an
+ * EIO with space to spare is a real I/O error and is not taken for this.
+ */
+function isStorageFull(err: unknown, path: string): boolean {
   const e = err as { code?: unknown; message?: unknown };
-  return e?.code === 'ENOSPC' || e?.code === -30792 || /MDB_MAP_FULL|No space left|ENOSPC/.test(String(e?.message));
+  if (e?.code === 'ENOSPC' || e?.code === 28 || e?.code === -30792 || /MDB_MAP_FULL|No space left/.test(String(e?.message))) return true;
+  if (e?.code !== 5 && e?.code !== 'EIO') return false;
+  const fs = statfsSync(path);
+  return fs.bavail * fs.bsize < LOW_SPACE_BYTES;
 }
 
 /**
@@ -132,7 +143,7 @@ export class RegisterWriter {
         return { answer, replayed: false };
       });
     } catch (err) {
-      if (isStorageFull(err)) throw new ServiceError('STORAGE_FULL');
+      if (isStorageFull(err, this.buildPath)) throw new ServiceError('STORAGE_FULL');
       throw err;
     }
   }
@@ -188,7 +199,7 @@ export class RegisterWriter {
         return { applied, lastSequence: last };
       });
     } catch (err) {
-      if (isStorageFull(err)) throw new ServiceError('STORAGE_FULL');
+      if (isStorageFull(err, this.buildPath)) throw new ServiceError('STORAGE_FULL');
       throw err;
     }
   }

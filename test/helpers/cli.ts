@@ -43,9 +43,10 @@ export interface ServeProcess {
 }
 
 /** Starts `idv <command> ...` as a child process (on `--port 0` unless args name a port) and resolves once it listens. */
-export async function startCli(command: 'serve' | 'demo', args: string[], timeoutMs = 20_000): Promise<ServeProcess & { stderr: () => string }> {
+export async function startCli(command: 'serve' | 'demo', args: string[], timeoutMs = 20_000, env?: Record<string, string>): Promise<ServeProcess & { stderr: () => string; logs: () => Record<string, unknown>[] }> {
   const port = args.includes('--port') ? [] : ['--port', '0'];
-  const child = spawn(process.execPath, [IDV, command, ...args, ...port], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [IDV, command, ...args, ...port], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -58,10 +59,13 @@ export async function startCli(command: 'serve' | 'demo', args: string[], timeou
       exited.then((code) => reject(new Error(`${command} exited ${code}: ${stderr}`)));
       setTimeout(() => reject(new Error(`${command} not listening after ${timeoutMs} ms: ${stderr}`)), timeoutMs);
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (line.startsWith('{') && JSON.parse(line).msg === 'listening') resolve(JSON.parse(line).port);
+        if (!line.startsWith('{')) return;
+        const event = JSON.parse(line);
+        logs.push(event);
+        if (event.msg === 'listening') resolve(event.port);
       });
     });
-    return { child, port, url: `http://127.0.0.1:${port}`, stop, stderr: () => stderr };
+    return { child, port, url: `http://127.0.0.1:${port}`, stop, stderr: () => stderr, logs: () => logs };
   } catch (err) {
     await stop('SIGKILL');
     throw err;

@@ -1,0 +1,95 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildIndex } from '../../src/index/build.js';
+import { currentBuildDir } from '../../src/index/layout.js';
+import { IndexReader } from '../../src/index/reader.js';
+import { Secret } from '../../src/index/secret.js';
+import { syntheticSource } from '../../src/index/sources.js';
+import { fullDateOf, type TempIndex } from '../helpers/fixtures.js';
+import { call, KEYS, startTestServer } from '../helpers/server.js';
+import { batchesFor, checkLog, wholeLog } from './helpers.js';
+
+/**
+ * The store fills: the index lives on a small tmpfs (mounting one needs root, as CI runs),
+ * a file takes all but a little of it, and updates go on until the disk is full.
+ */
+let dir: string;
+let mount: string;
+let index: TempIndex;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'idv-full-'));
+  mount = join(dir, 'disk');
+  mkdirSync(mount);
+  const where = mount;
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', where], { stdio: 'pipe' });
+  } catch (err) {
+    mount = '';
+    throw new Error(`this test mounts a small tmpfs, which needs root (CI runs as root): ${(err as Error).message}`);
+  }
+  const secretFile = join(dir, 'secret.hex');
+  const secret = Secret.create(secretFile);
+  const indexDir = join(mount, 'index');
+  const report = await buildIndex({ indexDir, secret, source: syntheticSource(3000, 9), rejectsPath: join(dir, 'rejects.ndjson'), threads: 1, buckets: 4 });
+  index = { dir, indexDir, secretFile, secret, report, rejects: () => [], remove: () => {} };
+});
+afterAll(() => {
+  if (mount) execFileSync('umount', [mount]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the store fills', () => {
+  it('refuses updates with STORAGE_FULL while verifications go on, corrupts nothing, and resumes once space is freed', async () => {
+    const server = await startTestServer(index, { auditDir: join(dir, 'audit') });
+    const filler = join(mount, 'filler');
+    try {
+      const free = statfsSync(mount);
+      writeFileSync(filler, Buffer.alloc(free.bavail * free.bsize - 1024 * 1024));
+      const sent = batchesFor(index, 60, 40, 'full');
+      const acknowledged = new Map<string, { firstSequence: number; lastSequence: number }>();
+      let refused: { status: number; body: { error: { code: string } } } | undefined;
+      for (const batch of sent) {
+        const reply = await call(server.url, '/v1/records', { key: KEYS.registrar, body: batch });
+        if (reply.status !== 200) {
+          refused = reply;
+          break;
+        }
+        acknowledged.set(batch.idempotencyKey, reply.body);
+      }
+      expect(refused?.status).toBe(507);
+      expect(refused?.body.error.code).toBe('STORAGE_FULL');
+      // Verifications go on, and see every acknowledged change.
+      const log = await wholeLog(server.url);
+      const checked = checkLog(log, sent, acknowledged);
+      for (const change of log.slice(-20)) {
+        const r = change.record!;
+        const reply = await call(server.url, '/v1/verify', { key: KEYS.full, body: { idNumber: r.idNumber, fullName: r.fullName, dateOfBirth: fullDateOf(r.dateOfBirth) } });
+        expect(reply.status).toBe(200);
+        expect(reply.body.result).not.toBe('mismatch');
+      }
+      // Still full: refused again, not half applied.
+      const again = await call(server.url, '/v1/records', { key: KEYS.registrar, body: sent[acknowledged.size] });
+      expect(again.status).toBe(507);
+
+      rmSync(filler);
+      const resumed = await call(server.url, '/v1/records', { key: KEYS.registrar, body: sent[acknowledged.size] });
+      expect(resumed.status).toBe(200);
+      expect(resumed.body.firstSequence).toBe(log.length + 1);
+      console.log(`storage full after ${acknowledged.size} batches: 507 STORAGE_FULL; ${checked}; verifications answered meanwhile; the next batch applied once space was freed`);
+    } finally {
+      rmSync(filler, { force: true });
+      await server.close();
+    }
+    // Nothing corrupted: every record opens under its seal.
+    const reader = IndexReader.openBuild(currentBuildDir(index.indexDir)!, index.secret);
+    try {
+      expect([...reader.citizens()].length).toBe(reader.meta.records);
+    } finally {
+      await reader.close();
+    }
+  });
+});
