@@ -63,7 +63,47 @@ const demographicOutcome = {
   total: { type: 'integer', minimum: 0 },
   candidates: { type: 'array', maxItems: MAX_CANDIDATES, items: obj({ candidateRef, score }, ['candidateRef']) },
 };
-const errorBody = obj({ error: obj({ code: { enum: Object.keys(ERRORS) }, message: str(), field: str() }, ['code', 'message']) }, ['error']);
+const itemError = obj({ index: { type: 'integer', minimum: 0 }, code: { enum: ['INVALID_CHANGE', 'NOT_IN_REGISTER'] }, message: str() }, ['index', 'code', 'message']);
+const errorBody = obj({ error: obj({ code: { enum: Object.keys(ERRORS) }, message: str(), field: str(), items: { type: 'array', items: itemError } }, ['code', 'message']) }, ['error']);
+
+const idNumber = str({ pattern: '^[0-9]{12}$', description: 'The 12-digit personal ID number' });
+const dateAsRegistered = str({ pattern: '^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$', description: 'YYYY-MM-DD, YYYY-MM or YYYY, as registered' });
+const citizen = obj(
+  {
+    idNumber,
+    fullName,
+    dateOfBirth: dateAsRegistered,
+    gender: { enum: ['male', 'female'] },
+    placeOfOrigin: str({ maxLength: 200 }),
+    placeOfResidence: str({ maxLength: 200 }),
+    legacyIdNumber: str({ pattern: '^([0-9]{9}|[0-9]{12})$' }),
+    cardIssueDate: str({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
+    status: { enum: ['alive', 'deceased'] },
+    cardStatus: { enum: ['valid', 'revoked'] },
+  },
+  ['idNumber', 'fullName', 'dateOfBirth', 'gender'],
+);
+const change = {
+  oneOf: [
+    obj({ op: { const: 'upsert' }, record: ref('Citizen') }, ['op', 'record']),
+    ...['deceased', 'revokeCard', 'delete'].map((op) => obj({ op: { const: op }, idNumber }, ['op', 'idNumber'])),
+    obj({ op: { const: 'reissueCard' }, idNumber, cardIssueDate: str({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }) }, ['op', 'idNumber', 'cardIssueDate']),
+    obj({ op: { const: 'rename' }, idNumber, fullName }, ['op', 'idNumber', 'fullName']),
+  ],
+};
+const loggedChange = obj(
+  {
+    v: { const: 1 },
+    seq: { type: 'integer', minimum: 1 },
+    time: str({ format: 'date-time' }),
+    batch: str(),
+    client: str(),
+    op: { enum: ['upsert', 'deceased', 'revokeCard', 'reissueCard', 'rename', 'delete'] },
+    idNumber,
+    record: { oneOf: [ref('Citizen'), { type: 'null' }], description: 'The citizen as the change left them; null when deleted' },
+  },
+  ['v', 'seq', 'time', 'batch', 'client', 'op', 'idNumber', 'record'],
+);
 
 const errorResponses = (...codes: (keyof typeof ERRORS)[]) =>
   Object.fromEntries(
@@ -125,6 +165,22 @@ export const OPENAPI = {
         },
         ['requestId', 'results'],
       ),
+      Citizen: citizen,
+      RecordsRequest: obj(
+        {
+          idempotencyKey: str({ pattern: '^[A-Za-z0-9._:-]{1,128}$', description: 'Unique per batch and client: a batch sent again with it is applied once' }),
+          changes: { type: 'array', minItems: 1, maxItems: 1000, items: change },
+        },
+        ['idempotencyKey', 'changes'],
+      ),
+      RecordsResponse: obj(
+        { requestId: str(), idempotencyKey: str(), applied: { type: 'integer', minimum: 1 }, firstSequence: { type: 'integer', minimum: 1 }, lastSequence: { type: 'integer', minimum: 1 }, replayed: bool },
+        ['requestId', 'idempotencyKey', 'applied', 'firstSequence', 'lastSequence', 'replayed'],
+      ),
+      ChangesResponse: obj(
+        { requestId: str(), build: str(), lastSequence: { type: 'integer', minimum: 0 }, changes: { type: 'array', items: loggedChange }, next: { type: 'integer', minimum: 0 } },
+        ['requestId', 'build', 'lastSequence', 'changes', 'next'],
+      ),
       Error: errorBody,
       Health: obj({ status: { enum: ['ok', 'ready', 'not_ready'] }, records: { type: 'integer' } }, ['status']),
     },
@@ -133,6 +189,31 @@ export const OPENAPI = {
     '/v1/verify': post('Verify a claimed identity by ID number', 'VerifyRequest', 'VerifyResponse'),
     '/v1/verify/demographic': post('Find a citizen by name and date of birth', 'DemographicRequest', 'DemographicResponse'),
     '/v1/verify/batch': post('Up to 1,000 verifications in one request', 'BatchRequest', 'BatchResponse'),
+    '/v1/records': {
+      post: {
+        summary: 'Apply a batch of register changes, whole or not at all, durable before the answer (admin scope)',
+        security: [{ bearer: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('RecordsRequest') }, 'application/msgpack': { schema: ref('RecordsRequest') } } },
+        responses: {
+          '200': { description: 'Applied (or applied before: replayed)', content: { 'application/json': { schema: ref('RecordsResponse') }, 'application/msgpack': { schema: ref('RecordsResponse') } } },
+          ...errorResponses(...COMMON_ERRORS.filter((c) => !c.startsWith('TOO_MANY')), 'INVALID_CHANGES', 'IDEMPOTENCY_CONFLICT', 'NOT_READY', 'STORAGE_FULL'),
+        },
+      },
+    },
+    '/v1/changes': {
+      get: {
+        summary: 'The change log, in order, after a sequence number (admin scope)',
+        security: [{ bearer: [] }],
+        parameters: [
+          { name: 'after', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        ],
+        responses: {
+          '200': { description: 'A page of the log', content: { 'application/json': { schema: ref('ChangesResponse') } } },
+          ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'VALIDATION_FAILED', 'RATE_LIMITED', 'INTERNAL', 'NOT_READY'),
+        },
+      },
+    },
     '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Alive', content: { 'application/json': { schema: ref('Health') } } } } } },
     '/readyz': {
       get: {

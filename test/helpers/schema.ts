@@ -1,7 +1,7 @@
 /**
  * A checker for the JSON Schema subset our OpenAPI document uses: type, properties,
  * required, additionalProperties: false, enum, const, items, minItems, maxItems,
- * minimum, maximum, maxLength, pattern, oneOf, $ref. Returns the problems found.
+ * minimum, maximum, maxLength, pattern, oneOf, $ref; type null. Returns the problems found.
  */
 type Schema = Record<string, any>;
 
@@ -48,6 +48,9 @@ export function checkSchema(root: Schema, schema: Schema, value: unknown, path =
       break;
     case 'boolean':
       if (typeof value !== 'boolean') return [`${path}: expected boolean`];
+      break;
+    case 'null':
+      if (value !== null) return [`${path}: expected null`];
       break;
   }
   return problems;

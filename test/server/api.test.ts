@@ -308,7 +308,7 @@ describe('operational endpoints', () => {
     const { status, body } = await call(current.server.url, '/openapi.json');
     expect(status).toBe(200);
     expect(body.openapi).toBe('3.1.0');
-    expect(Object.keys(body.paths).sort()).toEqual(['/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/verify', '/v1/verify/batch', '/v1/verify/demographic']);
+    expect(Object.keys(body.paths).sort()).toEqual(['/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/changes', '/v1/records', '/v1/verify', '/v1/verify/batch', '/v1/verify/demographic']);
   });
 
   it('exposes every metric the Grafana dashboard and the alert rules use', async () => {
