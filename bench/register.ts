@@ -1,0 +1,224 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Citizen } from '../src/domain/citizen.js';
+import { currentBuildDir, CURRENT } from '../src/index/layout.js';
+import { IndexReader } from '../src/index/reader.js';
+import { defaultSecretPath, Secret } from '../src/index/secret.js';
+import { sha256Hex } from '../src/server/clients.js';
+import { PACKAGE_ROOT } from '../src/packageFiles.js';
+import { Random } from '../src/synth/random.js';
+import { benchIndex, BENCH_KEY } from './benchIndex.js';
+import { machine, median, today } from './machine.js';
+import { fullDateWithin } from './matching/pairs.js';
+import { saveRun, writeReport } from './report.js';
+import { startServerProcess, type ServerProcess } from './server.js';
+import { wrkAvailable, wrkLoad } from './wrk.js';
+
+/**
+ * The live register under load (the live-register issue's targets), on a copy of the bench
+ * index of a scale (changes would otherwise alter the index the other benchmarks read):
+ * - `idv apply` of a file of changes: changes per second;
+ * - /v1/verify at its peak alone, and with a steady stream of changes (2,000 a second in
+ *   batches of 100) sent meanwhile, in interleaved rounds: what the changes cost it, and
+ *   how long a change takes from being sent to being seen by a verification.
+ *   npm run bench:register -- --scale 10000000
+ */
+const { values: args } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1000000' },
+    changes: { type: 'string', default: '1000000' },
+    rate: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '15' },
+    rounds: { type: 'string', default: '3' },
+    smoke: { type: 'boolean', default: false },
+  },
+});
+const smoke = args.smoke!;
+const scale = smoke ? 20_000 : Number(args.scale);
+const changeCount = smoke ? 5_000 : Number(args.changes);
+const rate = smoke ? 200 : Number(args.rate);
+const seconds = smoke ? 2 : Number(args.seconds);
+const rounds = smoke ? 1 : Number(args.rounds);
+const BATCH = 100;
+const ADMIN_KEY = 'bench-admin-key-not-secret';
+const log = (text: string) => process.stderr.write(text + '\n');
+
+export interface RegisterResults {
+  date: string;
+  machine: string;
+  scale: number;
+  command: string;
+  apply: { changes: number; seconds: number; changesPerSecond: number };
+  verifyAlone: number[];
+  verifyWithChanges: number[];
+  changesPerSecond: number[];
+  visibleP50Ms: number;
+  visibleP99Ms: number;
+  visibleSamples: number;
+}
+
+/** A copy of the bench index that changes may alter: its current build and the secret. */
+function registerCopy(benchDir: string): { dir: string; clients: string } {
+  const dir = join(PACKAGE_ROOT, '.idv', `register-${scale}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const build = currentBuildDir(benchDir)!;
+  const name = build.split('/').at(-1)!;
+  cpSync(build, join(dir, name), { recursive: true });
+  rmSync(join(dir, name, 'index.mdb-lock'), { force: true });
+  execFileSync('ln', ['-s', name, join(dir, CURRENT)]);
+  cpSync(defaultSecretPath(benchDir), defaultSecretPath(dir));
+  const clients = join(dir, 'clients.json');
+  const unlimited = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, notFoundPerHour: 1e9, consentRequired: false, scores: true };
+  writeFileSync(
+    clients,
+    JSON.stringify({
+      clients: [
+        { id: 'bench', keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'], ...unlimited },
+        { id: 'registrar', keySha256: sha256Hex(ADMIN_KEY), scopes: ['admin'], ...unlimited },
+      ],
+    }),
+  );
+  return { dir, clients };
+}
+
+/** Changes of every kind about people drawn from the index: what a register sends in a day. */
+function changesAbout(people: Citizen[], random: Random): object[] {
+  return people.map((p, i) => {
+    const r = random.next();
+    if (r < 0.3) return { op: 'reissueCard', idNumber: p.idNumber, cardIssueDate: `2026-${String(1 + (i % 11)).padStart(2, '0')}-15` };
+    if (r < 0.5) return { op: 'revokeCard', idNumber: p.idNumber };
+    if (r < 0.65) return { op: 'deceased', idNumber: p.idNumber };
+    if (r < 0.85) return { op: 'rename', idNumber: p.idNumber, fullName: `${p.fullName.split(' ')[0]} ${p.fullName.split(' ').at(-1)}` };
+    return { op: 'upsert', record: { ...p, placeOfResidence: 'Thành phố Hà Nội' } };
+  });
+}
+
+function applyFile(dir: string, changes: object[]): RegisterResults['apply'] {
+  const file = join(dir, 'changes.ndjson');
+  writeFileSync(file, changes.map((c) => JSON.stringify(c)).join('\n') + '\n');
+  const run = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin', 'idv.js'), 'apply', '--index', dir, '--input', file], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`idv apply failed: ${run.stderr}`);
+  const out = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+  rmSync(file);
+  return { changes: out.applied, seconds: out.seconds, changesPerSecond: out.changesPerSecond };
+}
+
+/**
+ * Sends `rate` changes a second (batches of 100) for `seconds`; after each batch is
+ * acknowledged, asks /v1/verify about one of its citizens until the change shows: the
+ * delay from sending to visible.
+ */
+async function changeStream(url: string, people: Citizen[], startAt: number, random: Random): Promise<{ sent: number; visibleMs: number[] }> {
+  const visibleMs: number[] = [];
+  const batches = Math.round((rate * seconds) / BATCH);
+  const interval = (BATCH / rate) * 1000;
+  const started = performance.now();
+  let sent = 0;
+  const inFlight: Promise<void>[] = [];
+  for (let b = 0; b < batches; b++) {
+    const due = started + b * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const slice = people.slice((startAt + b * BATCH) % people.length, ((startAt + b * BATCH) % people.length) + BATCH);
+    const changes = slice.map((p) => ({ op: 'revokeCard', idNumber: p.idNumber }));
+    const probe = slice[Math.floor(random.next() * slice.length)];
+    const sentAt = performance.now();
+    inFlight.push(
+      (async () => {
+        const reply = await fetch(`${url}/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ idempotencyKey: `stream-${startAt}-${b}`, changes }) });
+        if (reply.status !== 200) throw new Error(`a change batch was answered ${reply.status}: ${await reply.text()}`);
+        sent += changes.length;
+        const claim = JSON.stringify({ idNumber: probe.idNumber, fullName: probe.fullName, dateOfBirth: fullDateWithin(probe.dateOfBirth, random) });
+        for (;;) {
+          const seen = await fetch(`${url}/v1/verify`, { method: 'POST', headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' }, body: claim }).then((r) => r.json());
+          if ((seen as { status?: { card?: string } }).status?.card === 'revoked') break;
+        }
+        visibleMs.push(performance.now() - sentAt);
+      })(),
+    );
+  }
+  await Promise.all(inFlight);
+  return { sent, visibleMs };
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+};
+
+async function main(): Promise<void> {
+  if (!(await wrkAvailable())) throw new Error('wrk is needed (apt-get install wrk)');
+  const bench = await benchIndex(scale);
+  const { dir, clients } = registerCopy(bench.dir);
+  try {
+    const reader = IndexReader.open(dir, Secret.load(defaultSecretPath(dir)));
+    const random = new Random(17);
+    // Apart: the people of the verify bodies, of the stream of changes, and of the applied file.
+    const streamed = rate * seconds * rounds;
+    const people = reader.sample(20_000 + streamed + Math.min(changeCount, scale), () => random.next());
+    void reader.close();
+    const bodies = people.slice(0, 20_000).map((p) => JSON.stringify({ idNumber: p.idNumber, fullName: p.fullName, dateOfBirth: fullDateWithin(p.dateOfBirth, random), gender: p.gender }));
+    const streamPeople = people.slice(20_000, 20_000 + streamed);
+
+    log(`idv apply of ${changeCount.toLocaleString('en')} changes`);
+    const changes = changesAbout(people.slice(20_000 + streamed), random);
+    while (changes.length < changeCount) changes.push(...changes.slice(0, changeCount - changes.length));
+    const apply = applyFile(dir, changes);
+    log(`  ${apply.changesPerSecond.toLocaleString('en')} changes/s`);
+
+    const server: ServerProcess = await startServerProcess(['--index', dir, '--clients', clients]);
+    await server.warm;
+    const verifyAlone: number[] = [];
+    const verifyWithChanges: number[] = [];
+    const delivered: number[] = [];
+    const visible: number[] = [];
+    try {
+      await wrkLoad({ url: server.url, path: '/v1/verify', key: BENCH_KEY, bodies, connections: 64, seconds: Math.min(5, seconds) }); // warm-up
+      for (let round = 0; round < rounds; round++) {
+        verifyAlone.push((await wrkLoad({ url: server.url, path: '/v1/verify', key: BENCH_KEY, bodies, connections: 64, seconds })).requestsPerSecond);
+        const stream = changeStream(server.url, streamPeople, round * rate * seconds, random);
+        const loaded = await wrkLoad({ url: server.url, path: '/v1/verify', key: BENCH_KEY, bodies, connections: 64, seconds });
+        const { sent, visibleMs } = await stream;
+        verifyWithChanges.push(loaded.requestsPerSecond);
+        delivered.push(sent / seconds);
+        visible.push(...visibleMs);
+        log(`  round ${round + 1}: verify ${Math.round(verifyAlone.at(-1)!)} alone, ${Math.round(loaded.requestsPerSecond)} with ${Math.round(sent / seconds)} changes/s; visible p99 ${percentile(visibleMs, 0.99).toFixed(1)} ms`);
+      }
+    } finally {
+      await server.stop();
+    }
+    const results: RegisterResults = {
+      date: today(),
+      machine: machine(),
+      scale,
+      command: `npm run bench:register -- --scale ${scale}`,
+      apply,
+      verifyAlone,
+      verifyWithChanges,
+      changesPerSecond: delivered,
+      visibleP50Ms: percentile(visible, 0.5),
+      visibleP99Ms: percentile(visible, 0.99),
+      visibleSamples: visible.length,
+    };
+    const cost = 1 - median(verifyWithChanges) / median(verifyAlone);
+    log(`verify cost of ${rate} changes/s: ${(cost * 100).toFixed(1)}%; change to visible p99 ${results.visibleP99Ms.toFixed(1)} ms; idv apply ${apply.changesPerSecond} changes/s`);
+    if (!smoke) {
+      saveRun('register', results);
+      writeReport();
+    } else if (!(apply.changesPerSecond > 0 && results.visibleP99Ms < 5000 && cost < 0.9)) {
+      throw new Error('the register smoke run failed its lenient bounds');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1]?.endsWith('bench/register.js')) {
+  main().catch((err) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
+    process.exit(1);
+  });
+}
