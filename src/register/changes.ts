@@ -95,9 +95,10 @@ export function changedRecord(change: Change, before: Citizen | undefined, curre
   if (!before) return { code: 'NOT_IN_REGISTER', message: `no citizen with this idNumber is on record (op ${change.op})` };
   if (change.op === 'delete') return null;
   const after: Citizen = { ...before };
-  if (change.op === 'deceased') after.status = 'deceased';
-  else if (change.op === 'revokeCard') after.cardStatus = 'revoked';
-  else if (change.op === 'reissueCard') Object.assign(after, { cardIssueDate: change.cardIssueDate, cardStatus: 'valid' });
+  // A status changes nothing the import rules look at: the record stays as valid as it was.
+  if (change.op === 'deceased') return Object.assign(after, { status: 'deceased' });
+  if (change.op === 'revokeCard') return Object.assign(after, { cardStatus: 'revoked' });
+  if (change.op === 'reissueCard') Object.assign(after, { cardIssueDate: change.cardIssueDate, cardStatus: 'valid' });
   else if (change.op === 'rename') after.fullName = change.fullName;
   const check = checkCitizen(after, currentYear);
   return check.ok ? check.citizen : { code: 'INVALID_CHANGE', message: `the changed record: ${check.reason}` };

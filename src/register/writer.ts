@@ -46,6 +46,8 @@ export interface ChangePage {
 
 const SEQUENCE = 'sequence';
 
+type Lookup = { db: WritableDbs['byName']; key: Buffer };
+
 /** The 12-byte key a logged change is sealed under: its sequence number, big-endian, at the end. */
 function logKey(seq: number): Buffer {
   const key = Buffer.alloc(ID_KEY_BYTES);
@@ -224,13 +226,20 @@ export class RegisterWriter {
     return this.codec.decode(this.seal ? this.seal.open(idKey, stored) : stored);
   }
 
-  /** Writes a citizen's record as it is after a change (null: removed) and moves its lookup keys; the change in the count of records. */
+  /**
+   * Writes a citizen's record as it is after a change (null: removed) and moves the lookup
+   * keys that changed (a card or a death changes none); the change in the count of records.
+   */
   private write(idKey: Buffer, before: Citizen | undefined, after: Citizen | null, seq: number): number {
-    if (before) this.unfile(idKey, before);
-    if (after) {
-      this.dbs.records.putSync(idKey, this.sealed(idKey, this.codec.encode(after), seq, this.seal));
-      this.file(idKey, after);
-    } else if (before) this.dbs.records.removeSync(idKey);
+    // A card or a death leaves name, date of birth and legacy number as they were: nothing to hash or move.
+    const same = before && after && before.fullName === after.fullName && before.dateOfBirth === after.dateOfBirth && before.legacyIdNumber === after.legacyIdNumber;
+    const was = before && !same ? this.lookups(before) : [];
+    const is = after && !same ? this.lookups(after) : [];
+    const kept = (l: Lookup, among: Lookup[]) => among.some((o) => o.db === l.db && o.key.equals(l.key));
+    for (const l of was) if (!kept(l, is)) l.db.removeSync(l.key, idKey);
+    if (after) this.dbs.records.putSync(idKey, this.sealed(idKey, this.codec.encode(after), seq, this.seal));
+    else if (before) this.dbs.records.removeSync(idKey);
+    for (const l of is) if (!kept(l, was)) l.db.putSync(l.key, idKey);
     return (after ? 1 : 0) - (before ? 1 : 0);
   }
 
@@ -244,17 +253,9 @@ export class RegisterWriter {
   }
 
   /** The lookup keys that lead to a citizen: the name block, and the legacy number if any. */
-  private lookups(c: Citizen): { db: WritableDbs['byName']; key: Buffer }[] {
+  private lookups(c: Citizen): Lookup[] {
     const keys = [{ db: this.dbs.byName, key: this.hash(recordBlockText(c.fullName, c.dateOfBirth), LOOKUP_KEY_BYTES) }];
     if (c.legacyIdNumber) keys.push({ db: this.dbs.byLegacy, key: this.hash(legacyKeyText(c.legacyIdNumber), LOOKUP_KEY_BYTES) });
     return keys;
-  }
-
-  private file(idKey: Buffer, c: Citizen): void {
-    for (const { db, key } of this.lookups(c)) db.putSync(key, idKey);
-  }
-
-  private unfile(idKey: Buffer, c: Citizen): void {
-    for (const { db, key } of this.lookups(c)) db.removeSync(key, idKey);
   }
 }
