@@ -42,7 +42,7 @@ const rate = smoke ? 200 : Number(args.rate);
 const seconds = smoke ? 2 : Number(args.seconds);
 const rounds = smoke ? 1 : Number(args.rounds);
 const BATCH = 100;
-const ADMIN_KEY = 'bench-admin-key-not-secret';
+export const ADMIN_KEY = 'bench-admin-key-not-secret';
 const log = (text: string) => process.stderr.write(text + '\n');
 
 export interface RegisterResults {
@@ -60,7 +60,7 @@ export interface RegisterResults {
 }
 
 /** A copy of the bench index that changes may alter: its current build and the secret. */
-function registerCopy(benchDir: string): { dir: string; clients: string } {
+export function registerCopy(benchDir: string, scale: number): { dir: string; clients: string } {
   const dir = join(PACKAGE_ROOT, '.idv', `register-${scale}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -111,7 +111,7 @@ function applyFile(dir: string, changes: object[]): RegisterResults['apply'] {
  * acknowledged, asks /v1/verify about one of its citizens until the change shows: the
  * delay from sending to visible.
  */
-async function changeStream(url: string, people: Citizen[], startAt: number, random: Random): Promise<{ sent: number; visibleMs: number[] }> {
+export async function changeStream(url: string, people: Citizen[], startAt: number, random: Random, rate: number, seconds: number, onVisible?: (ms: number) => void): Promise<{ sent: number; visibleMs: number[] }> {
   const visibleMs: number[] = [];
   const batches = Math.round((rate * seconds) / BATCH);
   const interval = (BATCH / rate) * 1000;
@@ -137,6 +137,7 @@ async function changeStream(url: string, people: Citizen[], startAt: number, ran
           if ((seen as { status?: { card?: string } }).status?.card === 'revoked') break;
         }
         visibleMs.push(performance.now() - sentAt);
+        onVisible?.(performance.now() - sentAt);
       })(),
     );
   }
@@ -144,7 +145,7 @@ async function changeStream(url: string, people: Citizen[], startAt: number, ran
   return { sent, visibleMs };
 }
 
-const percentile = (values: number[], p: number) => {
+export const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 };
@@ -152,7 +153,7 @@ const percentile = (values: number[], p: number) => {
 async function main(): Promise<void> {
   if (!(await wrkAvailable())) throw new Error('wrk is needed (apt-get install wrk)');
   const bench = await benchIndex(scale);
-  const { dir, clients } = registerCopy(bench.dir);
+  const { dir, clients } = registerCopy(bench.dir, scale);
   try {
     const reader = IndexReader.open(dir, Secret.load(defaultSecretPath(dir)));
     const random = new Random(17);
@@ -168,6 +169,8 @@ async function main(): Promise<void> {
     while (changes.length < changeCount) changes.push(...changes.slice(0, changeCount - changes.length));
     const apply = applyFile(dir, changes);
     log(`  ${apply.changesPerSecond.toLocaleString('en')} changes/s`);
+    // The copy and the applied file leave the disk with writing to do: done before anything is timed.
+    execFileSync('sync');
 
     const server: ServerProcess = await startServerProcess(['--index', dir, '--clients', clients]);
     await server.warm;
@@ -179,7 +182,7 @@ async function main(): Promise<void> {
       await wrkLoad({ url: server.url, path: '/v1/verify', key: BENCH_KEY, bodies, connections: 64, seconds: Math.min(5, seconds) }); // warm-up
       for (let round = 0; round < rounds; round++) {
         verifyAlone.push((await wrkLoad({ url: server.url, path: '/v1/verify', key: BENCH_KEY, bodies, connections: 64, seconds })).requestsPerSecond);
-        const stream = changeStream(server.url, streamPeople, round * rate * seconds, random);
+        const stream = changeStream(server.url, streamPeople, round * rate * seconds, random, rate, seconds);
         const loaded = await wrkLoad({ url: server.url, path: '/v1/verify', key: BENCH_KEY, bodies, connections: 64, seconds });
         const { sent, visibleMs } = await stream;
         verifyWithChanges.push(loaded.requestsPerSecond);

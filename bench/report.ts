@@ -7,6 +7,7 @@ import type { Figure } from './targets.js';
 import type { ImportResults } from './importing.js';
 import type { BudgetResults } from './budget.js';
 import type { RegisterResults } from './register.js';
+import type { SoakResults } from './soak.js';
 import { targetsAt } from './targets.js';
 import { median } from './machine.js';
 
@@ -184,6 +185,28 @@ function renderRegister(runs: RegisterResults[]): string {
   ].join('\n');
 }
 
+/** The soak, minute by minute: memory and latency must stay flat. */
+function renderSoak(runs: SoakResults[]): string {
+  if (!runs.length) return '';
+  return runs
+    .map((r) =>
+      [
+        `## Soak: ${r.minutes.length} minutes at ${r.scale.toLocaleString('en')} citizens`,
+        '',
+        `\`${r.command}\`, ${r.date}, on ${r.machine}: ID checks at ${r.rates.verify.toLocaleString('en')}/s and searches at ${r.rates.demographic.toLocaleString('en')}/s offered (open loop, latency at the client from when each was due), and ${r.rates.changes.toLocaleString('en')} changes/s (revoked cards, batches of 100) throughout. Each minute: the server's resident memory, the latencies of that minute, and the delay from a change sent to seen by a verification.`,
+        '',
+        '| minute | RSS | ID check p50 / p99 | search p50 / p99 | not answered 200 | changes | change to seen, p99 |',
+        '|---:|---:|---:|---:|---:|---:|---:|',
+        ...r.minutes.map(
+          (m) =>
+            `| ${m.minute} | ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB | ${m.verify.p50Ms.toFixed(2)} / ${m.verify.p99Ms.toFixed(2)} ms | ${m.demographic.p50Ms.toFixed(2)} / ${m.demographic.p99Ms.toFixed(2)} ms | ${m.verify.refused + m.demographic.refused} | ${m.changes.toLocaleString('en')} | ${m.visibleP99Ms.toFixed(0)} ms |`,
+        ),
+        '',
+      ].join('\n'),
+    )
+    .join('\n');
+}
+
 export function renderAll(): string {
   const all = savedRuns<SuiteResults>('scale');
   const analysis = handWritten(MANUAL);
@@ -195,6 +218,7 @@ export function renderAll(): string {
     ...all.map(renderScale),
     renderBudgets(savedRuns<BudgetResults>('budget'), all),
     renderRegister(savedRuns<RegisterResults>('register')),
+    renderSoak(savedRuns<SoakResults>('soak')),
     renderImports(savedRuns<ImportResults>('import')),
     analysis,
   ].join('\n');

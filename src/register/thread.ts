@@ -17,7 +17,7 @@ export type RegisterCall = { call: 'apply'; client: string; batch: ChangeBatch }
 export type RegisterFailure = ErrorBody['error'] | { code: 'INTERNAL'; message: string; internal: ReturnType<typeof loggableError> };
 
 type ToRegister = ({ id: number } & RegisterCall) | { id: number; call: 'close' };
-type FromRegister = { id: number; value?: unknown; failure?: RegisterFailure } | { type: 'ready' } | { type: 'failed'; message: string };
+type FromRegister = { id: number; value?: unknown; failure?: RegisterFailure } | { type: 'ready'; lastSequence: number } | { type: 'failed'; message: string };
 
 export function failureOf(err: unknown): RegisterFailure {
   if (err instanceof ServiceError) return err.toBody().error;
@@ -39,10 +39,13 @@ export function errorOf(failure: RegisterFailure): ServiceError {
 export class RegisterThread implements Register {
   private readonly owed = new Map<number, { resolve: (v: never) => void; reject: (e: unknown) => void }>();
   private asked = 0;
+  private stopped = false;
+  private closing = false;
 
   private constructor(
     private readonly worker: Worker,
     private readonly log: (event: Record<string, unknown>) => void,
+    private readonly counted: (outcome: 'applied' | 'replayed' | 'refused', changes: number, lastSequence?: number) => void,
   ) {
     worker.on('message', (m: FromRegister) => {
       if (!('id' in m)) return;
@@ -54,23 +57,39 @@ export class RegisterThread implements Register {
         owed.reject(errorOf(m.failure));
       } else owed.resolve(m.value as never);
     });
-    worker.on('exit', () => {
+    // A writer that stops is not restarted behind the operator's back: changes are refused
+    // (NOT_READY), verifications go on, and the log says why.
+    worker.on('error', (err) => this.log({ level: 'error', msg: 'the register thread failed', ...loggableError(err) }));
+    worker.on('exit', (code) => {
+      this.stopped = true;
+      if (!this.closing) this.log({ level: 'error', msg: 'the register thread stopped: changes are refused until a restart', code });
       for (const { reject } of this.owed.values()) reject(new ServiceError('NOT_READY', 'The register is closed'));
       this.owed.clear();
     });
   }
 
-  static async start(buildPath: string, secret: Secret, log: (event: Record<string, unknown>) => void): Promise<RegisterThread> {
+  /** `counted`: each batch's outcome, for the metrics. */
+  static async start(buildPath: string, secret: Secret, log: (event: Record<string, unknown>) => void, counted: RegisterThread['counted'] = () => {}): Promise<RegisterThread> {
     const worker = new Worker(workerPath('register'), { workerData: { buildPath, secretHex: secret.hex } });
-    await new Promise<void>((resolve, reject) => {
-      worker.once('message', (m: FromRegister) => ('type' in m && m.type === 'ready' ? resolve() : reject(new Error('type' in m && m.type === 'failed' ? m.message : 'the register did not start'))));
+    const lastSequence = await new Promise<number>((resolve, reject) => {
+      worker.once('message', (m: FromRegister) => ('type' in m && m.type === 'ready' ? resolve(m.lastSequence) : reject(new Error('type' in m && m.type === 'failed' ? m.message : 'the register did not start'))));
       worker.once('error', reject);
     });
-    return new RegisterThread(worker, log);
+    counted('applied', 0, lastSequence);
+    return new RegisterThread(worker, log, counted);
   }
 
   apply(client: string, batch: ChangeBatch): Promise<{ answer: BatchAnswer; replayed: boolean }> {
-    return this.ask({ call: 'apply', client, batch });
+    return this.ask<{ answer: BatchAnswer; replayed: boolean }>({ call: 'apply', client, batch }).then(
+      (done) => {
+        this.counted(done.replayed ? 'replayed' : 'applied', done.replayed ? 0 : done.answer.applied, done.answer.lastSequence);
+        return done;
+      },
+      (err) => {
+        this.counted('refused', 0);
+        throw err;
+      },
+    );
   }
 
   changes(after: number, limit: number): Promise<ChangePage> {
@@ -79,7 +98,8 @@ export class RegisterThread implements Register {
 
   /** Answers a call relayed from a server thread, as it will cross back. */
   relay(call: RegisterCall): Promise<{ value?: unknown; failure?: RegisterFailure }> {
-    return this.ask(call).then(
+    const answer: Promise<unknown> = call.call === 'apply' ? this.apply(call.client, call.batch) : this.changes(call.after, call.limit);
+    return answer.then(
       (value) => ({ value }),
       (err) => ({ failure: failureOf(err) }),
     );
@@ -87,11 +107,13 @@ export class RegisterThread implements Register {
 
   /** Waits for the calls in progress (every acknowledged batch is on disk), then stops. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.ask({ call: 'close' }).catch(() => {});
     await this.worker.terminate();
   }
 
   private ask<T>(call: RegisterCall | { call: 'close' }): Promise<T> {
+    if (this.stopped) return Promise.reject(new ServiceError('NOT_READY', 'The register is closed'));
     return new Promise<T>((resolve, reject) => {
       const id = ++this.asked;
       this.owed.set(id, { resolve: resolve as (v: never) => void, reject });
@@ -121,5 +143,5 @@ export function runRegisterThread(parent: MessagePort, data: { buildPath: string
       parent.postMessage({ id: m.id, failure: failureOf(err) } satisfies FromRegister);
     }
   });
-  parent.postMessage({ type: 'ready' } satisfies FromRegister);
+  parent.postMessage({ type: 'ready', lastSequence: writer.lastSequence } satisfies FromRegister);
 }

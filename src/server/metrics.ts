@@ -42,6 +42,9 @@ export class Metrics {
   readonly indexRecords = new Gauge({ name: 'idv_index_records', help: 'Citizens in the open index', registers: [this.registry], aggregator: 'max' });
   readonly ready = new Gauge({ name: 'idv_ready', help: '1 when the index is open and requests are served', registers: [this.registry], aggregator: 'min' });
   readonly auditRecords = new Counter({ name: 'idv_audit_records_total', help: 'Audit records written and synced', registers: [this.registry] });
+  readonly registerBatches = new Counter({ name: 'idv_register_batches_total', help: 'Batches of register changes by outcome (applied, replayed, refused)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly registerChanges = new Counter({ name: 'idv_register_changes_total', help: 'Register changes applied', registers: [this.registry] });
+  readonly registerSequence = new Gauge({ name: 'idv_register_last_sequence', help: 'Sequence number of the last change applied (0: none since the build)', registers: [this.registry], aggregator: 'max' });
   readonly auditErrors = new Counter({ name: 'idv_audit_write_errors_total', help: 'Failed writes of the audit trail (records are kept and written again)', registers: [this.registry] });
 
   // Label children are kept by key: prom-client hashes the label object on every call otherwise.
@@ -73,5 +76,6 @@ export class Metrics {
     for (const code of Object.keys(ERRORS)) this.errors.inc({ code }, 0);
     for (const result of ['match', 'partial', 'mismatch', 'not_found']) this.results.inc({ kind: 'id', result }, 0);
     for (const result of ['unique', 'ambiguous', 'none']) this.results.inc({ kind: 'demographic', result }, 0);
+    for (const outcome of ['applied', 'replayed', 'refused']) this.registerBatches.inc({ outcome }, 0);
   }
 }

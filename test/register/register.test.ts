@@ -118,6 +118,16 @@ describe('GET /v1/changes', () => {
     expect(deleted.record).toBeNull();
   });
 
+  it('counts batches by outcome and changes applied in /metrics, and shows the last sequence number', async () => {
+    const text = (await call(current.server.url, '/metrics')).body as string;
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const last = (await changes()).body.lastSequence;
+    expect(value('idv_register_changes_total')).toBe(last);
+    expect(value('idv_register_last_sequence')).toBe(last);
+    expect(value('idv_register_batches_total{outcome="replayed"}')).toBeGreaterThanOrEqual(1);
+    expect(value('idv_register_batches_total{outcome="refused"}')).toBeGreaterThanOrEqual(2);
+  });
+
   it('refuses a malformed position', async () => {
     for (const q of ['?after=-1', '?after=x', '?limit=0', '?limit=5000']) {
       const reply = await changes(q);
