@@ -81,6 +81,9 @@ export async function apply(argv: string[]): Promise<void> {
         } catch (err) {
           const items = (err as { items?: { index: number; message: string }[] }).items;
           if (items) throw new Error(items.map((e) => `line ${lines[e.index]}: ${e.message}`).join('; '));
+          if ((err as { code?: string }).code === 'IDEMPOTENCY_CONFLICT') {
+            throw new Error(`batch ${number} (from line ${lines[0]}) differs from the batch of that number applied from this file before: it was applied with another --batch; run it again with that one`);
+          }
           throw err;
         }
       }
