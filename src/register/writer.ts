@@ -1,4 +1,3 @@
-import { hash as digest } from 'node:crypto';
 import { statfsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Citizen } from '../domain/citizen.js';
@@ -128,20 +127,23 @@ export class RegisterWriter {
    * (IDEMPOTENCY_CONFLICT).
    */
   apply(client: string, batch: ChangeBatch, now = new Date()): { answer: BatchAnswer; replayed: boolean } {
-    const batchDigest = digest('sha256', JSON.stringify(batch.changes), 'hex');
+    // Keyed: a plain digest of a one-change batch could be matched by trying every ID number.
+    const batchDigest = this.hash(`d:${JSON.stringify(batch.changes)}`, 16).toString('hex');
     const appliedKey = this.hash(`a:${client}\n${batch.idempotencyKey}`, ID_KEY_BYTES);
     try {
       return this.dbs.env.transactionSync(() => {
-        const prior = this.dbs.applied.get(appliedKey) as { digest: string; answer: BatchAnswer } | undefined;
+        const prior = this.dbs.applied.get(appliedKey) as { digest: string; answer: Omit<BatchAnswer, 'idempotencyKey'> } | undefined;
         if (prior) {
           if (prior.digest !== batchDigest) throw new ServiceError('IDEMPOTENCY_CONFLICT');
-          return { answer: prior.answer, replayed: true };
+          return { answer: { idempotencyKey: batch.idempotencyKey, ...prior.answer }, replayed: true };
         }
         const first = this.lastSequence + 1;
         this.count(this.applyChanges(client, batch, first, now));
         const answer: BatchAnswer = { idempotencyKey: batch.idempotencyKey, applied: batch.changes.length, firstSequence: first, lastSequence: first + batch.changes.length - 1 };
         this.dbs.meta.putSync(SEQUENCE, answer.lastSequence);
-        this.dbs.applied.putSync(appliedKey, { digest: batchDigest, answer, time: now.toISOString() });
+        // Readable without the secret: the answer's numbers only, not the client's key (a client might have put anything in it).
+        const { idempotencyKey: _, ...numbers } = answer;
+        this.dbs.applied.putSync(appliedKey, { digest: batchDigest, answer: numbers, time: now.toISOString() });
         return { answer, replayed: false };
       });
     } catch (err) {

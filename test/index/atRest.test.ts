@@ -9,6 +9,7 @@ import { idKeyText, ID_KEY_BYTES, keyHasher } from '../../src/index/keys.js';
 import { currentBuildDir, DB_FILE } from '../../src/index/layout.js';
 import { IndexReader } from '../../src/index/reader.js';
 import { buildIndex } from '../../src/index/build.js';
+import { RegisterWriter } from '../../src/register/writer.js';
 import { fileSource } from '../../src/index/sources.js';
 import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 
@@ -21,12 +22,20 @@ import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 let index: TempIndex;
 let copy: string;
 let people: Citizen[];
+// Changes applied by the register before the copy: their values, the change log and the
+// idempotency keys (one naming an ID number, as a careless client might) must not show either.
+const born: Citizen = { idNumber: '001226004521', fullName: 'Lê Minh Khang', dateOfBirth: '2026-11-20', gender: 'male', placeOfOrigin: 'Hà Tĩnh', status: 'alive', cardStatus: 'valid' };
+const renamed = { idNumber: '001090000101', fullName: 'Nguyễn Văn Thắng' };
 beforeAll(async () => {
   index = await tempIndex({ input: fixture('citizens.ndjson') });
   people = readFileSync(fixture('citizens.ndjson'), 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Citizen);
+  const writer = RegisterWriter.open(currentBuildDir(index.indexDir)!, index.secret);
+  writer.apply('registrar', { idempotencyKey: 'rename-001090000101', changes: [{ op: 'rename', ...renamed }, { op: 'upsert', record: born }, { op: 'deceased', idNumber: '001199000404' }] });
+  await writer.close();
+  people.push(born, { ...people[0], ...renamed });
   copy = mkdtempSync(join(tmpdir(), 'idv-copy-'));
   cpSync(index.indexDir, copy, { recursive: true, verbatimSymlinks: true });
 });
@@ -73,6 +82,18 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('a copy of the index directory, without the secret', () => {
+  it('holds the changes the register applied, sealed: the change log and the batches applied', async () => {
+    const env = open({ path: join(currentBuildDir(copy)!, DB_FILE), readOnly: true, maxDbs: 8 });
+    try {
+      expect([...env.openDB({ name: 'changes', encoding: 'binary', keyEncoding: 'binary' }).getRange({})].length).toBe(3);
+      const applied = JSON.stringify([...env.openDB({ name: 'applied', encoding: 'json', keyEncoding: 'binary' }).getRange({})].map((e) => e.value));
+      expect(applied).toContain('"lastSequence":3');
+      expect(applied).not.toContain('001090000101');
+    } finally {
+      await env.close();
+    }
+  });
+
   it('is a copy: its builds are its own files', () => {
     expect(currentBuildDir(copy)!.startsWith(copy)).toBe(true);
   });
@@ -109,7 +130,7 @@ describe('a copy of the index directory, without the secret', () => {
           decoded.push(null); // not msgpack at all
         }
       }
-      expect(values).toBe(people.length);
+      expect(values).toBe(people.length - 1); // the renamed citizen is one record
       const text = JSON.stringify(decoded, (_, v) => (typeof v === 'bigint' ? String(v) : v));
       for (const p of people) {
         expect(text).not.toContain(p.idNumber);
