@@ -225,6 +225,7 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(defaultSecretPath(dir), { force: true });
   }
 }
 

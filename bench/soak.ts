@@ -93,6 +93,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(defaultSecretPath(dir), { force: true });
   }
 }
 
