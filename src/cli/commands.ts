@@ -22,6 +22,7 @@ import { progressBar } from './progress.js';
 import { AUDIT_DIR } from '../audit/trail.js';
 import { recordsAbout, verifyTrail } from '../audit/reader.js';
 import { secretPath } from './secretPath.js';
+import { changesForBuild } from '../register/carry.js';
 
 
 
@@ -60,15 +61,16 @@ export async function gen(argv: string[]): Promise<void> {
   if (f.out) await new Promise<void>((r, j) => (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? j(e) : r())));
 }
 
-export async function runBuild(opts: { indexDir: string; source: RecordSource; secretFile?: string; threads?: number; rejects?: string; quiet?: boolean; unsealed?: boolean }): Promise<BuildReport> {
+export async function runBuild(opts: { indexDir: string; source: RecordSource; secretFile?: string; threads?: number; rejects?: string; quiet?: boolean; unsealed?: boolean; includesChanges?: number }): Promise<BuildReport> {
   const indexDir = resolve(opts.indexDir);
   const path = secretPath(opts.secretFile, indexDir);
   const { secret, created } = Secret.loadOrCreate(path);
   if (created) log({ level: 'warn', msg: 'created a new secret (mode 0600); keep production secrets apart from the index', secretFile: path });
   const rejectsPath = resolve(opts.rejects ?? join(indexDir, 'rejects.ndjson'));
   if (opts.unsealed) log({ level: 'warn', msg: 'building unsealed, for measurement only: record values are readable without the secret, and the index is served only --unprotected' });
+  const changes = changesForBuild(indexDir, secret, opts.includesChanges);
   const bar = progressBar();
-  const report = await buildIndex({ indexDir, secret, source: opts.source, rejectsPath, threads: opts.threads, sealed: !opts.unsealed, onProgress: (phase, done, total) => bar.update(phase, done, total) });
+  const report = await buildIndex({ indexDir, secret, source: opts.source, rejectsPath, threads: opts.threads, sealed: !opts.unsealed, onProgress: (phase, done, total) => bar.update(phase, done, total), ...changes });
   bar.done();
   log({ level: 'info', msg: 'index built', path: report.path, records: report.records, rejects: report.rejects, rejectsFile: rejectsPath, seconds: report.seconds });
   logCleanup(report.cleanup);
@@ -85,11 +87,13 @@ export async function build(argv: string[]): Promise<void> {
     rejects: { type: 'string' },
     threads: { type: 'string' },
     unsealed: { type: 'boolean' },
+    'includes-changes': { type: 'string' },
   });
   if (!f.index) throw new UsageError('--index DIR is required');
   if ((f.input === undefined) === (f.synthetic === undefined)) throw new UsageError('give exactly one of --input FILE or --synthetic N');
   const source = f.input !== undefined ? await fileSource(resolve(f.input)) : syntheticSource(positiveInt('synthetic', f.synthetic), positiveInt('seed', f.seed, 1));
-  await runBuild({ indexDir: f.index, source, secretFile: f['secret-file'], threads: f.threads ? positiveInt('threads', f.threads) : undefined, rejects: f.rejects, unsealed: f.unsealed });
+  const includesChanges = f['includes-changes'] === undefined ? undefined : positiveInt('includes-changes', f['includes-changes']);
+  await runBuild({ indexDir: f.index, source, secretFile: f['secret-file'], threads: f.threads ? positiveInt('threads', f.threads) : undefined, rejects: f.rejects, unsealed: f.unsealed, includesChanges });
 }
 
 function logCleanup(cleanup: Cleanup): void {
@@ -196,6 +200,8 @@ function stopOnSignals(service: Service): void {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // A newly published build is served without a restart (it is also looked for every 2 s).
+  process.on('SIGHUP', () => void service.reload());
 }
 
 const SERVE_FLAGS = {

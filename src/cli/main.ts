@@ -8,7 +8,7 @@ const USAGE = `Usage: idv <command> [options]
 
   gen    --count N [--seed S] [--out FILE]           synthetic population as NDJSON
   build  (--input FILE | --synthetic N) --index DIR  build an index (NDJSON or CSV input)
-         [--secret-file F] [--rejects FILE] [--seed S] [--threads N] [--unsealed]
+         [--secret-file F] [--rejects FILE] [--seed S] [--threads N] [--unsealed] [--includes-changes N]
   serve  --index DIR [--host 127.0.0.1] [--port 8080] (--clients FILE | --demo) [--secret-file F]
          [--threads N] [--dispatch threads|pool|inline] [--max-inflight N] [--task-items N] [--audit-dir D] [--unprotected]
   demo   [--index DIR] [--count N] [serve options]    build a 1M demo index if absent, then serve

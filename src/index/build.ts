@@ -44,6 +44,10 @@ export interface BuildOptions {
   onProgress?: ProgressFn;
   /** false: record values stay plain msgpack, for measuring what sealing costs; such a build is served only unprotected. */
   sealed?: boolean;
+  /** The register's changes the source holds (recorded in the metadata; see IndexMeta). */
+  changesFrom?: IndexMeta['changesFrom'];
+  /** Runs on the finished build, checked and not yet published (the register carries its later changes in). */
+  beforePublish?: (path: string) => Promise<void> | void;
 }
 
 export interface BuildReport {
@@ -320,6 +324,7 @@ async function buildLocked(opts: BuildOptions, lock: BuildLock): Promise<BuildRe
     salt: salt.toString('hex'),
     ...(opts.sealed === false ? { sealed: false as const } : {}),
     dictionary: sealDictionary(opts.secret.bytes, salt, Dictionary.standard().data),
+    ...(opts.changesFrom ? { changesFrom: opts.changesFrom } : {}),
   };
   await dbs.meta.put('meta', meta);
   await dbs.env.close();
@@ -328,6 +333,7 @@ async function buildLocked(opts: BuildOptions, lock: BuildLock): Promise<BuildRe
   syncToDisk(join(partial, DB_FILE));
   syncToDisk(partial);
   await timed('check', () => checkWritten(partial, meta, counts));
+  await opts.beforePublish?.(partial);
   lock.assertHeld();
   publishBuild(opts.indexDir, partial, final);
   const cleanup = removeUnusedBuilds(opts.indexDir);

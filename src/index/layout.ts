@@ -53,6 +53,12 @@ export interface IndexMeta {
   sealed?: false;
   /** The words and places the record codec stores as integers, sealed (dictionary.ts). */
   dictionary: string;
+  /**
+   * The register's changes this build's source holds: those of build `build` through
+   * sequence `through` (`idv build --includes-changes N`). Later changes of that build are
+   * carried over into this one (src/register/writer.ts).
+   */
+  changesFrom?: { build: string; through: number };
 }
 
 export interface IndexDbs {

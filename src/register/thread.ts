@@ -3,7 +3,7 @@ import { loggableError, ServiceError, type ErrorBody } from '../errors.js';
 import { Secret } from '../index/secret.js';
 import { workerPath } from '../workers.js';
 import type { ChangeBatch } from './changes.js';
-import { RegisterWriter, type BatchAnswer, type ChangePage } from './writer.js';
+import { CarryError, RegisterWriter, type BatchAnswer, type ChangePage } from './writer.js';
 
 /** What the server asks of the register: applied batches and the change log. */
 export interface Register {
@@ -16,11 +16,13 @@ export type RegisterCall = { call: 'apply'; client: string; batch: ChangeBatch }
 /** A failure as it crosses threads: a catalogue error, or an unexpected one (logged where it happened). */
 export type RegisterFailure = ErrorBody['error'] | { code: 'INTERNAL'; message: string; internal: ReturnType<typeof loggableError> };
 
-type ToRegister = ({ id: number } & RegisterCall) | { id: number; call: 'close' };
+type ToRegister = ({ id: number } & RegisterCall) | { id: number; call: 'close' } | { id: number; call: 'switch'; buildPath: string };
 type FromRegister = { id: number; value?: unknown; failure?: RegisterFailure } | { type: 'ready'; lastSequence: number } | { type: 'failed'; message: string };
 
 export function failureOf(err: unknown): RegisterFailure {
   if (err instanceof ServiceError) return err.toBody().error;
+  // Its message names builds and counts, nothing personal: kept, for the log of the refused switch.
+  if (err instanceof CarryError) return { code: 'INTERNAL', message: err.message, internal: loggableError(err) };
   return { code: 'INTERNAL', message: 'Internal error', internal: loggableError(err) };
 }
 
@@ -96,6 +98,15 @@ export class RegisterThread implements Register {
     return this.ask({ call: 'changes', after, limit });
   }
 
+  /**
+   * Moves the writer to a newly published build: the changes applied to the old one after
+   * the new one's source was taken are carried in first. Refused (and the old build kept)
+   * when the new build does not say which changes its source holds.
+   */
+  switchTo(buildPath: string): Promise<{ carried: number; through: number; lastSequence: number }> {
+    return this.ask({ call: 'switch', buildPath });
+  }
+
   /** Answers a call relayed from a server thread, as it will cross back. */
   relay(call: RegisterCall): Promise<{ value?: unknown; failure?: RegisterFailure }> {
     const answer: Promise<unknown> = call.call === 'apply' ? this.apply(call.client, call.batch) : this.changes(call.after, call.limit);
@@ -112,7 +123,7 @@ export class RegisterThread implements Register {
     await this.worker.terminate();
   }
 
-  private ask<T>(call: RegisterCall | { call: 'close' }): Promise<T> {
+  private ask<T>(call: RegisterCall | { call: 'close' } | { call: 'switch'; buildPath: string }): Promise<T> {
     if (this.stopped) return Promise.reject(new ServiceError('NOT_READY', 'The register is closed'));
     return new Promise<T>((resolve, reject) => {
       const id = ++this.asked;
@@ -125,8 +136,9 @@ export class RegisterThread implements Register {
 /** The register thread's side (workers/register.ts). */
 export function runRegisterThread(parent: MessagePort, data: { buildPath: string; secretHex: string }): void {
   let writer: RegisterWriter;
+  const secret = Secret.fromHex(data.secretHex);
   try {
-    writer = RegisterWriter.open(data.buildPath, Secret.fromHex(data.secretHex));
+    writer = RegisterWriter.open(data.buildPath, secret);
   } catch (err) {
     parent.postMessage({ type: 'failed', message: (err as Error).message } satisfies FromRegister);
     return;
@@ -135,6 +147,21 @@ export function runRegisterThread(parent: MessagePort, data: { buildPath: string
     try {
       if (m.call === 'close') {
         void writer.close().then(() => parent.postMessage({ id: m.id, value: null } satisfies FromRegister));
+        return;
+      }
+      if (m.call === 'switch') {
+        const next = RegisterWriter.open(m.buildPath, secret);
+        let value: ReturnType<RegisterWriter['carryFrom']> & { lastSequence: number };
+        try {
+          value = { ...next.carryFrom(writer), lastSequence: next.lastSequence };
+        } catch (err) {
+          void next.close();
+          throw err;
+        }
+        const previous = writer;
+        writer = next;
+        void previous.close();
+        parent.postMessage({ id: m.id, value } satisfies FromRegister);
         return;
       }
       const value = m.call === 'apply' ? writer.apply(m.client, m.batch) : writer.changes(m.after, m.limit);

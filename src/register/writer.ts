@@ -44,6 +44,8 @@ export interface ChangePage {
 }
 
 const SEQUENCE = 'sequence';
+/** How far the changes of the build this one replaced were carried into it. */
+const CARRIED = 'carried';
 
 type Lookup = { db: WritableDbs['byName']; key: Buffer };
 
@@ -69,6 +71,12 @@ function isStorageFull(err: unknown, path: string): boolean {
   const fs = statfsSync(path);
   return fs.bavail * fs.bsize < LOW_SPACE_BYTES;
 }
+
+/** A new build that cannot take over the changes of the one it replaces (its message names builds and counts only). */
+export class CarryError extends Error {}
+
+/** Where changes are carried from: the log of the build being replaced. */
+export type ChangeSource = Pick<RegisterWriter, 'build' | 'lastSequence' | 'changes'>;
 
 /**
  * The register's one writer: applies batches of changes to the served build, each batch
@@ -206,6 +214,44 @@ export class RegisterWriter {
       if (isStorageFull(err, this.buildPath)) throw new ServiceError('STORAGE_FULL');
       throw err;
     }
+  }
+
+  /**
+   * Carries into this build the changes applied to the build it replaces after its source
+   * was taken (meta `changesFrom`), each as a new change of this build's log (its time,
+   * batch and client kept), and notes how far it carried, so that carrying again (the
+   * server switching builds after `idv build` carried the first part) takes only the rest.
+   */
+  carryFrom(previous: ChangeSource): { carried: number; through: number } {
+    const from = readMeta(this.dbs).changesFrom;
+    const done = (this.dbs.meta.get(CARRIED) as { build: string; through: number } | undefined)?.through;
+    const last = previous.lastSequence;
+    if (!from || from.build !== previous.build) {
+      if (last === 0) return { carried: 0, through: 0 };
+      throw new CarryError(`${this.build} does not say which of the ${last} changes applied to ${previous.build} its source holds (build it with --includes-changes N)`);
+    }
+    if (from.through > last) throw new CarryError(`${this.build} says its source holds ${from.through} changes of ${previous.build}, which has ${last}`);
+    let through = done ?? from.through;
+    let carried = 0;
+    while (through < last) {
+      const { changes } = previous.changes(through, 10_000);
+      if (changes.length === 0) break;
+      this.dbs.env.transactionSync(() => {
+        let seq = this.lastSequence;
+        let records = this.records;
+        for (const change of changes) {
+          const idKey = this.hash(idKeyText(change.idNumber), ID_KEY_BYTES);
+          records += this.write(idKey, this.read(idKey), change.record, ++seq);
+          this.log({ ...change, seq });
+        }
+        through = changes.at(-1)!.seq;
+        this.count(records);
+        this.dbs.meta.putSync(SEQUENCE, seq);
+        this.dbs.meta.putSync(CARRIED, { build: previous.build, through });
+      });
+      carried += changes.length;
+    }
+    return { carried, through };
   }
 
   /** The logged changes after `after`, in order, at most `limit`. */

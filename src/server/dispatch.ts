@@ -189,8 +189,15 @@ export class PoolDispatcher extends Bounded {
 
 /** Runs work where it is asked for: on a server thread, or on the one event loop (`--dispatch inline`). */
 export class InlineDispatcher extends Bounded {
-  constructor(private readonly reader: IndexReader, limits: AdmissionLimits, metrics?: Metrics) {
+  constructor(private reader: IndexReader, limits: AdmissionLimits, metrics?: Metrics) {
     super(limits, metrics);
+  }
+
+  /** Reads another build from the next request on (work here is synchronous: none is half done); returns the reader it replaces. */
+  replaceReader(next: IndexReader): IndexReader {
+    const previous = this.reader;
+    this.reader = next;
+    return previous;
   }
 
   protected execute(items: WorkItem[]): WorkResult[] {

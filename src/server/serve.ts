@@ -1,8 +1,8 @@
 import type { ServeConfig } from '../config.js';
 import { IndexReader } from '../index/reader.js';
-import { DB_FILE } from '../index/layout.js';
+import { currentBuildDir, DB_FILE } from '../index/layout.js';
 import { warmPageCache } from '../index/warm.js';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Secret } from '../index/secret.js';
 import { ReaderRegistration } from '../index/readers.js';
 import { AUDIT_DIR, AuditTrail } from '../audit/trail.js';
@@ -20,13 +20,24 @@ export interface Service {
   /** Set when no clients file was given: the demo key, to be shown once. */
   demoKey?: string;
   records: number;
+  /**
+   * Serves the build `current` names if it is a new one, without a restart: the register
+   * carries in the changes the new build's source lacks, then every server thread moves to
+   * it between two requests. Checked every few seconds, and on SIGHUP.
+   */
+  reload(): Promise<void>;
+  /** The threads' move to another build (the threads design only). */
+  switchBuild?: (path: string, records: number) => Promise<void>;
 }
+
+// How often the server looks for a newly published build.
+const BUILD_CHECK_MS = 2000;
 
 /** Opens the index (refusing a foreign secret or format), starts the workers, then listens. */
 export async function startService(config: Readonly<ServeConfig>, log: Log = () => {}): Promise<Service> {
   const secret = Secret.load(config.secretFile);
   // Registered for as long as the process serves: a new build never deletes this one meanwhile.
-  const registration = ReaderRegistration.register(config.indexDir);
+  let registration = ReaderRegistration.register(config.indexDir);
   let audit: AuditTrail | undefined;
   let register: RegisterThread | undefined;
   try {
@@ -45,8 +56,40 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
       if (lastSequence !== undefined) metrics.registerSequence.set(lastSequence);
     });
     const service = await serveBuild(config, secret, registration.buildPath, log, metrics, audit, register);
+    const writer = register;
+    // A build refused (it does not say which changes it holds) is not tried again until `current` moves on.
+    let refused: string | undefined;
+    let switching: Promise<void> | undefined;
+    const reload = async () => {
+      const next = currentBuildDir(config.indexDir);
+      if (!next || next === registration.buildPath || next === refused) return;
+      if (!service.switchBuild) return void log({ level: 'warn', msg: 'a new build is published; this dispatch design serves it after a restart', build: basename(next) });
+      const nextRegistration = ReaderRegistration.register(config.indexDir);
+      try {
+        const reader = IndexReader.openBuild(nextRegistration.buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
+        const records = reader.meta.records;
+        await reader.close();
+        const { carried, lastSequence } = await writer.switchTo(nextRegistration.buildPath);
+        await service.switchBuild(nextRegistration.buildPath, records);
+        metrics.registerSequence.set(lastSequence);
+        void warmPageCache(join(nextRegistration.buildPath, DB_FILE)).catch(() => {});
+        const previous = registration;
+        registration = nextRegistration;
+        previous.release();
+        log({ level: 'info', msg: 'serving a new build', build: basename(registration.buildPath), records, carriedChanges: carried });
+      } catch (err) {
+        nextRegistration.release();
+        refused = nextRegistration.buildPath;
+        log({ level: 'error', msg: 'a new build is not served; the previous one still is', build: basename(nextRegistration.buildPath), reason: (err as Error).message });
+      }
+    };
+    service.reload = () => (switching ??= reload().finally(() => (switching = undefined)));
+    const watch = setInterval(() => void service.reload(), BUILD_CHECK_MS);
+    watch.unref();
     const close = service.server.close;
     service.server.close = async () => {
+      clearInterval(watch);
+      await switching;
       await close();
       // After the last answer: every batch acknowledged is on disk.
       await register?.close();
@@ -88,7 +131,7 @@ function served(config: Readonly<ServeConfig>, server: RunningServer, replace: (
     ({ bytes, seconds }) => log({ level: 'info', msg: 'index pages read into the page cache', bytes, seconds: +seconds.toFixed(1) }),
     (err) => log({ level: 'warn', msg: 'could not pre-read the index', err: String(err) }),
   );
-  return { server, demoKey, records };
+  return { server, demoKey, records, reload: async () => {} };
 }
 
 async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log, metrics: Metrics, audit: AuditTrail | undefined, register: RegisterThread): Promise<Service> {
@@ -131,5 +174,7 @@ async function serveOnThreads(config: Readonly<ServeConfig>, secret: Secret, bui
   const { entries, demoKey } = clientSource(config);
   const server = await startThreads({ config, secret, buildPath, records, clients: entries, metrics, audit, register, log });
   // The main thread follows the file and hands each version to every thread.
-  return served(config, server, (next) => server.replaceClients(next), buildPath, log, demoKey, records);
+  const service = served(config, server, (next) => server.replaceClients(next), buildPath, log, demoKey, records);
+  service.switchBuild = (path, count) => server.switchBuild(path, count);
+  return service;
 }

@@ -40,6 +40,7 @@ export type FromThread =
   | { type: 'metrics'; id: number; json: object[] }
   /** A call to the register (its writer is one for the server), answered with `registered`. */
   | ({ type: 'register'; id: number } & RegisterCall)
+  | { type: 'switched'; path: string }
   | { type: 'closed' };
 
 /** What the main thread tells a server thread. */
@@ -49,11 +50,15 @@ export type ToThread =
   | { type: 'collect'; id: number }
   | { type: 'scraped'; id: number; contentType?: string; text?: string; error?: string }
   | { type: 'registered'; id: number; value?: unknown; failure?: RegisterFailure }
+  /** Serve another build from the next request on. */
+  | { type: 'build'; path: string }
   | { type: 'close' };
 
 export interface ThreadedServer extends RunningServer {
   /** Hands every thread a new set of clients (a reload of the clients file). */
   replaceClients(entries: ClientEntry[]): void;
+  /** Every thread serves this build from its next request on; resolves once all do. */
+  switchBuild(path: string, records: number): Promise<void>;
 }
 
 /**
@@ -77,6 +82,8 @@ export async function startThreads(opts: {
   log: Log;
 }): Promise<ThreadedServer> {
   const { config, metrics, log } = opts;
+  // The build served; a thread started later (a replacement) opens this one.
+  let buildPath = opts.buildPath;
   const port = await reservePort(config.host, config.port);
   const table = new ClientTable();
   const guard = new ProbeGuard(undefined, table);
@@ -132,7 +139,7 @@ export async function startThreads(opts: {
   }
 
   function spawn(): Promise<Worker> {
-    const data: ThreadData = { config: { ...config, port }, buildPath: opts.buildPath, secretHex: opts.secret.hex, records: opts.records, table: table.buffer, clients, register: opts.register !== undefined };
+    const data: ThreadData = { config: { ...config, port }, buildPath, secretHex: opts.secret.hex, records: opts.records, table: table.buffer, clients, register: opts.register !== undefined };
     const worker = new Worker(workerPath('server'), { workerData: data });
     return new Promise((resolve, reject) => {
       let listening = false;
@@ -176,6 +183,25 @@ export async function startThreads(opts: {
     replaceClients(entries) {
       clients = entries;
       for (const t of threads) send(t, { type: 'clients', entries });
+    },
+    async switchBuild(path, records) {
+      buildPath = path;
+      await Promise.all(
+        [...threads].map(
+          (t) =>
+            new Promise<void>((resolve) => {
+              const heardSwitched = (m: FromThread) => {
+                if (m.type !== 'switched' || m.path !== path) return;
+                t.off('message', heardSwitched);
+                resolve();
+              };
+              t.on('message', heardSwitched);
+              t.once('exit', () => resolve());
+              send(t, { type: 'build', path });
+            }),
+        ),
+      );
+      metrics.indexRecords.set(records);
     },
     async close() {
       closing = true;
