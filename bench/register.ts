@@ -137,6 +137,8 @@ export async function changeStream(url: string, people: Citizen[], startAt: numb
         for (;;) {
           const seen = await fetch(`${url}/v1/verify`, { method: 'POST', headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' }, body: claim }).then((r) => r.json());
           if ((seen as { status?: { card?: string } }).status?.card === 'revoked') break;
+          // Not yet: asked again shortly, not in a tight loop (the prober shares the cores it measures).
+          await new Promise((r) => setTimeout(r, 5));
         }
         visibleMs.push(performance.now() - sentAt);
         onVisible?.(performance.now() - sentAt);
