@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import type { Citizen } from '../src/domain/citizen.js';
 import { DEFAULT_NAME_THRESHOLD } from '../src/domain/names.js';
 import { syntheticCitizens } from '../src/synth/generator.js';
-import { join } from 'node:path';
 import { defaultSecretPath, Secret } from '../src/index/secret.js';
 import { CandidateRefs } from '../src/verification/candidateRef.js';
 import { BENCH_CLIENT, BENCH_KEY, BENCH_SEED, benchIndex } from './benchIndex.js';

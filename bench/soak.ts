@@ -7,7 +7,7 @@ import { benchIndex, BENCH_KEY } from './benchIndex.js';
 import { machine, today } from './machine.js';
 import { fullDateWithin } from './matching/pairs.js';
 import { openLoop } from './openloop.js';
-import { changeStream, percentile, registerCopy } from './register.js';
+import { changeStream, percentile, registerCopy } from './registerLoad.js';
 import { saveRun, writeReport } from './report.js';
 import { startServerProcess } from './server.js';
 

@@ -9,7 +9,7 @@ import { checkIndex } from '../index/check.js';
 import { describeProcess } from '../index/processes.js';
 import { liveReaders, ReaderRegistration, removeUnusedBuilds, type Cleanup } from '../index/readers.js';
 import { FORMAT_VERSION } from '../index/codec.js';
-import { defaultSecretPath, Secret } from '../index/secret.js';
+import { Secret } from '../index/secret.js';
 import { fileSource, syntheticSource } from '../index/sources.js';
 import { startService, type Service } from '../server/serve.js';
 import { CHUNK_SIZE, PopulationGenerator } from '../synth/generator.js';

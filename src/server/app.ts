@@ -10,7 +10,7 @@ import type { Metrics } from './metrics.js';
 import { OPENAPI } from './openapi.js';
 import { RateLimiter } from './rateLimit.js';
 import { ProbeGuard, UNGUARDED, type AnswerGuard } from './probing.js';
-import { App, closeListenSocket, listenExclusively, listenShared, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { App, closeListenSocket, listenExclusively, listenShared, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 import { verifications, type Verification, type VerificationRoute } from './verifications.js';
 import type { AuditEntry } from '../audit/trail.js';
 import type { CandidateRefs } from '../verification/candidateRef.js';

@@ -1,0 +1,89 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Citizen } from '../src/domain/citizen.js';
+import { currentBuildDir, CURRENT } from '../src/index/layout.js';
+import { defaultSecretPath } from '../src/index/secret.js';
+import { sha256Hex } from '../src/server/clients.js';
+import { PACKAGE_ROOT } from '../src/packageFiles.js';
+import type { Random } from '../src/synth/random.js';
+import { BENCH_KEY } from './benchIndex.js';
+import { fullDateWithin } from './matching/pairs.js';
+
+/** The live register under load: what bench/register.ts and bench/soak.ts share. */
+
+export const ADMIN_KEY = 'bench-admin-key-not-secret';
+const BATCH = 100;
+
+/** A copy of the bench index that changes may alter: its current build and the secret. */
+export function registerCopy(benchDir: string, scale: number): { dir: string; clients: string } {
+  const dir = join(PACKAGE_ROOT, '.idv', `register-${scale}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const build = currentBuildDir(benchDir)!;
+  const name = build.split('/').at(-1)!;
+  cpSync(build, join(dir, name), { recursive: true });
+  rmSync(join(dir, name, 'index.mdb-lock'), { force: true });
+  execFileSync('ln', ['-s', name, join(dir, CURRENT)]);
+  rmSync(defaultSecretPath(dir), { force: true });
+  copyFileSync(defaultSecretPath(benchDir), defaultSecretPath(dir));
+  const clients = join(dir, 'clients.json');
+  const unlimited = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, notFoundPerHour: 1e9, consentRequired: false, scores: true };
+  writeFileSync(
+    clients,
+    JSON.stringify({
+      clients: [
+        { id: 'bench', keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'], ...unlimited },
+        { id: 'registrar', keySha256: sha256Hex(ADMIN_KEY), scopes: ['admin'], ...unlimited },
+      ],
+    }),
+  );
+  return { dir, clients };
+}
+
+/**
+ * Sends `rate` changes a second (batches of 100) for `seconds`; after each batch is
+ * acknowledged, asks /v1/verify about one of its citizens until the change shows: the
+ * delay from sending to visible.
+ */
+export async function changeStream(url: string, people: Citizen[], startAt: number, random: Random, rate: number, seconds: number, onVisible?: (ms: number) => void): Promise<{ sent: number; visibleMs: number[] }> {
+  const visibleMs: number[] = [];
+  const batches = Math.round((rate * seconds) / BATCH);
+  const interval = (BATCH / rate) * 1000;
+  const started = performance.now();
+  let sent = 0;
+  const inFlight: Promise<void>[] = [];
+  for (let b = 0; b < batches; b++) {
+    const due = started + b * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const slice = people.slice((startAt + b * BATCH) % people.length, ((startAt + b * BATCH) % people.length) + BATCH);
+    const changes = slice.map((p) => ({ op: 'revokeCard', idNumber: p.idNumber }));
+    const probe = slice[Math.floor(random.next() * slice.length)];
+    const sentAt = performance.now();
+    inFlight.push(
+      (async () => {
+        const reply = await fetch(`${url}/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ idempotencyKey: `stream-${startAt}-${b}`, changes }) });
+        if (reply.status !== 200) throw new Error(`a change batch was answered ${reply.status}: ${await reply.text()}`);
+        sent += changes.length;
+        const claim = JSON.stringify({ idNumber: probe.idNumber, fullName: probe.fullName, dateOfBirth: fullDateWithin(probe.dateOfBirth, random) });
+        for (;;) {
+          const seen = await fetch(`${url}/v1/verify`, { method: 'POST', headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' }, body: claim }).then((r) => r.json());
+          if ((seen as { status?: { card?: string } }).status?.card === 'revoked') break;
+          // Not yet: asked again shortly, not in a tight loop (the prober shares the cores it measures).
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        visibleMs.push(performance.now() - sentAt);
+        onVisible?.(performance.now() - sentAt);
+      })(),
+    );
+  }
+  await Promise.all(inFlight);
+  return { sent, visibleMs };
+}
+
+export const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+};
+
