@@ -196,13 +196,13 @@ function renderSoak(runs: SoakResults[]): string {
       [
         `## Soak: ${r.minutes.length} minutes at ${r.scale.toLocaleString('en')} citizens`,
         '',
-        `\`${r.command}\`, ${r.date}, on ${r.machine}: ID checks at ${r.rates.verify.toLocaleString('en')}/s and searches at ${r.rates.demographic.toLocaleString('en')}/s offered (open loop, latency at the client from when each was due), and ${r.rates.changes.toLocaleString('en')} changes/s (revoked cards, batches of 100) throughout. Each minute: the server's resident memory, the latencies of that minute, and the delay from a change sent to seen by a verification.`,
+        `\`${r.command}\`, ${r.date}, on ${r.machine}: ID checks at ${r.rates.verify.toLocaleString('en')}/s and searches at ${r.rates.demographic.toLocaleString('en')}/s offered (open loop, latency at the client from when each was due), and ${r.rates.changes.toLocaleString('en')} changes/s (revoked cards, batches of 100) throughout. Each minute: the server's resident memory, its own (anonymous: a leak would show there) and the index file's pages it has touched through the map (they grow until the whole file has been read), the latencies of that minute, and the delay from a change sent to seen by a verification.`,
         '',
-        '| minute | RSS | ID check p50 / p99 | search p50 / p99 | not answered 200 | changes | change to seen, p99 |',
+        '| minute | RSS: anonymous + file | ID check p50 / p99 | search p50 / p99 | not answered 200 | changes | change to seen, p99 |',
         '|---:|---:|---:|---:|---:|---:|---:|',
         ...r.minutes.map(
           (m) =>
-            `| ${m.minute} | ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB | ${m.verify.p50Ms.toFixed(2)} / ${m.verify.p99Ms.toFixed(2)} ms | ${m.demographic.p50Ms.toFixed(2)} / ${m.demographic.p99Ms.toFixed(2)} ms | ${m.verify.refused + m.demographic.refused} | ${m.changes.toLocaleString('en')} | ${m.visibleP99Ms.toFixed(0)} ms |`,
+            `| ${m.minute} | ${(m.anonBytes / 2 ** 20).toFixed(0)} + ${(m.fileBytes / 2 ** 20).toFixed(0)} MiB | ${m.verify.p50Ms.toFixed(2)} / ${m.verify.p99Ms.toFixed(2)} ms | ${m.demographic.p50Ms.toFixed(2)} / ${m.demographic.p99Ms.toFixed(2)} ms | ${m.verify.refused + m.demographic.refused} | ${m.changes.toLocaleString('en')} | ${m.visibleP99Ms.toFixed(0)} ms |`,
         ),
         '',
       ].join('\n'),

@@ -37,6 +37,10 @@ const changeRate = Number(args.changes);
 export interface SoakMinute {
   minute: number;
   rssBytes: number;
+  /** The heap and other memory of the process's own (RssAnon): a leak shows here. */
+  anonBytes: number;
+  /** Pages of the index file it has touched through the map (RssFile): they grow until the whole file has been read. */
+  fileBytes: number;
   verify: { answered: number; p50Ms: number; p99Ms: number; refused: number };
   demographic: { answered: number; p50Ms: number; p99Ms: number; refused: number };
   visibleP99Ms: number;
@@ -52,7 +56,7 @@ export interface SoakResults {
   minutes: SoakMinute[];
 }
 
-const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+const memory = (pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
 
 async function main(): Promise<void> {
   const bench = await benchIndex(scale);
@@ -80,9 +84,10 @@ async function main(): Promise<void> {
         openLoop({ url: server.url, path: '/v1/verify/demographic', key: BENCH_KEY, bodies: search, rate: searchRate, seconds: 60, connections: 64 }),
       ]);
       const of = (r: typeof v) => ({ answered: r.statuses.get(200) ?? 0, p50Ms: percentile(r.latenciesMs, 0.5), p99Ms: r.okP99Ms, refused: r.total - (r.statuses.get(200) ?? 0) });
-      results.push({ minute, rssBytes: rss(server.child.pid!), verify: of(v), demographic: of(d), visibleP99Ms: visible.length ? percentile(visible, 0.99) : NaN, changes: changed });
+      const pid = server.child.pid!;
+      results.push({ minute, rssBytes: memory(pid, 'VmRSS'), anonBytes: memory(pid, 'RssAnon'), fileBytes: memory(pid, 'RssFile'), verify: of(v), demographic: of(d), visibleP99Ms: visible.length ? percentile(visible, 0.99) : NaN, changes: changed });
       const m = results.at(-1)!;
-      process.stderr.write(`minute ${minute}: RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB; verify p50 ${m.verify.p50Ms.toFixed(2)} p99 ${m.verify.p99Ms.toFixed(2)} ms; search p50 ${m.demographic.p50Ms.toFixed(2)} p99 ${m.demographic.p99Ms.toFixed(2)} ms; ${m.changes} changes, visible p99 ${m.visibleP99Ms.toFixed(0)} ms\n`);
+      process.stderr.write(`minute ${minute}: RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB (anonymous ${(m.anonBytes / 2 ** 20).toFixed(0)}, index file ${(m.fileBytes / 2 ** 20).toFixed(0)}); verify p50 ${m.verify.p50Ms.toFixed(2)} p99 ${m.verify.p99Ms.toFixed(2)} ms; search p50 ${m.demographic.p50Ms.toFixed(2)} p99 ${m.demographic.p99Ms.toFixed(2)} ms; ${m.changes} changes, visible p99 ${m.visibleP99Ms.toFixed(0)} ms\n`);
       visible = [];
       changed = 0;
     }
