@@ -46,14 +46,14 @@ export function registerCopy(benchDir: string, scale: number): { dir: string; cl
  * acknowledged, asks /v1/verify about one of its citizens until the change shows: the
  * delay from sending to visible.
  */
-export async function changeStream(url: string, people: Citizen[], startAt: number, random: Random, rate: number, seconds: number, onVisible?: (ms: number) => void): Promise<{ sent: number; visibleMs: number[] }> {
+export async function changeStream(url: string, people: Citizen[], startAt: number, random: Random, rate: number, seconds: number, onVisible?: (ms: number) => void, stopped: () => boolean = () => false): Promise<{ sent: number; visibleMs: number[] }> {
   const visibleMs: number[] = [];
   const batches = Math.round((rate * seconds) / BATCH);
   const interval = (BATCH / rate) * 1000;
   const started = performance.now();
   let sent = 0;
   const inFlight: Promise<void>[] = [];
-  for (let b = 0; b < batches; b++) {
+  for (let b = 0; b < batches && !stopped(); b++) {
     const due = started + b * interval;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));

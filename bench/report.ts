@@ -188,6 +188,9 @@ function renderRegister(runs: RegisterResults[]): string {
   ].join('\n');
 }
 
+/** A figure that may be missing (a minute with no change probed). */
+const ms = (value: number | null) => (value === null || !Number.isFinite(value) ? '–' : `${value.toFixed(value < 100 ? 2 : 0)} ms`);
+
 /** The soak, minute by minute: memory and latency must stay flat. */
 function renderSoak(runs: SoakResults[]): string {
   if (!runs.length) return '';
@@ -202,7 +205,7 @@ function renderSoak(runs: SoakResults[]): string {
         '|---:|---:|---:|---:|---:|---:|---:|',
         ...r.minutes.map(
           (m) =>
-            `| ${m.minute} | ${(m.anonBytes / 2 ** 20).toFixed(0)} + ${(m.fileBytes / 2 ** 20).toFixed(0)} MiB | ${m.verify.p50Ms.toFixed(2)} / ${m.verify.p99Ms.toFixed(2)} ms | ${m.demographic.p50Ms.toFixed(2)} / ${m.demographic.p99Ms.toFixed(2)} ms | ${m.verify.refused + m.demographic.refused} | ${m.changes.toLocaleString('en')} | ${m.visibleP99Ms.toFixed(0)} ms |`,
+            `| ${m.minute} | ${(m.anonBytes / 2 ** 20).toFixed(0)} + ${(m.fileBytes / 2 ** 20).toFixed(0)} MiB | ${ms(m.verify.p50Ms)} / ${ms(m.verify.p99Ms)} | ${ms(m.demographic.p50Ms)} / ${ms(m.demographic.p99Ms)} | ${m.verify.refused + m.demographic.refused} | ${m.changes.toLocaleString('en')} | ${ms(m.visibleP99Ms)} |`,
         ),
         '',
       ].join('\n'),

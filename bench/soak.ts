@@ -66,17 +66,28 @@ async function main(): Promise<void> {
     await server.warm;
     const reader = IndexReader.open(dir, Secret.load(defaultSecretPath(dir)));
     const random = new Random(23);
-    const people = reader.sample(20_000 + changeRate * 60 * minutes, () => random.next());
+    const people = reader.sample(20_000 + changeRate * 66 * minutes, () => random.next());
     void reader.close();
     const verify = people.slice(0, 10_000).map((p) => JSON.stringify({ idNumber: p.idNumber, fullName: p.fullName, dateOfBirth: fullDateWithin(p.dateOfBirth, random) }));
     const search = people.slice(10_000, 20_000).map((p) => JSON.stringify({ fullName: p.fullName, dateOfBirth: fullDateWithin(p.dateOfBirth, random) }));
 
     let visible: number[] = [];
     let changed = 0;
-    const stream = changeStream(server.url, people.slice(20_000), 0, random, changeRate, minutes * 60, (ms) => {
-      visible.push(ms);
-      changed += 100;
-    });
+    // Scheduled with a margin (each minute's load takes a little over 60 s) and stopped with the last minute.
+    let done = false;
+    const stream = changeStream(
+      server.url,
+      people.slice(20_000),
+      0,
+      random,
+      changeRate,
+      minutes * 66,
+      (ms) => {
+        visible.push(ms);
+        changed += 100;
+      },
+      () => done,
+    );
     const results: SoakMinute[] = [];
     for (let minute = 1; minute <= minutes; minute++) {
       const [v, d] = await Promise.all([
@@ -91,6 +102,7 @@ async function main(): Promise<void> {
       visible = [];
       changed = 0;
     }
+    done = true;
     await stream;
     const soak: SoakResults = { date: today(), machine: machine(), scale, command: `npm run soak -- --scale ${scale} --minutes ${minutes}`, rates: { verify: verifyRate, demographic: searchRate, changes: changeRate }, minutes: results };
     saveRun('soak', soak);
