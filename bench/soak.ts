@@ -34,6 +34,16 @@ const verifyRate = Number(args.verify);
 const searchRate = Number(args.demographic);
 const changeRate = Number(args.changes);
 
+/** One kind of request in one minute: `refused` counts every answer but 200, by status in `statuses`, and `unanswered` what got none. */
+interface Minute {
+  answered: number;
+  p50Ms: number;
+  p99Ms: number;
+  refused: number;
+  statuses?: Record<string, number>;
+  unanswered?: number;
+}
+
 export interface SoakMinute {
   minute: number;
   rssBytes: number;
@@ -41,8 +51,8 @@ export interface SoakMinute {
   anonBytes: number;
   /** Pages of the index file it has touched through the map (RssFile): they grow until the whole file has been read. */
   fileBytes: number;
-  verify: { answered: number; p50Ms: number; p99Ms: number; refused: number };
-  demographic: { answered: number; p50Ms: number; p99Ms: number; refused: number };
+  verify: Minute;
+  demographic: Minute;
   visibleP99Ms: number;
   changes: number;
 }
@@ -94,11 +104,18 @@ async function main(): Promise<void> {
         openLoop({ url: server.url, path: '/v1/verify', key: BENCH_KEY, bodies: verify, rate: verifyRate, seconds: 60, connections: 128 }),
         openLoop({ url: server.url, path: '/v1/verify/demographic', key: BENCH_KEY, bodies: search, rate: searchRate, seconds: 60, connections: 64 }),
       ]);
-      const of = (r: typeof v) => ({ answered: r.statuses.get(200) ?? 0, p50Ms: percentile(r.latenciesMs, 0.5), p99Ms: r.okP99Ms, refused: r.total - (r.statuses.get(200) ?? 0) });
+      const of = (r: typeof v): Minute => ({
+        answered: r.statuses.get(200) ?? 0,
+        p50Ms: percentile(r.latenciesMs, 0.5),
+        p99Ms: r.okP99Ms,
+        refused: r.total - (r.statuses.get(200) ?? 0),
+        statuses: Object.fromEntries([...r.statuses].filter(([status]) => status !== 200)),
+        unanswered: r.errors,
+      });
       const pid = server.child.pid!;
       results.push({ minute, rssBytes: memory(pid, 'VmRSS'), anonBytes: memory(pid, 'RssAnon'), fileBytes: memory(pid, 'RssFile'), verify: of(v), demographic: of(d), visibleP99Ms: visible.length ? percentile(visible, 0.99) : NaN, changes: changed });
       const m = results.at(-1)!;
-      process.stderr.write(`minute ${minute}: RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB (anonymous ${(m.anonBytes / 2 ** 20).toFixed(0)}, index file ${(m.fileBytes / 2 ** 20).toFixed(0)}); verify p50 ${m.verify.p50Ms.toFixed(2)} p99 ${m.verify.p99Ms.toFixed(2)} ms; search p50 ${m.demographic.p50Ms.toFixed(2)} p99 ${m.demographic.p99Ms.toFixed(2)} ms; ${m.changes} changes, visible p99 ${m.visibleP99Ms.toFixed(0)} ms\n`);
+      process.stderr.write(`minute ${minute}: RSS ${(m.rssBytes / 2 ** 20).toFixed(0)} MiB (anonymous ${(m.anonBytes / 2 ** 20).toFixed(0)}, index file ${(m.fileBytes / 2 ** 20).toFixed(0)}); verify p50 ${m.verify.p50Ms.toFixed(2)} p99 ${m.verify.p99Ms.toFixed(2)} ms; search p50 ${m.demographic.p50Ms.toFixed(2)} p99 ${m.demographic.p99Ms.toFixed(2)} ms; ${m.changes} changes, visible p99 ${m.visibleP99Ms.toFixed(0)} ms; not 200: ${JSON.stringify({ verify: m.verify.statuses, search: m.demographic.statuses, unanswered: (m.verify.unanswered ?? 0) + (m.demographic.unanswered ?? 0) })}\n`);
       visible = [];
       changed = 0;
     }
