@@ -47,7 +47,7 @@ export class RegisterThread implements Register {
   private constructor(
     private readonly worker: Worker,
     private readonly log: (event: Record<string, unknown>) => void,
-    private readonly counted: (outcome: 'applied' | 'replayed' | 'refused', changes: number, lastSequence?: number) => void,
+    private readonly counted: (outcome: 'applied' | 'replayed' | 'refused', changes: number, lastSequence?: number, records?: number) => void,
   ) {
     worker.on('message', (m: FromRegister) => {
       if (!('id' in m)) return;
@@ -82,10 +82,10 @@ export class RegisterThread implements Register {
   }
 
   apply(client: string, batch: ChangeBatch): Promise<{ answer: BatchAnswer; replayed: boolean }> {
-    return this.ask<{ answer: BatchAnswer; replayed: boolean }>({ call: 'apply', client, batch }).then(
-      (done) => {
-        this.counted(done.replayed ? 'replayed' : 'applied', done.replayed ? 0 : done.answer.applied, done.answer.lastSequence);
-        return done;
+    return this.ask<{ answer: BatchAnswer; replayed: boolean; records: number }>({ call: 'apply', client, batch }).then(
+      ({ answer, replayed, records }) => {
+        this.counted(replayed ? 'replayed' : 'applied', replayed ? 0 : answer.applied, answer.lastSequence, records);
+        return { answer, replayed };
       },
       (err) => {
         this.counted('refused', 0);
@@ -164,7 +164,8 @@ export function runRegisterThread(parent: MessagePort, data: { buildPath: string
         parent.postMessage({ id: m.id, value } satisfies FromRegister);
         return;
       }
-      const value = m.call === 'apply' ? writer.apply(m.client, m.batch) : writer.changes(m.after, m.limit);
+      // An applied batch carries the count of citizens on record after it, for the metrics.
+      const value = m.call === 'apply' ? { ...writer.apply(m.client, m.batch), records: writer.records } : writer.changes(m.after, m.limit);
       parent.postMessage({ id: m.id, value } satisfies FromRegister);
     } catch (err) {
       parent.postMessage({ id: m.id, failure: failureOf(err) } satisfies FromRegister);

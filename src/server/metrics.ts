@@ -38,8 +38,9 @@ export class Metrics {
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
     registers: [this.registry],
   });
-  // Gathered from every server thread: the same index in each; ready only when all are.
-  readonly indexRecords = new Gauge({ name: 'idv_index_records', help: 'Citizens in the open index', registers: [this.registry], aggregator: 'max' });
+  // Gathered from every server thread: the main thread's count comes first and is the one kept
+  // (it follows the register's changes); ready only when every thread is.
+  readonly indexRecords = new Gauge({ name: 'idv_index_records', help: 'Citizens in the open index', registers: [this.registry], aggregator: 'first' });
   readonly ready = new Gauge({ name: 'idv_ready', help: '1 when the index is open and requests are served', registers: [this.registry], aggregator: 'min' });
   readonly auditRecords = new Counter({ name: 'idv_audit_records_total', help: 'Audit records written and synced', registers: [this.registry] });
   readonly registerBatches = new Counter({ name: 'idv_register_batches_total', help: 'Batches of register changes by outcome (applied, replayed, refused)', labelNames: ['outcome'], registers: [this.registry] });

@@ -50,10 +50,11 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
       onWritten: (n) => metrics.auditRecords.inc(n),
       onError: () => metrics.auditErrors.inc(),
     });
-    register = await RegisterThread.start(registration.buildPath, secret, log, (outcome, changes, lastSequence) => {
+    register = await RegisterThread.start(registration.buildPath, secret, log, (outcome, changes, lastSequence, records) => {
       if (changes > 0 || outcome !== 'applied') metrics.registerBatches.inc({ outcome });
       metrics.registerChanges.inc(changes);
       if (lastSequence !== undefined) metrics.registerSequence.set(lastSequence);
+      if (records !== undefined) metrics.indexRecords.set(records);
     });
     const service = await serveBuild(config, secret, registration.buildPath, log, metrics, audit, register);
     const writer = register;

@@ -54,14 +54,18 @@ describe('POST /v1/records', () => {
 
   it('adds a citizen by upsert, drops a legacy number the new record lacks, and deletes', async () => {
     const born = { idNumber: '001226000111', fullName: 'Lê Minh Khang', dateOfBirth: '2026-11-20', gender: 'male' };
+    const citizens = async () => Number(/^idv_index_records (\d+)$/m.exec((await call(current.server.url, '/metrics')).body as string)?.[1]);
+    const before = await citizens();
     expect((await records(batch({ op: 'upsert', record: born }))).status).toBe(200);
     expect((await within1s(() => verify(born), (r) => r.body.result === 'match')).body.result).toBe('match');
+    expect(await citizens()).toBe(before + 1);
     // Võ Minh Khoa held legacy number 201234567; his record sent again without it.
     await records(batch({ op: 'upsert', record: { idNumber: '048060000808', fullName: 'Võ Minh Khoa', dateOfBirth: '1960-09', gender: 'male' } }));
     const legacy = await within1s(() => verify({ idNumber: '201234567', fullName: 'Võ Minh Khoa', dateOfBirth: '1960-09-15' }), (r) => r.body.result === 'not_found');
     expect(legacy.body.result).toBe('not_found');
     await records(batch({ op: 'delete', idNumber: '001226000111' }));
     expect((await within1s(() => verify(born), (r) => r.body.result === 'not_found')).body.result).toBe('not_found');
+    expect(await citizens()).toBe(before);
   });
 
   it('applies a re-sent batch once and answers it as the first time; the same key with other changes is a conflict', async () => {
