@@ -17,7 +17,7 @@ import { RateLimiter } from '../src/server/rateLimit.js';
 import { verifications, type VerificationRoute } from '../src/server/verifications.js';
 import { Random } from '../src/synth/random.js';
 import { benchIndex, BENCH_CLIENT, BENCH_KEY } from './benchIndex.js';
-import { machine, median, today } from './machine.js';
+import { machine, median, today, runScript } from './machine.js';
 import { fullDateWithin } from './matching/pairs.js';
 import { saveRun, writeReport } from './report.js';
 
@@ -138,9 +138,4 @@ async function main(): Promise<void> {
   writeReport();
 }
 
-if (process.argv[1]?.endsWith('bench/budget.js')) {
-  main().catch((err) => {
-    process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
-    process.exit(1);
-  });
-}
+runScript('bench/budget.js', main);

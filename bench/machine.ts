@@ -15,3 +15,12 @@ export function median(values: number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** Runs a bench script's main when the file is run as a script (not imported): a failure prints its stack and exits 1. */
+export function runScript(file: string, main: () => Promise<void>): void {
+  if (!process.argv[1]?.endsWith(file)) return;
+  main().catch((err) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
+    process.exit(1);
+  });
+}

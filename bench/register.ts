@@ -8,7 +8,7 @@ import { defaultSecretPath, Secret } from '../src/index/secret.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import { Random } from '../src/synth/random.js';
 import { benchIndex, BENCH_KEY } from './benchIndex.js';
-import { machine, median, today } from './machine.js';
+import { machine, median, today, runScript } from './machine.js';
 import { fullDateWithin } from './matching/pairs.js';
 import { saveRun, writeReport } from './report.js';
 import { startServerProcess, type ServerProcess } from './server.js';
@@ -83,7 +83,7 @@ function applyFile(dir: string, changes: object[]): RegisterResults['apply'] {
 async function main(): Promise<void> {
   if (!(await wrkAvailable())) throw new Error('wrk is needed (apt-get install wrk)');
   const bench = await benchIndex(scale);
-  const { dir, clients } = registerCopy(bench.dir, scale);
+  const { dir, clients, remove } = registerCopy(bench.dir, scale);
   try {
     const reader = IndexReader.open(dir, Secret.load(defaultSecretPath(dir)));
     const random = new Random(17);
@@ -152,14 +152,8 @@ async function main(): Promise<void> {
       throw new Error('the register smoke run failed its lenient bounds');
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(defaultSecretPath(dir), { force: true });
+    remove();
   }
 }
 
-if (process.argv[1]?.endsWith('bench/register.js')) {
-  main().catch((err) => {
-    process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
-    process.exit(1);
-  });
-}
+runScript('bench/register.js', main);

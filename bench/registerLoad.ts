@@ -16,7 +16,7 @@ export const ADMIN_KEY = 'bench-admin-key-not-secret';
 const BATCH = 100;
 
 /** A copy of the bench index that changes may alter: its current build and the secret. */
-export function registerCopy(benchDir: string, scale: number): { dir: string; clients: string } {
+export function registerCopy(benchDir: string, scale: number): { dir: string; clients: string; remove: () => void } {
   const dir = join(PACKAGE_ROOT, '.idv', `register-${scale}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -38,7 +38,11 @@ export function registerCopy(benchDir: string, scale: number): { dir: string; cl
       ],
     }),
   );
-  return { dir, clients };
+  const remove = () => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(defaultSecretPath(dir), { force: true });
+  };
+  return { dir, clients, remove };
 }
 
 /**

@@ -1,10 +1,10 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { IndexReader } from '../src/index/reader.js';
 import { defaultSecretPath, Secret } from '../src/index/secret.js';
 import { Random } from '../src/synth/random.js';
 import { benchIndex, BENCH_KEY } from './benchIndex.js';
-import { machine, today } from './machine.js';
+import { machine, today, runScript } from './machine.js';
 import { fullDateWithin } from './matching/pairs.js';
 import { openLoop } from './openloop.js';
 import { changeStream, percentile, registerCopy } from './registerLoad.js';
@@ -70,7 +70,7 @@ const memory = (pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile') => Number(n
 
 async function main(): Promise<void> {
   const bench = await benchIndex(scale);
-  const { dir, clients } = registerCopy(bench.dir, scale);
+  const { dir, clients, remove } = registerCopy(bench.dir, scale);
   const server = await startServerProcess(['--index', dir, '--clients', clients]);
   try {
     await server.warm;
@@ -126,14 +126,8 @@ async function main(): Promise<void> {
     writeReport();
   } finally {
     await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(defaultSecretPath(dir), { force: true });
+    remove();
   }
 }
 
-if (process.argv[1]?.endsWith('bench/soak.js')) {
-  main().catch((err) => {
-    process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
-    process.exit(1);
-  });
-}
+runScript('bench/soak.js', main);

@@ -123,10 +123,18 @@ export function currentBuildDir(indexDir: string): string | undefined {
   return existsSync(link) ? realpathSync(link) : undefined;
 }
 
+/**
+ * The count of citizens once the register has changed it. Kept under a key of its own: the
+ * metadata record holds the sealed dictionary (~15 KB), and rewriting it with every batch
+ * of changes would parse and write it again each time.
+ */
+export const LIVE_RECORDS = 'records';
+
 export function readMeta(dbs: IndexDbs): IndexMeta {
   const meta = dbs.meta.get('meta') as IndexMeta | undefined;
   if (!meta) throw new Error('index has no metadata: it is not a complete build');
-  return meta;
+  const live = dbs.meta.get(LIVE_RECORDS) as number | undefined;
+  return live === undefined ? meta : { ...meta, records: live };
 }
 
 /** The format of the served build, or undefined when there is none. */

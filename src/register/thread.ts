@@ -47,7 +47,9 @@ export class RegisterThread implements Register {
   private constructor(
     private readonly worker: Worker,
     private readonly log: (event: Record<string, unknown>) => void,
-    private readonly counted: (outcome: 'applied' | 'replayed' | 'refused', changes: number, lastSequence?: number, records?: number) => void,
+    private readonly counted: (outcome: 'applied' | 'replayed' | 'refused', done?: { changes: number; lastSequence: number; records: number }) => void,
+    /** The last change applied when the writer opened its build. */
+    readonly lastSequence: number,
   ) {
     worker.on('message', (m: FromRegister) => {
       if (!('id' in m)) return;
@@ -70,25 +72,24 @@ export class RegisterThread implements Register {
     });
   }
 
-  /** `counted`: each batch's outcome, for the metrics. */
+  /** `counted`: each batch's outcome, and where an accepted one left the register, for the metrics. */
   static async start(buildPath: string, secret: Secret, log: (event: Record<string, unknown>) => void, counted: RegisterThread['counted'] = () => {}): Promise<RegisterThread> {
     const worker = new Worker(workerPath('register'), { workerData: { buildPath, secretHex: secret.hex } });
     const lastSequence = await new Promise<number>((resolve, reject) => {
       worker.once('message', (m: FromRegister) => ('type' in m && m.type === 'ready' ? resolve(m.lastSequence) : reject(new Error('type' in m && m.type === 'failed' ? m.message : 'the register did not start'))));
       worker.once('error', reject);
     });
-    counted('applied', 0, lastSequence);
-    return new RegisterThread(worker, log, counted);
+    return new RegisterThread(worker, log, counted, lastSequence);
   }
 
   apply(client: string, batch: ChangeBatch): Promise<{ answer: BatchAnswer; replayed: boolean }> {
     return this.ask<{ answer: BatchAnswer; replayed: boolean; records: number }>({ call: 'apply', client, batch }).then(
       ({ answer, replayed, records }) => {
-        this.counted(replayed ? 'replayed' : 'applied', replayed ? 0 : answer.applied, answer.lastSequence, records);
+        this.counted(replayed ? 'replayed' : 'applied', { changes: replayed ? 0 : answer.applied, lastSequence: answer.lastSequence, records });
         return { answer, replayed };
       },
       (err) => {
-        this.counted('refused', 0);
+        this.counted('refused');
         throw err;
       },
     );

@@ -5,7 +5,7 @@ import { ServiceError, type ItemError } from '../errors.js';
 import { RecordCodec } from '../index/codec.js';
 import { openDictionary } from '../index/dictionary.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from '../index/keys.js';
-import { openForWriting, readMeta, type IndexMeta, type WritableDbs } from '../index/layout.js';
+import { LIVE_RECORDS, openForWriting, readMeta, type IndexMeta, type WritableDbs } from '../index/layout.js';
 import { RecordSeal } from '../index/sealing.js';
 import type { Secret } from '../index/secret.js';
 import { changedRecord, type ChangeBatch, type Op } from './changes.js';
@@ -119,12 +119,22 @@ export class RegisterWriter {
 
   /** Citizens on record now. Read in each transaction: another process (`idv apply`) may write too. */
   get records(): number {
-    return readMeta(this.dbs).records;
+    return (this.dbs.meta.get(LIVE_RECORDS) as number | undefined) ?? readMeta(this.dbs).records;
   }
 
-  /** Sets the count of records in the metadata, inside the open transaction. */
+  /** Sets the count of records, inside the open transaction. */
   private count(records: number): void {
-    this.dbs.meta.putSync('meta', { ...readMeta(this.dbs), records });
+    this.dbs.meta.putSync(LIVE_RECORDS, records);
+  }
+
+  /** Runs `work` in one write transaction, flushed before it returns; a full disk is STORAGE_FULL. */
+  private transaction<T>(work: () => T): T {
+    try {
+      return this.dbs.env.transactionSync(work);
+    } catch (err) {
+      if (isStorageFull(err, this.buildPath)) throw new ServiceError('STORAGE_FULL');
+      throw err;
+    }
   }
 
   /**
@@ -138,26 +148,21 @@ export class RegisterWriter {
     // Keyed: a plain digest of a one-change batch could be matched by trying every ID number.
     const batchDigest = this.hash(`d:${JSON.stringify(batch.changes)}`, 16).toString('hex');
     const appliedKey = this.hash(`a:${client}\n${batch.idempotencyKey}`, ID_KEY_BYTES);
-    try {
-      return this.dbs.env.transactionSync(() => {
-        const prior = this.dbs.applied.get(appliedKey) as { digest: string; answer: Omit<BatchAnswer, 'idempotencyKey'> } | undefined;
-        if (prior) {
-          if (prior.digest !== batchDigest) throw new ServiceError('IDEMPOTENCY_CONFLICT');
-          return { answer: { idempotencyKey: batch.idempotencyKey, ...prior.answer }, replayed: true };
-        }
-        const first = this.lastSequence + 1;
-        this.count(this.applyChanges(client, batch, first, now));
-        const answer: BatchAnswer = { idempotencyKey: batch.idempotencyKey, applied: batch.changes.length, firstSequence: first, lastSequence: first + batch.changes.length - 1 };
-        this.dbs.meta.putSync(SEQUENCE, answer.lastSequence);
-        // Readable without the secret: the answer's numbers only, not the client's key (a client might have put anything in it).
-        const { idempotencyKey: _, ...numbers } = answer;
-        this.dbs.applied.putSync(appliedKey, { digest: batchDigest, answer: numbers, time: now.toISOString() });
-        return { answer, replayed: false };
-      });
-    } catch (err) {
-      if (isStorageFull(err, this.buildPath)) throw new ServiceError('STORAGE_FULL');
-      throw err;
-    }
+    return this.transaction(() => {
+      const prior = this.dbs.applied.get(appliedKey) as { digest: string; answer: Omit<BatchAnswer, 'idempotencyKey'> } | undefined;
+      if (prior) {
+        if (prior.digest !== batchDigest) throw new ServiceError('IDEMPOTENCY_CONFLICT');
+        return { answer: { idempotencyKey: batch.idempotencyKey, ...prior.answer }, replayed: true };
+      }
+      const first = this.lastSequence + 1;
+      this.count(this.applyChanges(client, batch, first, now));
+      const answer: BatchAnswer = { idempotencyKey: batch.idempotencyKey, applied: batch.changes.length, firstSequence: first, lastSequence: first + batch.changes.length - 1 };
+      this.dbs.meta.putSync(SEQUENCE, answer.lastSequence);
+      // Readable without the secret: the answer's numbers only, not the client's key (a client might have put anything in it).
+      const { idempotencyKey: _, ...numbers } = answer;
+      this.dbs.applied.putSync(appliedKey, { digest: batchDigest, answer: numbers, time: now.toISOString() });
+      return { answer, replayed: false };
+    });
   }
 
   /** Writes every change inside the open transaction; throws INVALID_CHANGES (rolling it back) if any cannot apply. */
@@ -191,29 +196,16 @@ export class RegisterWriter {
    * is. Changes already applied here are skipped; a gap (a change missing) is refused.
    */
   replay(entries: LoggedChange[]): { applied: number; lastSequence: number } {
-    let applied = 0;
-    try {
-      return this.dbs.env.transactionSync(() => {
-        let last = this.lastSequence;
-        let records = this.records;
-        for (const entry of entries) {
-          if (entry.v !== 1) throw new Error(`change ${entry.seq}: log record version ${entry.v} is not 1`);
-          if (entry.seq <= last) continue;
-          if (entry.seq !== last + 1) throw new Error(`change ${last + 1} is missing: the log given starts at ${entry.seq}`);
-          const idKey = this.hash(idKeyText(entry.idNumber), ID_KEY_BYTES);
-          records += this.write(idKey, this.read(idKey), entry.record, entry.seq);
-          this.log(entry);
-          last = entry.seq;
-          applied++;
-        }
-        this.count(records);
-        this.dbs.meta.putSync(SEQUENCE, last);
-        return { applied, lastSequence: last };
+    return this.transaction(() => {
+      const fresh = entries.filter((entry) => entry.seq > this.lastSequence);
+      fresh.forEach((entry, i) => {
+        if (entry.v !== 1) throw new Error(`change ${entry.seq}: log record version ${entry.v} is not 1`);
+        const expected = this.lastSequence + 1 + i;
+        if (entry.seq !== expected) throw new Error(`change ${expected} is missing: the log given goes on at ${entry.seq}`);
       });
-    } catch (err) {
-      if (isStorageFull(err, this.buildPath)) throw new ServiceError('STORAGE_FULL');
-      throw err;
-    }
+      this.writeLogged(fresh);
+      return { applied: fresh.length, lastSequence: this.lastSequence };
+    });
   }
 
   /**
@@ -236,17 +228,10 @@ export class RegisterWriter {
     while (through < last) {
       const { changes } = previous.changes(through, 10_000);
       if (changes.length === 0) break;
-      this.dbs.env.transactionSync(() => {
-        let seq = this.lastSequence;
-        let records = this.records;
-        for (const change of changes) {
-          const idKey = this.hash(idKeyText(change.idNumber), ID_KEY_BYTES);
-          records += this.write(idKey, this.read(idKey), change.record, ++seq);
-          this.log({ ...change, seq });
-        }
+      this.transaction(() => {
+        const first = this.lastSequence + 1;
+        this.writeLogged(changes.map((change, i) => ({ ...change, seq: first + i })));
         through = changes.at(-1)!.seq;
-        this.count(records);
-        this.dbs.meta.putSync(SEQUENCE, seq);
         this.dbs.meta.putSync(CARRIED, { build: previous.build, through });
       });
       carried += changes.length;
@@ -266,6 +251,19 @@ export class RegisterWriter {
 
   close(): Promise<void> {
     return this.dbs.env.close();
+  }
+
+  /** Writes logged changes (numbered on from the last) as they left each record, logs them, and moves the count and the sequence on. */
+  private writeLogged(entries: LoggedChange[]): void {
+    let records = this.records;
+    for (const entry of entries) {
+      const idKey = this.hash(idKeyText(entry.idNumber), ID_KEY_BYTES);
+      records += this.write(idKey, this.read(idKey), entry.record, entry.seq);
+      this.log(entry);
+    }
+    if (entries.length === 0) return;
+    this.count(records);
+    this.dbs.meta.putSync(SEQUENCE, entries.at(-1)!.seq);
   }
 
   private read(idKey: Buffer): Citizen | undefined {

@@ -15,7 +15,7 @@ import { verifications, type Verification, type VerificationRoute } from './veri
 import type { AuditEntry } from '../audit/trail.js';
 import type { CandidateRefs } from '../verification/candidateRef.js';
 import type { Register } from '../register/thread.js';
-import { registerRoutes } from './registerRoutes.js';
+import { changesQuery, recordsEndpoint } from './registerRoutes.js';
 
 export interface ServerDeps {
   config: Readonly<ServeConfig>;
@@ -61,7 +61,7 @@ function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>)
 }
 
 /** Reads and answers one verification request; everything before the body is checked from the headers alone. */
-function verificationHandler(route: VerificationRoute, v: Verification, exchanges: Exchanges, authorize: ReturnType<typeof authorizer>, isReady: () => boolean) {
+function verificationHandler(route: string, v: Verification, exchanges: Exchanges, authorize: ReturnType<typeof authorizer>, isReady: () => boolean) {
   return (res: HttpResponse, req: HttpRequest) => {
     const ex = exchanges.begin(res, req, route, true);
     try {
@@ -76,6 +76,21 @@ function verificationHandler(route: VerificationRoute, v: Verification, exchange
         if (!outcome.ok) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
         answer(ex, () => v.handle(decodeBody(outcome.body, format), client, ex.note ?? { client: client.id }));
       });
+    } catch (err) {
+      ex.fail(err);
+    }
+  };
+}
+
+/** Answers a request without a body (GET /v1/changes) as a verification's is: audited, authorized, then `query`. */
+function queryHandler(route: string, scope: Scope, query: (req: HttpRequest) => (note: AuditNote) => object | Promise<object>, exchanges: Exchanges, authorize: ReturnType<typeof authorizer>, isReady: () => boolean) {
+  return (res: HttpResponse, req: HttpRequest) => {
+    const ex = exchanges.begin(res, req, route, true);
+    try {
+      if (!isReady()) throw new ServiceError('NOT_READY');
+      const client = authorize(req, scope, ex.note);
+      const run = query(req);
+      answer(ex, () => run(ex.note ?? { client: client.id }));
     } catch (err) {
       ex.fail(err);
     }
@@ -125,13 +140,18 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const refusal = items > 1 ? limiter.take(client, items - 1) : undefined;
     if (refusal) throw rateLimited(refusal);
   };
+  const wrongMethod = (res: HttpResponse, req: HttpRequest) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED'));
   const routes = verifications({ dispatcher, metrics, chargeItems, minNameThreshold: config.minNameThreshold, guard: config.unprotected ? UNGUARDED : (deps.guard ?? new ProbeGuard()), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(route, v, exchanges, authorize, () => ready));
-    app.any(route, (res, req) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED')));
+    app.any(route, wrongMethod);
   }
   if (deps.register) {
-    registerRoutes(app, { exchanges, register: deps.register, authorize, isReady: () => ready, bodyLimit: config.batchBodyLimitBytes, maxChanges: config.maxChangesPerBatch });
+    // The live register, admin scope only, audited as verifications are.
+    app.post('/v1/records', verificationHandler('/v1/records', recordsEndpoint(deps.register, config.batchBodyLimitBytes, config.maxChangesPerBatch), exchanges, authorize, () => ready));
+    app.any('/v1/records', wrongMethod);
+    app.get('/v1/changes', queryHandler('/v1/changes', 'admin', changesQuery(deps.register), exchanges, authorize, () => ready));
+    app.any('/v1/changes', wrongMethod);
   }
   const scrape = deps.scrape ?? (async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }));
   operationalRoutes(app, exchanges, scrape, () => ({ ready, records: deps.records }));

@@ -21,16 +21,21 @@ const searchOptions = obj({
   maxCandidates: { type: 'integer', minimum: 1, maximum: MAX_CANDIDATES, default: DEFAULT_MAX_CANDIDATES },
 });
 const candidateRef = str({ pattern: '^[A-Za-z0-9_-]{1,128}$', description: 'A candidate of a search answer given to this API key in the last 24 hours, in place of the ID number' });
+const isoDay = str({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' });
+/** A person's fields besides ID number, name and date of birth: as a claim sends them and as a record holds them. */
+const personFields = {
+  gender: { enum: ['male', 'female'] },
+  placeOfOrigin: str({ maxLength: 200 }),
+  placeOfResidence: str({ maxLength: 200 }),
+  legacyIdNumber: str({ pattern: '^([0-9]{9}|[0-9]{12})$' }),
+  cardIssueDate: isoDay,
+};
 const idClaim = {
   idNumber: str({ pattern: '^(?:[0-9]{12}|[0-9]{9})$', description: 'The 12-digit personal ID number, or a 9-digit legacy (CMND) number' }),
   candidateRef,
   fullName,
   dateOfBirth: fullDate,
-  gender: { enum: ['male', 'female'] },
-  placeOfOrigin: str({ maxLength: 200 }),
-  placeOfResidence: str({ maxLength: 200 }),
-  legacyIdNumber: str({ pattern: '^([0-9]{9}|[0-9]{12})$' }),
-  cardIssueDate: str({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
+  ...personFields,
   options,
   ...audit,
 };
@@ -73,11 +78,7 @@ const citizen = obj(
     idNumber,
     fullName,
     dateOfBirth: dateAsRegistered,
-    gender: { enum: ['male', 'female'] },
-    placeOfOrigin: str({ maxLength: 200 }),
-    placeOfResidence: str({ maxLength: 200 }),
-    legacyIdNumber: str({ pattern: '^([0-9]{9}|[0-9]{12})$' }),
-    cardIssueDate: str({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }),
+    ...personFields,
     status: { enum: ['alive', 'deceased'] },
     cardStatus: { enum: ['valid', 'revoked'] },
   },
@@ -87,7 +88,7 @@ const change = {
   oneOf: [
     obj({ op: { const: 'upsert' }, record: ref('Citizen') }, ['op', 'record']),
     ...['deceased', 'revokeCard', 'delete'].map((op) => obj({ op: { const: op }, idNumber }, ['op', 'idNumber'])),
-    obj({ op: { const: 'reissueCard' }, idNumber, cardIssueDate: str({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }) }, ['op', 'idNumber', 'cardIssueDate']),
+    obj({ op: { const: 'reissueCard' }, idNumber, cardIssueDate: isoDay }, ['op', 'idNumber', 'cardIssueDate']),
     obj({ op: { const: 'rename' }, idNumber, fullName }, ['op', 'idNumber', 'fullName']),
   ],
 };

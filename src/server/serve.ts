@@ -50,12 +50,14 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
       onWritten: (n) => metrics.auditRecords.inc(n),
       onError: () => metrics.auditErrors.inc(),
     });
-    register = await RegisterThread.start(registration.buildPath, secret, log, (outcome, changes, lastSequence, records) => {
-      if (changes > 0 || outcome !== 'applied') metrics.registerBatches.inc({ outcome });
-      metrics.registerChanges.inc(changes);
-      if (lastSequence !== undefined) metrics.registerSequence.set(lastSequence);
-      if (records !== undefined) metrics.indexRecords.set(records);
+    register = await RegisterThread.start(registration.buildPath, secret, log, (outcome, done) => {
+      metrics.registerBatches.inc({ outcome });
+      if (!done) return;
+      metrics.registerChanges.inc(done.changes);
+      metrics.registerSequence.set(done.lastSequence);
+      metrics.indexRecords.set(done.records);
     });
+    metrics.registerSequence.set(register.lastSequence);
     const service = await serveBuild(config, secret, registration.buildPath, log, metrics, audit, register);
     const writer = register;
     // A build refused (it does not say which changes it holds) is not tried again until `current` moves on.

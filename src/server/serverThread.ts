@@ -97,7 +97,6 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
           // Requests are done start to finish on this thread: the next one reads the new build, none is half on each.
           const next = IndexReader.openBuild(m.path, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
           void dispatcher.replaceReader(next).close();
-          metrics.indexRecords.set(next.meta.records);
           return say({ type: 'switched', path: m.path });
         }
         case 'collect':

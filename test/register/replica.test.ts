@@ -37,7 +37,10 @@ function seeded(seed: number): () => number {
 function snapshot(index: TempIndex): Map<string, Citizen> {
   const reader = IndexReader.openBuild(currentBuildDir(index.indexDir)!, index.secret);
   try {
-    return new Map([...reader.citizens()].map((c) => [c.idNumber, c]));
+    const citizens = new Map([...reader.citizens()].map((c) => [c.idNumber, c]));
+    // The count a reader is told follows the changes too (births added, deaths of records deleted).
+    expect(reader.meta.records).toBe(citizens.size);
+    return citizens;
   } finally {
     void reader.close();
   }
