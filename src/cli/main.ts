@@ -14,7 +14,7 @@ const USAGE = `Usage: idv <command> [options]
   demo   [--index DIR] [--count N] [serve options]    build a 1M demo index if absent, then serve
   check  --index DIR --input FILE [--secret-file F] [--rejects FILE]
                                                      report every source record the index holds otherwise
-  apply  --index DIR (--input FILE | --log FILE) [--batch N] [--secret-file F]
+  apply  --index DIR (--input FILE | --log FILE) [--batch N] [--window N] [--secret-file F]
                                                      apply a file of changes (NDJSON, as POST /v1/records),
                                                      or replay another index's change log (a replica)
   info   --index DIR                                 what the served build was made from and holds

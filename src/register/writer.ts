@@ -239,6 +239,17 @@ export class RegisterWriter {
     return { carried, through };
   }
 
+  /**
+   * `items` in the order of their citizens' record keys, a citizen's own items keeping
+   * their order. Changes written in this order share LMDB pages: a batch of random
+   * citizens dirties a page (and its parent) per change, one in key order far fewer.
+   */
+  inKeyOrder<T>(items: T[], idNumberOf: (item: T) => string): T[] {
+    const keyed = items.map((item, i) => ({ item, i, key: this.hash(idKeyText(idNumberOf(item)), ID_KEY_BYTES) }));
+    keyed.sort((a, b) => Buffer.compare(a.key, b.key) || a.i - b.i);
+    return keyed.map((k) => k.item);
+  }
+
   /** The logged changes after `after`, in order, at most `limit`. */
   changes(after: number, limit: number): ChangePage {
     const changes: LoggedChange[] = [];
