@@ -20,6 +20,8 @@ import { benchIndex, BENCH_CLIENT, BENCH_KEY } from './benchIndex.js';
 import { machine, median, today, runScript } from './machine.js';
 import { fullDateWithin } from './matching/pairs.js';
 import { saveRun, writeReport } from './report.js';
+import { RequestValidator, type Validator } from '../src/contract/validator.js';
+import { HandWrittenValidator } from './baseline/handValidate.js';
 
 /**
  * What the work itself allows: every step a server thread takes for a request except
@@ -50,6 +52,8 @@ export interface BudgetResults {
   cores: number;
   command: string;
   figures: BudgetFigure[];
+  /** An ID check's work with the validator compiled from the contract and with the hand-written one it replaced (µs per request, medians of alternating passes). */
+  validators?: Record<'generated' | 'handWritten', { verify: number; validation: number; passes: number[] }>;
 }
 
 const PASSES = 5;
@@ -91,17 +95,21 @@ async function main(): Promise<void> {
   const metrics = new Metrics({ process: false });
   const config = { ...DEFAULTS };
   const dispatcher = new InlineDispatcher(reader, { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs }, metrics);
-  const routes = verifications({
-    dispatcher,
-    metrics,
-    chargeItems: (client, items) => void limiter.take(client, items - 1),
-    minNameThreshold: config.minNameThreshold,
-    guard: new ProbeGuard(),
-    candidateRefs: reader.candidateRefs,
-    bodyLimit: config.bodyLimitBytes,
-    batchBodyLimit: config.batchBodyLimitBytes,
-    batchMaxItems: config.batchMaxItems,
-  });
+  const routesWith = (validator: Validator) =>
+    verifications({
+      dispatcher,
+      metrics,
+      chargeItems: (client, items) => void limiter.take(client, items - 1),
+      validator,
+      guard: new ProbeGuard(),
+      candidateRefs: reader.candidateRefs,
+      bodyLimit: config.bodyLimitBytes,
+      batchBodyLimit: config.batchBodyLimitBytes,
+    });
+  const generated = new RequestValidator(config);
+  const handWritten = new HandWrittenValidator(config);
+  const routes = routesWith(generated);
+  const handRoutes = routesWith(handWritten);
   const keys = auditKeys(secret);
   let prev = GENESIS;
   let seq = 0;
@@ -110,12 +118,12 @@ async function main(): Promise<void> {
     prev = sealFragment(keys, ++seq, renderEntry(keys, entry), prev).mac;
   };
 
-  const request = (route: VerificationRoute) => (body: Buffer) => {
+  const request = (route: VerificationRoute, served = routes) => (body: Buffer) => {
     const started = performance.now();
     const client = clients.authenticate(authorization)!;
     limiter.take(client);
     const note: AuditNote = { client: client.id };
-    const result = routes[route].handle(JSON.parse(body.toString()), client, note) as object;
+    const result = served[route].handle(JSON.parse(body.toString()), client, note) as object;
     JSON.stringify({ requestId: 'a1b2c3d4-1f', ...result });
     metrics.recordAnswer(route, 200, (performance.now() - started) / 1000);
     recordDecision(record, { requestId: 'a1b2c3d4-1f', endpoint: route, note, status: 200, latencyMs: 0.4, time: Date.now() });
@@ -130,9 +138,36 @@ async function main(): Promise<void> {
   add('verify', 'POST /v1/verify', passes(asBuffers(verify), request('/v1/verify')));
   add('demographic', 'POST /v1/verify/demographic', passes(asBuffers(demographic), request('/v1/verify/demographic')));
   add('batchItem', 'POST /v1/verify/batch, per item of 1,000', passes(asBuffers(batch), request('/v1/verify/batch'), 1000));
+
+  // The validator compiled from the contract against the hand-written one it replaced:
+  // an ID check's whole work, and validation alone, their passes alternating.
+  const verifyBodies = asBuffers(verify);
+  const parsed = verify.map((b) => JSON.parse(b));
+  const alternate = (a: () => number[], b: () => number[]) => {
+    const [x, y]: number[][] = [[], []];
+    for (let round = 0; round < 3; round++) {
+      x.push(...a());
+      y.push(...b());
+    }
+    return [x, y];
+  };
+  const [genVerify, handVerify] = alternate(
+    () => passes(verifyBodies, request('/v1/verify', routes)),
+    () => passes(verifyBodies, request('/v1/verify', handRoutes)),
+  );
+  let n = 0;
+  const [genAlone, handAlone] = alternate(
+    () => passes(verifyBodies, () => void generated.idItem(parsed[n++ % parsed.length])),
+    () => passes(verifyBodies, () => void handWritten.idItem(parsed[n++ % parsed.length])),
+  );
+  const validators = {
+    generated: { verify: median(genVerify), validation: median(genAlone), passes: genVerify },
+    handWritten: { verify: median(handVerify), validation: median(handAlone), passes: handVerify },
+  };
+  process.stderr.write(`ID check with the generated validator ${validators.generated.verify.toFixed(1)} µs (validation ${validators.generated.validation.toFixed(2)}), hand-written ${validators.handWritten.verify.toFixed(1)} µs (${validators.handWritten.validation.toFixed(2)})\n`);
   await reader.close();
 
-  const results: BudgetResults = { date: today(), machine: machine(), scale, cores: availableParallelism(), command: `npm run bench:budget -- --scale ${scale}`, figures };
+  const results: BudgetResults = { date: today(), machine: machine(), scale, cores: availableParallelism(), command: `npm run bench:budget -- --scale ${scale}`, figures, validators };
   if (args.smoke) return;
   saveRun('budget', results);
   writeReport();

@@ -153,7 +153,31 @@ function renderBudgets(runs: BudgetResults[], suites: SuiteResults[]): string {
     '|---:|---|---:|---:|---:|---|---|',
     ...rows,
     '',
+    ...renderValidators(runs),
   ].join('\n');
+}
+
+/** The validator compiled from the contract against the hand-written one it replaced, same run. */
+function renderValidators(runs: BudgetResults[]): string[] {
+  const compared = runs.filter((r) => r.validators);
+  if (!compared.length) return [];
+  const perCore = (micros: number) => `${show(1e6 / micros, 'req/s')} a core`;
+  return [
+    '### The validator compiled from the contract against the hand-written one',
+    '',
+    `The same command, same run: an ID check's whole work (as above) with each validator, their passes alternating (3 rounds of 5 passes each), and the validation alone. Throughput is one core's, from the work alone.`,
+    '',
+    '| citizens | validator | POST /v1/verify work | verify throughput, one core | validation alone | date |',
+    '|---:|---|---:|---:|---:|---|',
+    ...compared.flatMap((r) =>
+      (['generated', 'handWritten'] as const).map((k) => {
+        const v = r.validators![k];
+        const name = k === 'generated' ? 'compiled by ajv from the contract (served)' : 'hand-written (before the contract)';
+        return `| ${r.scale.toLocaleString('en')} | ${name}<br><sub>passes: ${v.passes.map((p) => p.toFixed(1)).join(', ')} µs</sub> | ${v.verify.toFixed(1)} µs | ${perCore(v.verify)} | ${v.validation.toFixed(2)} µs | ${r.date} |`;
+      }),
+    ),
+    '',
+  ];
 }
 
 const met = (ok: boolean) => (ok ? 'met' : '**missed**');

@@ -7,7 +7,8 @@ import { decodeBody, requestFormat } from './codec.js';
 import type { Dispatcher } from './dispatch.js';
 import { Exchanges, type AuditNote, type Exchange, type Log } from './exchange.js';
 import type { Metrics } from './metrics.js';
-import { OPENAPI } from './openapi.js';
+import { openApiDocument } from '../contract/openapi.js';
+import { RequestValidator } from '../contract/validator.js';
 import { RateLimiter } from './rateLimit.js';
 import { ProbeGuard, UNGUARDED, type AnswerGuard } from './probing.js';
 import { App, closeListenSocket, listenExclusively, listenShared, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
@@ -44,8 +45,6 @@ export interface RunningServer {
   /** Stops accepting, waits for in-flight requests (up to the grace period), then stops the workers. */
   close(): Promise<void>;
 }
-
-const OPENAPI_JSON = JSON.stringify(OPENAPI);
 
 /** Authentication, scope and rate limit, in that order: a stranger learns nothing about scopes or rates. */
 function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>) {
@@ -109,7 +108,7 @@ function answer(ex: Exchange, work: () => object | Promise<object>): void {
   }
 }
 
-function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, scrape: () => Promise<{ contentType: string; text: string }>, status: () => { ready: boolean; records: number }): void {
+function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, scrape: () => Promise<{ contentType: string; text: string }>, status: () => { ready: boolean; records: number }, openApiJson: string): void {
   const simple = (route: string, respond: (ex: Exchange) => void) => (res: HttpResponse, req: HttpRequest) => respond(exchanges.begin(res, req, route));
   app
     .get('/healthz', simple('/healthz', (ex) => ex.send(200, { status: 'ok' })))
@@ -117,7 +116,7 @@ function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, scrape: () =
       const { ready, records } = status();
       ex.send(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', records });
     }))
-    .get('/openapi.json', simple('/openapi.json', (ex) => ex.sendRaw(200, 'application/json', OPENAPI_JSON)))
+    .get('/openapi.json', simple('/openapi.json', (ex) => ex.sendRaw(200, 'application/json', openApiJson)))
     .get('/metrics', simple('/metrics', (ex) => {
       scrape().then(({ contentType, text }) => ex.sendRaw(200, contentType, text), (err) => ex.fail(err));
     }))
@@ -141,7 +140,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     if (refusal) throw rateLimited(refusal);
   };
   const wrongMethod = (res: HttpResponse, req: HttpRequest) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED'));
-  const routes = verifications({ dispatcher, metrics, chargeItems, minNameThreshold: config.minNameThreshold, guard: config.unprotected ? UNGUARDED : (deps.guard ?? new ProbeGuard()), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes, batchMaxItems: config.batchMaxItems });
+  const routes = verifications({ dispatcher, metrics, chargeItems, validator: new RequestValidator(config), guard: config.unprotected ? UNGUARDED : (deps.guard ?? new ProbeGuard()), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(route, v, exchanges, authorize, () => ready));
     app.any(route, wrongMethod);
@@ -154,7 +153,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     app.any('/v1/changes', wrongMethod);
   }
   const scrape = deps.scrape ?? (async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }));
-  operationalRoutes(app, exchanges, scrape, () => ({ ready, records: deps.records }));
+  operationalRoutes(app, exchanges, scrape, () => ({ ready, records: deps.records }), JSON.stringify(openApiDocument(config)));
 
   const listenSocket = await (deps.sharedPort ? listenShared : listenExclusively)(app, config.host, config.port);
   const port = listenSocketPort(listenSocket);

@@ -2,7 +2,7 @@ import { hash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import type { ServeConfig } from '../config.js';
 import type { Limits } from './rateLimit.js';
-import { PURPOSE } from './validate.js';
+import { PURPOSE } from '../contract/schemas.js';
 
 /** admin: the register's changes (POST /v1/records) and their log (GET /v1/changes); never given by default. */
 export type Scope = 'verify' | 'demographic' | 'batch' | 'admin';

@@ -5,7 +5,7 @@ import type { AuditNote } from './exchange.js';
 import type { HttpRequest } from './uws.js';
 import type { Verification } from './verifications.js';
 
-const MAX_PAGE = 1000;
+import { CHANGES_PAGE_DEFAULT, CHANGES_PAGE_MAX as MAX_PAGE } from '../contract/schemas.js';
 
 /**
  * POST /v1/records, admin scope: a batch of changes, all of it or nothing, durable before
@@ -46,7 +46,7 @@ function queryInt(req: HttpRequest, name: string, fallback: number, max: number)
 export function changesQuery(register: Register): (req: HttpRequest) => (note: AuditNote) => Promise<object> {
   return (req) => {
     const after = queryInt(req, 'after', 0, Number.MAX_SAFE_INTEGER);
-    const limit = queryInt(req, 'limit', 100, MAX_PAGE);
+    const limit = queryInt(req, 'limit', CHANGES_PAGE_DEFAULT, MAX_PAGE);
     if (limit === 0) throw validationError('limit', `limit must be an integer from 1 to ${MAX_PAGE}`);
     return (note) =>
       register.changes(after, limit).then((page) => {

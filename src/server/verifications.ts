@@ -3,7 +3,7 @@ import type { WorkItem, WorkResult } from '../verification/types.js';
 import type { Client, Scope } from './clients.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Metrics } from './metrics.js';
-import { asObject, batchItem, batchItems, demographicItem, idItem, type AuditContext, type Validated } from './validate.js';
+import type { AuditContext, Validated, Validator } from '../contract/validator.js';
 import type { AuditNote, ItemNote } from './exchange.js';
 import type { AnswerGuard, Reviewed } from './probing.js';
 import type { CandidateRefs } from '../verification/candidateRef.js';
@@ -68,17 +68,16 @@ export function verifications(opts: {
   metrics: Metrics;
   /** Counts a batch's items against the client's rate and quota; throws RATE_LIMITED. */
   chargeItems: (client: Client, items: number) => void;
-  /** The lowest options.nameThreshold a client may ask for. */
-  minNameThreshold: number;
+  /** The contract's validators, with the operator's limits. */
+  validator: Validator;
   /** Withholds the answers that guessing produces, past a client's limits. */
   guard: AnswerGuard;
   /** Opens the references to a search's candidates that a follow-up verification sends. */
   candidateRefs: CandidateRefs;
   bodyLimit: number;
   batchBodyLimit: number;
-  batchMaxItems: number;
 }): Record<VerificationRoute, Verification> {
-  const { dispatcher, metrics } = opts;
+  const { dispatcher, metrics, validator } = opts;
   // Outcomes answered; a batch item refused (by validation, scope or the probing guard) counts as an error answer by its code.
   const count = (item: WorkItem, result: WorkResult) => {
     if ('result' in result) metrics.recordResult(item.type, result.result);
@@ -114,7 +113,7 @@ export function verifications(opts: {
   }
 
   function batch(body: unknown, client: Client, note: AuditNote): object | Promise<object> {
-    const { items: raw, context } = batchItems(asObject(body, 'body'), opts.batchMaxItems);
+    const { items: raw, context } = validator.batchItems(body);
     Object.assign(note, context);
     opts.chargeItems(client, raw.length);
     const results: unknown[] = new Array(raw.length);
@@ -123,7 +122,7 @@ export function verifications(opts: {
     const slots: number[] = [];
     raw.forEach((value, i) => {
       try {
-        const validated = bind(batchItem(value, opts.minNameThreshold), client);
+        const validated = bind(validator.batchItem(value), client);
         notes[i] = itemNote(validated, context);
         checkConsent(client, { ...context, ...validated.context });
         if (!client.scopes.has(validated.item.type === 'id' ? 'verify' : 'demographic')) throw new ServiceError('FORBIDDEN');
@@ -152,8 +151,8 @@ export function verifications(opts: {
   }
 
   return {
-    '/v1/verify': { scope: 'verify', limit: opts.bodyLimit, handle: (body, client, note) => single(idItem(asObject(body, 'body'), opts.minNameThreshold), client, note) },
-    '/v1/verify/demographic': { scope: 'demographic', limit: opts.bodyLimit, handle: (body, client, note) => single(demographicItem(asObject(body, 'body'), opts.minNameThreshold), client, note) },
+    '/v1/verify': { scope: 'verify', limit: opts.bodyLimit, handle: (body, client, note) => single(validator.idItem(body), client, note) },
+    '/v1/verify/demographic': { scope: 'demographic', limit: opts.bodyLimit, handle: (body, client, note) => single(validator.demographicItem(body), client, note) },
     '/v1/verify/batch': { scope: 'batch', limit: opts.batchBodyLimit, handle: batch },
   };
 }

@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { OPENAPI } from '../../src/server/openapi.js';
-import { checkSchema, responseSchema } from '../helpers/schema.js';
+import { CONTRACT } from '../helpers/contract.js';
 import { call, fixtureServer, KEYS, type Reply } from '../helpers/server.js';
 
 /** The live register over HTTP: changes applied while serving, visible to verifications, logged in order. */
 const current = fixtureServer();
 /** Every answer, error or not, follows the published OpenAPI document. */
-function conforms(reply: Reply, path: string, method: string): Reply {
-  expect(checkSchema(OPENAPI, responseSchema(OPENAPI, path, method, reply.status), reply.body)).toEqual([]);
-  return reply;
-}
+const conforms = (reply: Reply, path: string, method: 'get' | 'post') => CONTRACT.conforms(reply, path, method);
 const records = async (body: unknown, key = KEYS.registrar) => conforms(await call(current.server.url, '/v1/records', { key, body }), '/v1/records', 'post');
 const changes = async (query = '') => conforms(await call(current.server.url, `/v1/changes${query}`, { key: KEYS.registrar }), '/v1/changes', 'get');
 const verify = (body: object) => call(current.server.url, '/v1/verify', { key: KEYS.full, body });

@@ -3,11 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OPENAPI } from '../../src/server/openapi.js';
 import { PACKAGE_ROOT } from '../../src/packageFiles.js';
 import { CandidateRefs } from '../../src/verification/candidateRef.js';
 import { call, fixtureServer, KEYS, type Reply } from '../helpers/server.js';
-import { checkSchema, responseSchema } from '../helpers/schema.js';
+import { CONTRACT } from '../helpers/contract.js';
 
 const current = fixtureServer();
 
@@ -15,8 +14,7 @@ const post = (path: string, body: unknown, key = KEYS.full) => call(current.serv
 
 /** Every 200 answer must follow the published OpenAPI document. */
 function conforms(reply: Reply, path: string): Reply {
-  expect(checkSchema(OPENAPI, responseSchema(OPENAPI, path, reply.status === 200 && path.startsWith('/v1') ? 'post' : 'get', reply.status), reply.body)).toEqual([]);
-  return reply;
+  return CONTRACT.conforms(reply, path, path.startsWith('/v1') ? 'post' : 'get');
 }
 
 describe('POST /v1/verify', () => {

@@ -3,10 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERRORS } from '../../src/errors.js';
-import { OPENAPI } from '../../src/server/openapi.js';
 import { PACKAGE_ROOT } from '../../src/packageFiles.js';
 import { call, fixtureServer, KEYS, rawExchange, type Reply } from '../helpers/server.js';
-import { checkSchema } from '../helpers/schema.js';
+import { CONTRACT } from '../helpers/contract.js';
 
 const current = fixtureServer();
 const seen = new Set<string>();
@@ -14,7 +13,7 @@ const seen = new Set<string>();
 /** Checks an error reply: status from the catalogue, documented shape, Retry-After on 503. */
 function expectError(reply: Reply, code: keyof typeof ERRORS, field?: string): void {
   expect(reply.status).toBe(ERRORS[code].status);
-  expect(checkSchema(OPENAPI, OPENAPI.components.schemas.Error, reply.body)).toEqual([]);
+  expect(CONTRACT.schemaProblems('Error', reply.body)).toEqual([]);
   expect(reply.body.error.code).toBe(code);
   if (field !== undefined) expect(reply.body.error.field).toBe(field);
   seen.add(code);
@@ -126,7 +125,7 @@ describe('the error catalogue', () => {
   });
 
   it('the OpenAPI error schema lists every code', () => {
-    expect((OPENAPI as any).components.schemas.Error.properties.error.properties.code.enum).toEqual(Object.keys(ERRORS));
+    expect((CONTRACT.doc as any).components.schemas.Error.properties.error.properties.code.enum).toEqual(Object.keys(ERRORS));
   });
 });
 

@@ -1,0 +1,63 @@
+import { parseFullDate, parsePartialDate } from '../domain/dates.js';
+import { checkIdNumber, isLegacyIdNumber, isLegacyLookup } from '../domain/idNumber.js';
+import { regionByCode } from '../domain/regions.js';
+
+/**
+ * The rules of the contract that a JSON Schema keyword cannot state: each is a named
+ * string format of the schema (so /openapi.json names it and its `x-rule` says it in
+ * words), checked by the compiled validator. `why` returns the rule a value breaks, in
+ * words that describe the rule, never the value (it may be personal data); undefined
+ * when the value is fit.
+ */
+export interface Format {
+  why(value: string): string | undefined;
+}
+
+// Control characters (NUL included) but the tab, which forms paste between words and names
+// read as a space; U+FFFD, what a decoder puts for bytes that are not UTF-8; and a surrogate
+// without its other half (possible in JSON's \u escapes).
+const UNFIT_TEXT = /[^\P{Cc}\t]|\uFFFD|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+const TEXT_RULE = 'must be text: no control characters, unpaired surrogates or bytes that are not UTF-8';
+// Refused, not cleaned: a name with a NUL in it must not quietly become a match.
+const text = (value: string) => (UNFIT_TEXT.test(value) ? TEXT_RULE : undefined);
+
+// A claim states at least the whole name and the whole date of birth: an answer to less
+// (an ID number alone, a year, one word of a name) would tell the client something it
+// did not already hold, and a few such answers rebuild the record.
+const NAME_WORD = /\p{L}[\p{L}\p{M}'’.-]*/gu;
+
+export const FORMATS = {
+  /** Free text: places, consent references. */
+  text: { why: text },
+  'full-name': {
+    why: (value) => {
+      const unfit = text(value);
+      if (unfit) return unfit;
+      if (!/\p{L}/u.test(value)) return 'must contain letters';
+      if ((value.match(NAME_WORD) ?? []).length < 2) return 'must be the full name: a family name and a given name at least';
+      return undefined;
+    },
+  },
+  /** A date of birth claimed: whole, from 1900. */
+  'birth-date': {
+    why: (value) => {
+      if (parseFullDate(value)) return undefined;
+      return parsePartialDate(value) ? 'must be the full date, YYYY-MM-DD: a year or a month alone is not a claim' : 'must be a valid YYYY-MM-DD from 1900';
+    },
+  },
+  /** A calendar date (a card's issue date). */
+  'calendar-date': { why: (value) => (parseFullDate(value) ? undefined : 'must be a valid YYYY-MM-DD') },
+  /** The ID number a verification names: a 12-digit personal number that could be issued, or a 9-digit legacy number. */
+  'id-number': {
+    why: (value) => {
+      if (!isLegacyIdNumber(value)) return 'must be a string of 12 digits, or of 9 for a legacy number';
+      if (isLegacyLookup(value)) return undefined;
+      const id = checkIdNumber(value);
+      return id.ok ? undefined : id.reason;
+    },
+  },
+  'legacy-id-number': { why: (value) => (isLegacyIdNumber(value) ? undefined : 'must be 9 or 12 digits') },
+  'province-code': { why: (value) => (/^[0-9]{3}$/.test(value) && regionByCode(value) ? undefined : 'must be a 3-digit province or country code') },
+} satisfies Record<string, Format>;
+
+export type FormatName = keyof typeof FORMATS;
