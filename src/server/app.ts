@@ -47,11 +47,13 @@ export interface RunningServer {
 }
 
 /** Authentication, scope and rate limit, in that order: a stranger learns nothing about scopes or rates. */
-function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>) {
-  return (req: HttpRequest, scope: Scope, note?: AuditNote): Client => {
+function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>, metrics: Metrics) {
+  return (req: HttpRequest, scope: Scope, ex: Exchange): Client => {
     const client = clients.authenticate(req.getHeader('authorization'));
     if (!client) throw new ServiceError('UNAUTHORIZED');
-    if (note) note.client = client.id;
+    ex.client = client.id;
+    metrics.recordClientRequest(client.id);
+    if (ex.note) ex.note.client = client.id;
     if (!client.scopes.has(scope)) throw new ServiceError('FORBIDDEN');
     const refusal = limiter.take(client);
     if (refusal) throw rateLimited(refusal);
@@ -65,7 +67,7 @@ function verificationHandler(route: string, v: Verification, exchanges: Exchange
     const ex = exchanges.begin(res, req, route, true);
     try {
       if (!isReady()) throw new ServiceError('NOT_READY');
-      const client = authorize(req, v.scope, ex.note);
+      const client = authorize(req, v.scope, ex);
       const format = requestFormat(req.getHeader('content-type'));
       if (!format) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE');
       ex.format = format;
@@ -87,7 +89,7 @@ function queryHandler(route: string, scope: Scope, query: (req: HttpRequest) => 
     const ex = exchanges.begin(res, req, route, true);
     try {
       if (!isReady()) throw new ServiceError('NOT_READY');
-      const client = authorize(req, scope, ex.note);
+      const client = authorize(req, scope, ex);
       const run = query(req);
       answer(ex, () => run(ex.note ?? { client: client.id }));
     } catch (err) {
@@ -128,7 +130,11 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const exchanges = new Exchanges(metrics, deps.log ?? (() => {}), config.retryAfterSeconds, randomBytes(4).toString('hex'), deps.audit);
   // Measurement without protections (config.unprotected): nobody is limited.
   const limiter = config.unprotected ? { take: () => undefined } : (deps.limiter ?? new RateLimiter());
-  const authorize = authorizer(deps.clients, limiter);
+  const authorize = authorizer(deps.clients, limiter, metrics);
+  if (!config.unprotected && 'usedToday' in limiter) {
+    const counts = limiter as Pick<RateLimiter, 'usedToday'>;
+    metrics.followQuotas(() => deps.clients.clients().map((c) => ({ client: c.id, ratio: counts.usedToday(c) / c.limits.dailyQuota })));
+  }
   let ready = true;
   metrics.indexRecords.set(deps.records);
   metrics.ready.set(1);

@@ -97,6 +97,11 @@ export class ClientRegistry {
     this.byKeyHash = next;
   }
 
+  /** Every client of the file (several keys of one client during a rotation count once). */
+  clients(): Client[] {
+    return [...new Map([...this.byKeyHash.values()].map((c) => [c.id, c])).values()];
+  }
+
   /** The client for an Authorization header value, or undefined. */
   authenticate(authorization: string): Client | undefined {
     if (!authorization.startsWith('Bearer ')) return undefined;

@@ -89,6 +89,8 @@ export class Exchange {
   format: Format = 'json';
   /** Set on audited routes: filled in by the handler, recorded when the request ends. */
   note?: AuditNote;
+  /** The authenticated client's id, once known: its refusals are counted by it. */
+  client?: string;
   private code?: string;
   private readonly started = performance.now();
 
@@ -134,6 +136,7 @@ export class Exchange {
       this.shared.log({ level: 'error', msg: 'request failed', requestId: this.requestId, route: this.route, ...loggableError(err) });
     }
     this.shared.metrics.errors.inc({ code: error.code });
+    if (this.client !== undefined) this.shared.metrics.recordClientRefusal(this.client, error.code);
     this.code = error.code;
     const retryAfter = error.retryAfterSeconds ?? (error.status === 503 ? this.shared.retryAfterSeconds : undefined);
     const headers: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };

@@ -46,6 +46,22 @@ export class Metrics {
   readonly registerBatches = new Counter({ name: 'idv_register_batches_total', help: 'Batches of register changes by outcome (applied, replayed, refused)', labelNames: ['outcome'], registers: [this.registry] });
   readonly registerChanges = new Counter({ name: 'idv_register_changes_total', help: 'Register changes applied', registers: [this.registry] });
   readonly registerSequence = new Gauge({ name: 'idv_register_last_sequence', help: 'Sequence number of the last change applied (0: none since the build)', registers: [this.registry], aggregator: 'max' });
+  // Per client: ids are few and named by the operator (the clients file), never a key or a citizen.
+  readonly clientRequests = new Counter({ name: 'idv_client_requests_total', help: 'Authenticated requests by client id', labelNames: ['client'], registers: [this.registry] });
+  readonly clientRefusals = new Counter({ name: 'idv_client_refusals_total', help: 'Requests of an authenticated client answered with an error, by client id and code', labelNames: ['client', 'code'], registers: [this.registry] });
+  // Every server thread reads the same shared counts: one value, not their sum.
+  private quotas: () => { client: string; ratio: number }[] = () => [];
+  readonly clientQuotaUsed: Gauge = new Gauge({
+    name: 'idv_client_quota_used_ratio',
+    help: "Share of the client's daily quota used today (UTC), by client id",
+    labelNames: ['client'],
+    registers: [this.registry],
+    aggregator: 'max',
+    collect: () => {
+      this.clientQuotaUsed.reset();
+      for (const { client, ratio } of this.quotas()) this.clientQuotaUsed.set({ client }, ratio);
+    },
+  });
   readonly auditErrors = new Counter({ name: 'idv_audit_write_errors_total', help: 'Failed writes of the audit trail (records are kept and written again)', registers: [this.registry] });
 
   // Label children are kept by key: prom-client hashes the label object on every call otherwise.
@@ -61,6 +77,22 @@ export class Metrics {
     pair[1].observe(seconds);
   }
   private readonly answerChildren = new Map<string, [{ inc(): void }, { observe(v: number): void }]>();
+
+  recordClientRequest(client: string): void {
+    let child = this.clientRequestChildren.get(client);
+    if (!child) this.clientRequestChildren.set(client, (child = this.clientRequests.labels(client)));
+    child.inc();
+  }
+  private readonly clientRequestChildren = new Map<string, { inc(): void }>();
+
+  recordClientRefusal(client: string, code: string): void {
+    this.clientRefusals.inc({ client, code });
+  }
+
+  /** Reads each client's share of its quota at every scrape. */
+  followQuotas(read: () => { client: string; ratio: number }[]): void {
+    this.quotas = read;
+  }
 
   recordResult(kind: string, result: string): void {
     const key = `${kind} ${result}`;

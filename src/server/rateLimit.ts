@@ -38,6 +38,12 @@ export class RateLimiter {
     private readonly table = new ClientTable(),
   ) {}
 
+  /** The requests the client has used of its daily quota today (UTC). */
+  usedToday(client: Client): number {
+    const day = Math.floor(this.wallClock() / DAY_MS);
+    return this.table.withBucket(client.id, (b, at) => (b[at + 2] === day ? b[at + 3] : 0));
+  }
+
   take(client: Client, cost = 1): Refusal | undefined {
     const { ratePerSecond: rate, burst, dailyQuota } = client.limits;
     const t = this.now();

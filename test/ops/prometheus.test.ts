@@ -1,0 +1,152 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../src/packageFiles.js';
+import { claimOf, fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
+import { call, freePort, KEYS, startTestServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * The dashboard and the alert rules against a real Prometheus (Debian's `prometheus`,
+ * which CI installs) scraping a real server every second: after traffic, every
+ * expression of the dashboard, and the signal of every alert rule (its expression
+ * without the final threshold), parses and returns data; every rule evaluates cleanly.
+ */
+const GRAFANA = join(PACKAGE_ROOT, 'grafana');
+let index: TempIndex;
+let server: TestServer;
+let prometheus: ChildProcess;
+let promUrl: string;
+let dir: string;
+
+type Sample = { metric: Record<string, string>; value: [number, string] };
+async function query(expr: string): Promise<{ status: string; error?: string; data?: { resultType: string; result: Sample[] } }> {
+  const reply = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  return reply.json() as never;
+}
+
+/** Polls until `done` holds, for at most `ms`: Prometheus scrapes on its own clock. */
+async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** An alert's expression without its threshold: `A > 0.9` → `A`; each side of `and`, `or`, `unless`. */
+export function signals(expr: string): string[] {
+  return expr
+    .split(/\s+(?:and|or|unless)\s+/)
+    .map((part) => part.replace(/\s*(?:==|!=|>=|<=|>|<)\s*-?[0-9.]+(?:e[+-]?[0-9]+)?\s*$/i, '').trim());
+}
+
+const dashboard = JSON.parse(readFileSync(join(GRAFANA, 'dashboards', 'idv-overview.json'), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+const panelExprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr })));
+const alertExprs = [...readFileSync(join(GRAFANA, 'alerts.yml'), 'utf8').matchAll(/^\s+- alert: (\S+)\n\s+expr: (.+)$/gm)].map((m) => ({ alert: m[1], expr: m[2] }));
+
+beforeAll(async () => {
+  const version = spawnSync('prometheus', ['--version'], { encoding: 'utf8' });
+  if (version.status !== 0) throw new Error('prometheus is needed (apt-get install prometheus; .ci/run installs it)');
+  index = await tempIndex({ input: fixture('citizens.ndjson') });
+  server = await startTestServer(index);
+  dir = mkdtempSync(join(tmpdir(), 'idv-prometheus-'));
+  // The shipped scrape configuration, pointed at this server and scraping every second.
+  const shipped = readFileSync(join(GRAFANA, 'prometheus.yml'), 'utf8');
+  const config = shipped
+    .replace(/scrape_interval: \S+/, 'scrape_interval: 1s')
+    .replace(/evaluation_interval: \S+/, 'evaluation_interval: 1s')
+    .replace("'127.0.0.1:8080'", `'127.0.0.1:${server.port}'`)
+    .replace('- alerts.yml', `- ${join(GRAFANA, 'alerts.yml')}`);
+  expect(config).toContain(`127.0.0.1:${server.port}`);
+  writeFileSync(join(dir, 'prometheus.yml'), config);
+  const port = await freePort();
+  promUrl = `http://127.0.0.1:${port}`;
+  prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+  const ready = await until(() => fetch(`${promUrl}/-/ready`).then((r) => r.ok, () => false), (ok) => ok, 30_000);
+  expect(ready, 'prometheus became ready').toBe(true);
+}, 60_000);
+
+afterAll(async () => {
+  prometheus?.kill();
+  await server?.close();
+  index?.remove();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every kind of answer the panels and alerts look at: matches, mismatches, searches, a batch, refusals, register changes. */
+async function traffic(round: number): Promise<void> {
+  const post = (path: string, body: unknown, key: string = KEYS.full) => call(server.url, path, { key, body });
+  await post('/v1/verify', claimOf('001090000101'));
+  await post('/v1/verify', { ...claimOf('001090000101'), fullName: 'Trần Văn Bình' });
+  await post('/v1/verify', { idNumber: '001090000909', fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' });
+  await post('/v1/verify/demographic', { fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' });
+  await post('/v1/verify/batch', { items: [{ type: 'id', ...claimOf('001090000101') }, { type: 'demographic', fullName: 'Trần Thị Thủy', dateOfBirth: '1990-11-02' }] });
+  await post('/v1/verify', { ...claimOf('001090000101'), dateOfBirth: '1990' });
+  await post('/v1/verify/demographic', { fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' }, KEYS.verifyOnly);
+  await post('/v1/records', { idempotencyKey: `prometheus-${round}`, changes: [{ op: 'reissueCard', idNumber: '001090000101', cardIssueDate: '2026-11-0' + (1 + (round % 9)) }] }, KEYS.registrar);
+  await post('/v1/records', { idempotencyKey: `prometheus-bad-${round}`, changes: [{ op: 'deceased', idNumber: '001090000909' }] }, KEYS.registrar);
+}
+
+describe('the dashboard and the alerts on a real Prometheus', () => {
+  it('scrapes the service and loads the alert rules', async () => {
+    const up = await until(() => query('up{job="idv"}'), (r) => r.data?.result[0]?.value[1] === '1', 30_000);
+    expect(up.data?.result[0]?.value[1]).toBe('1');
+    const rules = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string }[] }[] } };
+    expect(rules.data.groups.flatMap((g) => g.rules.map((r) => r.name)).sort()).toEqual(alertExprs.map((a) => a.alert).sort());
+  });
+
+  it('answers every dashboard expression and every alert signal with data, after traffic', async () => {
+    expect(panelExprs.length).toBeGreaterThan(15);
+    expect(alertExprs.length).toBeGreaterThan(10);
+    const exprs = [...panelExprs.map((p) => ({ name: `panel "${p.title}"`, expr: p.expr, poolOnly: p.title.includes('--dispatch pool') })), ...alertExprs.flatMap((a) => signals(a.expr).map((expr) => ({ name: `alert ${a.alert}`, expr, poolOnly: false })))];
+    // Rates need two scrapes with traffic between them: traffic goes on until every expression has data, or 45 s.
+    let round = 0;
+    const pending = new Map(exprs.map((e) => [e.expr, e]));
+    const answers = new Map<string, Awaited<ReturnType<typeof query>>>();
+    const deadline = Date.now() + 45_000;
+    while (pending.size && Date.now() < deadline) {
+      await traffic(round++);
+      for (const { expr } of [...pending.values()]) {
+        const answer = await query(expr);
+        answers.set(expr, answer);
+        if (answer.status !== 'success') throw new Error(`${expr}: ${answer.error}`);
+        const values = answer.data!.result.map((s) => Number(s.value[1]));
+        const finite = values.some((v) => Number.isFinite(v));
+        if (values.length && (finite || pending.get(expr)!.poolOnly)) pending.delete(expr);
+      }
+      if (pending.size) await new Promise((r) => setTimeout(r, 500));
+    }
+    const missing = [...pending.values()].map((e) => `${e.name}: ${e.expr} → ${JSON.stringify(answers.get(e.expr)?.data?.result ?? null)}`);
+    expect(missing).toEqual([]);
+    // And every rule, threshold included, evaluated by Prometheus itself without error.
+    type Rules = { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } };
+    const rules = await until(
+      async () => ((await (await fetch(`${promUrl}/api/v1/rules`)).json()) as Rules).data.groups.flatMap((g) => g.rules),
+      (list) => list.every((r) => r.health !== 'unknown'),
+      10_000,
+    );
+    expect(rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`)).toEqual([]);
+    process.stdout.write(`prometheus: ${panelExprs.length} dashboard expressions and ${alertExprs.length} alert rules returned data after ${round} rounds of traffic\n`);
+  }, 90_000);
+
+  it('has per-client series, and no label about a citizen or a key', async () => {
+    const byClient = await query('sum by (client) (idv_client_requests_total)');
+    expect(byClient.data!.result.map((s) => s.metric.client).sort()).toEqual(expect.arrayContaining(['bank-a', 'registrar', 'telco-b']));
+    const refused = await query('idv_client_refusals_total{client="telco-b", code="FORBIDDEN"}');
+    expect(Number(refused.data!.result[0].value[1])).toBeGreaterThan(0);
+    const quota = await query('idv_client_quota_used_ratio{client="bank-a"}');
+    expect(Number(quota.data!.result[0].value[1])).toBeGreaterThan(0);
+    const series = await (await fetch(`${promUrl}/api/v1/series?match[]=${encodeURIComponent('{__name__=~"idv_.+"}')}`)).text();
+    expect(series).toContain('idv_client_requests_total');
+    for (const personal of ['001090000101', 'Nguy', '1990-05-17', KEYS.full]) expect(series).not.toContain(personal);
+  });
+
+  it('splits an alert expression into its signals', () => {
+    expect(signals('up{job="idv"} == 0')).toEqual(['up{job="idv"}']);
+    expect(signals('sum(rate(a[5m])) / sum(rate(b[5m])) > 0.001')).toEqual(['sum(rate(a[5m])) / sum(rate(b[5m]))']);
+    expect(signals('sum(rate(x{o="r"}[15m])) > 0 and sum(rate(x{o="a"}[15m])) == 0')).toEqual(['sum(rate(x{o="r"}[15m]))', 'sum(rate(x{o="a"}[15m]))']);
+  });
+});
