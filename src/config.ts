@@ -1,4 +1,5 @@
 import { MIN_NAME_THRESHOLD } from './domain/names.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 
 /**
  * Every setting of the server, validated once at start: unknown keys are refused,
@@ -39,6 +40,8 @@ export interface ServeConfig {
   // index built unsealed (`build --unsealed`), and such an index is served only so: the two
   // cannot be turned off one at a time, nor by mistake on a real index.
   unprotected: boolean;
+  logLevel: LogLevel; // debug: a line per request; info: start, stop, builds, and every 5xx with its stack
+  logClientErrors: boolean; // a line per 4xx answer, at info (its code, route and client id)
 }
 
 export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
@@ -66,6 +69,8 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   auditFlushMs: 200,
   auditMaxFileBytes: 256 * 1024 * 1024, // 256 MiB
   unprotected: false,
+  logLevel: 'info',
+  logClientErrors: false,
 };
 
 export class ConfigError extends Error {
@@ -126,6 +131,8 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   auditFlushMs: int(10, 1000),
   auditMaxFileBytes: int(4096, 64 * 1024 ** 3),
   unprotected: bool,
+  logLevel: oneOf(...LOG_LEVELS),
+  logClientErrors: bool,
 };
 
 export function serveConfig(input: Record<string, unknown>): Readonly<ServeConfig> {

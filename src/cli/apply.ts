@@ -6,7 +6,7 @@ import { currentBuildDir } from '../index/layout.js';
 import { Secret } from '../index/secret.js';
 import { readBatch, type Change } from '../register/changes.js';
 import { RegisterWriter, type LoggedChange } from '../register/writer.js';
-import { flags, positiveInt, UsageError } from './args.js';
+import { positiveInt, UsageError } from './args.js';
 import { secretPath } from './secretPath.js';
 
 /** The client name `idv apply` records its batches under (the change log's `client`). */
@@ -55,9 +55,8 @@ async function* linesOf(path: string, size: number): AsyncGenerator<{ values: un
  * `idv apply --log FILE`: a replica's catch-up, from another index's change log
  * (GET /v1/changes pages, one logged change a line), in the log's order.
  */
-export async function apply(argv: string[]): Promise<void> {
-  const f = flags(argv, { index: { type: 'string' }, input: { type: 'string' }, log: { type: 'string' }, 'secret-file': { type: 'string' }, batch: { type: 'string' }, window: { type: 'string' } });
-  if (!f.index || (f.input === undefined) === (f.log === undefined)) throw new UsageError('--index DIR and one of --input FILE or --log FILE are required');
+export async function apply(f: { index: string; input?: string; log?: string; batch?: string; window?: string; secretFile?: string }): Promise<void> {
+  if ((f.input === undefined) === (f.log === undefined)) throw new UsageError('give one of --input FILE or --log FILE');
   const size = positiveInt('batch', f.batch, 10_000);
   if (size < 1 || size > 100_000) throw new UsageError('--batch takes 1 to 100000 changes');
   const window = positiveInt('window', f.window, 1_000_000);
@@ -65,7 +64,7 @@ export async function apply(argv: string[]): Promise<void> {
   const indexDir = resolve(f.index);
   const buildPath = currentBuildDir(indexDir);
   if (!buildPath) throw new Error(`no index at ${indexDir} (build one with: idv build)`);
-  const writer = RegisterWriter.open(buildPath, Secret.load(secretPath(f['secret-file'], indexDir)));
+  const writer = RegisterWriter.open(buildPath, Secret.load(secretPath(f.secretFile, indexDir)));
   const started = performance.now();
   const done = { applied: 0, replayed: 0 };
   try {

@@ -16,8 +16,9 @@ import { CHUNK_SIZE, PopulationGenerator } from '../synth/generator.js';
 import { Piscina } from 'piscina';
 import { inOrder, workerPath } from '../workers.js';
 import type { Citizen } from '../domain/citizen.js';
-import { flags, positiveInt, UsageError } from './args.js';
+import { positiveInt, UsageError } from './args.js';
 import { log } from './log.js';
+import { createLogger, logTo } from '../log.js';
 import { progressBar } from './progress.js';
 import { AUDIT_DIR } from '../audit/trail.js';
 import { recordsAbout, verifyTrail } from '../audit/reader.js';
@@ -39,8 +40,7 @@ async function* generatedText(count: number, seed: number): AsyncGenerator<{ tex
   }
 }
 
-export async function gen(argv: string[]): Promise<void> {
-  const f = flags(argv, { count: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } });
+export async function gen(f: { count: string; seed?: string; out?: string }): Promise<void> {
   const count = positiveInt('count', f.count);
   const seed = positiveInt('seed', f.seed, 1);
   // Owner-only: the file holds (synthetic) personal data, like a register extract.
@@ -77,23 +77,11 @@ export async function runBuild(opts: { indexDir: string; source: RecordSource; s
   return report;
 }
 
-export async function build(argv: string[]): Promise<void> {
-  const f = flags(argv, {
-    input: { type: 'string' },
-    synthetic: { type: 'string' },
-    seed: { type: 'string' },
-    index: { type: 'string' },
-    'secret-file': { type: 'string' },
-    rejects: { type: 'string' },
-    threads: { type: 'string' },
-    unsealed: { type: 'boolean' },
-    'includes-changes': { type: 'string' },
-  });
-  if (!f.index) throw new UsageError('--index DIR is required');
+export async function build(f: { input?: string; synthetic?: string; seed?: string; index: string; secretFile?: string; rejects?: string; threads?: string; unsealed?: boolean; includesChanges?: string }): Promise<void> {
   if ((f.input === undefined) === (f.synthetic === undefined)) throw new UsageError('give exactly one of --input FILE or --synthetic N');
   const source = f.input !== undefined ? await fileSource(resolve(f.input)) : syntheticSource(positiveInt('synthetic', f.synthetic), positiveInt('seed', f.seed, 1));
-  const includesChanges = f['includes-changes'] === undefined ? undefined : positiveInt('includes-changes', f['includes-changes']);
-  await runBuild({ indexDir: f.index, source, secretFile: f['secret-file'], threads: f.threads ? positiveInt('threads', f.threads) : undefined, rejects: f.rejects, unsealed: f.unsealed, includesChanges });
+  const includesChanges = f.includesChanges === undefined ? undefined : positiveInt('includes-changes', f.includesChanges);
+  await runBuild({ indexDir: f.index, source, secretFile: f.secretFile, threads: f.threads ? positiveInt('threads', f.threads) : undefined, rejects: f.rejects, unsealed: f.unsealed, includesChanges });
 }
 
 function logCleanup(cleanup: Cleanup): void {
@@ -102,11 +90,9 @@ function logCleanup(cleanup: Cleanup): void {
 }
 
 /** Re-reads a source file and reports every record the served build does not hold as the file has it. */
-export async function check(argv: string[]): Promise<void> {
-  const f = flags(argv, { index: { type: 'string' }, input: { type: 'string' }, 'secret-file': { type: 'string' }, rejects: { type: 'string' } });
-  if (!f.index || !f.input) throw new UsageError('--index DIR and --input FILE are required');
+export async function check(f: { index: string; input: string; secretFile?: string; rejects?: string }): Promise<void> {
   const indexDir = resolve(f.index);
-  const secret = Secret.load(secretPath(f['secret-file'], indexDir));
+  const secret = Secret.load(secretPath(f.secretFile, indexDir));
   const report = await checkIndex({
     indexDir,
     secret,
@@ -119,9 +105,7 @@ export async function check(argv: string[]): Promise<void> {
 }
 
 /** What the served build was made from and holds, who reads it, and whether a build runs. */
-export async function info(argv: string[]): Promise<void> {
-  const f = flags(argv, { index: { type: 'string' } });
-  if (!f.index) throw new UsageError('--index DIR is required');
+export async function info(f: { index: string }): Promise<void> {
   const indexDir = resolve(f.index);
   const registration = ReaderRegistration.register(indexDir);
   try {
@@ -139,9 +123,7 @@ export async function info(argv: string[]): Promise<void> {
 }
 
 /** Removes builds no process reads any more, and partial builds of killed runs. */
-export async function gc(argv: string[]): Promise<void> {
-  const f = flags(argv, { index: { type: 'string' } });
-  if (!f.index) throw new UsageError('--index DIR is required');
+export async function gc(f: { index: string }): Promise<void> {
   const indexDir = resolve(f.index);
   const lock = BuildLock.acquire(indexDir, 'gc');
   try {
@@ -151,29 +133,31 @@ export async function gc(argv: string[]): Promise<void> {
   }
 }
 
-/**
- * `idv audit verify` walks the trail's chain and names the first broken link (exit 1);
- * `idv audit query --id N` lists the decisions about one citizen, oldest first.
- */
-export async function audit(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  const f = flags(rest, { index: { type: 'string' }, 'audit-dir': { type: 'string' }, 'secret-file': { type: 'string' }, id: { type: 'string' } });
-  if (!f.index && !f['audit-dir']) throw new UsageError('--index DIR (or --audit-dir DIR) is required');
+type AuditOptions = { index?: string; auditDir?: string; secretFile?: string };
+
+/** The trail's directory and the secret that authenticates it. */
+function trailOf(f: AuditOptions): { dir: string; secret: Secret } {
+  if (!f.index && !f.auditDir) throw new UsageError('--index DIR (or --audit-dir DIR) is required');
   const indexDir = resolve(f.index ?? '.');
-  const dir = resolve(f['audit-dir'] ?? process.env.IDV_AUDIT_DIR ?? join(indexDir, AUDIT_DIR));
-  const secret = Secret.load(secretPath(f['secret-file'], indexDir));
-  if (sub === 'verify') {
-    const check = await verifyTrail(dir, secret);
-    process.stdout.write(JSON.stringify(check) + '\n');
-    if (check.broken) throw new Error(`the audit trail is broken at ${check.broken.file} line ${check.broken.line}: ${check.broken.problem}`);
-  } else if (sub === 'query') {
-    if (!f.id || !/^(\d{9}|\d{12})$/.test(f.id)) throw new UsageError('--id takes a 12-digit ID number or a 9-digit legacy number');
-    for await (const record of recordsAbout(dir, secret, f.id)) {
-      const { prev: _, subject: __, ...shown } = record;
-      process.stdout.write(JSON.stringify(shown) + '\n');
-    }
-  } else {
-    throw new UsageError('audit takes verify or query');
+  const dir = resolve(f.auditDir ?? process.env.IDV_AUDIT_DIR ?? join(indexDir, AUDIT_DIR));
+  return { dir, secret: Secret.load(secretPath(f.secretFile, indexDir)) };
+}
+
+/** `idv audit verify` walks the trail's chain and names the first broken link (exit 1). */
+export async function auditVerify(f: AuditOptions): Promise<void> {
+  const { dir, secret } = trailOf(f);
+  const check = await verifyTrail(dir, secret);
+  process.stdout.write(JSON.stringify(check) + '\n');
+  if (check.broken) throw new Error(`the audit trail is broken at ${check.broken.file} line ${check.broken.line}: ${check.broken.problem}`);
+}
+
+/** `idv audit query --id N` lists the decisions about one citizen, oldest first. */
+export async function auditQuery(f: AuditOptions & { id: string }): Promise<void> {
+  if (!/^(\d{9}|\d{12})$/.test(f.id)) throw new UsageError('--id takes a 12-digit ID number or a 9-digit legacy number');
+  const { dir, secret } = trailOf(f);
+  for await (const record of recordsAbout(dir, secret, f.id)) {
+    const { prev: _, subject: __, ...shown } = record;
+    process.stdout.write(JSON.stringify(shown) + '\n');
   }
 }
 
@@ -204,47 +188,48 @@ function stopOnSignals(service: Service): void {
   process.on('SIGHUP', () => void service.reload());
 }
 
-const SERVE_FLAGS = {
-  index: { type: 'string' },
-  host: { type: 'string' },
-  port: { type: 'string' },
-  clients: { type: 'string' },
-  'secret-file': { type: 'string' },
-  threads: { type: 'string' },
-  dispatch: { type: 'string' },
-  'max-inflight': { type: 'string' },
-  'task-items': { type: 'string' },
-  'audit-dir': { type: 'string' },
-  demo: { type: 'boolean' },
-  unprotected: { type: 'boolean' },
-} as const;
+/** What `serve` and `demo` take (defined in program.ts). */
+export interface ServeOptions {
+  index?: string;
+  host?: string;
+  port?: string;
+  clients?: string;
+  secretFile?: string;
+  threads?: string;
+  dispatch?: string;
+  maxInflight?: string;
+  taskItems?: string;
+  auditDir?: string;
+  logLevel?: string;
+  logClientErrors?: boolean;
+  demo?: boolean;
+  unprotected?: boolean;
+}
 
-type ServeFlags = { [K in keyof typeof SERVE_FLAGS]?: (typeof SERVE_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
-
-async function serveWith(f: ServeFlags, indexDir: string, example?: Citizen): Promise<Service> {
+async function serveWith(f: ServeOptions, indexDir: string, example?: Citizen): Promise<Service> {
   const config = serveConfig({
     indexDir: resolve(indexDir),
-    secretFile: secretPath(f['secret-file'], resolve(indexDir)),
+    secretFile: secretPath(f.secretFile, resolve(indexDir)),
     host: f.host ?? process.env.IDV_HOST,
     port: f.port ?? process.env.IDV_PORT,
     clientsFile: f.clients ?? process.env.IDV_CLIENTS_FILE,
     demo: f.demo,
     threads: f.threads,
     dispatch: f.dispatch,
-    maxInFlightItems: f['max-inflight'],
-    maxItemsPerTask: f['task-items'],
-    auditDir: (f['audit-dir'] ?? process.env.IDV_AUDIT_DIR) && resolve(f['audit-dir'] ?? process.env.IDV_AUDIT_DIR!),
+    maxInFlightItems: f.maxInflight,
+    maxItemsPerTask: f.taskItems,
+    auditDir: (f.auditDir ?? process.env.IDV_AUDIT_DIR) && resolve(f.auditDir ?? process.env.IDV_AUDIT_DIR!),
     unprotected: f.unprotected,
+    logLevel: f.logLevel ?? process.env.IDV_LOG_LEVEL,
+    logClientErrors: f.logClientErrors,
   });
-  const service = await startService(config, log);
+  const service = await startService(config, logTo(createLogger(config.logLevel)));
   announce(service, config.host, example);
   stopOnSignals(service);
   return service;
 }
 
-export async function serve(argv: string[]): Promise<void> {
-  const f = flags(argv, SERVE_FLAGS);
-  if (!f.index) throw new UsageError('--index DIR is required');
+export async function serve(f: ServeOptions & { index: string }): Promise<void> {
   await serveWith(f, f.index);
 }
 
@@ -267,8 +252,7 @@ function setAsideDemoTrail(indexDir: string): void {
 }
 
 /** `npm start`: builds a demo index of 1,000,000 synthetic citizens on first run, then serves it. */
-export async function demo(argv: string[]): Promise<void> {
-  const f = flags(argv, { ...SERVE_FLAGS, count: { type: 'string' } });
+export async function demo(f: ServeOptions & { count?: string }): Promise<void> {
   const indexDir = resolve(f.index ?? DEMO_DIR);
   // The first citizen of the demo population: the printed curl line asks about them.
   const example = new PopulationGenerator(DEMO_SEED).next();
@@ -277,8 +261,8 @@ export async function demo(argv: string[]): Promise<void> {
     const count = positiveInt('count', f.count, DEMO_SIZE);
     const why = format === undefined ? `No index at ${indexDir}` : `The index at ${indexDir} is of format ${format}, not ${FORMAT_VERSION}`;
     process.stderr.write(`${why}: building a demo index of ${count} synthetic citizens.\n`);
-    await runBuild({ indexDir, source: syntheticSource(count, DEMO_SEED), secretFile: f['secret-file'] });
-    if (!f['audit-dir'] && !process.env.IDV_AUDIT_DIR) setAsideDemoTrail(indexDir);
+    await runBuild({ indexDir, source: syntheticSource(count, DEMO_SEED), secretFile: f.secretFile });
+    if (!f.auditDir && !process.env.IDV_AUDIT_DIR) setAsideDemoTrail(indexDir);
   }
   await serveWith({ ...f, demo: true }, indexDir, example);
 }

@@ -1,4 +1,5 @@
-/** Structured log lines (JSON) on stdout. Callers pass codes and counts, never personal data. */
-export function log(event: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
-}
+import { createLogger, LOG_LEVELS, logTo, type LogLevel } from '../log.js';
+
+const fromEnv = process.env.IDV_LOG_LEVEL as LogLevel | undefined;
+/** The commands' log (JSON lines on stdout); `serve` makes its own at the configured level. */
+export const log = logTo(createLogger(fromEnv && LOG_LEVELS.includes(fromEnv) ? fromEnv : 'info'));

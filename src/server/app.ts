@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServeConfig } from '../config.js';
+import { logs } from '../log.js';
 import { rateLimited, ServiceError } from '../errors.js';
 import { readBody } from './body.js';
 import type { ClientRegistry, Scope, Client } from './clients.js';
@@ -127,7 +128,8 @@ function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, scrape: () =
 
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, dispatcher, metrics } = deps;
-  const exchanges = new Exchanges(metrics, deps.log ?? (() => {}), config.retryAfterSeconds, randomBytes(4).toString('hex'), deps.audit);
+  const logging = { requests: logs(config.logLevel, 'debug'), clientErrors: config.logClientErrors && logs(config.logLevel, 'info') };
+  const exchanges = new Exchanges(metrics, deps.log ?? (() => {}), config.retryAfterSeconds, randomBytes(4).toString('hex'), deps.audit, logging);
   // Measurement without protections (config.unprotected): nobody is limited.
   const limiter = config.unprotected ? { take: () => undefined } : (deps.limiter ?? new RateLimiter());
   const authorize = authorizer(deps.clients, limiter, metrics);

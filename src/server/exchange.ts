@@ -10,7 +10,16 @@ const STATUS_TEXT: Record<number, string> = {
   500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
-export type Log = (event: Record<string, unknown>) => void;
+export type { Log } from '../log.js';
+import type { Log } from '../log.js';
+
+/** Which answers get a log line of their own (5xx always do, with their stack). */
+export interface AnswerLogging {
+  /** Every answer, at debug. */
+  requests: boolean;
+  /** Every 4xx, at info. */
+  clientErrors: boolean;
+}
 
 /** What one item of a verification is about, for the audit trail. */
 export interface ItemNote {
@@ -39,6 +48,7 @@ export class Exchanges {
     readonly retryAfterSeconds: number,
     private readonly bootId: string,
     private readonly audit?: (entry: AuditEntry) => void,
+    readonly logging: AnswerLogging = { requests: false, clientErrors: false },
   ) {}
 
   /**
@@ -121,8 +131,17 @@ export class Exchange {
       for (const [k, v] of Object.entries(headers)) this.res.writeHeader(k, v);
       this.res.end(payload, closeConnection);
     });
-    this.shared.metrics.recordAnswer(this.route, status, (performance.now() - this.started) / 1000);
+    const seconds = (performance.now() - this.started) / 1000;
+    this.shared.metrics.recordAnswer(this.route, status, seconds);
     this.audit(status, this.code);
+    const { logging } = this.shared;
+    if (status >= 400 && status < 500 && logging.clientErrors) this.shared.log({ level: 'info', msg: 'refused', ...this.logFields(status) });
+    else if (logging.requests) this.shared.log({ level: 'debug', msg: 'answered', ...this.logFields(status), ms: +(seconds * 1000).toFixed(3) });
+  }
+
+  /** What a line about this exchange says: ids and codes, never the body. */
+  private logFields(status: number): Record<string, unknown> {
+    return { requestId: this.requestId, route: this.route, status, code: this.code, client: this.client };
   }
 
   private audit(status: number, code: string | undefined): void {
@@ -132,8 +151,9 @@ export class Exchange {
   /** Answers with the catalogue entry of a ServiceError; anything else is logged and becomes INTERNAL. */
   fail(err: unknown, closeConnection = false): void {
     const error = err instanceof ServiceError ? err : new ServiceError('INTERNAL');
-    if (!(err instanceof ServiceError)) {
-      this.shared.log({ level: 'error', msg: 'request failed', requestId: this.requestId, route: this.route, ...loggableError(err) });
+    // Every 5xx, with where it was thrown: an unexpected error's own stack, or the refusal's.
+    if (error.status >= 500) {
+      this.shared.log({ level: 'error', msg: 'request failed', requestId: this.requestId, route: this.route, status: error.status, code: error.code, client: this.client, ...loggableError(err) });
     }
     this.shared.metrics.errors.inc({ code: error.code });
     if (this.client !== undefined) this.shared.metrics.recordClientRefusal(this.client, error.code);

@@ -1,0 +1,120 @@
+import { Command, Option } from 'commander';
+import { LOG_LEVELS } from '../log.js';
+import { apply } from './apply.js';
+import { clientsAdd, clientsList, clientsRevoke, clientsRotate } from './clients.js';
+import { auditQuery, auditVerify, build, check, demo, gc, gen, info, serve } from './commands.js';
+
+/**
+ * The `idv` command line, defined once: commander parses it and writes `idv --help` and
+ * `idv <command> --help` from these definitions (a test checks the README's synopsis
+ * against them).
+ */
+const secretFile = (cmd: Command) => cmd.option('--secret-file <file>', 'the index secret (default DIR.secret.hex beside the index; env IDV_SECRET_FILE)');
+
+function serveOptions(cmd: Command): Command {
+  return secretFile(
+    cmd
+      .option('--host <host>', 'address to listen on (env IDV_HOST)', undefined)
+      .option('--port <port>', 'port to listen on, 0 for a free one (env IDV_PORT)')
+      .option('--clients <file>', 'the clients file: API keys, scopes and limits (env IDV_CLIENTS_FILE)')
+      .option('--demo', 'without a clients file: a throwaway client with every scope, its key printed once'),
+  )
+    .option('--threads <n>', 'server threads (or pool workers with --dispatch pool)')
+    .addOption(new Option('--dispatch <design>', 'threads: one server per thread; pool and inline: for measurement').choices(['threads', 'pool', 'inline']))
+    .option('--max-inflight <n>', 'items in flight beyond which requests are refused 503 OVERLOADED')
+    .option('--task-items <n>', 'requests gathered into one worker task (--dispatch pool)')
+    .option('--audit-dir <dir>', 'the audit trail (default DIR/audit; env IDV_AUDIT_DIR)')
+    .addOption(new Option('--log-level <level>', 'debug logs a line per answer (env IDV_LOG_LEVEL)').choices([...LOG_LEVELS]))
+    .option('--log-client-errors', 'a line per 4xx answer, at info')
+    .option('--unprotected', 'for measurement only: no audit trail, rate limits, quotas or probing limits (an --unsealed index only)');
+}
+
+export function program(): Command {
+  const idv = new Command('idv')
+    .description('Citizen identity verification: build the index, serve it, apply the register\'s changes, check the audit trail')
+    .showHelpAfterError()
+    .exitOverride();
+
+  idv.command('gen')
+    .description('a synthetic population as NDJSON (stdout unless --out)')
+    .requiredOption('--count <n>', 'people to generate')
+    .option('--seed <s>', 'seed: the same seed gives the same people', '1')
+    .option('--out <file>', 'write to this file (mode 0600) with a progress bar')
+    .action(gen);
+
+  secretFile(
+    idv.command('build')
+      .description('build an index from a source file (NDJSON or CSV) or a synthetic population, and publish it')
+      .requiredOption('--index <dir>', 'the index directory')
+      .option('--input <file>', 'the source file')
+      .option('--synthetic <n>', 'a synthetic population of N people instead')
+      .option('--seed <s>', 'seed of the synthetic population', '1'),
+  )
+    .option('--rejects <file>', 'where refused records go (default DIR/rejects.ndjson)')
+    .option('--threads <n>', 'worker threads')
+    .option('--unsealed', 'for measurement only: record values readable without the secret; served only --unprotected')
+    .option('--includes-changes <n>', 'the source holds the served build\'s first N changes (when it has any)')
+    .action(build);
+
+  serveOptions(idv.command('serve').description('serve the index over HTTP').requiredOption('--index <dir>', 'the index directory')).action(serve);
+
+  serveOptions(
+    idv.command('demo')
+      .description('build a demo index of synthetic citizens if absent, then serve it with a demo key (what npm start runs)')
+      .option('--index <dir>', 'the demo index directory', '.idv/demo-index')
+      .option('--count <n>', 'citizens of the demo index', '1000000'),
+  ).action((f) => demo({ ...f, demo: true }));
+
+  secretFile(
+    idv.command('check')
+      .description('compare a source file with the served build, record by record; exit 1 on any difference')
+      .requiredOption('--index <dir>', 'the index directory')
+      .requiredOption('--input <file>', 'the source file'),
+  )
+    .option('--rejects <file>', 'the rejects file of the build (default: the one its metadata names)')
+    .action(check);
+
+  secretFile(
+    idv.command('apply')
+      .description("apply a file of changes (NDJSON, as POST /v1/records), or replay another index's change log (a replica)")
+      .requiredOption('--index <dir>', 'the index directory')
+      .option('--input <file>', 'a file of changes, one a line')
+      .option('--log <file>', 'logged changes (GET /v1/changes), one a line')
+      .option('--batch <n>', 'changes a batch, each durable before the next', '10000')
+      .option('--window <n>', 'changes read and put in key order at a time', '1000000'),
+  ).action(apply);
+
+  idv.command('info').description('what the served build was made from and holds, who reads it, whether a build runs').requiredOption('--index <dir>', 'the index directory').action(info);
+  idv.command('gc').description('remove builds no running process reads').requiredOption('--index <dir>', 'the index directory').action(gc);
+
+  const audit = idv.command('audit').description('the audit trail');
+  const trail = (cmd: Command) => secretFile(cmd.option('--index <dir>', 'the index directory').option('--audit-dir <dir>', 'the audit trail (default DIR/audit; env IDV_AUDIT_DIR)'));
+  trail(audit.command('verify').description("check the trail's chain; exit 1 at the first broken link")).action(auditVerify);
+  trail(audit.command('query').description('who checked this citizen, oldest first').requiredOption('--id <n>', 'a 12-digit ID number or a 9-digit legacy number')).action(auditQuery);
+
+  const clients = idv.command('clients').description('edit the clients file; add and rotate print the new key once');
+  const file = (cmd: Command) => cmd.requiredOption('--file <file>', 'the clients file');
+  file(clients.command('add').description('add a client with a new key'))
+    .requiredOption('--id <name>', "the client's id (in metrics, logs and the audit trail)")
+    .option('--scopes <list>', 'some of verify, demographic, batch, admin (default verify,demographic,batch)')
+    .option('--rate <n>', 'requests a second')
+    .option('--burst <n>', 'requests at once above the rate')
+    .option('--daily-quota <n>', 'requests a UTC day')
+    .option('--purposes <list>', 'the purposes it may state, comma-separated')
+    .option('--consent-optional', 'its requests need not carry consentRef')
+    .action(clientsAdd);
+  file(clients.command('list').description('the clients, with key fingerprints')).action(clientsList);
+  file(clients.command('revoke').description('remove a client')).requiredOption('--id <name>', "the client's id").action(clientsRevoke);
+  file(clients.command('rotate').description('give a client a new key')).requiredOption('--id <name>', "the client's id").action(clientsRotate);
+
+  idv.addHelpText(
+    'after',
+    `
+--unsealed and --unprotected are for measurement only: an index built --unsealed keeps its
+records readable without the secret and is served only --unprotected (no audit trail,
+rate limits, quotas or probing limits); a sealed index is never served --unprotected.
+
+Environment: IDV_SECRET_FILE, IDV_CLIENTS_FILE, IDV_HOST, IDV_PORT, IDV_AUDIT_DIR, IDV_LOG_LEVEL.`,
+  );
+  return idv;
+}
