@@ -4,17 +4,11 @@ import { IndexReader } from '../src/index/reader.js';
 import { Secret } from '../src/index/secret.js';
 import { answeringPing } from '../src/workers.js';
 import { runItems } from '../src/verification/engine.js';
-import type { WorkItem, WorkResult } from '../src/verification/types.js';
+import type { VerifyTaskResult, WorkItem } from '../src/verification/types.js';
 
 // The build the main thread registered: every thread reads the same one, whatever `current` says.
 const { buildPath, secretHex, values } = workerData as { buildPath: string; secretHex: string; values: 'sealed' | 'unsealed' };
 const reader = IndexReader.openBuild(buildPath, Secret.fromHex(secretHex), { values });
-
-export interface VerifyTaskResult {
-  /** When this worker picked the task up (epoch ms): the dispatcher derives queue delay from it. */
-  startedAt: number;
-  results: WorkResult[];
-}
 
 // A fault the fault tests inject (test/faults): a task with a claim of this name stops the
 // worker as a crash in native code would, with the task in its hands. Unset in service.

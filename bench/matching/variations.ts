@@ -1,7 +1,7 @@
 import type { Gender } from '../../src/domain/idNumber.js';
 import { GIVEN, MIDDLES } from '../../src/synth/facts.js';
 import type { Random } from '../../src/synth/random.js';
-import { WINDOWS_1252_HIGH } from '../../src/domain/text.js';
+import { misdecodedUtf8 } from '../../src/domain/text.js';
 
 /**
  * The ways a genuine claimant's name differs from the register: each takes the
@@ -44,12 +44,6 @@ function toggleTone(word: string): string | undefined {
   m = NEW_STYLE.exec(lower);
   if (m && valid(m[2], m[3])) return (nfd.slice(0, m[1].length) + nfd[m[1].length] + m[4] + nfd[m[1].length + 1]).normalize('NFC');
   return undefined;
-}
-
-/** The bytes of `text` in UTF-8, shown as Windows-1252 or Latin-1 text by an older system. */
-export function misdecodedUtf8(text: string, as: 'windows-1252' | 'latin1'): string {
-  const high = as === 'windows-1252';
-  return [...Buffer.from(text, 'utf8')].map((b) => (high && b >= 0x80 && b < 0xa0 ? WINDOWS_1252_HIGH[b - 0x80] : String.fromCharCode(b))).join('');
 }
 
 /** Mis-decoded UTF-8, or Windows-1258's letters with separate tone marks. */

@@ -54,6 +54,12 @@ function composed(text: string): string {
 /** Windows-1252's characters for the bytes 0x80..0x9F (the five it leaves undefined as Latin-1's controls). */
 export const WINDOWS_1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
 const CP1252_BYTE = new Map([...WINDOWS_1252_HIGH].map((c, i) => [c, 0x80 + i]));
+
+/** The bytes of `text` in UTF-8, shown as Windows-1252 or Latin-1 text by an older system: what the repair below undoes. */
+export function misdecodedUtf8(text: string, as: 'windows-1252' | 'latin1'): string {
+  const high = as === 'windows-1252';
+  return [...Buffer.from(text, 'utf8')].map((b) => (high && b >= 0x80 && b < 0xa0 ? WINDOWS_1252_HIGH[b - 0x80] : String.fromCharCode(b))).join('');
+}
 const MOJIBAKE = new RegExp(`[\u00C2-\u00EF][\u0080-\u00BF${WINDOWS_1252_HIGH}]`);
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -3,7 +3,6 @@ import { checkCitizen, type Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
 import { RecordSeal } from './sealing.js';
 import { Dictionary } from './dictionary.js';
-import { syntheticCitizens } from '../synth/generator.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
 
 /**
@@ -14,6 +13,13 @@ export type IngestWork =
   | { kind: 'lines'; firstLine: number; lines: string[] }
   | { kind: 'csv'; columns: string[]; firstLine: number; text: string }
   | { kind: 'synthetic'; seed: number; start: number; count: number };
+
+/** Makes the people of a synthetic stretch (the worker passes the generator: the index does not depend on it). */
+export type Generate = (seed: number, start: number, count: number) => Iterable<Citizen>;
+
+const NO_GENERATOR: Generate = () => {
+  throw new Error('synthetic work needs a generator');
+};
 
 /** `saltHex`: the build's salt, which with the secret makes the key its record values are sealed under (sealing.ts). */
 export type IngestTask = IngestWork & { secretHex: string; saltHex: string; currentYear: number };
@@ -124,10 +130,10 @@ export type SourceRecord = { line: number; error: string } | { line: number; cit
  * (line = position + 1). Generated people are valid by construction (the generator's
  * tests check every rule), so they skip the import check.
  */
-function* candidates(task: IngestWork): Generator<Candidate> {
+function* candidates(task: IngestWork, generate: Generate): Generator<Candidate> {
   if (task.kind === 'synthetic') {
     let line = task.start + 1;
-    for (const citizen of syntheticCitizens(task.seed, task.start, task.count)) yield { line: line++, citizen };
+    for (const citizen of generate(task.seed, task.start, task.count)) yield { line: line++, citizen };
     return;
   }
   if (task.kind === 'csv') {
@@ -149,8 +155,8 @@ function parsed(line: number, parse: () => unknown): Candidate {
 }
 
 /** Each record of a piece of work as the import rules take it: a citizen, or why it is rejected. Blank lines are skipped. */
-export function* sourceRecords(work: IngestWork, currentYear: number): Generator<SourceRecord> {
-  for (const record of candidates(work)) {
+export function* sourceRecords(work: IngestWork, currentYear: number, generate: Generate = NO_GENERATOR): Generator<SourceRecord> {
+  for (const record of candidates(work, generate)) {
     if (!('raw' in record)) {
       yield record;
       continue;
@@ -161,14 +167,14 @@ export function* sourceRecords(work: IngestWork, currentYear: number): Generator
 }
 
 /** Parses, checks, normalizes and hashes a batch of records. */
-export function ingestBatch(task: IngestTask): IngestResult {
+export function ingestBatch(task: IngestTask, generate: Generate = NO_GENERATOR): IngestResult {
   const hash = hasherFor(task.secretHex);
   const seal = sealFor(task.secretHex, task.saltHex);
   const codec = standardCodec();
   // A CSV piece is parsed whole before its records are counted; lines and generated people stream.
-  const parsed = task.kind === 'csv' ? [...sourceRecords(task, task.currentYear)] : undefined;
+  const parsed = task.kind === 'csv' ? [...sourceRecords(task, task.currentYear, generate)] : undefined;
   const n = parsed ? parsed.length : task.kind === 'lines' ? task.lines.length : task.kind === 'synthetic' ? task.count : 0;
-  const records = parsed ?? sourceRecords(task, task.currentYear);
+  const records = parsed ?? sourceRecords(task, task.currentYear, generate);
   const out: IngestResult = {
     count: 0,
     lineNumbers: new Uint32Array(n),

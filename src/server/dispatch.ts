@@ -5,7 +5,7 @@ import { runItems } from '../verification/engine.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
 import { allThreadsStarted, workerPath } from '../workers.js';
 import type { Metrics } from './metrics.js';
-import type { VerifyTaskResult } from '../../workers/verify.js';
+import type { VerifyTaskResult } from '../verification/types.js';
 
 export interface AdmissionLimits {
   maxInFlightItems: number;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_NAME_THRESHOLD, matchName } from '../../src/domain/names.js';
 import { editDistance } from '../../src/domain/similarity.js';
-import { misdecodedUtf8 } from '../../bench/matching/variations.js';
+import { misdecodedUtf8 } from '../../src/domain/text.js';
 import { confusionKey, spellingAlternatives, splitJoinedWord } from '../../src/domain/nameWords.js';
 
 /** The matcher's verdicts the tables below expect. */

@@ -7,7 +7,7 @@ import { buildIndex } from '../../src/index/build.js';
 import { currentBuildDir } from '../../src/index/layout.js';
 import { IndexReader } from '../../src/index/reader.js';
 import { Secret } from '../../src/index/secret.js';
-import { syntheticSource } from '../../src/index/sources.js';
+import { syntheticSource } from '../../src/synth/source.js';
 import { fullDateOf, type TempIndex } from '../helpers/fixtures.js';
 import { call, KEYS, startTestServer } from '../helpers/server.js';
 import { batchesFor, checkLog, wholeLog } from './helpers.js';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIndex, type BuildReport } from '../../src/index/build.js';
 import { Secret } from '../../src/index/secret.js';
-import { fileSource, syntheticSource } from '../../src/index/sources.js';
+import { fileSource } from '../../src/index/sources.js';
+import { syntheticSource } from '../../src/synth/source.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 export const fixture = (name: string) => join(FIXTURES, name);

@@ -6,7 +6,8 @@ import { Secret } from '../../src/index/secret.js';
 import { queryBlockTexts } from '../../src/index/keys.js';
 import { currentBuildDir } from '../../src/index/layout.js';
 import { buildIndex } from '../../src/index/build.js';
-import { fileSource, syntheticSource } from '../../src/index/sources.js';
+import { fileSource } from '../../src/index/sources.js';
+import { syntheticSource } from '../../src/synth/source.js';
 import { syntheticCitizens } from '../../src/synth/generator.js';
 import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 

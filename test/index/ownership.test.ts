@@ -9,7 +9,7 @@ import { currentBuildDir } from '../../src/index/layout.js';
 import { IndexReader } from '../../src/index/reader.js';
 import { ReaderRegistration } from '../../src/index/readers.js';
 import { Secret } from '../../src/index/secret.js';
-import { syntheticSource } from '../../src/index/sources.js';
+import { syntheticSource } from '../../src/synth/source.js';
 import { BucketSpill } from '../../src/index/spill.js';
 import { syntheticCitizens } from '../../src/synth/generator.js';
 import { idv, idvAsync, logLines, startCli } from '../helpers/cli.js';

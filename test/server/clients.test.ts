@@ -10,6 +10,7 @@ let index: TempIndex;
 let server: TestServer;
 let clientsFile: string;
 const KEY = { tight: 'key-tight-0123456789', quota: 'key-quota-0123456789' };
+const events: Record<string, unknown>[] = [];
 beforeAll(async () => {
   index = await tempIndex({ input: fixture('citizens.ndjson') });
   clientsFile = join(index.dir, 'edited-clients.json');
@@ -25,7 +26,7 @@ beforeAll(async () => {
       ],
     }),
   );
-  server = await startTestServer(index, { clientsFile });
+  server = await startTestServer(index, { clientsFile }, (event) => events.push(event));
 });
 afterAll(async () => {
   await server.close();
@@ -86,8 +87,12 @@ describe('idv clients edits the file a running server follows', () => {
 
   it('keeps the clients it has when the file is broken', async () => {
     const good = readFileSync(clientsFile, 'utf8');
+    const before = events.length;
     writeFileSync(clientsFile, '{"clients": [');
-    await new Promise((r) => setTimeout(r, 600));
+    // Once the server has read the broken file (it says so), not after a guessed delay.
+    const refused = () => events.slice(before).some((e) => e.msg === 'clients file not reloaded: the clients already loaded stay in force');
+    for (const deadline = Date.now() + 5000; !refused() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    expect(refused()).toBe(true);
     expect((await verify(KEY.tight)).status).not.toBe(401);
     writeFileSync(clientsFile, good);
   });

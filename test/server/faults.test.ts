@@ -68,9 +68,12 @@ describe('faults', () => {
   it('NOT_READY on a kept-alive connection while draining; in-flight requests still finish', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const reached = new Promise<void>((r) => (entered = r));
     const stalling: Dispatcher = {
       inFlightItems: 0,
       run: async (items: WorkItem[]) => {
+        entered();
         await held;
         return items.map((): WorkResult => ({ result: 'not_found', fields: {} }));
       },
@@ -83,11 +86,13 @@ describe('faults', () => {
     socket.on('data', (d) => (received += d.toString()));
 
     const inFlight = call(url, '/v1/verify', { key: KEYS.full, body: claimOf('001090000101') });
-    await new Promise((r) => setTimeout(r, 100));
+    // Draining starts once the first request is in the work, not after a guessed delay.
+    await reached;
     const closing = server.close();
     const body = '{"idNumber":"001090000101"}';
     socket.write(`POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-    await new Promise((r) => setTimeout(r, 200));
+    const deadline = Date.now() + 5000;
+    while (!/\}\}\s*$/.test(received) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(received).toMatch(/^HTTP\/1\.1 503 /);
     expect(received).toContain('"code":"NOT_READY"');
     expect(received.toLowerCase()).toContain('retry-after: 1');

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { check, SMOKE_TARGETS, TARGETS } from '../bench/targets.js';
-import { openLoop } from '../bench/openloop.js';
+import { check, SMOKE_TARGETS, TARGETS } from '../targets.js';
+import { openLoop } from '../openloop.js';
 
 /** The bench's own honesty, as the performance issue found it wanting. */
 describe('bench targets', () => {

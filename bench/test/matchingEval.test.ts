@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalText, foldDiacritics } from '../src/domain/text.js';
-import { editDistance } from '../src/domain/similarity.js';
-import { Random } from '../src/synth/random.js';
-import { syntheticCitizens } from '../src/synth/generator.js';
-import { NAME_VARIATIONS } from '../bench/matching/variations.js';
-import { buildPairs, KINDS } from '../bench/matching/pairs.js';
-import { tallySearch, tallyVerify, THRESHOLDS } from '../bench/matching/evaluate.js';
+import { canonicalText, foldDiacritics } from '../../src/domain/text.js';
+import { editDistance } from '../../src/domain/similarity.js';
+import { Random } from '../../src/synth/random.js';
+import { syntheticCitizens } from '../../src/synth/generator.js';
+import { NAME_VARIATIONS } from '../matching/variations.js';
+import { buildPairs, KINDS } from '../matching/pairs.js';
+import { tallySearch, tallyVerify, THRESHOLDS } from '../matching/evaluate.js';
 
 // The evaluation is only as good as its labelled set: each variation must be what its name says.
 const NAMES = ['Nguyễn Thị Thu Trang', 'Trần Văn Hòa', 'Lê Thị Thủy', 'Phạm Quốc Trung', 'Đặng Ngọc Linh', 'Vũ Thị Giang', 'Hoàng Văn Sơn'];
