@@ -21,6 +21,9 @@ import { machine, median, today, runScript } from './machine.js';
 import { fullDateWithin } from './matching/pairs.js';
 import { saveRun, writeReport } from './report.js';
 import { RequestValidator, type Validator } from '../src/contract/validator.js';
+import { serveConfig } from '../src/config.js';
+import { startServer } from '../src/server/app.js';
+import { wrkLoad } from './wrk.js';
 import { HandWrittenValidator } from './baseline/handValidate.js';
 
 /**
@@ -53,7 +56,7 @@ export interface BudgetResults {
   command: string;
   figures: BudgetFigure[];
   /** An ID check's work with the validator compiled from the contract and with the hand-written one it replaced (µs per request, medians of alternating passes). */
-  validators?: Record<'generated' | 'handWritten', { verify: number; validation: number; passes: number[] }>;
+  validators?: Record<'generated' | 'handWritten', { verify: number; validation: number; passes: number[]; http?: number[] }>;
 }
 
 const PASSES = 5;
@@ -160,9 +163,12 @@ async function main(): Promise<void> {
     () => passes(verifyBodies, () => void generated.idItem(parsed[n++ % parsed.length])),
     () => passes(verifyBodies, () => void handWritten.idItem(parsed[n++ % parsed.length])),
   );
+  // The same over HTTP: a server in this process (inline dispatch, one thread) with each
+  // validator, wrk at 64 connections on each in turn.
+  const http = args.smoke ? undefined : await httpThroughput(verify, reader, clients, metrics, dispatcher, { generated, handWritten });
   const validators = {
-    generated: { verify: median(genVerify), validation: median(genAlone), passes: genVerify },
-    handWritten: { verify: median(handVerify), validation: median(handAlone), passes: handVerify },
+    generated: { verify: median(genVerify), validation: median(genAlone), passes: genVerify, http: http?.generated },
+    handWritten: { verify: median(handVerify), validation: median(handAlone), passes: handVerify, http: http?.handWritten },
   };
   process.stderr.write(`ID check with the generated validator ${validators.generated.verify.toFixed(1)} µs (validation ${validators.generated.validation.toFixed(2)}), hand-written ${validators.handWritten.verify.toFixed(1)} µs (${validators.handWritten.validation.toFixed(2)})\n`);
   await reader.close();
@@ -171,6 +177,40 @@ async function main(): Promise<void> {
   if (args.smoke) return;
   saveRun('budget', results);
   writeReport();
+}
+
+const HTTP_ROUNDS = 3;
+const HTTP_SECONDS = 8;
+
+/** POST /v1/verify req/s (wrk, 64 connections) from a server with each validator, in alternating rounds. */
+async function httpThroughput(
+  bodies: string[],
+  reader: IndexReader,
+  clients: ClientRegistry,
+  metrics: Metrics,
+  dispatcher: InlineDispatcher,
+  validators: Record<'generated' | 'handWritten', Validator>,
+): Promise<Record<'generated' | 'handWritten', number[]>> {
+  const config = serveConfig({ indexDir: '.', secretFile: '.', demo: true, port: 0, dispatch: 'inline', shedQueueDelayMs: 60_000 });
+  const servers = {
+    generated: await startServer({ config, dispatcher, clients, metrics, records: reader.meta.records, candidateRefs: reader.candidateRefs, validator: validators.generated }),
+    handWritten: await startServer({ config, dispatcher, clients, metrics, records: reader.meta.records, candidateRefs: reader.candidateRefs, validator: validators.handWritten }),
+  };
+  const out = { generated: [] as number[], handWritten: [] as number[] };
+  try {
+    for (let round = 0; round < HTTP_ROUNDS; round++) {
+      for (const k of ['generated', 'handWritten'] as const) {
+        const load = await wrkLoad({ url: `http://127.0.0.1:${servers[k].port}`, path: '/v1/verify', key: BENCH_KEY, bodies, connections: 64, seconds: HTTP_SECONDS });
+        if (load.non2xx > 0) throw new Error(`${load.non2xx} answers to ${k} were not 200`);
+        out[k].push(load.requestsPerSecond);
+        process.stderr.write(`  HTTP round ${round + 1}, ${k}: ${Math.round(load.requestsPerSecond)} req/s\n`);
+      }
+    }
+  } finally {
+    await servers.generated.close();
+    await servers.handWritten.close();
+  }
+  return out;
 }
 
 runScript('bench/budget.js', main);
