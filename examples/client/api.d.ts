@@ -479,30 +479,46 @@ export interface components {
             } | {
                 /** @constant */
                 op: "deceased";
-                /** @description The 12-digit personal ID number */
+                /**
+                 * Format: personal-id-number
+                 * @description The 12-digit personal ID number
+                 */
                 idNumber: string;
             } | {
                 /** @constant */
                 op: "revokeCard";
-                /** @description The 12-digit personal ID number */
-                idNumber: string;
-            } | {
-                /** @constant */
-                op: "delete";
-                /** @description The 12-digit personal ID number */
+                /**
+                 * Format: personal-id-number
+                 * @description The 12-digit personal ID number
+                 */
                 idNumber: string;
             } | {
                 /** @constant */
                 op: "reissueCard";
-                /** @description The 12-digit personal ID number */
+                /**
+                 * Format: personal-id-number
+                 * @description The 12-digit personal ID number
+                 */
                 idNumber: string;
+                /** Format: calendar-date */
                 cardIssueDate: string;
             } | {
                 /** @constant */
                 op: "rename";
-                /** @description The 12-digit personal ID number */
+                /**
+                 * Format: personal-id-number
+                 * @description The 12-digit personal ID number
+                 */
                 idNumber: string;
                 fullName: string;
+            } | {
+                /** @constant */
+                op: "delete";
+                /**
+                 * Format: personal-id-number
+                 * @description The 12-digit personal ID number
+                 */
+                idNumber: string;
             })[];
         };
         RecordsResponse: {

@@ -16,3 +16,14 @@ export function contractAjv(options: Options = {}): Ajv2020 {
   ajv.addKeyword({ keyword: 'x-rule', schemaType: 'string' });
   return ajv;
 }
+
+/** `#/components/schemas/Name` as the id a component is registered under in ajv: `Name`. */
+export const withComponentIds = <T>(schema: T): T =>
+  JSON.parse(JSON.stringify(schema), (key, value) => (key === '$ref' && typeof value === 'string' ? value.replace('#/components/schemas/', '') : value));
+
+/** An ajv instance holding every component schema under its name, for schemas that refer to them. */
+export function componentsAjv(components: Record<string, object>, options: Options = {}): Ajv2020 {
+  const ajv = contractAjv(options);
+  for (const [name, schema] of Object.entries(components)) ajv.addSchema(withComponentIds(schema), name);
+  return ajv;
+}

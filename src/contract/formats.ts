@@ -56,6 +56,13 @@ export const FORMATS = {
       return id.ok ? undefined : id.reason;
     },
   },
+  /** A personal ID number as the register holds it: 12 digits that could be issued. */
+  'personal-id-number': {
+    why: (value) => {
+      const id = /^[0-9]{12}$/.test(value) ? checkIdNumber(value) : undefined;
+      return id?.ok ? undefined : 'must be a valid 12-digit ID number';
+    },
+  },
   'legacy-id-number': { why: (value) => (isLegacyIdNumber(value) ? undefined : 'must be 9 or 12 digits') },
   'province-code': { why: (value) => (/^[0-9]{3}$/.test(value) && regionByCode(value) ? undefined : 'must be a 3-digit province or country code') },
 } satisfies Record<string, Format>;

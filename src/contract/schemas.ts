@@ -145,14 +145,22 @@ const citizen = obj(
   },
   ['idNumber', 'fullName', 'dateOfBirth', 'gender'],
 );
-const change = {
-  oneOf: [
-    obj({ op: { const: 'upsert' }, record: ref('Citizen') }, ['op', 'record']),
-    ...['deceased', 'revokeCard', 'delete'].map((op) => obj({ op: { const: op }, idNumber: registeredIdNumber }, ['op', 'idNumber'])),
-    obj({ op: { const: 'reissueCard' }, idNumber: registeredIdNumber, cardIssueDate: str({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }) }, ['op', 'idNumber', 'cardIssueDate']),
-    obj({ op: { const: 'rename' }, idNumber: registeredIdNumber, fullName: str({ maxLength: 100 }) }, ['op', 'idNumber', 'fullName']),
-  ],
+/** The citizen a change names, by the number the register holds. */
+const changedIdNumber = formatted('personal-id-number', 'must be a valid 12-digit ID number', { pattern: '^[0-9]{12}$', description: 'The 12-digit personal ID number' });
+/**
+ * Each register change by its op. The record of an upsert, and the record a change
+ * leaves, also go through the import rules (domain/citizen.ts), as a build's records do.
+ */
+export const CHANGES: Record<(typeof OPS)[number], Schema> = {
+  upsert: obj({ op: { const: 'upsert' }, record: ref('Citizen') }, ['op', 'record']),
+  deceased: obj({ op: { const: 'deceased' }, idNumber: changedIdNumber }, ['op', 'idNumber']),
+  revokeCard: obj({ op: { const: 'revokeCard' }, idNumber: changedIdNumber }, ['op', 'idNumber']),
+  reissueCard: obj({ op: { const: 'reissueCard' }, idNumber: changedIdNumber, cardIssueDate: calendarDate }, ['op', 'idNumber', 'cardIssueDate']),
+  rename: obj({ op: { const: 'rename' }, idNumber: changedIdNumber, fullName: str({ maxLength: 100 }) }, ['op', 'idNumber', 'fullName']),
+  delete: obj({ op: { const: 'delete' }, idNumber: changedIdNumber }, ['op', 'idNumber']),
 };
+/** A batch's idempotency key. */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 const loggedChange = obj(
   {
     v: { const: 1 },
@@ -209,8 +217,8 @@ export function contractSchemas(limits: ContractLimits): Record<string, Schema> 
     Citizen: citizen,
     RecordsRequest: obj(
       {
-        idempotencyKey: str({ pattern: '^[A-Za-z0-9._:-]{1,128}$', description: 'Unique per batch and client: a batch sent again with it is applied once' }),
-        changes: { type: 'array', minItems: 1, maxItems: limits.maxChangesPerBatch, items: change },
+        idempotencyKey: str({ pattern: IDEMPOTENCY_KEY.source, description: 'Unique per batch and client: a batch sent again with it is applied once' }),
+        changes: { type: 'array', minItems: 1, maxItems: limits.maxChangesPerBatch, items: { oneOf: OPS.map((op) => CHANGES[op]) } },
       },
       ['idempotencyKey', 'changes'],
     ),

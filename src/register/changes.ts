@@ -1,5 +1,8 @@
 import { checkCitizen, type Citizen } from '../domain/citizen.js';
-import { checkIdNumber } from '../domain/idNumber.js';
+import type { ValidateFunction } from 'ajv';
+import { DEFAULTS } from '../config.js';
+import { componentsAjv, withComponentIds } from '../contract/ajv.js';
+import { CHANGES, contractSchemas, IDEMPOTENCY_KEY, OPS } from '../contract/schemas.js';
 
 /**
  * The changes the register sends: a whole record, or one event about a citizen already on
@@ -14,17 +17,7 @@ export type Change =
   | { op: 'delete'; idNumber: string };
 
 export type Op = Change['op'];
-export const OPS: readonly Op[] = ['upsert', 'deceased', 'revokeCard', 'reissueCard', 'rename', 'delete'];
-
-/** What each operation takes besides `op`, and which of it is required. */
-const FIELDS: Record<Op, { required: string[]; optional?: string[] }> = {
-  upsert: { required: ['record'] },
-  deceased: { required: ['idNumber'] },
-  revokeCard: { required: ['idNumber'] },
-  reissueCard: { required: ['idNumber', 'cardIssueDate'] },
-  rename: { required: ['idNumber', 'fullName'] },
-  delete: { required: ['idNumber'] },
-};
+export { OPS };
 
 /** A change refused, by its place in the batch; the message names fields, never values. */
 export interface ChangeError {
@@ -33,11 +26,17 @@ export interface ChangeError {
   message: string;
 }
 
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
-
 export interface ChangeBatch {
   idempotencyKey: string;
   changes: Change[];
+}
+
+// Each op's shape, compiled from the contract (the Citizen of an upsert referred to by name).
+let compiled: Record<Op, ValidateFunction> | undefined;
+function shapes(): Record<Op, ValidateFunction> {
+  if (compiled) return compiled;
+  const ajv = componentsAjv({ Citizen: contractSchemas(DEFAULTS).Citizen });
+  return (compiled = Object.fromEntries(OPS.map((op) => [op, ajv.compile(withComponentIds(CHANGES[op]))])) as Record<Op, ValidateFunction>);
 }
 
 /**
@@ -65,24 +64,30 @@ export function readBatch(body: unknown, maxChanges: number, currentYear = new D
   return errors.length ? { errors } : { batch: { idempotencyKey: b.idempotencyKey, changes } };
 }
 
+/** A change as its op's schema and the import rules take it, or why not (naming fields, never values). */
 function readChange(raw: unknown, currentYear: number): Change | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'a change must be a JSON object';
   const r = raw as Record<string, unknown>;
   if (!OPS.includes(r.op as Op)) return `op must be one of ${OPS.join(', ')}`;
   const op = r.op as Op;
-  const { required, optional = [] } = FIELDS[op];
-  const extra = Object.keys(r).find((k) => k !== 'op' && !required.includes(k) && !optional.includes(k));
-  if (extra !== undefined) return `unknown field ${JSON.stringify(extra.slice(0, 40))} for op ${op}`;
-  const missing = required.find((k) => r[k] === undefined);
-  if (missing !== undefined) return `${missing} is required for op ${op}`;
+  const shape = shapes()[op];
+  // The record of an upsert is judged by the import rules below, which say more.
+  const problems = shape(r) ? [] : shape.errors!.filter((e) => !e.instancePath.startsWith('/record/'));
+  const extra = problems.find((e) => e.keyword === 'additionalProperties');
+  if (extra) return `unknown field ${JSON.stringify(String(extra.params.additionalProperty).slice(0, 40))} for op ${op}`;
+  const missing = problems.find((e) => e.keyword === 'required' && e.instancePath === '');
+  if (missing) return `${missing.params.missingProperty} is required for op ${op}`;
+  const wrong = problems[0];
+  if (wrong) {
+    const field = wrong.instancePath.slice(1).replaceAll('/', '.');
+    if (wrong.keyword === 'type') return `${field} must be ${wrong.params.type === 'object' ? 'an object' : `a ${wrong.params.type}`}`;
+    return `${field} ${(wrong.parentSchema as { 'x-rule'?: string })['x-rule'] ?? 'is not allowed here'}`;
+  }
   if (op === 'upsert') {
     const check = checkCitizen(r.record, currentYear);
     return check.ok ? { op, record: check.citizen } : `record: ${check.reason}`;
   }
-  const idNumber = r.idNumber;
-  if (typeof idNumber !== 'string' || !checkIdNumber(idNumber, currentYear).ok) return 'idNumber must be a valid 12-digit ID number';
-  for (const k of required) if (k !== 'idNumber' && typeof r[k] !== 'string') return `${k} must be a string`;
-  return { ...r, op, idNumber } as Change;
+  return r as Change;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { expect } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
-import { contractAjv } from '../../src/contract/ajv.js';
+import { componentsAjv, withComponentIds } from '../../src/contract/ajv.js';
 import { openApiDocument } from '../../src/contract/openapi.js';
 import type { Reply } from './server.js';
 
@@ -12,9 +12,6 @@ const addFormats = (addFormatsModule as unknown as { default: (ajv: unknown, for
 type Doc = ReturnType<typeof openApiDocument>;
 type Json = Record<string, any>;
 
-/** `#/components/schemas/Name` as the id each component is registered under: `Name`. */
-const unref = (schema: unknown): unknown =>
-  JSON.parse(JSON.stringify(schema), (key, value) => (key === '$ref' && typeof value === 'string' ? value.replace('#/components/schemas/', '') : value));
 
 /**
  * Real answers checked against an OpenAPI document with ajv, a full JSON Schema 2020-12
@@ -22,12 +19,12 @@ const unref = (schema: unknown): unknown =>
  * skipped), the contract's formats and the standard ones (date-time).
  */
 export class ContractChecker {
-  private readonly ajv = contractAjv({ allErrors: true });
+  private readonly ajv: ReturnType<typeof componentsAjv>;
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(readonly doc: Doc = openApiDocument(DEFAULTS)) {
+    this.ajv = componentsAjv(doc.components.schemas as Record<string, object>);
     addFormats(this.ajv, ['date-time']);
-    for (const [name, schema] of Object.entries(doc.components.schemas)) this.ajv.addSchema(unref(schema) as object, name);
     // Compiled now, every one: a schema ajv cannot compile fails here, not in the first test that meets it.
     for (const name of Object.keys(doc.components.schemas)) this.ajv.getSchema(name);
   }
@@ -40,7 +37,7 @@ export class ContractChecker {
     if (!response) return [`${method.toUpperCase()} ${path} does not document status ${status}`];
     const key = `${method} ${path} ${status}`;
     let validate = this.compiled.get(key);
-    if (!validate) this.compiled.set(key, (validate = this.ajv.compile(unref(response.content['application/json'].schema) as object)));
+    if (!validate) this.compiled.set(key, (validate = this.ajv.compile(withComponentIds(response.content['application/json'].schema) as object)));
     return validate(body) ? [] : validate.errors!.map((e) => `${e.instancePath || '$'} ${e.message}`);
   }
 
