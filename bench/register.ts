@@ -10,7 +10,7 @@ import { Random } from '../src/synth/random.js';
 import { benchIndex, BENCH_KEY } from './benchIndex.js';
 import { machine, median, today, runScript } from './machine.js';
 import { fullDateWithin } from './matching/pairs.js';
-import { saveRun, writeReport } from './report.js';
+import { savedRuns, saveRun, writeReport } from './report.js';
 import { startServerProcess, type ServerProcess } from './server.js';
 import { changeStream, percentile, registerCopy } from './registerLoad.js';
 import { wrkAvailable, wrkLoad } from './wrk.js';
@@ -56,6 +56,29 @@ export interface RegisterResults {
   visibleSamples: number;
   /** The first round of the stream, right after the bulk apply, kept apart: LMDB reuses the pages the bulk freed, and commits are slower meanwhile. */
   afterBulk?: { verifyAlone: number; verifyWithChanges: number; visibleP99Ms: number };
+  /** The headline figures of the earlier runs at this scale, newest first (the verdict on the cost is their median with this run's). */
+  earlier?: RunSummary[];
+}
+
+export interface RunSummary {
+  date: string;
+  applyPerSecond: number;
+  /** 1 - median with changes / median alone. */
+  cost: number;
+  visibleP99Ms: number;
+}
+
+export const summaryOf = (r: RegisterResults): RunSummary => ({
+  date: r.date,
+  applyPerSecond: r.apply.changesPerSecond,
+  cost: 1 - median(r.verifyWithChanges) / median(r.verifyAlone),
+  visibleP99Ms: r.visibleP99Ms,
+});
+
+/** The earlier runs at this scale: the saved one and those it kept, at most 4. */
+function earlierRuns(scale: number): RunSummary[] {
+  const saved = savedRuns<RegisterResults>('register').find((r) => r.scale === scale);
+  return saved ? [summaryOf(saved), ...(saved.earlier ?? [])].slice(0, 4) : [];
 }
 
 /** Changes of every kind about people drawn from the index: what a register sends in a day. */
@@ -142,6 +165,7 @@ async function main(): Promise<void> {
       visibleP99Ms: percentile(visible, 0.99),
       visibleSamples: visible.length,
       afterBulk,
+      earlier: earlierRuns(scale),
     };
     const cost = 1 - median(verifyWithChanges) / median(verifyAlone);
     log(`verify cost of ${rate} changes/s: ${(cost * 100).toFixed(1)}%; change to visible p99 ${results.visibleP99Ms.toFixed(1)} ms; idv apply ${apply.changesPerSecond} changes/s`);
