@@ -125,11 +125,11 @@ async function main(): Promise<void> {
     const started = performance.now();
     const client = clients.authenticate(authorization)!;
     limiter.take(client);
-    const note: AuditNote = { client: client.id };
+    const note: AuditNote = {};
     const result = served[route].handle(JSON.parse(body.toString()), client, note) as object;
     JSON.stringify({ requestId: 'a1b2c3d4-1f', ...result });
     metrics.recordAnswer(route, 200, (performance.now() - started) / 1000);
-    recordDecision(record, { requestId: 'a1b2c3d4-1f', endpoint: route, note, status: 200, latencyMs: 0.4, time: Date.now() });
+    recordDecision(record, { requestId: 'a1b2c3d4-1f', endpoint: route, client: client.id, note, status: 200, latencyMs: 0.4, time: Date.now() });
   };
 
   const asBuffers = (texts: string[]) => texts.map((t) => Buffer.from(t));

@@ -4,7 +4,8 @@ import { DEFAULT_NAME_THRESHOLD, MIN_NAME_THRESHOLD } from '../../src/domain/nam
 import { DEFAULT_MAX_CANDIDATES, MAX_CANDIDATES } from '../../src/verification/demographic.js';
 import { regionByCode } from '../../src/domain/regions.js';
 import { validationError } from '../../src/errors.js';
-import type { DemographicQuery, IdClaim, MatchOptions, WorkItem } from '../../src/verification/types.js';
+import type { DemographicQuery, IdClaim, MatchOptions } from '../../src/verification/types.js';
+import type { AuditContext, Validated } from '../../src/contract/validator.js';
 
 /**
  * Turns request bodies into work items, or throws VALIDATION_FAILED naming the field.
@@ -105,20 +106,6 @@ function options(body: Body, search: boolean, floor: number): MatchOptions {
     nameThreshold: integerOption(opts, 'nameThreshold', floor, 100, Math.max(floor, DEFAULT_NAME_THRESHOLD)),
     maxCandidates: integerOption(opts, 'maxCandidates', 1, MAX_CANDIDATES, DEFAULT_MAX_CANDIDATES),
   };
-}
-
-/** Why the client asks, and its reference to the citizen's consent: kept in the audit trail. */
-export interface AuditContext {
-  purpose?: string;
-  consentRef?: string;
-}
-
-/** A validated verification, with what the audit trail keeps of it. */
-export interface Validated {
-  item: WorkItem;
-  context: AuditContext;
-  /** A verification of a person a search found: the reference stands for the ID number, resolved by the caller. */
-  candidateRef?: string;
 }
 
 function auditFields(body: Body): AuditContext {

@@ -55,11 +55,15 @@ async function* linesOf(path: string, size: number): AsyncGenerator<{ values: un
  * `idv apply --log FILE`: a replica's catch-up, from another index's change log
  * (GET /v1/changes pages, one logged change a line), in the log's order.
  */
-export async function apply(f: { index: string; input?: string; log?: string; batch?: string; window?: string; secretFile?: string }): Promise<void> {
+/** `apply`'s defaults (program.ts shows them in its help): a commit flushes to disk, and fewer of them go faster; a window is sorted in memory. */
+export const APPLY_BATCH = 10_000;
+export const APPLY_WINDOW = 1_000_000;
+
+export async function apply(f: { index: string; input?: string; log?: string; batch: string; window: string; secretFile?: string }): Promise<void> {
   if ((f.input === undefined) === (f.log === undefined)) throw new UsageError('give one of --input FILE or --log FILE');
-  const size = positiveInt('batch', f.batch, 10_000);
+  const size = positiveInt('batch', f.batch);
   if (size < 1 || size > 100_000) throw new UsageError('--batch takes 1 to 100000 changes');
-  const window = positiveInt('window', f.window, 1_000_000);
+  const window = positiveInt('window', f.window);
   if (window < size) throw new UsageError('--window must hold at least one --batch');
   const indexDir = resolve(f.index);
   const buildPath = currentBuildDir(indexDir);

@@ -41,9 +41,9 @@ async function* generatedText(count: number, seed: number): AsyncGenerator<{ tex
   }
 }
 
-export async function gen(f: { count: string; seed?: string; out?: string }): Promise<void> {
+export async function gen(f: { count: string; seed: string; out?: string }): Promise<void> {
   const count = positiveInt('count', f.count);
-  const seed = positiveInt('seed', f.seed, 1);
+  const seed = positiveInt('seed', f.seed);
   // Owner-only: the file holds (synthetic) personal data, like a register extract.
   const out = f.out ? createWriteStream(f.out, { mode: 0o600 }) : process.stdout;
   // A closed pipe (`idv gen ... | head`) ends the command quietly.
@@ -69,7 +69,7 @@ export async function runBuild(opts: { indexDir: string; source: RecordSource; s
   if (created) log({ level: 'warn', msg: 'created a new secret (mode 0600); keep production secrets apart from the index', secretFile: path });
   const rejectsPath = resolve(opts.rejects ?? join(indexDir, 'rejects.ndjson'));
   if (opts.unsealed) log({ level: 'warn', msg: 'building unsealed, for measurement only: record values are readable without the secret, and the index is served only --unprotected' });
-  const changes = changesForBuild(indexDir, secret, opts.includesChanges);
+  const changes = await changesForBuild(indexDir, secret, opts.includesChanges);
   const bar = progressBar();
   const report = await buildIndex({ indexDir, secret, source: opts.source, rejectsPath, threads: opts.threads, sealed: !opts.unsealed, onProgress: (phase, done, total) => bar.update(phase, done, total), ...changes });
   bar.done();
@@ -78,9 +78,9 @@ export async function runBuild(opts: { indexDir: string; source: RecordSource; s
   return report;
 }
 
-export async function build(f: { input?: string; synthetic?: string; seed?: string; index: string; secretFile?: string; rejects?: string; threads?: string; unsealed?: boolean; includesChanges?: string }): Promise<void> {
+export async function build(f: { input?: string; synthetic?: string; seed: string; index: string; secretFile?: string; rejects?: string; threads?: string; unsealed?: boolean; includesChanges?: string }): Promise<void> {
   if ((f.input === undefined) === (f.synthetic === undefined)) throw new UsageError('give exactly one of --input FILE or --synthetic N');
-  const source = f.input !== undefined ? await fileSource(resolve(f.input)) : syntheticSource(positiveInt('synthetic', f.synthetic), positiveInt('seed', f.seed, 1));
+  const source = f.input !== undefined ? await fileSource(resolve(f.input)) : syntheticSource(positiveInt('synthetic', f.synthetic), positiveInt('seed', f.seed));
   const includesChanges = f.includesChanges === undefined ? undefined : positiveInt('includes-changes', f.includesChanges);
   await runBuild({ indexDir: f.index, source, secretFile: f.secretFile, threads: f.threads ? positiveInt('threads', f.threads) : undefined, rejects: f.rejects, unsealed: f.unsealed, includesChanges });
 }
@@ -234,8 +234,9 @@ export async function serve(f: ServeOptions & { index: string }): Promise<void> 
   await serveWith(f, f.index);
 }
 
-const DEMO_DIR = '.idv/demo-index';
-const DEMO_SIZE = 1_000_000;
+/** `demo`'s defaults (program.ts shows them in its help). */
+export const DEMO_DIR = '.idv/demo-index';
+export const DEMO_SIZE = 1_000_000;
 const DEMO_SEED = 1;
 
 /**
@@ -253,13 +254,13 @@ function setAsideDemoTrail(indexDir: string): void {
 }
 
 /** `npm start`: builds a demo index of 1,000,000 synthetic citizens on first run, then serves it. */
-export async function demo(f: ServeOptions & { count?: string }): Promise<void> {
-  const indexDir = resolve(f.index ?? DEMO_DIR);
+export async function demo(f: ServeOptions & { index: string; count: string }): Promise<void> {
+  const indexDir = resolve(f.index);
   // The first citizen of the demo population: the printed curl line asks about them.
   const example = new PopulationGenerator(DEMO_SEED).next();
   const format = await servedFormat(indexDir);
   if (format !== FORMAT_VERSION) {
-    const count = positiveInt('count', f.count, DEMO_SIZE);
+    const count = positiveInt('count', f.count);
     const why = format === undefined ? `No index at ${indexDir}` : `The index at ${indexDir} is of format ${format}, not ${FORMAT_VERSION}`;
     process.stderr.write(`${why}: building a demo index of ${count} synthetic citizens.\n`);
     await runBuild({ indexDir, source: syntheticSource(count, DEMO_SEED), secretFile: f.secretFile });

@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../log.js';
-import { apply } from './apply.js';
+import { apply, APPLY_BATCH, APPLY_WINDOW } from './apply.js';
 import { clientsAdd, clientsList, clientsRevoke, clientsRotate } from './clients.js';
-import { auditQuery, auditVerify, build, check, demo, gc, gen, info, serve } from './commands.js';
+import { auditQuery, auditVerify, build, check, demo, DEMO_DIR, DEMO_SIZE, gc, gen, info, serve } from './commands.js';
 
 /**
  * The `idv` command line, defined once: commander parses it and writes `idv --help` and
@@ -61,8 +61,8 @@ export function program(): Command {
   serveOptions(
     idv.command('demo')
       .description('build a demo index of synthetic citizens if absent, then serve it with a demo key (what npm start runs)')
-      .option('--index <dir>', 'the demo index directory', '.idv/demo-index')
-      .option('--count <n>', 'citizens of the demo index', '1000000'),
+      .option('--index <dir>', 'the demo index directory', DEMO_DIR)
+      .option('--count <n>', 'citizens of the demo index', String(DEMO_SIZE)),
   ).action((f) => demo({ ...f, demo: true }));
 
   secretFile(
@@ -80,8 +80,8 @@ export function program(): Command {
       .requiredOption('--index <dir>', 'the index directory')
       .option('--input <file>', 'a file of changes, one a line')
       .option('--log <file>', 'logged changes (GET /v1/changes), one a line')
-      .option('--batch <n>', 'changes a batch, each durable before the next', '10000')
-      .option('--window <n>', 'changes read and put in key order at a time', '1000000'),
+      .option('--batch <n>', 'changes a batch, each durable before the next', String(APPLY_BATCH))
+      .option('--window <n>', 'changes read and put in key order at a time', String(APPLY_WINDOW)),
   ).action(apply);
 
   idv.command('info').description('what the served build was made from and holds, who reads it, whether a build runs').requiredOption('--index <dir>', 'the index directory').action(info);

@@ -130,7 +130,8 @@ const itemError = obj({ index: int(0), code: { enum: ['INVALID_CHANGE', 'NOT_IN_
 const errorBody = obj({ error: obj({ code: { enum: Object.keys(ERRORS) }, message: str(), field: str(), items: { type: 'array', items: itemError } }, ['code', 'message']) }, ['error']);
 
 const registeredIdNumber = str({ pattern: '^[0-9]{12}$', description: 'The 12-digit personal ID number' });
-const citizen = obj(
+/** A citizen as the register holds one (the record of an upsert, and of a logged change). */
+export const CITIZEN = obj(
   {
     idNumber: registeredIdNumber,
     fullName: str({ maxLength: 100 }),
@@ -214,7 +215,7 @@ export function contractSchemas(limits: ContractLimits): Record<string, Schema> 
       },
       ['requestId', 'results'],
     ),
-    Citizen: citizen,
+    Citizen: CITIZEN,
     RecordsRequest: obj(
       {
         idempotencyKey: str({ pattern: IDEMPOTENCY_KEY.source, description: 'Unique per batch and client: a batch sent again with it is applied once' }),

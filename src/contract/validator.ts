@@ -32,8 +32,8 @@ const choices = (values: unknown[]) => {
 
 const ARTICLE: Record<string, string> = { object: 'an object', array: 'an array', integer: 'an integer', string: 'a string', boolean: 'a boolean', number: 'a number' };
 
-/** The rule a keyword states, in words, for the message after the field's name. */
-function rule(e: ErrorObject): string {
+/** The rule a keyword states, in words, for the message after the field's name (the register's changes say theirs so too). */
+export function rule(e: ErrorObject): string {
   const schema = (e.parentSchema ?? {}) as Schema;
   if (schema.type === 'integer' && typeof schema.minimum === 'number' && typeof schema.maximum === 'number') {
     return `must be an integer from ${schema.minimum} to ${schema.maximum}`;

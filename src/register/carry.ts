@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { BuildOptions } from '../index/build.js';
 import { currentBuildDir } from '../index/layout.js';
 import type { Secret } from '../index/secret.js';
-import { RegisterWriter } from './writer.js';
+import { lastSequenceOf, RegisterWriter } from './writer.js';
 
 /**
  * What a new build must say about the register's changes to the build served now, and the
@@ -10,7 +10,7 @@ import { RegisterWriter } from './writer.js';
  * does not say which changes it holds, over a build that has some, is refused at once:
  * publishing it would drop them.
  */
-export function changesForBuild(indexDir: string, secret: Secret, includesChanges: number | undefined): Pick<BuildOptions, 'changesFrom' | 'beforePublish'> {
+export async function changesForBuild(indexDir: string, secret: Secret, includesChanges: number | undefined): Promise<Pick<BuildOptions, 'changesFrom' | 'beforePublish'>> {
   const served = currentBuildDir(indexDir);
   if (!served) {
     if (includesChanges) throw new Error('--includes-changes: there is no served build whose changes the source could hold');
@@ -18,9 +18,7 @@ export function changesForBuild(indexDir: string, secret: Secret, includesChange
   }
   let last: number;
   try {
-    const writer = RegisterWriter.open(served, secret);
-    last = writer.lastSequence;
-    void writer.close();
+    last = await lastSequenceOf(served, secret);
   } catch {
     // A build of another format or secret: this version cannot serve it, nor has it applied changes to it.
     return {};

@@ -1,8 +1,8 @@
 import { checkCitizen, type Citizen } from '../domain/citizen.js';
 import type { ValidateFunction } from 'ajv';
-import { DEFAULTS } from '../config.js';
 import { componentsAjv, withComponentIds } from '../contract/ajv.js';
-import { CHANGES, contractSchemas, IDEMPOTENCY_KEY, OPS } from '../contract/schemas.js';
+import { CHANGES, CITIZEN, IDEMPOTENCY_KEY, OPS } from '../contract/schemas.js';
+import { rule } from '../contract/validator.js';
 
 /**
  * The changes the register sends: a whole record, or one event about a citizen already on
@@ -35,7 +35,7 @@ export interface ChangeBatch {
 let compiled: Record<Op, ValidateFunction> | undefined;
 function shapes(): Record<Op, ValidateFunction> {
   if (compiled) return compiled;
-  const ajv = componentsAjv({ Citizen: contractSchemas(DEFAULTS).Citizen });
+  const ajv = componentsAjv({ Citizen: CITIZEN });
   return (compiled = Object.fromEntries(OPS.map((op) => [op, ajv.compile(withComponentIds(CHANGES[op]))])) as Record<Op, ValidateFunction>);
 }
 
@@ -78,11 +78,7 @@ function readChange(raw: unknown, currentYear: number): Change | string {
   const missing = problems.find((e) => e.keyword === 'required' && e.instancePath === '');
   if (missing) return `${missing.params.missingProperty} is required for op ${op}`;
   const wrong = problems[0];
-  if (wrong) {
-    const field = wrong.instancePath.slice(1).replaceAll('/', '.');
-    if (wrong.keyword === 'type') return `${field} must be ${wrong.params.type === 'object' ? 'an object' : `a ${wrong.params.type}`}`;
-    return `${field} ${(wrong.parentSchema as { 'x-rule'?: string })['x-rule'] ?? 'is not allowed here'}`;
-  }
+  if (wrong) return `${wrong.instancePath.slice(1).replaceAll('/', '.')} ${rule(wrong)}`;
   if (op === 'upsert') {
     const check = checkCitizen(r.record, currentYear);
     return check.ok ? { op, record: check.citizen } : `record: ${check.reason}`;

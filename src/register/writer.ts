@@ -5,7 +5,7 @@ import { ServiceError, type ItemError } from '../errors.js';
 import { RecordCodec } from '../index/codec.js';
 import { openDictionary } from '../index/dictionary.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from '../index/keys.js';
-import { LIVE_RECORDS, openForWriting, readMeta, type IndexMeta, type WritableDbs } from '../index/layout.js';
+import { LIVE_RECORDS, openForReading, openForWriting, readMeta, type IndexMeta, type WritableDbs } from '../index/layout.js';
 import { RecordSeal } from '../index/sealing.js';
 import type { Secret } from '../index/secret.js';
 import { changedRecord, type ChangeBatch, type Op } from './changes.js';
@@ -70,6 +70,19 @@ function isStorageFull(err: unknown, path: string): boolean {
   if (e?.code !== 5 && e?.code !== 'EIO') return false;
   const fs = statfsSync(path);
   return fs.bavail * fs.bsize < LOW_SPACE_BYTES;
+}
+
+/**
+ * The last change applied to a build, read without opening it for writing (a build about
+ * to replace it asks): 0 when none. Throws, as the writer would, for another secret or format.
+ */
+export async function lastSequenceOf(buildPath: string, secret: Secret): Promise<number> {
+  const { dbs } = openForReading(buildPath, secret.fingerprint);
+  try {
+    return (dbs.meta.get(SEQUENCE) as number | undefined) ?? 0;
+  } finally {
+    await dbs.env.close();
+  }
 }
 
 /** A new build that cannot take over the changes of the one it replaces (its message names builds and counts only). */

@@ -31,7 +31,7 @@ export interface ServerDeps {
   /** Opens the candidate references that searches hand out (the index secret's key). */
   candidateRefs: CandidateRefs;
   /** Shared with the other server threads when there are some; made here otherwise. */
-  limiter?: Pick<RateLimiter, 'take'>;
+  limiter?: RateLimiter;
   guard?: AnswerGuard;
   /** The /metrics page: this server's registry, unless the threads' registries are gathered elsewhere. */
   scrape?: () => Promise<{ contentType: string; text: string }>;
@@ -56,7 +56,6 @@ function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>,
     if (!client) throw new ServiceError('UNAUTHORIZED');
     ex.client = client.id;
     metrics.recordClientRequest(client.id);
-    if (ex.note) ex.note.client = client.id;
     if (!client.scopes.has(scope)) throw new ServiceError('FORBIDDEN');
     const refusal = limiter.take(client);
     if (refusal) throw rateLimited(refusal);
@@ -78,7 +77,7 @@ function verificationHandler(route: string, v: Verification, exchanges: Exchange
       if (Number(req.getHeader('content-length') || '0') > v.limit) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
       readBody(res, v.limit, (outcome) => {
         if (!outcome.ok) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
-        answer(ex, () => v.handle(decodeBody(outcome.body, format), client, ex.note ?? { client: client.id }));
+        answer(ex, () => v.handle(decodeBody(outcome.body, format), client, ex.note ?? {}));
       });
     } catch (err) {
       ex.fail(err);
@@ -94,7 +93,7 @@ function queryHandler(route: string, scope: Scope, query: (req: HttpRequest) => 
       if (!isReady()) throw new ServiceError('NOT_READY');
       const client = authorize(req, scope, ex);
       const run = query(req);
-      answer(ex, () => run(ex.note ?? { client: client.id }));
+      answer(ex, () => run(ex.note ?? {}));
     } catch (err) {
       ex.fail(err);
     }
@@ -133,12 +132,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const logging = { requests: logs(config.logLevel, 'debug'), clientErrors: config.logClientErrors && logs(config.logLevel, 'info') };
   const exchanges = new Exchanges(metrics, deps.log ?? (() => {}), config.retryAfterSeconds, randomBytes(4).toString('hex'), deps.audit, logging);
   // Measurement without protections (config.unprotected): nobody is limited.
-  const limiter = config.unprotected ? { take: () => undefined } : (deps.limiter ?? new RateLimiter());
+  const rates = config.unprotected ? undefined : (deps.limiter ?? new RateLimiter());
+  const limiter = rates ?? { take: () => undefined };
   const authorize = authorizer(deps.clients, limiter, metrics);
-  if (!config.unprotected && 'usedToday' in limiter) {
-    const counts = limiter as Pick<RateLimiter, 'usedToday'>;
-    metrics.followQuotas(() => deps.clients.clients().map((c) => ({ client: c.id, ratio: counts.usedToday(c) / c.limits.dailyQuota })));
-  }
+  if (rates) metrics.followQuotas(() => deps.clients.clients().map((c) => ({ client: c.id, ratio: rates.usedToday(c) / c.limits.dailyQuota })));
   let ready = true;
   metrics.indexRecords.set(deps.records);
   metrics.ready.set(1);

@@ -33,7 +33,6 @@ export interface ItemNote {
 
 /** What the audit trail keeps of a verification request, filled in as it is read and answered. */
 export interface AuditNote extends ItemNote {
-  client: string | null;
   /** A batch's items, each recorded on its own. */
   items?: ItemNote[];
 }
@@ -59,24 +58,24 @@ export class Exchanges {
   begin(res: HttpResponse, req: HttpRequest, route: string, verification = false): Exchange {
     this.open++;
     const ex = new Exchange(this, res, route, `${this.bootId}-${(++this.sequence).toString(36)}`, req.getHeader('accept'), verification);
-    if (verification && this.audit) ex.note = { client: null };
+    if (verification && this.audit) ex.note = {};
     res.onAborted(() => ex.abort());
     return ex;
   }
 
   recordDecision(ex: Exchange, note: AuditNote, status: number, code: string | undefined, latencyMs: number): void {
-    recordDecision(this.audit!, { requestId: ex.requestId, endpoint: ex.route, note, status, code, latencyMs, time: Date.now() });
+    recordDecision(this.audit!, { requestId: ex.requestId, endpoint: ex.route, client: ex.client ?? null, note, status, code, latencyMs, time: Date.now() });
   }
 }
 
 /** One audit record for a request, and one per batch item, all with the request's status, latency and time. */
 export function recordDecision(
   audit: (entry: AuditEntry) => void,
-  { requestId, endpoint, note, status, code, latencyMs, time }: { requestId: string; endpoint: string; note: AuditNote; status: number; code?: string; latencyMs: number; time: number },
+  { requestId, endpoint, client, note, status, code, latencyMs, time }: { requestId: string; endpoint: string; client: string | null; note: AuditNote; status: number; code?: string; latencyMs: number; time: number },
 ): void {
   // Entries built member by member, all of one shape: this runs for every decision.
   audit({
-    kind: 'decision', requestId, client: note.client, endpoint, item: undefined, type: note.type, purpose: note.purpose,
+    kind: 'decision', requestId, client, endpoint, item: undefined, type: note.type, purpose: note.purpose,
     consentRef: note.consentRef, idNumber: note.idNumber, result: note.result, status, code: code ?? note.code, latencyMs, time,
   });
   const items = note.items;
@@ -84,7 +83,7 @@ export function recordDecision(
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     audit({
-      kind: 'item', requestId, client: note.client, endpoint, item: i, type: item.type, purpose: item.purpose,
+      kind: 'item', requestId, client, endpoint, item: i, type: item.type, purpose: item.purpose,
       consentRef: item.consentRef, idNumber: item.idNumber, result: item.result, status, code: item.code, latencyMs, time,
     });
   }
@@ -99,7 +98,7 @@ export class Exchange {
   format: Format = 'json';
   /** Set on audited routes: filled in by the handler, recorded when the request ends. */
   note?: AuditNote;
-  /** The authenticated client's id, once known: its refusals are counted by it. */
+  /** The authenticated client's id, once known: its refusals are counted and its decisions audited under it (null in the trail when no key was recognised). */
   client?: string;
   private code?: string;
   private readonly started = performance.now();

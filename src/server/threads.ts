@@ -114,9 +114,9 @@ export async function startThreads(opts: {
         scrapes.get(m.id)?.json.push(m.json);
         return paid(m.id, worker);
       case 'register': {
+        // Sent only by a thread told there is a register (ThreadData.register).
         const { type: _, id, ...call } = m;
-        if (!opts.register) return send(worker, { type: 'registered', id, failure: { code: 'NOT_FOUND', message: 'No such route' } });
-        return void opts.register.relay(call).then((answer) => send(worker, { type: 'registered', id, ...answer }));
+        return void opts.register!.relay(call).then((answer) => send(worker, { type: 'registered', id, ...answer }));
       }
     }
   }

@@ -47,6 +47,23 @@ describe('limits from the config', () => {
   });
 });
 
+describe('the document', () => {
+  const schemas = CONTRACT.doc.components.schemas as Record<string, { properties: Record<string, Record<string, unknown>> }>;
+
+  it('states the rules the validator enforces that no keyword can: dates from 1900, names in letters', () => {
+    expect(schemas.VerifyRequest.properties.dateOfBirth).toMatchObject({ format: 'birth-date', 'x-rule': expect.stringMatching(/from 1900/) });
+    expect(schemas.VerifyRequest.properties.fullName).toMatchObject({ format: 'full-name', 'x-rule': expect.stringMatching(/letters/) });
+    expect(schemas.DemographicRequest.properties.dateOfBirth).toMatchObject({ format: 'birth-date' });
+  });
+
+  it('lists every code the verification handlers answer, NOT_READY and INVALID_MSGPACK included', () => {
+    const responses = (CONTRACT.doc.paths['/v1/verify'].post as { responses: Record<string, { description: string }> }).responses;
+    expect(responses['400'].description).toContain('INVALID_MSGPACK');
+    expect(responses['503'].description).toContain('NOT_READY');
+    expect(responses['503'].description).toContain('OVERLOADED');
+  });
+});
+
 describe('the validator compiled from the contract', () => {
   const validator = new RequestValidator(DEFAULTS);
   const refusal = (body: unknown) => {
