@@ -8,11 +8,12 @@ import { defaultSecretPath, Secret } from '../src/index/secret.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import { Random } from '../src/synth/random.js';
 import { benchIndex, BENCH_KEY } from './benchIndex.js';
-import { machine, median, today, runScript } from './machine.js';
+import { machine, today, runScript } from './machine.js';
 import { fullDateWithin } from './matching/pairs.js';
 import { savedRuns, saveRun, writeReport } from './report.js';
 import { startServerProcess, type ServerProcess } from './server.js';
 import { changeStream, percentile, registerCopy } from './registerLoad.js';
+import { earlierOf, STREAM_METHOD, streamCost, type RunSummary } from './registerRuns.js';
 import { wrkAvailable, wrkLoad } from './wrk.js';
 
 /**
@@ -47,6 +48,8 @@ export interface RegisterResults {
   machine: string;
   scale: number;
   command: string;
+  /** How the stream was sent and probed (registerRuns.ts, STREAM_METHOD; absent: 1). */
+  method?: number;
   apply: { changes: number; seconds: number; changesPerSecond: number };
   verifyAlone: number[];
   verifyWithChanges: number[];
@@ -58,27 +61,6 @@ export interface RegisterResults {
   afterBulk?: { verifyAlone: number; verifyWithChanges: number; visibleP99Ms: number };
   /** The headline figures of the earlier runs at this scale, newest first (the verdict on the cost is their median with this run's). */
   earlier?: RunSummary[];
-}
-
-export interface RunSummary {
-  date: string;
-  applyPerSecond: number;
-  /** 1 - median with changes / median alone. */
-  cost: number;
-  visibleP99Ms: number;
-}
-
-export const summaryOf = (r: RegisterResults): RunSummary => ({
-  date: r.date,
-  applyPerSecond: r.apply.changesPerSecond,
-  cost: 1 - median(r.verifyWithChanges) / median(r.verifyAlone),
-  visibleP99Ms: r.visibleP99Ms,
-});
-
-/** The earlier runs at this scale: the saved one and those it kept, at most 4. */
-function earlierRuns(scale: number): RunSummary[] {
-  const saved = savedRuns<RegisterResults>('register').find((r) => r.scale === scale);
-  return saved ? [summaryOf(saved), ...(saved.earlier ?? [])].slice(0, 4) : [];
 }
 
 /** Changes of every kind about people drawn from the index: what a register sends in a day. */
@@ -147,7 +129,7 @@ async function main(): Promise<void> {
         verifyWithChanges.push(loaded.requestsPerSecond);
         delivered.push(sent / seconds);
         visible.push(...visibleMs);
-        log(`  round ${round}: verify ${Math.round(verifyAlone.at(-1)!)} alone, ${Math.round(loaded.requestsPerSecond)} with ${Math.round(sent / seconds)} changes/s; visible p99 ${percentile(visibleMs, 0.99).toFixed(1)} ms`);
+        log(`  round ${round}: verify ${Math.round(verifyAlone.at(-1)!)} alone, ${Math.round(loaded.requestsPerSecond)} with ${Math.round(sent / seconds)} changes/s (${((1 - loaded.requestsPerSecond / verifyAlone.at(-1)!) * 100).toFixed(1)}%); visible p99 ${percentile(visibleMs, 0.99).toFixed(1)} ms`);
       }
     } finally {
       await server.stop();
@@ -156,7 +138,8 @@ async function main(): Promise<void> {
       date: today(),
       machine: machine(),
       scale,
-      command: `npm run bench:register -- --scale ${scale}`,
+      command: `npm run bench:register -- --scale ${scale}${rounds === 3 ? '' : ` --rounds ${rounds}`}`,
+      method: STREAM_METHOD,
       apply,
       verifyAlone,
       verifyWithChanges,
@@ -165,9 +148,9 @@ async function main(): Promise<void> {
       visibleP99Ms: percentile(visible, 0.99),
       visibleSamples: visible.length,
       afterBulk,
-      earlier: earlierRuns(scale),
+      earlier: earlierOf(savedRuns<RegisterResults>('register').find((r) => r.scale === scale)),
     };
-    const cost = 1 - median(verifyWithChanges) / median(verifyAlone);
+    const cost = streamCost(results);
     log(`verify cost of ${rate} changes/s: ${(cost * 100).toFixed(1)}%; change to visible p99 ${results.visibleP99Ms.toFixed(1)} ms; idv apply ${apply.changesPerSecond} changes/s`);
     if (!smoke) {
       saveRun('register', results);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
 
@@ -12,12 +13,26 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * Where a bench server's audit trail goes: a directory of its own, removed when the server
+ * exits (left beside the bench indexes, the trails of a day's runs took 32 GB). It is on the
+ * indexes' disk, not /tmp (which may be memory): written and synced as in service.
+ */
+function auditDirFor(args: string[]): string | undefined {
+  if (args.includes('--audit-dir') || args.includes('--unprotected')) return undefined;
+  mkdirSync(join(PACKAGE_ROOT, '.idv'), { recursive: true });
+  return mkdtempSync(join(PACKAGE_ROOT, '.idv', 'bench-audit-'));
+}
+
 /** Starts `idv serve` in its own process and waits for its "listening" log line. */
 export function startServerProcess(args: string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'idv.js'), 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const auditDir = auditDirFor(args);
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'idv.js'), 'serve', '--port', '0', ...args, ...(auditDir ? ['--audit-dir', auditDir] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (auditDir) child.once('exit', () => rmSync(auditDir, { recursive: true, force: true }));
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    child.once('exit', (code) => reject(new Error(`server exited with code ${code}`)));
+    const exitedEarly = (code: number | null) => reject(new Error(`server exited with code ${code}`));
+    child.once('exit', exitedEarly);
     let warmed!: () => void;
     const warm = new Promise<void>((r) => (warmed = r));
     lines.on('line', (line) => {
@@ -30,7 +45,7 @@ export function startServerProcess(args: string[]): Promise<ServerProcess> {
           child.once('exit', () => done());
           child.kill('SIGTERM');
         });
-      child.removeAllListeners('exit');
+      child.off('exit', exitedEarly);
       resolve({ url: `http://127.0.0.1:${event.port}`, port: event.port, child, warm, stop });
     });
   });

@@ -3,6 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { check, SMOKE_TARGETS, TARGETS } from '../targets.js';
 import { openLoop } from '../openloop.js';
+import type { RegisterResults } from '../register.js';
+import { earlierOf, STREAM_METHOD, streamCost } from '../registerRuns.js';
 
 /** The bench's own honesty, as the performance issue found it wanting. */
 describe('bench targets', () => {
@@ -39,5 +41,37 @@ describe('the open-loop generator', () => {
     expect(result.requestsPerSecond).toBe(1000); // the schedule
     expect(result.deliveredPerSecond).toBeGreaterThan(0);
     expect(result.deliveredPerSecond).toBeLessThan(250);
+  });
+});
+
+describe('the register bench', () => {
+  const run = (date: string, method: number | undefined, alone: number, withChanges: number, earlier: RegisterResults['earlier'] = []): RegisterResults => ({
+    date,
+    machine: 'm',
+    scale: 1,
+    command: 'c',
+    method,
+    apply: { changes: 1, seconds: 1, changesPerSecond: 1 },
+    verifyAlone: [alone],
+    verifyWithChanges: [withChanges],
+    changesPerSecond: [2000],
+    visibleP50Ms: 1,
+    visibleP99Ms: 2,
+    visibleSamples: 1,
+    earlier,
+  });
+
+  it("takes each round's loss against the round alone just before it, so that a drift of the machine is not counted as cost", () => {
+    // The machine slows by 30% in the third round; the changes cost 10% in two rounds of three.
+    expect(streamCost({ verifyAlone: [100, 100, 70], verifyWithChanges: [90, 70, 63] })).toBeCloseTo(0.1);
+  });
+
+  it('keeps for its median only the earlier runs measured the way it measures', () => {
+    const older = run('2026-01-01', undefined, 100, 80); // fetch: its own client cost counted against verify
+    const saved = run('2026-01-02', STREAM_METHOD, 100, 90, [{ date: '2026-01-01', method: STREAM_METHOD, applyPerSecond: 1, cost: 0.12, visibleP99Ms: 1 }, ...earlierOf(older)]);
+    const kept = earlierOf(saved);
+    expect(kept.map((r) => r.date)).toEqual(['2026-01-02', '2026-01-01']);
+    expect(kept[0].cost).toBeCloseTo(0.1);
+    expect(earlierOf(older)).toEqual([]);
   });
 });
