@@ -8,6 +8,8 @@ export interface ServerProcess {
   url: string;
   port: number;
   child: ChildProcess;
+  /** Where its audit trail goes (removed when it exits); none when given --audit-dir or --unprotected. */
+  auditDir?: string;
   /** Resolves when the server has read its index into the page cache (our server only). */
   warm?: Promise<void>;
   stop(): Promise<void>;
@@ -46,7 +48,7 @@ export function startServerProcess(args: string[]): Promise<ServerProcess> {
           child.kill('SIGTERM');
         });
       child.off('exit', exitedEarly);
-      resolve({ url: `http://127.0.0.1:${event.port}`, port: event.port, child, warm, stop });
+      resolve({ url: `http://127.0.0.1:${event.port}`, port: event.port, child, auditDir, warm, stop });
     });
   });
 }

@@ -133,9 +133,14 @@ export const LIVE_RECORDS = 'records';
 export function readMeta(dbs: IndexDbs): IndexMeta {
   const meta = dbs.meta.get('meta') as IndexMeta | undefined;
   if (!meta) throw new Error('index has no metadata: it is not a complete build');
-  const live = dbs.meta.get(LIVE_RECORDS) as number | undefined;
+  const live = liveRecords(dbs);
   return live === undefined ? meta : { ...meta, records: live };
 }
+
+const liveRecords = (dbs: IndexDbs) => dbs.meta.get(LIVE_RECORDS) as number | undefined;
+
+/** The count of citizens on record now, without reading the metadata record once the register keeps the count. */
+export const recordCount = (dbs: IndexDbs): number => liveRecords(dbs) ?? readMeta(dbs).records;
 
 /** The format of the served build, or undefined when there is none. */
 export async function servedFormat(indexDir: string): Promise<number | undefined> {

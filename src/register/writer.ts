@@ -5,7 +5,7 @@ import { ServiceError, type ItemError } from '../errors.js';
 import { RecordCodec } from '../index/codec.js';
 import { openDictionary } from '../index/dictionary.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from '../index/keys.js';
-import { LIVE_RECORDS, openForReading, openForWriting, readMeta, type IndexMeta, type WritableDbs } from '../index/layout.js';
+import { LIVE_RECORDS, openForReading, openForWriting, readMeta, recordCount, type IndexMeta, type WritableDbs } from '../index/layout.js';
 import { RecordSeal } from '../index/sealing.js';
 import type { Secret } from '../index/secret.js';
 import { changedRecord, type ChangeBatch, type Op } from './changes.js';
@@ -132,7 +132,7 @@ export class RegisterWriter {
 
   /** Citizens on record now. Read in each transaction: another process (`idv apply`) may write too. */
   get records(): number {
-    return (this.dbs.meta.get(LIVE_RECORDS) as number | undefined) ?? readMeta(this.dbs).records;
+    return recordCount(this.dbs);
   }
 
   /** Sets the count of records, inside the open transaction. */

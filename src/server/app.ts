@@ -63,41 +63,47 @@ function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>,
   };
 }
 
-/** Reads and answers one verification request; everything before the body is checked from the headers alone. */
-function verificationHandler(route: string, v: Verification, exchanges: Exchanges, authorize: ReturnType<typeof authorizer>, isReady: () => boolean) {
+/** What an audited route's handler is admitted by: readiness, then the client's key, scope and rate. */
+interface Gate {
+  exchanges: Exchanges;
+  authorize: ReturnType<typeof authorizer>;
+  isReady: () => boolean;
+}
+
+/** An audited route's handler: ready and authorized for `scope` from the headers alone, then `then`; a refusal at any step is the answer. */
+function admitted(gate: Gate, route: string, scope: Scope, then: (ex: Exchange, client: Client, res: HttpResponse, req: HttpRequest) => void) {
   return (res: HttpResponse, req: HttpRequest) => {
-    const ex = exchanges.begin(res, req, route, true);
+    const ex = gate.exchanges.begin(res, req, route, true);
     try {
-      if (!isReady()) throw new ServiceError('NOT_READY');
-      const client = authorize(req, v.scope, ex);
-      const format = requestFormat(req.getHeader('content-type'));
-      if (!format) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE');
-      ex.format = format;
-      // Refused from the header: the connection is closed, so the rest is never read.
-      if (Number(req.getHeader('content-length') || '0') > v.limit) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
-      readBody(res, v.limit, (outcome) => {
-        if (!outcome.ok) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
-        answer(ex, () => v.handle(decodeBody(outcome.body, format), client, ex.note ?? {}));
-      });
+      if (!gate.isReady()) throw new ServiceError('NOT_READY');
+      then(ex, gate.authorize(req, scope, ex), res, req);
     } catch (err) {
       ex.fail(err);
     }
   };
 }
 
+/** Reads and answers one verification request; everything before the body is checked from the headers alone. */
+function verificationHandler(gate: Gate, route: string, v: Verification) {
+  return admitted(gate, route, v.scope, (ex, client, res, req) => {
+    const format = requestFormat(req.getHeader('content-type'));
+    if (!format) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE');
+    ex.format = format;
+    // Refused from the header: the connection is closed, so the rest is never read.
+    if (Number(req.getHeader('content-length') || '0') > v.limit) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
+    readBody(res, v.limit, (outcome) => {
+      if (!outcome.ok) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
+      answer(ex, () => v.handle(decodeBody(outcome.body, format), client, ex.note ?? {}));
+    });
+  });
+}
+
 /** Answers a request without a body (GET /v1/changes) as a verification's is: audited, authorized, then `query`. */
-function queryHandler(route: string, scope: Scope, query: (req: HttpRequest) => (note: AuditNote) => object | Promise<object>, exchanges: Exchanges, authorize: ReturnType<typeof authorizer>, isReady: () => boolean) {
-  return (res: HttpResponse, req: HttpRequest) => {
-    const ex = exchanges.begin(res, req, route, true);
-    try {
-      if (!isReady()) throw new ServiceError('NOT_READY');
-      const client = authorize(req, scope, ex);
-      const run = query(req);
-      answer(ex, () => run(ex.note ?? {}));
-    } catch (err) {
-      ex.fail(err);
-    }
-  };
+function queryHandler(gate: Gate, route: string, scope: Scope, query: (req: HttpRequest) => (note: AuditNote) => object | Promise<object>) {
+  return admitted(gate, route, scope, (ex, _client, _res, req) => {
+    const run = query(req);
+    answer(ex, () => run(ex.note ?? {}));
+  });
 }
 
 /** Sends the answer of `work`: at once when it was done here, when it settles otherwise. */
@@ -134,9 +140,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   // Measurement without protections (config.unprotected): nobody is limited.
   const rates = config.unprotected ? undefined : (deps.limiter ?? new RateLimiter());
   const limiter = rates ?? { take: () => undefined };
-  const authorize = authorizer(deps.clients, limiter, metrics);
   if (rates) metrics.followQuotas(() => deps.clients.clients().map((c) => ({ client: c.id, ratio: rates.usedToday(c) / c.limits.dailyQuota })));
   let ready = true;
+  const gate: Gate = { exchanges, authorize: authorizer(deps.clients, limiter, metrics), isReady: () => ready };
   metrics.indexRecords.set(deps.records);
   metrics.ready.set(1);
 
@@ -149,14 +155,14 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const wrongMethod = (res: HttpResponse, req: HttpRequest) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED'));
   const routes = verifications({ dispatcher, metrics, chargeItems, validator: deps.validator ?? new RequestValidator(config), guard: config.unprotected ? UNGUARDED : (deps.guard ?? new ProbeGuard()), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
-    app.post(route, verificationHandler(route, v, exchanges, authorize, () => ready));
+    app.post(route, verificationHandler(gate, route, v));
     app.any(route, wrongMethod);
   }
   if (deps.register) {
     // The live register, admin scope only, audited as verifications are.
-    app.post('/v1/records', verificationHandler('/v1/records', recordsEndpoint(deps.register, config.batchBodyLimitBytes, config.maxChangesPerBatch), exchanges, authorize, () => ready));
+    app.post('/v1/records', verificationHandler(gate, '/v1/records', recordsEndpoint(deps.register, config.batchBodyLimitBytes, config.maxChangesPerBatch)));
     app.any('/v1/records', wrongMethod);
-    app.get('/v1/changes', queryHandler('/v1/changes', 'admin', changesQuery(deps.register), exchanges, authorize, () => ready));
+    app.get('/v1/changes', queryHandler(gate, '/v1/changes', 'admin', changesQuery(deps.register)));
     app.any('/v1/changes', wrongMethod);
   }
   const scrape = deps.scrape ?? (async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }));
