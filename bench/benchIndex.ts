@@ -51,7 +51,7 @@ export async function benchIndex(scale: number, rebuild = false, unsealed = fals
   // Limits the load never reaches, and consent optional: the bench measures the service, not the client's allowance.
   // Scores shown: the matching evaluation draws its curves from them.
   // The load repeats claims and misses on purpose: no probing limits either.
-  const limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, notFoundPerHour: 1e9, consentRequired: false, scores: true };
+  const limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, emptySearchesPerDate: 1e9, emptySearchesPerHour: 1e9, notFoundPerHour: 1e9, consentRequired: false, scores: true };
   writeFileSync(clients, JSON.stringify({ clients: [{ id: BENCH_CLIENT, keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'], ...limits }] }));
   return { dir, clients };
 }

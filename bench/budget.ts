@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   for (let i = 0; i + 1000 <= verify.length; i += 1000) batch.push(`{"items":[${verify.slice(i, i + 1000).map((b) => `{"type":"id",${b.slice(1)}`).join(',')}]}`);
 
   // The bench client of the suite: limits the load never reaches, so every step runs and nothing is refused.
-  const limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, notFoundPerHour: 1e9 };
+  const limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, emptySearchesPerDate: 1e9, emptySearchesPerHour: 1e9, notFoundPerHour: 1e9 };
   const entry: ClientEntry = { id: BENCH_CLIENT, keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'], ...limits, consentRequired: false, scores: true };
   const clients = new ClientRegistry([entry], limits);
   const limiter = new RateLimiter();

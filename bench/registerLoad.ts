@@ -29,7 +29,7 @@ export function registerCopy(benchDir: string, scale: number): { dir: string; cl
   rmSync(defaultSecretPath(dir), { force: true });
   copyFileSync(defaultSecretPath(benchDir), defaultSecretPath(dir));
   const clients = join(dir, 'clients.json');
-  const unlimited = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, notFoundPerHour: 1e9, consentRequired: false, scores: true };
+  const unlimited = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, emptySearchesPerDate: 1e9, emptySearchesPerHour: 1e9, notFoundPerHour: 1e9, consentRequired: false, scores: true };
   writeFileSync(
     clients,
     JSON.stringify({

@@ -18,7 +18,9 @@ export interface ServeConfig {
   minNameThreshold: number; // the lowest options.nameThreshold a client may ask for
   // Unless a client's entry says otherwise: answers of the kind guessing produces, then refusals.
   defaultMismatchesPerCitizen: number; // mismatching answers about one citizen per 24 h; then TOO_MANY_MISMATCHES
-  defaultEmptySearchesPerName: number; // searches by one name finding nobody per 24 h; then TOO_MANY_SEARCHES
+  defaultEmptySearchesPerName: number; // searches finding nobody that reached one person (any form of the name) per 24 h; then TOO_MANY_SEARCHES
+  defaultEmptySearchesPerDate: number; // searches finding nobody on one date of birth per 24 h; then TOO_MANY_SEARCHES
+  defaultEmptySearchesPerHour: number; // searches finding nobody per hour; then TOO_MANY_SEARCHES
   defaultNotFoundPerHour: number; // not_found answers per hour; then TOO_MANY_NOT_FOUND
   threads: number; // server threads (dispatch threads), or piscina workers doing hashing, lookups and matching (dispatch pool)
   // threads: one uWS App per thread on a shared port, each request done start to finish on its thread.
@@ -54,6 +56,8 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   minNameThreshold: MIN_NAME_THRESHOLD,
   defaultMismatchesPerCitizen: 5,
   defaultEmptySearchesPerName: 20,
+  defaultEmptySearchesPerDate: 20,
+  defaultEmptySearchesPerHour: 100,
   defaultNotFoundPerHour: 100,
   threads: 2,
   dispatch: 'threads',
@@ -115,6 +119,8 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   minNameThreshold: int(0, 100),
   defaultMismatchesPerCitizen: int(1, 1_000_000_000),
   defaultEmptySearchesPerName: int(1, 1_000_000_000),
+  defaultEmptySearchesPerDate: int(1, 1_000_000_000),
+  defaultEmptySearchesPerHour: int(1, 1_000_000_000),
   defaultNotFoundPerHour: int(1, 1_000_000_000),
   threads: int(1, 64),
   dispatch: oneOf('threads', 'pool', 'inline'),

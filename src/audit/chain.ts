@@ -21,9 +21,12 @@ export interface AuditRecord {
   item?: number;
   type?: 'id' | 'demographic';
   purpose?: string;
+  /** Keyed hash of the client's consent reference: a reference may hold anything, and the trail keeps no personal data. */
   consentRef?: string;
   /** Keyed hash of the ID number the decision was about; never the number itself. */
   subject?: string;
+  /** Keyed hashes of the citizens the answer reached: a search's candidates, the holder a legacy number identified. */
+  found?: string[];
   result?: string;
   status?: number;
   code?: string;
@@ -61,6 +64,15 @@ export function subjectOf(keys: Pick<AuditKeys, 'subject'>, idNumber: string): s
   const length = data === subjectScratch ? subjectScratch.write(idNumber, 'utf8') : data.length;
   sipHash128(keys.subject, data, length, subjectTag);
   return subjectTag.toString('hex');
+}
+
+/**
+ * The keyed hash a consent reference is kept as: the client's reference may hold anything
+ * (a raw ID number, a name), so the trail holds only what finds the reference again
+ * (`idv audit query --consent-ref`). Apart from the subjects by its prefix.
+ */
+export function consentRefOf(keys: Pick<AuditKeys, 'subject'>, consentRef: string): string {
+  return 'c' + subjectOf(keys, `consent:${consentRef}`).slice(0, 31);
 }
 
 /** Every form a citizen's subject has had in the trail, newest first: a query finds records of either. */
@@ -105,8 +117,11 @@ export function renderEntry(keys: Pick<AuditKeys, 'subject'>, entry: AuditEntry)
   // Members written one by one in a fixed order: no intermediate record object per decision.
   let out = `"time":"${time.toISOString()}"`;
   out += member('kind', entry.kind) + member('requestId', entry.requestId) + member('client', entry.client) + member('endpoint', entry.endpoint);
-  out += member('item', entry.item) + member('type', entry.type) + member('purpose', entry.purpose) + member('consentRef', entry.consentRef);
+  out += member('item', entry.item) + member('type', entry.type) + member('purpose', entry.purpose);
+  if (entry.consentRef !== undefined) out += member('consentRef', consentRefOf(keys, entry.consentRef));
   if (entry.idNumber !== undefined) out += member('subject', subjectOf(keys, entry.idNumber));
+  const found = entry.found?.filter((id) => id !== entry.idNumber);
+  if (found?.length) out += `,"found":[${found.map((id) => `"${subjectOf(keys, id)}"`).join(',')}]`;
   return out + member('result', entry.result) + member('status', entry.status) + member('code', entry.code) + member('latencyMs', entry.latencyMs);
 }
 

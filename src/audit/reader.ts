@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Secret } from '../index/secret.js';
-import { auditKeys, GENESIS, subjectsOf, unseal, type AuditKeys, type AuditRecord } from './chain.js';
+import { auditKeys, consentRefOf, GENESIS, subjectsOf, unseal, type AuditKeys, type AuditRecord } from './chain.js';
 import { auditFiles } from './trail.js';
 
 export interface ChainBreak {
@@ -48,12 +48,24 @@ export async function verifyTrail(dir: string, secret: Secret): Promise<TrailChe
 }
 
 /** Every authenticated record about one citizen (by ID number or legacy number), oldest first: "who checked my identity?". */
-export async function* recordsAbout(dir: string, secret: Secret, idNumber: string): AsyncGenerator<AuditRecord> {
-  const keys: AuditKeys = auditKeys(secret);
+export function recordsAbout(dir: string, secret: Secret, idNumber: string): AsyncGenerator<AuditRecord> {
+  const keys = auditKeys(secret);
   const subjects = subjectsOf(keys, idNumber);
+  return matching(dir, keys, subjects, ({ subject, found }) => (subject !== undefined && subjects.includes(subject)) || (found?.some((s) => subjects.includes(s)) ?? false));
+}
+
+/** Every authenticated record of a decision that stated this consent reference, oldest first. */
+export function recordsWithConsent(dir: string, secret: Secret, consentRef: string): AsyncGenerator<AuditRecord> {
+  const keys = auditKeys(secret);
+  const hashed = consentRefOf(keys, consentRef);
+  return matching(dir, keys, [hashed], (record) => record.consentRef === hashed);
+}
+
+/** The authenticated records whose line holds one of `texts` and that `wanted` keeps (the text test spares the MAC of every other line). */
+async function* matching(dir: string, keys: AuditKeys, texts: string[], wanted: (record: AuditRecord) => boolean): AsyncGenerator<AuditRecord> {
   for await (const { text } of lines(dir)) {
-    if (!subjects.some((s) => text.includes(s))) continue;
+    if (!texts.some((s) => text.includes(s))) continue;
     const sealed = unseal(keys, text);
-    if (sealed?.record.subject !== undefined && subjects.includes(sealed.record.subject)) yield sealed.record;
+    if (sealed && wanted(sealed.record)) yield sealed.record;
   }
 }

@@ -15,6 +15,8 @@ export interface AuditEntry {
   purpose?: string;
   consentRef?: string;
   idNumber?: string;
+  /** The ID numbers of the citizens the answer reached (a search's candidates, the holder of a legacy number). */
+  found?: string[];
   result?: string;
   status: number;
   code?: string;

@@ -22,7 +22,7 @@ import { log } from './log.js';
 import { createLogger, logTo } from '../log.js';
 import { progressBar } from './progress.js';
 import { AUDIT_DIR } from '../audit/trail.js';
-import { recordsAbout, verifyTrail } from '../audit/reader.js';
+import { recordsAbout, recordsWithConsent, verifyTrail } from '../audit/reader.js';
 import { secretPath } from './secretPath.js';
 import { changesForBuild } from '../register/carry.js';
 
@@ -152,12 +152,14 @@ export async function auditVerify(f: AuditOptions): Promise<void> {
   if (check.broken) throw new Error(`the audit trail is broken at ${check.broken.file} line ${check.broken.line}: ${check.broken.problem}`);
 }
 
-/** `idv audit query --id N` lists the decisions about one citizen, oldest first. */
-export async function auditQuery(f: AuditOptions & { id: string }): Promise<void> {
-  if (!/^(\d{9}|\d{12})$/.test(f.id)) throw new UsageError('--id takes a 12-digit ID number or a 9-digit legacy number');
+/** `idv audit query --id N` lists the decisions about one citizen, oldest first; `--consent-ref REF` those that stated a consent reference. */
+export async function auditQuery(f: AuditOptions & { id?: string; consentRef?: string }): Promise<void> {
+  if ((f.id === undefined) === (f.consentRef === undefined)) throw new UsageError('give one of --id N or --consent-ref REF');
+  if (f.id !== undefined && !/^(\d{9}|\d{12})$/.test(f.id)) throw new UsageError('--id takes a 12-digit ID number or a 9-digit legacy number');
   const { dir, secret } = trailOf(f);
-  for await (const record of recordsAbout(dir, secret, f.id)) {
-    const { prev: _, subject: __, ...shown } = record;
+  const records = f.id !== undefined ? recordsAbout(dir, secret, f.id) : recordsWithConsent(dir, secret, f.consentRef!);
+  for await (const record of records) {
+    const { prev: _, subject: __, found: ___, ...shown } = record;
     process.stdout.write(JSON.stringify(shown) + '\n');
   }
 }

@@ -90,7 +90,13 @@ export function program(): Command {
   const audit = idv.command('audit').description('the audit trail');
   const trail = (cmd: Command) => secretFile(cmd.option('--index <dir>', 'the index directory').option('--audit-dir <dir>', 'the audit trail (default DIR/audit; env IDV_AUDIT_DIR)'));
   trail(audit.command('verify').description("check the trail's chain; exit 1 at the first broken link")).action(auditVerify);
-  trail(audit.command('query').description('who checked this citizen, oldest first').requiredOption('--id <n>', 'a 12-digit ID number or a 9-digit legacy number')).action(auditQuery);
+  trail(
+    audit
+      .command('query')
+      .description('who checked this citizen (by ID number, or searched and found them), oldest first; or which decisions stated a consent reference')
+      .option('--id <n>', 'a 12-digit ID number or a 9-digit legacy number')
+      .option('--consent-ref <ref>', "a client's consent reference, as it sent it"),
+  ).action(auditQuery);
 
   const clients = idv.command('clients').description('edit the clients file; add and rotate print the new key once');
   const file = (cmd: Command) => cmd.requiredOption('--file <file>', 'the clients file');

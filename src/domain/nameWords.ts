@@ -38,6 +38,19 @@ export const KNOWN_WORDS: Record<NameRole, KnownWords> = {
 
 const ANY_PLAIN = new Set([...KNOWN_WORDS.surname.plain, ...KNOWN_WORDS.middle.plain, ...KNOWN_WORDS.given.plain]);
 
+const ANY_MARKED = new Set([...KNOWN_WORDS.surname.marked, ...KNOWN_WORDS.middle.marked, ...KNOWN_WORDS.given.marked]);
+
+/**
+ * Whether a word of a claim can be a person's surname, or given name: a word of that
+ * table, or of no table at all (a rare name the tables do not hold). Read with its
+ * diacritics when the claim has them ("Văn" is a middle name and a surname, never a given
+ * name, though "Vân" is), folded otherwise.
+ */
+export function couldBe(role: 'surname' | 'given', folded: string, marked?: string): boolean {
+  if (marked !== undefined && ANY_MARKED.has(marked)) return KNOWN_WORDS[role].marked.has(marked);
+  return KNOWN_WORDS[role].plain.has(folded) || !ANY_PLAIN.has(folded);
+}
+
 /**
  * A folded word as two name words with the space between them lost ("vanan" → "van",
  * "an"): the words of every way to split it, or the word itself when it is a name word

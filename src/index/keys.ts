@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { sipHash128 } from './siphash.js';
-import { foldedTokens } from '../domain/text.js';
-import { spellingAlternatives, splitJoinedWord } from '../domain/nameWords.js';
+import { canonicalText, foldedTokens } from '../domain/text.js';
+import { couldBe, spellingAlternatives, splitJoinedWord } from '../domain/nameWords.js';
 import { formatPartialDate, parsePartialDate, type PartialDate } from '../domain/dates.js';
 
 /**
@@ -71,11 +71,45 @@ function candidateDates(claimed: PartialDate): string[] {
 // Enough for a six-word name with a typo in it; a claim of many unknown words stops here.
 const MAX_QUERY_KEYS = 240;
 
+/**
+ * The claim's folded words, joined words split. A longer claim keeps its first words and
+ * its last: a person is filed under the first and last words of the registered name, so
+ * a name of nine words or more is still found when searched as registered.
+ */
 function claimWords(fullName: string): string[] {
-  return foldedTokens(fullName).flatMap(splitJoinedWord).slice(0, MAX_QUERY_TOKENS);
+  const words = foldedTokens(fullName).flatMap(splitJoinedWord);
+  return words.length <= MAX_QUERY_TOKENS ? words : [...words.slice(0, MAX_QUERY_TOKENS - 1), words[words.length - 1]];
 }
 
-function blockTexts(pairs: [string, string][], dateOfBirth: string): string[] {
+type Pair = [string, string];
+
+/** Each pair of the claim's words (surname and given name may be anywhere in it). */
+function claimPairs(fullName: string): Pair[] {
+  // Not deduplicated: a surname can also be the given name ("Vũ Tấn Vũ").
+  const words = claimWords(fullName);
+  const pairs: Pair[] = words.length === 1 ? [[words[0], words[0]]] : [];
+  for (let i = 0; i < words.length; i++) for (let j = i + 1; j < words.length; j++) pairs.push([words[i], words[j]]);
+  return pairs;
+}
+
+/** The same pairs with the words' other spellings (a confused initial, a typo). */
+function respelledPairs(fullName: string): Pair[] {
+  const words = claimWords(fullName);
+  const spellings = words.map((w) => [w, ...spellingAlternatives(w)]);
+  const pairs: Pair[] = [];
+  if (words.length === 1) for (const a of spellings[0].slice(1)) pairs.push([a, a]);
+  for (let i = 0; i < words.length; i++) {
+    for (let j = i + 1; j < words.length; j++) {
+      for (const a of spellings[i]) for (const b of spellings[j]) if (a !== words[i] || b !== words[j]) pairs.push([a, b]);
+    }
+  }
+  return pairs;
+}
+
+/** The pairs a lookup reaches: as many as its keys allow with this many dates each. */
+const reachedPairs = (pairs: Pair[], dates: number): Pair[] => pairs.slice(0, Math.ceil(MAX_QUERY_KEYS / dates));
+
+function blockTexts(pairs: Pair[], dateOfBirth: string): string[] {
   const date = parsePartialDate(dateOfBirth);
   if (!date) return [];
   const dates = candidateDates(date);
@@ -83,30 +117,42 @@ function blockTexts(pairs: [string, string][], dateOfBirth: string): string[] {
 }
 
 /**
- * Every block a (name, date of birth) claim may be filed under: each pair of its words
- * (surname and given name may be anywhere), with each date it may be registered under.
+ * Every block a (name, date of birth) claim may be filed under: each pair of its words,
+ * with each date it may be registered under.
  */
 export function queryBlockTexts(fullName: string, dateOfBirth: string): string[] {
-  // Not deduplicated: a surname can also be the given name ("Vũ Tấn Vũ").
-  const words = claimWords(fullName);
-  const pairs: [string, string][] = words.length === 1 ? [[words[0], words[0]]] : [];
-  for (let i = 0; i < words.length; i++) for (let j = i + 1; j < words.length; j++) pairs.push([words[i], words[j]]);
-  return blockTexts(pairs, dateOfBirth);
+  return blockTexts(claimPairs(fullName), dateOfBirth);
 }
 
 /**
- * The blocks of the same pairs with the words' other spellings (a confused initial, a
- * typo): where a claim nobody agrees with under its own spelling looks next.
+ * The blocks of the same pairs with the words' other spellings: where a claim nobody
+ * agrees with under its own spelling looks next.
  */
 export function respelledBlockTexts(fullName: string, dateOfBirth: string): string[] {
-  const words = claimWords(fullName);
-  const spellings = words.map((w) => [w, ...spellingAlternatives(w)]);
-  const pairs: [string, string][] = [];
-  if (words.length === 1) for (const a of spellings[0].slice(1)) pairs.push([a, a]);
-  for (let i = 0; i < words.length; i++) {
-    for (let j = i + 1; j < words.length; j++) {
-      for (const a of spellings[i]) for (const b of spellings[j]) if (a !== words[i] || b !== words[j]) pairs.push([a, b]);
-    }
+  return blockTexts(respelledPairs(fullName), dateOfBirth);
+}
+
+/**
+ * Whom a search that found nobody was about, whatever form the name was sent in: every
+ * unordered pair of words that both its lookups reached (its own spelling and the other
+ * spellings) and that a person can be filed under, a surname with a given name. Joined
+ * words, a swapped order, middle names moved or a doubled letter all reach the person's
+ * own pair; a pair such as "Nguyễn Văn", which nobody is filed under, is left out, so that
+ * searches for many "Nguyễn Văn" people do not count as guesses about one.
+ */
+export function searchedPersons(fullName: string, dateOfBirth: string): string[] {
+  const date = parsePartialDate(dateOfBirth);
+  const dates = date ? candidateDates(date).length : 1;
+  // The claim's own words with their diacritics, by folded form (a joined or respelled word has none).
+  const marked = new Map<string, string>();
+  for (const word of canonicalText(fullName).split(' ')) {
+    const folded = foldedTokens(word);
+    if (folded.length === 1) marked.set(folded[0], word);
   }
-  return blockTexts(pairs, dateOfBirth);
+  const fileable = (surname: string, given: string) => couldBe('surname', surname, marked.get(surname)) && couldBe('given', given, marked.get(given));
+  const out = new Set<string>();
+  for (const [a, b] of [...reachedPairs(claimPairs(fullName), dates), ...reachedPairs(respelledPairs(fullName), dates)]) {
+    if (fileable(a, b) || fileable(b, a)) out.add(a <= b ? `${a} ${b}` : `${b} ${a}`);
+  }
+  return [...out];
 }

@@ -37,10 +37,12 @@ export interface ClientEntry {
   scores?: boolean;
   mismatchesPerCitizen?: number;
   emptySearchesPerName?: number;
+  emptySearchesPerDate?: number;
+  emptySearchesPerHour?: number;
   notFoundPerHour?: number;
 }
 
-const LIMITS = ['ratePerSecond', 'burst', 'dailyQuota', 'mismatchesPerCitizen', 'emptySearchesPerName', 'notFoundPerHour'] as const;
+const LIMITS = ['ratePerSecond', 'burst', 'dailyQuota', 'mismatchesPerCitizen', 'emptySearchesPerName', 'emptySearchesPerDate', 'emptySearchesPerHour', 'notFoundPerHour'] as const;
 
 const ENTRY_FIELDS = ['id', 'keySha256', 'scopes', 'consentRequired', 'purposes', 'scores', ...LIMITS];
 
@@ -52,6 +54,8 @@ export function defaultLimits(config: Readonly<ServeConfig>): Limits {
     dailyQuota: config.defaultDailyQuota,
     mismatchesPerCitizen: config.defaultMismatchesPerCitizen,
     emptySearchesPerName: config.defaultEmptySearchesPerName,
+    emptySearchesPerDate: config.defaultEmptySearchesPerDate,
+    emptySearchesPerHour: config.defaultEmptySearchesPerHour,
     notFoundPerHour: config.defaultNotFoundPerHour,
   };
 }

@@ -27,6 +27,8 @@ export interface ItemNote {
   idNumber?: string;
   purpose?: string;
   consentRef?: string;
+  /** The ID numbers of the citizens the answer reached (hashed when written). */
+  found?: string[];
   result?: string;
   code?: string;
 }
@@ -76,7 +78,7 @@ export function recordDecision(
   // Entries built member by member, all of one shape: this runs for every decision.
   audit({
     kind: 'decision', requestId, client, endpoint, item: undefined, type: note.type, purpose: note.purpose,
-    consentRef: note.consentRef, idNumber: note.idNumber, result: note.result, status, code: code ?? note.code, latencyMs, time,
+    consentRef: note.consentRef, idNumber: note.idNumber, found: note.found, result: note.result, status, code: code ?? note.code, latencyMs, time,
   });
   const items = note.items;
   if (!items) return;
@@ -84,7 +86,7 @@ export function recordDecision(
     const item = items[i];
     audit({
       kind: 'item', requestId, client, endpoint, item: i, type: item.type, purpose: item.purpose,
-      consentRef: item.consentRef, idNumber: item.idNumber, result: item.result, status, code: item.code, latencyMs, time,
+      consentRef: item.consentRef, idNumber: item.idNumber, found: item.found, result: item.result, status, code: item.code, latencyMs, time,
     });
   }
 }

@@ -1,11 +1,12 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import { surnameAndGiven } from '../index/keys.js';
+import { randomBytes } from 'node:crypto';
+import { keyHasher, searchedPersons } from '../index/keys.js';
 import { ServiceError } from '../errors.js';
-import type { WorkItem, WorkResult } from '../verification/types.js';
+import type { Subjects, WorkItem, WorkResult } from '../verification/types.js';
 import type { Client } from './clients.js';
 import { ClientTable, sharedNow } from './clientTable.js';
 
-const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /** Times of recent events under one key, oldest first, pruned to a window. */
 class Recent {
@@ -42,18 +43,24 @@ class Recent {
 /**
  * Keeps a verification from becoming a way to look people up. Answers are withheld, once
  * a client has had too many of them, when they are of the kind that guessing produces:
- * mismatches about one citizen, searches by one name that find nobody, ID numbers that
- * belong to nobody. Past the limit every further answer of that kind of question is
- * refused (a match as well, which would otherwise show which guess was right), with its
- * own code, which the audit trail records. Counts live in memory, under a keyed hash
- * with a key made at start: a restart forgets them.
+ * - mismatches about one citizen, whichever number (ID or legacy) identified them;
+ * - searches that found nobody, counted against every person the search reached,
+ *   whatever form the name was sent in (searchedPersons), against the date of birth
+ *   searched (many names tried on one date), and against the client's hour;
+ * - ID numbers that belong to nobody (counted in the shared ClientTable).
+ * Past a limit every further answer of that kind of question is refused (a match as
+ * well, which would otherwise show which guess was right), with its own code, which the
+ * audit trail records. Counts live in memory, under keyed hashes with a key made at
+ * start: a restart forgets them.
  */
 export class ProbeGuard {
-  private readonly key = randomBytes(32);
+  private readonly hash = keyHasher(randomBytes(32));
   // Per client: most clients never have a mismatch or an empty search recorded, and then
   // an answer costs no hashing at all.
-  private readonly mismatches = new Map<string, Recent>();
-  private readonly emptySearches = new Map<string, Recent>();
+  private readonly mismatches = new Counts(DAY_MS);
+  private readonly emptyByPerson = new Counts(DAY_MS);
+  private readonly emptyByDate = new Counts(DAY_MS);
+  private readonly emptyByHour = new Counts(HOUR_MS);
   private answered = 0;
 
   /**
@@ -85,14 +92,21 @@ export class ProbeGuard {
     const now = this.now();
     if (++this.answered % 10_000 === 0) this.prune(now);
     const outcome = (result as { result?: string }).result;
+    const { limits } = client;
     if (item.type === 'id') {
       const unknown = notFoundRefusal(this.table, client, now, outcome === 'not_found');
       if (unknown) return unknown;
-      const refused = this.perCitizen(this.mismatches, client, () => item.claim.idNumber, outcome === 'mismatch', client.limits.mismatchesPerCitizen, now);
+      // The citizen the answer is about: a legacy number reaches the same person as the ID number.
+      const citizen = () => (result as Subjects).subjects ?? [item.claim.idNumber];
+      const refused = this.counted(client, now, outcome === 'mismatch', [{ counts: this.mismatches, keys: citizen, limit: limits.mismatchesPerCitizen }]);
       return refused ? this.refuse(client, 'TOO_MANY_MISMATCHES', refused) : result;
     }
-    const name = () => searchedPerson(item.query.fullName);
-    const refused = this.perCitizen(this.emptySearches, client, name, outcome === 'none', client.limits.emptySearchesPerName, now);
+    const { fullName, dateOfBirth } = item.query;
+    const refused = this.counted(client, now, outcome === 'none', [
+      { counts: this.emptyByHour, keys: () => [''], limit: limits.emptySearchesPerHour },
+      { counts: this.emptyByDate, keys: () => [dateOfBirth], limit: limits.emptySearchesPerDate },
+      { counts: this.emptyByPerson, keys: () => searchedPersons(fullName, dateOfBirth), limit: limits.emptySearchesPerName },
+    ]);
     return refused ? this.refuse(client, 'TOO_MANY_SEARCHES', refused) : result;
   }
 
@@ -106,43 +120,62 @@ export class ProbeGuard {
   }
 
   /**
-   * Counts an answer of the guessing kind under (client, key) and says, in seconds to
-   * wait, whether the answer must be withheld. The key is hashed only when the client
-   * has such answers on record or this is one.
+   * Says, in seconds to wait, whether the answer must be withheld: when any of its keys
+   * under any of the rules has reached its limit. Otherwise an answer of the guessing kind
+   * is counted under every key of every rule. Keys are made and hashed only when the
+   * client has such answers on record or this is one.
    */
-  private perCitizen(byClient: Map<string, Recent>, client: Pick<Client, 'id'>, keyText: () => string, guessing: boolean, limit: number, now: number): number | undefined {
-    let recent = byClient.get(client.id);
-    if (!recent && !guessing) return undefined;
-    recent ??= byClient.set(client.id, new Recent(DAY_MS)).get(client.id)!;
-    const key = this.hash(keyText());
-    const count = recent.count(key, now);
-    if (count >= limit) return recent.retryAfter(key, now);
-    if (guessing) {
-      recent.add(key, now);
-      // The next answer about this key, whatever it is, is refused: from now on the threads send them all.
-      if (count + 1 >= limit) this.attend(client, recent.retryAfter(key, now));
-    }
+  private counted(client: Pick<Client, 'id'>, now: number, guessing: boolean, rules: Rule[]): number | undefined {
+    const held = rules.map((rule) => rule.counts.of(client.id, guessing));
+    if (held.every((recent) => recent === undefined)) return undefined;
+    const keyed = rules.map((rule, r) => (held[r] ? rule.keys().map((k) => this.hash(k, 12).toString('base64')) : []));
+    let wait = 0;
+    rules.forEach((rule, r) => {
+      for (const key of keyed[r]) if (held[r]!.count(key, now) >= rule.limit) wait = Math.max(wait, held[r]!.retryAfter(key, now));
+    });
+    if (wait > 0) return wait;
+    if (!guessing) return undefined;
+    // The next answer about a key that reaches its limit, whatever it is, is refused: from now on the threads send them all.
+    let full = 0;
+    rules.forEach((rule, r) => {
+      for (const key of keyed[r]) {
+        held[r]!.add(key, now);
+        if (held[r]!.count(key, now) >= rule.limit) full = Math.max(full, held[r]!.retryAfter(key, now));
+      }
+    });
+    if (full > 0) this.attend(client, full);
     return undefined;
   }
 
-  private hash(text: string): string {
-    return createHmac('sha256', this.key).update(text).digest('base64url').slice(0, 22);
-  }
-
   private prune(now: number): void {
-    for (const byClient of [this.mismatches, this.emptySearches]) {
-      for (const [client, recent] of byClient) if (recent.prune(now) === 0) byClient.delete(client);
-    }
+    for (const counts of [this.mismatches, this.emptyByPerson, this.emptyByDate, this.emptyByHour]) counts.prune(now);
   }
 }
 
-/**
- * Whom a search is about, as the index files people: family and given name, folded and
- * unordered. Middle names are left out, as the lookup leaves them out: a guesser who
- * varies the middle name, or swaps the order, still asks about the same person.
- */
-function searchedPerson(fullName: string): string {
-  return surnameAndGiven(fullName).sort().join(' ');
+/** One kind of count an answer is held against: its keys (made only when needed) and its limit. */
+interface Rule {
+  counts: Counts;
+  keys: () => string[];
+  limit: number;
+}
+
+/** Recent events per client, under keys of one kind, all in one window. */
+class Counts {
+  private readonly byClient = new Map<string, Recent>();
+  constructor(private readonly windowMs: number) {}
+
+  /** The client's record, made when `create` (an event is coming); undefined while it has none. */
+  of(client: string, create: boolean): Recent | undefined {
+    const recent = this.byClient.get(client);
+    if (recent || !create) return recent;
+    const made = new Recent(this.windowMs);
+    this.byClient.set(client, made);
+    return made;
+  }
+
+  prune(now: number): void {
+    for (const [client, recent] of this.byClient) if (recent.prune(now) === 0) this.byClient.delete(client);
+  }
 }
 
 export type Reviewed = (WorkResult | ServiceError)[];

@@ -11,8 +11,12 @@ export interface Limits {
   dailyQuota: number;
   /** Mismatching answers about one citizen (by ID number) within 24 h. */
   mismatchesPerCitizen: number;
-  /** Searches by one name that found nobody within 24 h (a date of birth guessed date by date). */
+  /** Searches that found nobody and reached one person (in any form of the name) within 24 h: a date of birth guessed date by date. */
   emptySearchesPerName: number;
+  /** Searches that found nobody on one date of birth within 24 h: a name guessed name by name. */
+  emptySearchesPerDate: number;
+  /** Searches that found nobody within 1 h, whatever they asked. */
+  emptySearchesPerHour: number;
   /** Answers `not_found` within 1 h (ID numbers guessed). */
   notFoundPerHour: number;
 }

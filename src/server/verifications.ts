@@ -40,19 +40,22 @@ function checkConsent(client: Client, context: AuditContext): void {
 }
 
 /**
- * The answer as this client may see it: without numeric scores unless its entry allows
- * them, so that guesses cannot be steered by how close they came.
+ * The answer as this client may see it: never whom it reached (kept for the guard and the
+ * trail), and without numeric scores unless its entry allows them, so that guesses cannot
+ * be steered by how close they came.
  */
 function shown(result: WorkResult, client: Client): WorkResult {
-  if (client.scores || 'error' in result) return result;
-  if ('candidates' in result) return { ...result, candidates: result.candidates.map(({ score: _, ...c }) => c) } as WorkResult;
-  if (result.result === 'not_found') return result;
+  if ('error' in result) return result;
+  const { subjects: _, ...answer } = result;
+  if (client.scores) return answer as WorkResult;
+  if ('candidates' in answer) return { ...answer, candidates: answer.candidates.map(({ score: _, ...c }) => c) } as WorkResult;
+  if (answer.result === 'not_found') return answer as WorkResult;
   const fields: Record<string, object> = {};
-  for (const [name, field] of Object.entries(result.fields)) {
+  for (const [name, field] of Object.entries(answer.fields)) {
     const { score: _, ...rest } = field as { score?: number };
     fields[name] = rest;
   }
-  return { ...result, fields } as WorkResult;
+  return { ...answer, fields } as WorkResult;
 }
 
 /** Goes on at once with a value, or once a promise settles: work done here needs no promise. */
@@ -60,7 +63,8 @@ function then<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): 
   return value instanceof Promise ? value.then(next) : next(value);
 }
 
-const outcome = (result: WorkResult): Pick<ItemNote, 'result' | 'code'> => ('error' in result ? { code: result.error.code } : { result: result.result });
+/** What the trail keeps of an answer: its outcome or code, and whom it reached. */
+const outcome = (result: WorkResult): Pick<ItemNote, 'result' | 'code' | 'found'> => ('error' in result ? { code: result.error.code } : { result: result.result, found: result.subjects });
 
 /** The three verification endpoints: validation on the event loop, the work on the dispatcher. */
 export function verifications(opts: {
@@ -107,7 +111,7 @@ export function verifications(opts: {
       if (result instanceof ServiceError) throw result;
       if ('error' in result) throw new ServiceError(result.error.code);
       count(validated.item, result);
-      note.result = result.result;
+      Object.assign(note, outcome(result));
       return shown(result, client);
     });
   }

@@ -27,6 +27,7 @@ export function rankCandidates(found: Citizen[], query: DemographicQuery, option
   }
   scored.sort((a, b) => b.score - a.score || b.precise - a.precise || (a.citizen.idNumber < b.citizen.idNumber ? -1 : 1));
   const result = scored.length === 0 ? 'none' : scored.length === 1 ? 'unique' : 'ambiguous';
-  const candidates = scored.slice(0, options.maxCandidates).map((s) => ({ candidateRef: refFor(s.citizen.idNumber), score: s.score }));
-  return { result, total: scored.length, candidates };
+  const listed = scored.slice(0, options.maxCandidates);
+  const candidates = listed.map((s) => ({ candidateRef: refFor(s.citizen.idNumber), score: s.score }));
+  return { result, total: scored.length, candidates, subjects: listed.map((s) => s.citizen.idNumber) };
 }

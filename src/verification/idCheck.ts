@@ -56,5 +56,6 @@ export function checkIdClaim(records: Citizen[], claim: IdClaim, options: MatchO
     answer = { result, fields, status: { alive: record.status === 'alive', card } };
   }
   if (isLegacyLookup(claim.idNumber)) answer.identifiedBy = 'legacyIdNumber';
+  answer.subjects = [record.idNumber];
   return answer;
 }

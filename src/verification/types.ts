@@ -48,7 +48,15 @@ export interface FieldResults {
   placeOfResidence?: { match: boolean; score: number };
 }
 
-export type IdResult =
+/**
+ * Who an answer is about, for the probing guard and the audit trail only: the ID numbers
+ * of the citizens it reached. Taken off before the answer is sent (verifications.ts).
+ */
+export interface Subjects {
+  subjects?: string[];
+}
+
+export type IdResult = (
   | {
       /** `partial`: nothing contradicts, but the register holds the date of birth less precisely than claimed. */
       result: 'match' | 'partial';
@@ -58,9 +66,11 @@ export type IdResult =
     }
   /** No status: it is told only about the person the claim identifies. */
   | { result: 'mismatch'; fields: FieldResults; identifiedBy?: 'legacyIdNumber' }
-  | { result: 'not_found'; fields: Record<string, never> };
+  | { result: 'not_found'; fields: Record<string, never> }
+) &
+  Subjects;
 
-export interface DemographicResult {
+export interface DemographicResult extends Subjects {
   result: 'unique' | 'ambiguous' | 'none';
   /** Everyone who agrees; `candidates` lists the first `maxCandidates` of them. */
   total: number;

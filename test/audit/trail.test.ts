@@ -52,11 +52,14 @@ describe('the audit trail chain', () => {
     const text = readFileSync(join(path, auditFiles(path)[0]), 'utf8');
     expect(text).not.toContain('00109000010');
     expect(text).toMatch(/"subject":"[0-9a-f]{32}"/);
+    // A consent reference is the client's text: kept as its keyed hash, whatever it holds.
+    expect(text).not.toContain('"c-1"');
+    expect(text).toMatch(/"consentRef":"c[0-9a-f]{31}"/);
   });
 
   it.each([
     ['a deleted record', (lines: string[]) => lines.filter((_, i) => i !== 10), 11, /does not follow the record before it/],
-    ['an edited record', (lines: string[]) => lines.map((l, i) => (i === 10 ? l.replace('"consentRef":"c-10"', '"consentRef":"c-99"') : l)), 11, /does not authenticate/],
+    ['an edited record', (lines: string[]) => lines.map((l, i) => (i === 10 ? l.replace('"requestId":"r-10"', '"requestId":"r-99"') : l)), 11, /does not authenticate/],
     ['two records swapped', (lines: string[]) => lines.map((l, i) => (i === 10 ? lines[11] : i === 11 ? lines[10] : l)), 11, /does not follow the record before it/],
     ['a record re-sealed without the secret', (lines: string[]) => lines.map((l, i) => (i === 10 ? seal(auditKeys(Secret.fromHex('00'.repeat(32))), { ...(JSON.parse(l) as AuditRecord), result: 'match' }).line.trimEnd() : l)), 11, /does not authenticate/],
     ['the first record deleted', (lines: string[]) => lines.slice(1), 1, /does not follow/],

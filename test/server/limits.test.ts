@@ -4,10 +4,10 @@ import { ClientRegistry, sha256Hex } from '../../src/server/clients.js';
 import { ClientTable } from '../../src/server/clientTable.js';
 import { QueueDelayGuard } from '../../src/server/dispatch.js';
 
-const PROBING = { mismatchesPerCitizen: 5, emptySearchesPerName: 20, notFoundPerHour: 100 };
+const PROBING = { mismatchesPerCitizen: 5, emptySearchesPerName: 20, emptySearchesPerDate: 20, emptySearchesPerHour: 100, notFoundPerHour: 100 };
 
 describe('RateLimiter', () => {
-  const client = (limits: Partial<Limits> = {}) => ({ id: 'c', scopes: new Set<never>(), consentRequired: false, scores: false, limits: { ratePerSecond: 10, burst: 2, dailyQuota: 1e9, mismatchesPerCitizen: 5, emptySearchesPerName: 20, notFoundPerHour: 100, ...limits } });
+  const client = (limits: Partial<Limits> = {}) => ({ id: 'c', scopes: new Set<never>(), consentRequired: false, scores: false, limits: { ratePerSecond: 10, burst: 2, dailyQuota: 1e9, mismatchesPerCitizen: 5, emptySearchesPerName: 20, emptySearchesPerDate: 20, emptySearchesPerHour: 100, notFoundPerHour: 100, ...limits } });
 
   it('allows a burst, then the sustained rate, and says when to come back', () => {
     let now = 0;
