@@ -1,10 +1,13 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
+import { BuildLock } from '../index/buildLock.js';
 import { join } from 'node:path';
 import type { Secret } from '../index/secret.js';
 import { auditKeys, GENESIS, noteFragment, sealFragment, unseal, type AuditKeys } from './chain.js';
 import { AUDIT_FILE, auditFiles } from './trail.js';
 
+/** Held by the trail's one writer, in the trail's folder. */
+export const TRAIL_LOCK = 'writer.lock';
 const TAIL_BYTES = 64 * 1024;
 // Beyond this many unwritten records (the disk refusing writes for minutes), the oldest are dropped and counted.
 const MAX_BUFFERED = 1_000_000;
@@ -48,6 +51,7 @@ export class TrailWriter {
     private file: ChainedFile | undefined,
     private seq: number,
     private prev: string,
+    private readonly lock: BuildLock,
   ) {}
 
   /**
@@ -57,9 +61,20 @@ export class TrailWriter {
    */
   static async open(dir: string, secret: Secret, opts: WriterOptions): Promise<TrailWriter> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // One writer per trail: a second server appending to the same files would fork the chain.
+    const lock = BuildLock.acquire(dir, 'audit trail writer', TRAIL_LOCK);
+    try {
+      return await TrailWriter.continued(dir, secret, opts, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private static async continued(dir: string, secret: Secret, opts: WriterOptions, lock: BuildLock): Promise<TrailWriter> {
     const keys = auditKeys(secret);
     const files = auditFiles(dir);
-    if (files.length === 0) return new TrailWriter(dir, keys, opts, undefined, 0, GENESIS);
+    if (files.length === 0) return new TrailWriter(dir, keys, opts, undefined, 0, GENESIS, lock);
     const name = files[files.length - 1];
     const handle = await open(join(dir, name), 'r+');
     const { size } = await handle.stat();
@@ -81,7 +96,7 @@ export class TrailWriter {
       prev = last.mac;
     }
     const append = await open(join(dir, name), 'a', 0o600);
-    const trail = new TrailWriter(dir, keys, opts, new ChainedFile(name, append, size - torn), seq, prev);
+    const trail = new TrailWriter(dir, keys, opts, new ChainedFile(name, append, size - torn), seq, prev, lock);
     if (torn > 0) trail.note(`a torn last line of ${torn} bytes was cut off ${name} at start`);
     return trail;
   }
@@ -105,6 +120,7 @@ export class TrailWriter {
     if (this.buffer.length || this.unwritten.length) await this.flush();
     await this.file?.handle.close();
     this.file = undefined;
+    this.lock.release();
     return { seq: this.seq, mac: this.prev };
   }
 

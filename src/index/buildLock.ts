@@ -51,8 +51,9 @@ export class BuildLock {
     private readonly ino: number,
   ) {}
 
-  static acquire(indexDir: string, task: string): BuildLock {
-    const path = join(indexDir, LOCK_FILE);
+  /** `file`: the lock's name in the directory (the audit trail keeps one of its own). */
+  static acquire(indexDir: string, task: string, file = LOCK_FILE): BuildLock {
+    const path = join(indexDir, file);
     const me: Holder = { ...thisProcess(), since: new Date().toISOString(), task };
     const draft = `${path}.${me.pid}.${Date.now()}.draft`;
     writeFileSync(draft, JSON.stringify(me) + '\n', { mode: 0o600 });

@@ -47,6 +47,19 @@ describe('the audit trail chain', () => {
     expect(unseal(auditKeys(secret), last)!.record.seq).toBe(350);
   });
 
+  it('has one writer: a second trail on the same folder is refused while the first is open, never a fork', async () => {
+    const path = join(dir, `trail-${++trails}`);
+    const first = await AuditTrail.open(path, secret, { flushMs: 50, maxFileBytes: 1 << 20 });
+    first.record(entry(1));
+    await expect(AuditTrail.open(path, secret, { flushMs: 50, maxFileBytes: 1 << 20 })).rejects.toThrow(/is locked by another audit trail writer/);
+    await first.close();
+    // Closed: the next server continues the same chain.
+    const next = await AuditTrail.open(path, secret, { flushMs: 50, maxFileBytes: 1 << 20 });
+    next.record(entry(2));
+    await next.close();
+    expect(await verifyTrail(path, secret)).toMatchObject({ records: 2 });
+  });
+
   it('keeps no ID number, only its keyed hash', async () => {
     const path = await writeTrail(5);
     const text = readFileSync(join(path, auditFiles(path)[0]), 'utf8');
