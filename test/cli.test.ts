@@ -105,9 +105,14 @@ describe('idv build --input, then idv serve --clients', () => {
       // Another server, whose clients file knows none of the first one's keys.
       const otherClients = join(dir, 'other-clients.json');
       writeFileSync(otherClients, JSON.stringify({ clients: [{ id: 'someone-else', keySha256: 'ab'.repeat(32), scopes: ['verify'] }] }));
-      const second = idvWithin(15_000, 'serve', '--index', indexDir, '--secret-file', secretFile, '--clients', otherClients, '--host', '127.0.0.1', '--port', String(first.port));
+      // With a trail of its own: the port is what this refuses (a shared trail is refused too, below).
+      const second = idvWithin(15_000, 'serve', '--index', indexDir, '--secret-file', secretFile, '--clients', otherClients, '--host', '127.0.0.1', '--port', String(first.port), '--audit-dir', join(dir, 'second-audit'));
       expect(second.status).toBe(1);
       expect(second.stderr).toContain(`cannot listen on 127.0.0.1:${first.port}: another process listens there`);
+      // On another port but the same audit trail: refused at start, so the chain never forks.
+      const sharing = idvWithin(15_000, 'serve', '--index', indexDir, '--secret-file', secretFile, '--clients', otherClients, '--host', '127.0.0.1', '--port', '0');
+      expect(sharing.status).toBe(1);
+      expect(sharing.stderr).toMatch(/is locked by another audit trail writer/);
       // Each request on a connection of its own, as the kernel would spread them.
       const statuses = await Promise.all(Array.from({ length: 200 }, () => postOnNewConnection(first.port, '/v1/verify', { idNumber: '001090000117', fullName: 'Trịnh Văn Bảo', dateOfBirth: '1990-01-01' }, KEYS.full)));
       expect(new Set(statuses)).toEqual(new Set([200]));
