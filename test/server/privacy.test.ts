@@ -40,11 +40,14 @@ describe('nothing personal in logs, metrics, error messages or the audit trail',
     const send = async (path: string, opts: Parameters<typeof call>[2]) => answers.push(await call(server.url, path, opts));
     try {
       for (const p of people) {
-        const claim = { idNumber: p.idNumber, fullName: p.fullName, dateOfBirth: fullDateOf(p.dateOfBirth), gender: p.gender, purpose: 'account-opening' };
+        // A consent reference is the client's free text: here it quotes the person whole.
+        const consentRef = `${p.idNumber} ${p.fullName} ${fullDateOf(p.dateOfBirth)}`;
+        const claim = { idNumber: p.idNumber, fullName: p.fullName, dateOfBirth: fullDateOf(p.dateOfBirth), gender: p.gender, purpose: 'account-opening', consentRef };
         await send('/v1/verify', { key: KEYS.full, body: claim });
         await send('/v1/verify', { key: KEYS.full, body: { ...claim, fullName: p.fullName + ' Thị', dateOfBirth: '2001-01-01' } });
         await send('/v1/verify', { key: KEYS.full, raw: pack(claim), contentType: 'application/msgpack' });
-        await send('/v1/verify/demographic', { key: KEYS.full, body: { fullName: p.fullName, dateOfBirth: fullDateOf(p.dateOfBirth) } });
+        await send('/v1/verify/demographic', { key: KEYS.full, body: { fullName: p.fullName, dateOfBirth: fullDateOf(p.dateOfBirth), consentRef } });
+        await send('/v1/verify/demographic', { key: KEYS.full, body: { fullName: p.fullName, dateOfBirth: '2001-01-01', consentRef: 42 } });
         await send('/v1/verify', { body: claim }); // no key
         await send('/v1/verify', { key: KEYS.verifyOnly, body: claim, contentType: 'text/plain' });
         await send('/v1/verify', { key: KEYS.full, raw: JSON.stringify(claim).slice(0, -5) }); // truncated JSON
@@ -66,7 +69,8 @@ describe('nothing personal in logs, metrics, error messages or the audit trail',
     expect(logs.length).toBeGreaterThan(0);
     expectNothingPersonal('the log', JSON.stringify(logs));
     const trail = auditFiles(auditDir).map((f) => readFileSync(join(auditDir, f), 'utf8')).join('');
-    expect(trail.split('\n').filter(Boolean).length).toBeGreaterThan(people.length * 11);
+    expect(trail.split('\n').filter(Boolean).length).toBeGreaterThan(people.length * 12);
+    expect(trail).toMatch(/"consentRef":"c[0-9a-f]{31}"/);
     expectNothingPersonal('the audit trail', trail);
   });
 
