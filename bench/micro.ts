@@ -64,6 +64,8 @@ export function microbenchmarks(): MicroFigure[] {
   const client = { id: 'bank-a', scopes: new Set<never>(), limits, consentRequired: true, scores: false };
   const options = { nameThreshold: 85, maxCandidates: 20 };
   const match = { result: 'match', fields: {}, status: { alive: true, card: 'valid' } } as WorkResult;
+  const none = { result: 'none', total: 0, candidates: [] } as WorkResult;
+  const searcher = { ...client, id: 'searcher', limits: { ...limits, emptySearchesPerName: 1e12, emptySearchesPerDate: 1e12, emptySearchesPerHour: 1e12 } };
   return [
     measure('ID-number check', people.map((p) => p.idNumber), (id) => checkIdNumber(id)),
     measure('name normalization (canonical)', claims, (n) => canonicalText(n)),
@@ -82,6 +84,8 @@ export function microbenchmarks(): MicroFigure[] {
     measure('candidate reference: seal (per candidate listed)', people, (p) => refs.seal(p.idNumber, 'bank-a')),
     measure('candidate reference: open (a follow-up verify)', sealedRefs, (r) => refs.open(r, 'bank-a')),
     measure('probing guard, client with no guessing on record', people, (p) => guard.filter(client, { type: 'id', claim: { idNumber: p.idNumber, fullName: p.fullName, dateOfBirth: p.dateOfBirth }, options }, match)),
+    // A search that found nobody: counted against every person its lookups reached, its date and the hour (limits no run reaches).
+    measure('probing guard, a search that found nobody', people, (p) => guard.filter(searcher, { type: 'demographic', query: { fullName: p.fullName, dateOfBirth: p.dateOfBirth }, options }, none)),
   ];
 }
 

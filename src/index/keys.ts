@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { sipHash128 } from './siphash.js';
-import { canonicalText, foldedTokens } from '../domain/text.js';
+import { canonicalText, foldDiacritics, foldedTokens } from '../domain/text.js';
 import { couldBe, spellingAlternatives, splitJoinedWord } from '../domain/nameWords.js';
 import { formatPartialDate, parsePartialDate, type PartialDate } from '../domain/dates.js';
 
@@ -84,17 +84,15 @@ function claimWords(fullName: string): string[] {
 type Pair = [string, string];
 
 /** Each pair of the claim's words (surname and given name may be anywhere in it). */
-function claimPairs(fullName: string): Pair[] {
+function claimPairs(words: string[]): Pair[] {
   // Not deduplicated: a surname can also be the given name ("Vũ Tấn Vũ").
-  const words = claimWords(fullName);
   const pairs: Pair[] = words.length === 1 ? [[words[0], words[0]]] : [];
   for (let i = 0; i < words.length; i++) for (let j = i + 1; j < words.length; j++) pairs.push([words[i], words[j]]);
   return pairs;
 }
 
 /** The same pairs with the words' other spellings (a confused initial, a typo). */
-function respelledPairs(fullName: string): Pair[] {
-  const words = claimWords(fullName);
+function respelledPairs(words: string[]): Pair[] {
   const spellings = words.map((w) => [w, ...spellingAlternatives(w)]);
   const pairs: Pair[] = [];
   if (words.length === 1) for (const a of spellings[0].slice(1)) pairs.push([a, a]);
@@ -121,7 +119,7 @@ function blockTexts(pairs: Pair[], dateOfBirth: string): string[] {
  * with each date it may be registered under.
  */
 export function queryBlockTexts(fullName: string, dateOfBirth: string): string[] {
-  return blockTexts(claimPairs(fullName), dateOfBirth);
+  return blockTexts(claimPairs(claimWords(fullName)), dateOfBirth);
 }
 
 /**
@@ -129,7 +127,7 @@ export function queryBlockTexts(fullName: string, dateOfBirth: string): string[]
  * agrees with under its own spelling looks next.
  */
 export function respelledBlockTexts(fullName: string, dateOfBirth: string): string[] {
-  return blockTexts(respelledPairs(fullName), dateOfBirth);
+  return blockTexts(respelledPairs(claimWords(fullName)), dateOfBirth);
 }
 
 /**
@@ -145,13 +143,11 @@ export function searchedPersons(fullName: string, dateOfBirth: string): string[]
   const dates = date ? candidateDates(date).length : 1;
   // The claim's own words with their diacritics, by folded form (a joined or respelled word has none).
   const marked = new Map<string, string>();
-  for (const word of canonicalText(fullName).split(' ')) {
-    const folded = foldedTokens(word);
-    if (folded.length === 1) marked.set(folded[0], word);
-  }
+  for (const word of canonicalText(fullName).split(' ')) marked.set(foldDiacritics(word), word);
   const fileable = (surname: string, given: string) => couldBe('surname', surname, marked.get(surname)) && couldBe('given', given, marked.get(given));
   const out = new Set<string>();
-  for (const [a, b] of [...reachedPairs(claimPairs(fullName), dates), ...reachedPairs(respelledPairs(fullName), dates)]) {
+  const words = claimWords(fullName);
+  for (const [a, b] of [...reachedPairs(claimPairs(words), dates), ...reachedPairs(respelledPairs(words), dates)]) {
     if (fileable(a, b) || fileable(b, a)) out.add(a <= b ? `${a} ${b}` : `${b} ${a}`);
   }
   return [...out];
