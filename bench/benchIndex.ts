@@ -4,6 +4,7 @@ import { currentBuildDir } from '../src/index/layout.js';
 import { IndexReader } from '../src/index/reader.js';
 import { defaultSecretPath, Secret } from '../src/index/secret.js';
 import { sha256Hex } from '../src/server/clients.js';
+import type { Limits } from '../src/server/rateLimit.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import { measureBuild, syntheticArgs } from './build.js';
 
@@ -11,6 +12,8 @@ import { measureBuild, syntheticArgs } from './build.js';
 export const BENCH_KEY = 'bench-key-not-secret';
 /** The client id of BENCH_KEY in the bench clients file. */
 export const BENCH_CLIENT = 'bench';
+/** Limits no load reaches: the bench measures the service, not the client's allowance (the load repeats claims and misses on purpose). */
+export const NO_LIMITS: Limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, emptySearchesPerDate: 1e9, emptySearchesPerHour: 1e9, notFoundPerHour: 1e9 };
 /** The synthetic population of every bench index. */
 export const BENCH_SEED = 1;
 
@@ -51,7 +54,7 @@ export async function benchIndex(scale: number, rebuild = false, unsealed = fals
   // Limits the load never reaches, and consent optional: the bench measures the service, not the client's allowance.
   // Scores shown: the matching evaluation draws its curves from them.
   // The load repeats claims and misses on purpose: no probing limits either.
-  const limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, emptySearchesPerDate: 1e9, emptySearchesPerHour: 1e9, notFoundPerHour: 1e9, consentRequired: false, scores: true };
+  const limits = { ...NO_LIMITS, consentRequired: false, scores: true };
   writeFileSync(clients, JSON.stringify({ clients: [{ id: BENCH_CLIENT, keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'], ...limits }] }));
   return { dir, clients };
 }

@@ -16,7 +16,7 @@ import { ProbeGuard } from '../src/server/probing.js';
 import { RateLimiter } from '../src/server/rateLimit.js';
 import { verifications, type VerificationRoute } from '../src/server/verifications.js';
 import { Random } from '../src/synth/random.js';
-import { benchIndex, BENCH_CLIENT, BENCH_KEY } from './benchIndex.js';
+import { benchIndex, BENCH_CLIENT, BENCH_KEY, NO_LIMITS } from './benchIndex.js';
 import { machine, median, today, runScript } from './machine.js';
 import { fullDateWithin } from './matching/pairs.js';
 import { saveRun, writeReport } from './report.js';
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   for (let i = 0; i + 1000 <= verify.length; i += 1000) batch.push(`{"items":[${verify.slice(i, i + 1000).map((b) => `{"type":"id",${b.slice(1)}`).join(',')}]}`);
 
   // The bench client of the suite: limits the load never reaches, so every step runs and nothing is refused.
-  const limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, emptySearchesPerDate: 1e9, emptySearchesPerHour: 1e9, notFoundPerHour: 1e9 };
+  const limits = NO_LIMITS;
   const entry: ClientEntry = { id: BENCH_CLIENT, keySha256: sha256Hex(BENCH_KEY), scopes: ['verify', 'demographic', 'batch'], ...limits, consentRequired: false, scores: true };
   const clients = new ClientRegistry([entry], limits);
   const limiter = new RateLimiter();

@@ -8,7 +8,7 @@ import { defaultSecretPath } from '../src/index/secret.js';
 import { sha256Hex } from '../src/server/clients.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import type { Random } from '../src/synth/random.js';
-import { BENCH_KEY } from './benchIndex.js';
+import { BENCH_KEY, NO_LIMITS } from './benchIndex.js';
 import { fullDateWithin } from './matching/pairs.js';
 
 /** The live register under load: what bench/register.ts and bench/soak.ts share. */
@@ -29,7 +29,7 @@ export function registerCopy(benchDir: string, scale: number): { dir: string; cl
   rmSync(defaultSecretPath(dir), { force: true });
   copyFileSync(defaultSecretPath(benchDir), defaultSecretPath(dir));
   const clients = join(dir, 'clients.json');
-  const unlimited = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, emptySearchesPerDate: 1e9, emptySearchesPerHour: 1e9, notFoundPerHour: 1e9, consentRequired: false, scores: true };
+  const unlimited = { ...NO_LIMITS, consentRequired: false, scores: true };
   writeFileSync(
     clients,
     JSON.stringify({

@@ -69,7 +69,8 @@ export function subjectOf(keys: Pick<AuditKeys, 'subject'>, idNumber: string): s
 /**
  * The keyed hash a consent reference is kept as: the client's reference may hold anything
  * (a raw ID number, a name), so the trail holds only what finds the reference again
- * (`idv audit query --consent-ref`). Apart from the subjects by its prefix.
+ * (`idv audit query --consent-ref`). Hashed under its own domain ("consent:"), so it never
+ * equals a citizen's subject; the leading "c" tells a reader which it is.
  */
 export function consentRefOf(keys: Pick<AuditKeys, 'subject'>, consentRef: string): string {
   return 'c' + subjectOf(keys, `consent:${consentRef}`).slice(0, 31);

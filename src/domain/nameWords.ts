@@ -43,8 +43,8 @@ const ANY_MARKED = new Set([...KNOWN_WORDS.surname.marked, ...KNOWN_WORDS.middle
 /**
  * Whether a word of a claim can be a person's surname, or given name: a word of that
  * table, or of no table at all (a rare name the tables do not hold). Read with its
- * diacritics when the claim has them ("Văn" is a middle name and a surname, never a given
- * name, though "Vân" is), folded otherwise.
+ * diacritics when the claim has them ("Thị" is a middle name, never a given name, though
+ * "Thi" is), folded otherwise.
  */
 export function couldBe(role: 'surname' | 'given', folded: string, marked?: string): boolean {
   if (marked !== undefined && ANY_MARKED.has(marked)) return KNOWN_WORDS[role].marked.has(marked);

@@ -104,14 +104,25 @@ function respelledPairs(words: string[]): Pair[] {
   return pairs;
 }
 
-/** The pairs a lookup reaches: as many as its keys allow with this many dates each. */
-const reachedPairs = (pairs: Pair[], dates: number): Pair[] => pairs.slice(0, Math.ceil(MAX_QUERY_KEYS / dates));
+/**
+ * The distinct unordered pairs a lookup reaches with this many dates each: as many as its
+ * keys allow, in the claim's order. The lookup (blockTexts) and the probing guard
+ * (searchedPersons) both take them from here, so the guard counts what was looked up.
+ */
+function reachedPairs(pairs: Pair[], dates: number): Pair[] {
+  const unique = new Map<string, Pair>();
+  for (const pair of pairs) {
+    const sorted: Pair = pair[0] <= pair[1] ? pair : [pair[1], pair[0]];
+    unique.set(`${sorted[0]} ${sorted[1]}`, sorted);
+  }
+  return [...unique.values()].slice(0, Math.ceil(MAX_QUERY_KEYS / dates));
+}
 
 function blockTexts(pairs: Pair[], dateOfBirth: string): string[] {
   const date = parsePartialDate(dateOfBirth);
   if (!date) return [];
   const dates = candidateDates(date);
-  return [...new Set(pairs.flatMap((pair) => dates.map((d) => nameBlockText(pair, d))))].slice(0, MAX_QUERY_KEYS);
+  return reachedPairs(pairs, dates.length).flatMap((pair) => dates.map((d) => nameBlockText(pair, d)));
 }
 
 /**
@@ -135,8 +146,9 @@ export function respelledBlockTexts(fullName: string, dateOfBirth: string): stri
  * unordered pair of words that both its lookups reached (its own spelling and the other
  * spellings) and that a person can be filed under, a surname with a given name. Joined
  * words, a swapped order, middle names moved or a doubled letter all reach the person's
- * own pair; a pair such as "Nguyễn Văn", which nobody is filed under, is left out, so that
- * searches for many "Nguyễn Văn" people do not count as guesses about one.
+ * own pair; a pair such as "Nguyễn Thị", which nobody is filed under ("Thị" is never a
+ * given name), is left out, so that searches for many "Nguyễn Thị" people do not count as
+ * guesses about one.
  */
 export function searchedPersons(fullName: string, dateOfBirth: string): string[] {
   const date = parsePartialDate(dateOfBirth);
@@ -148,7 +160,7 @@ export function searchedPersons(fullName: string, dateOfBirth: string): string[]
   const out = new Set<string>();
   const words = claimWords(fullName);
   for (const [a, b] of [...reachedPairs(claimPairs(words), dates), ...reachedPairs(respelledPairs(words), dates)]) {
-    if (fileable(a, b) || fileable(b, a)) out.add(a <= b ? `${a} ${b}` : `${b} ${a}`);
+    if (fileable(a, b) || fileable(b, a)) out.add(`${a} ${b}`);
   }
   return [...out];
 }
