@@ -87,7 +87,8 @@ export async function openLoop(opts: { url: string; path: string; key: string; b
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
-      const due = now >= stopAt ? total : Math.min(Math.floor(((now - start) / 1000) * opts.rate), total);
+      // Request k falls due at k / rate: the first at the start.
+      const due = now >= stopAt ? total : Math.min(Math.floor(((now - start) / 1000) * opts.rate) + 1, total);
       for (; scheduled < due; scheduled++) {
         const at = start + (scheduled / opts.rate) * 1000;
         const conn = idle.pop();
