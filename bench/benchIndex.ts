@@ -13,7 +13,7 @@ export const BENCH_KEY = 'bench-key-not-secret';
 /** The client id of BENCH_KEY in the bench clients file. */
 export const BENCH_CLIENT = 'bench';
 /** Limits no load reaches: the bench measures the service, not the client's allowance (the load repeats claims and misses on purpose). */
-export const NO_LIMITS: Limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, emptySearchesPerDate: 1e9, emptySearchesPerHour: 1e9, notFoundPerHour: 1e9 };
+export const NO_LIMITS: Limits = { ratePerSecond: 1e9, burst: 1e9, dailyQuota: 1e15, mismatchesPerCitizen: 1e9, emptySearchesPerName: 1e9, emptySearchesPerDate: 1e9, emptySearchesPerHour: 1e9, notFoundPerHour: 1e9, pendingItems: 1e9 };
 /** The synthetic population of every bench index. */
 export const BENCH_SEED = 1;
 

@@ -10,6 +10,7 @@ import { defaultSecretPath, Secret } from '../src/index/secret.js';
 import { warmPageCache } from '../src/index/warm.js';
 import { ClientRegistry, sha256Hex, type ClientEntry } from '../src/server/clients.js';
 import { InlineDispatcher } from '../src/server/dispatch.js';
+import { Admission } from '../src/server/admission.js';
 import { recordDecision, type AuditNote } from '../src/server/exchange.js';
 import { Metrics } from '../src/server/metrics.js';
 import { ProbeGuard } from '../src/server/probing.js';
@@ -97,7 +98,8 @@ async function main(): Promise<void> {
   const limiter = new RateLimiter();
   const metrics = new Metrics({ process: false });
   const config = { ...DEFAULTS };
-  const dispatcher = new InlineDispatcher(reader, { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs }, metrics);
+  const dispatcher = new InlineDispatcher(reader, config);
+  const admission = new Admission({ ...config, threads: 1 });
   const routesWith = (validator: Validator) =>
     verifications({
       dispatcher,
@@ -108,6 +110,7 @@ async function main(): Promise<void> {
       candidateRefs: reader.candidateRefs,
       bodyLimit: config.bodyLimitBytes,
       batchBodyLimit: config.batchBodyLimitBytes,
+      batchMaxItems: config.batchMaxItems,
     });
   const generated = new RequestValidator(config);
   const handWritten = new HandWrittenValidator(config);
@@ -124,9 +127,11 @@ async function main(): Promise<void> {
   const request = (route: VerificationRoute, served = routes) => (body: Buffer) => {
     const started = performance.now();
     const client = clients.authenticate(authorization)!;
+    const ticket = admission.admit(client, served[route].items!(body.length));
     limiter.take(client);
     const note: AuditNote = {};
-    const result = served[route].handle(JSON.parse(body.toString()), client, note) as object;
+    const result = served[route].handle(JSON.parse(body.toString()), client, note, ticket) as object;
+    ticket.release();
     JSON.stringify({ requestId: 'a1b2c3d4-1f', ...result });
     metrics.recordAnswer(route, 200, (performance.now() - started) / 1000);
     recordDecision(record, { requestId: 'a1b2c3d4-1f', endpoint: route, client: client.id, note, status: 200, latencyMs: 0.4, time: Date.now() });

@@ -60,7 +60,7 @@ export function microbenchmarks(): MicroFigure[] {
   const refs = new CandidateRefs(Buffer.alloc(32, 2));
   const sealedRefs = people.map((p) => refs.seal(p.idNumber, 'bank-a'));
   const guard = new ProbeGuard();
-  const limits = { ratePerSecond: 1, burst: 1, dailyQuota: 1, mismatchesPerCitizen: 5, emptySearchesPerName: 20, emptySearchesPerDate: 20, emptySearchesPerHour: 100, notFoundPerHour: 100 };
+  const limits = { ratePerSecond: 1, burst: 1, dailyQuota: 1, mismatchesPerCitizen: 5, emptySearchesPerName: 20, emptySearchesPerDate: 20, emptySearchesPerHour: 100, notFoundPerHour: 100, pendingItems: 4000 };
   const client = { id: 'bank-a', scopes: new Set<never>(), limits, consentRequired: true, scores: false };
   const options = { nameThreshold: 85, maxCandidates: 20 };
   const match = { result: 'match', fields: {}, status: { alive: true, card: 'valid' } } as WorkResult;

@@ -9,6 +9,7 @@ import type { BudgetResults } from './budget.js';
 import type { RegisterResults } from './register.js';
 import { streamCost } from './registerRuns.js';
 import type { SoakResults } from './soak.js';
+import type { FairnessResults } from './fairness.js';
 import { targetsAt } from './targets.js';
 import { median } from './machine.js';
 
@@ -250,6 +251,38 @@ function renderSoak(runs: SoakResults[]): string {
     .join('\n');
 }
 
+/** One client's flood against another's single checks: the other's latency, and how much of the flood was shed. */
+function renderFairness(runs: FairnessResults[]): string {
+  if (!runs.length) return '';
+  const rows = runs.map((r) => {
+    const rounds = r.rounds;
+    // A figure is null when none of a round's requests was answered.
+    const each = (f: (x: FairnessResults['rounds'][number]) => number | null, digits = 1) => rounds.map((x) => f(x)?.toFixed(digits) ?? 'none answered').join(', ');
+    const refused = rounds.reduce((s, x) => s + x.flooded.notOk, 0);
+    const sent = rounds.reduce((s, x) => s + x.flooded.sent, 0);
+    const shed = median(rounds.map((x) => x.flood.refused / x.flood.requests));
+    // Saved as null when none was answered: slower than any answer.
+    const m = (f: (x: FairnessResults['rounds'][number]) => number | null) => median(rounds.map((x) => f(x) ?? Infinity));
+    return [
+      `| ${r.scale.toLocaleString('en')} | ${ms(m((x) => x.quiet.p50Ms))} / ${ms(m((x) => x.quiet.p99Ms))} | ${ms(m((x) => x.flooded.p50Ms))} / ${ms(m((x) => x.flooded.p99Ms))}<br><sub>rounds' p99: ${each((x) => x.flooded.p99Ms)} ms</sub>`,
+      `${refused} of ${sent}`,
+      `${(shed * 100).toFixed(1)}%<br><sub>rounds: ${each((x) => (100 * x.flood.refused) / x.flood.requests)}%; requests answered ${rounds.map((x) => x.flood.requests).join(', ')}</sub>`,
+      `${show(median(rounds.map((x) => x.flood.itemsPerSecond)), 'items/s')}`,
+      `${met(m((x) => x.flooded.p99Ms) <= 100 && refused === 0 && shed > 0)} | ${r.date} |`,
+    ].join(' | ');
+  });
+  return [
+    '## Fairness under one client\'s flood',
+    '',
+    `\`npm run bench:fairness -- --scale N\`: one client floods 1,000-item search batches (wrk, ${runs[0].connections} connections, no rate limit of its own: a large client's allowance) while another sends single ID checks at ${runs[0].otherRate}/s (open loop, latency from when each was due). Each round measures the other client alone, then during the flood; ${runs[0].rounds.length} rounds of ${runs[0].seconds} s, medians. Target: the other client's p99 at most 100 ms with none refused, and the flood shed. Measured on ${runs[0].machine}.`,
+    '',
+    '| citizens | other client alone: p50 / p99 | during the flood: p50 / p99 | other client not answered 200 | flood refused (429/503) | flood items answered | | date |',
+    '|---:|---:|---:|---:|---:|---:|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
 export function renderAll(): string {
   const all = savedRuns<SuiteResults>('scale');
   const analysis = handWritten(MANUAL);
@@ -262,6 +295,7 @@ export function renderAll(): string {
     renderBudgets(savedRuns<BudgetResults>('budget'), all),
     renderRegister(savedRuns<RegisterResults>('register')),
     renderSoak(savedRuns<SoakResults>('soak')),
+    renderFairness(savedRuns<FairnessResults>('fairness')),
     renderImports(savedRuns<ImportResults>('import')),
     analysis,
   ].join('\n');

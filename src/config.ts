@@ -22,13 +22,16 @@ export interface ServeConfig {
   defaultEmptySearchesPerDate: number; // searches finding nobody on one date of birth per 24 h; then TOO_MANY_SEARCHES
   defaultEmptySearchesPerHour: number; // searches finding nobody per hour; then TOO_MANY_SEARCHES
   defaultNotFoundPerHour: number; // not_found answers per hour; then TOO_MANY_NOT_FOUND
+  defaultPendingItems: number; // items a client may have waiting or running at once (shared out among the threads); then TOO_MANY_PENDING
   threads: number; // server threads (dispatch threads), or piscina workers doing hashing, lookups and matching (dispatch pool)
   // threads: one uWS App per thread on a shared port, each request done start to finish on its thread.
   // pool: one event loop for HTTP, work on piscina workers; inline: everything on one event loop (both for measurement).
   dispatch: 'threads' | 'pool' | 'inline';
   maxItemsPerTask: number; // requests gathered into one worker task (dispatch pool)
   maxInFlightItems: number; // at or beyond this, requests are refused with 503 OVERLOADED
-  shedQueueDelayMs: number; // refuse new work while even the fastest answer waits longer than this
+  shedQueueDelayMs: number; // refuse a client's new work while even its shortest wait (beyond its own running time) is longer than this
+  sliceItems: number; // items of one client run before the next client's turn (server threads)
+  turnMs: number; // work done in one go before a server thread reads its sockets again
   bodyLimitBytes: number; // /v1/verify and /v1/verify/demographic
   batchBodyLimitBytes: number; // /v1/verify/batch
   batchMaxItems: number;
@@ -59,11 +62,14 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   defaultEmptySearchesPerDate: 20,
   defaultEmptySearchesPerHour: 100,
   defaultNotFoundPerHour: 100,
+  defaultPendingItems: 4000, // four full batches
   threads: 2,
   dispatch: 'threads',
   maxItemsPerTask: 64,
   maxInFlightItems: 16_384,
   shedQueueDelayMs: 20, // 20 ms: the p99 target of accepted requests under overload
+  sliceItems: 16, // ~1.6 ms of searches, ~0.4 ms of ID checks
+  turnMs: 5,
   bodyLimitBytes: 16 * 1024, // 16 KiB
   batchBodyLimitBytes: 2 * 1024 * 1024, // 2 MiB: 1,000 items of up to ~2 KiB
   batchMaxItems: 1000,
@@ -122,11 +128,14 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   defaultEmptySearchesPerDate: int(1, 1_000_000_000),
   defaultEmptySearchesPerHour: int(1, 1_000_000_000),
   defaultNotFoundPerHour: int(1, 1_000_000_000),
+  defaultPendingItems: int(1, 10_000_000),
   threads: int(1, 64),
   dispatch: oneOf('threads', 'pool', 'inline'),
   maxItemsPerTask: int(1, 10_000),
   maxInFlightItems: int(0, 10_000_000),
   shedQueueDelayMs: int(1, 60_000),
+  sliceItems: int(1, 100_000),
+  turnMs: int(1, 1000),
   bodyLimitBytes: int(256, 64 * 1024 * 1024),
   batchBodyLimitBytes: int(256, 256 * 1024 * 1024),
   batchMaxItems: int(1, 100_000),

@@ -18,6 +18,7 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, message: 'Too many requests for this API key' },
   TOO_MANY_MISMATCHES: { status: 429, message: 'Too many mismatching claims about this citizen from this API key; the attempt is recorded' },
   TOO_MANY_SEARCHES: { status: 429, message: 'Too many searches that found nobody from this API key (for this person, on this date of birth, or this hour); the attempt is recorded' },
+  TOO_MANY_PENDING: { status: 429, message: 'This API key has as much work waiting or running as it may; retry after the indicated delay (other clients are served meanwhile)' },
   TOO_MANY_NOT_FOUND: { status: 429, message: 'Too many ID numbers that belong to nobody from this API key; the attempt is recorded' },
   INVALID_CHANGES: { status: 422, message: 'Changes of the batch cannot be applied; nothing of the batch was applied (see items)' },
   IDEMPOTENCY_CONFLICT: { status: 409, message: 'This idempotency key was used for a batch with other changes' },

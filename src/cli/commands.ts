@@ -205,6 +205,10 @@ export interface ServeOptions {
   auditDir?: string;
   logLevel?: string;
   logClientErrors?: boolean;
+  pendingItems?: string;
+  shedDelay?: string;
+  sliceItems?: string;
+  turnMs?: string;
   demo?: boolean;
   unprotected?: boolean;
 }
@@ -221,6 +225,10 @@ async function serveWith(f: ServeOptions, indexDir: string, example?: Citizen): 
     dispatch: f.dispatch,
     maxInFlightItems: f.maxInflight,
     maxItemsPerTask: f.taskItems,
+    defaultPendingItems: f.pendingItems,
+    shedQueueDelayMs: f.shedDelay,
+    sliceItems: f.sliceItems,
+    turnMs: f.turnMs,
     auditDir: (f.auditDir ?? process.env.IDV_AUDIT_DIR) && resolve(f.auditDir ?? process.env.IDV_AUDIT_DIR!),
     unprotected: f.unprotected,
     logLevel: f.logLevel ?? process.env.IDV_LOG_LEVEL,

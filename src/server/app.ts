@@ -3,6 +3,7 @@ import type { ServeConfig } from '../config.js';
 import { logs } from '../log.js';
 import { rateLimited, ServiceError } from '../errors.js';
 import { readBody } from './body.js';
+import { Admission, type Ticket } from './admission.js';
 import type { ClientRegistry, Scope, Client } from './clients.js';
 import { decodeBody, requestFormat } from './codec.js';
 import type { Dispatcher } from './dispatch.js';
@@ -49,53 +50,72 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Authentication, scope and rate limit, in that order: a stranger learns nothing about scopes or rates. */
+/**
+ * Authentication, scope, admission and rate limit, in that order: a stranger learns
+ * nothing about scopes or rates, and a request refused admission costs no rate.
+ */
 function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>, metrics: Metrics) {
-  return (req: HttpRequest, scope: Scope, ex: Exchange): Client => {
+  return (req: HttpRequest, scope: Scope, ex: Exchange, admit?: (client: Client) => void): Client => {
     const client = clients.authenticate(req.getHeader('authorization'));
     if (!client) throw new ServiceError('UNAUTHORIZED');
     ex.client = client.id;
     metrics.recordClientRequest(client.id);
     if (!client.scopes.has(scope)) throw new ServiceError('FORBIDDEN');
+    admit?.(client);
     const refusal = limiter.take(client);
     if (refusal) throw rateLimited(refusal);
     return client;
   };
 }
 
-/** What an audited route's handler is admitted by: readiness, then the client's key, scope and rate. */
+/** What an audited route's handler is admitted by: readiness, then the client's key, scope, share of the thread and rate. */
 interface Gate {
   exchanges: Exchanges;
   authorize: ReturnType<typeof authorizer>;
+  admission: Admission;
   isReady: () => boolean;
 }
 
-/** An audited route's handler: ready and authorized for `scope` from the headers alone, then `then`; a refusal at any step is the answer. */
-function admitted(gate: Gate, route: string, scope: Scope, then: (ex: Exchange, client: Client, res: HttpResponse, req: HttpRequest) => void) {
+/**
+ * An audited route's handler: ready and authorized for `scope` from the headers alone,
+ * then `then`; a refusal at any step is the answer. Work for the dispatcher (`items`:
+ * how many items the headers suggest) is admitted against the client's share first.
+ */
+function admitted(gate: Gate, route: string, scope: Scope, then: (ex: Exchange, client: Client, res: HttpResponse, req: HttpRequest, ticket?: Ticket) => void, items?: (req: HttpRequest) => number) {
   return (res: HttpResponse, req: HttpRequest) => {
     const ex = gate.exchanges.begin(res, req, route, true);
+    // A batch refused from its headers closes the connection: its body (up to megabytes) is never read, and a flood's refusals stay cheap.
+    let unread = false;
     try {
       if (!gate.isReady()) throw new ServiceError('NOT_READY');
-      then(ex, gate.authorize(req, scope, ex), res, req);
+      let ticket: Ticket | undefined;
+      const admit = items && ((client: Client) => {
+        const estimate = items(req);
+        unread = estimate > 1;
+        ticket = gate.admission.admit(client, estimate);
+        ex.release = () => ticket!.release();
+      });
+      then(ex, gate.authorize(req, scope, ex, admit), res, req, ticket);
     } catch (err) {
-      ex.fail(err);
+      ex.fail(err, unread);
     }
   };
 }
 
 /** Reads and answers one verification request; everything before the body is checked from the headers alone. */
 function verificationHandler(gate: Gate, route: string, v: Verification) {
-  return admitted(gate, route, v.scope, (ex, client, res, req) => {
+  const contentLength = (req: HttpRequest) => Number(req.getHeader('content-length') || '0');
+  return admitted(gate, route, v.scope, (ex, client, res, req, ticket) => {
     const format = requestFormat(req.getHeader('content-type'));
     if (!format) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE');
     ex.format = format;
     // Refused from the header: the connection is closed, so the rest is never read.
-    if (Number(req.getHeader('content-length') || '0') > v.limit) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
+    if (contentLength(req) > v.limit) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
     readBody(res, v.limit, (outcome) => {
       if (!outcome.ok) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
-      answer(ex, () => v.handle(decodeBody(outcome.body, format), client, ex.note ?? {}));
+      answer(ex, () => v.handle(decodeBody(outcome.body, format), client, ex.note ?? {}, ticket!));
     });
-  });
+  }, v.items && ((req) => v.items!(contentLength(req))));
 }
 
 /** Answers a request without a body (GET /v1/changes) as a verification's is: audited, authorized, then `query`. */
@@ -142,7 +162,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const limiter = rates ?? { take: () => undefined };
   if (rates) metrics.followQuotas(() => deps.clients.clients().map((c) => ({ client: c.id, ratio: rates.usedToday(c) / c.limits.dailyQuota })));
   let ready = true;
-  const gate: Gate = { exchanges, authorize: authorizer(deps.clients, limiter, metrics), isReady: () => ready };
+  // One App's share of the server: a server thread's when there are several.
+  const admission = new Admission({ maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs, threads: config.dispatch === 'threads' ? config.threads : 1, retryAfterSeconds: config.retryAfterSeconds, sliceItems: config.sliceItems });
+  metrics.inFlightSource = () => admission.total;
+  const gate: Gate = { exchanges, authorize: authorizer(deps.clients, limiter, metrics), admission, isReady: () => ready };
   metrics.indexRecords.set(deps.records);
   metrics.ready.set(1);
 
@@ -153,7 +176,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     if (refusal) throw rateLimited(refusal);
   };
   const wrongMethod = (res: HttpResponse, req: HttpRequest) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED'));
-  const routes = verifications({ dispatcher, metrics, chargeItems, validator: deps.validator ?? new RequestValidator(config), guard: config.unprotected ? UNGUARDED : (deps.guard ?? new ProbeGuard()), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes });
+  const routes = verifications({ dispatcher, metrics, chargeItems, batchMaxItems: config.batchMaxItems, validator: deps.validator ?? new RequestValidator(config), guard: config.unprotected ? UNGUARDED : (deps.guard ?? new ProbeGuard()), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(gate, route, v));
     app.any(route, wrongMethod);

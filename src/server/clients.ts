@@ -40,9 +40,10 @@ export interface ClientEntry {
   emptySearchesPerDate?: number;
   emptySearchesPerHour?: number;
   notFoundPerHour?: number;
+  pendingItems?: number;
 }
 
-const LIMITS = ['ratePerSecond', 'burst', 'dailyQuota', 'mismatchesPerCitizen', 'emptySearchesPerName', 'emptySearchesPerDate', 'emptySearchesPerHour', 'notFoundPerHour'] as const;
+const LIMITS = ['ratePerSecond', 'burst', 'dailyQuota', 'mismatchesPerCitizen', 'emptySearchesPerName', 'emptySearchesPerDate', 'emptySearchesPerHour', 'notFoundPerHour', 'pendingItems'] as const;
 
 const ENTRY_FIELDS = ['id', 'keySha256', 'scopes', 'consentRequired', 'purposes', 'scores', ...LIMITS];
 
@@ -57,6 +58,7 @@ export function defaultLimits(config: Readonly<ServeConfig>): Limits {
     emptySearchesPerDate: config.defaultEmptySearchesPerDate,
     emptySearchesPerHour: config.defaultEmptySearchesPerHour,
     notFoundPerHour: config.defaultNotFoundPerHour,
+    pendingItems: config.defaultPendingItems,
   };
 }
 

@@ -102,6 +102,8 @@ export class Exchange {
   note?: AuditNote;
   /** The authenticated client's id, once known: its refusals are counted and its decisions audited under it (null in the trail when no key was recognised). */
   client?: string;
+  /** Gives back the request's admission when it ends, answered or abandoned. */
+  release?: () => void;
   private code?: string;
   private readonly started = performance.now();
 
@@ -136,7 +138,7 @@ export class Exchange {
     this.shared.metrics.recordAnswer(this.route, status, seconds);
     this.audit(status, this.code);
     const { logging } = this.shared;
-    if (status >= 400 && status < 500 && logging.clientErrors) this.shared.log({ level: 'info', msg: 'refused', ...this.logFields(status) });
+    if (((status >= 400 && status < 500) || this.code === 'OVERLOADED') && logging.clientErrors) this.shared.log({ level: 'info', msg: 'refused', ...this.logFields(status) });
     else if (logging.requests) this.shared.log({ level: 'debug', msg: 'answered', ...this.logFields(status), ms: +(seconds * 1000).toFixed(3) });
   }
 
@@ -153,7 +155,8 @@ export class Exchange {
   fail(err: unknown, closeConnection = false): void {
     const error = err instanceof ServiceError ? err : new ServiceError('INTERNAL');
     // Every 5xx, with where it was thrown: an unexpected error's own stack, or the refusal's.
-    if (error.status >= 500) {
+    // Shedding is not a failure, and comes by the thousand under overload: it is counted, and logged as 4xx refusals are.
+    if (error.status >= 500 && error.code !== 'OVERLOADED') {
       this.shared.log({ level: 'error', msg: 'request failed', requestId: this.requestId, route: this.route, status: error.status, code: error.code, client: this.client, ...loggableError(err) });
     }
     this.shared.metrics.errors.inc({ code: error.code });
@@ -169,6 +172,7 @@ export class Exchange {
     if (this.closed) return false;
     this.closed = true;
     this.shared.open--;
+    this.release?.();
     return true;
   }
 }

@@ -19,6 +19,8 @@ export interface Limits {
   emptySearchesPerHour: number;
   /** Answers `not_found` within 1 h (ID numbers guessed). */
   notFoundPerHour: number;
+  /** Items waiting or running at once, on all the server's threads (admission.ts). */
+  pendingItems: number;
 }
 
 /** Why a request was refused, and when it is worth trying again. */

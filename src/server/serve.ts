@@ -145,10 +145,9 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
     await reader.close();
     return serveOnThreads(config, secret, buildPath, records, log, metrics, audit, register);
   }
-  const limits = { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs };
   let dispatcher: Dispatcher;
   if (config.dispatch === 'inline') {
-    dispatcher = new InlineDispatcher(reader, limits, metrics);
+    dispatcher = new InlineDispatcher(reader, config);
   } else {
     await reader.close();
     dispatcher = await PoolDispatcher.start({
@@ -157,7 +156,6 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
       values: config.unprotected ? 'unsealed' : 'sealed',
       threads: config.threads,
       maxItemsPerTask: config.maxItemsPerTask,
-      limits,
       metrics,
     });
   }

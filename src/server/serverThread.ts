@@ -44,7 +44,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
     const metrics = new Metrics({ process: false });
     const table = new ClientTable(data.table);
     const clients = new ClientRegistry(data.clients, defaultLimits(config));
-    const dispatcher = new InlineDispatcher(reader, { maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs }, metrics);
+    const dispatcher = new InlineDispatcher(reader, config);
 
     // Replies the main thread owes this one, by request number.
     const owed = new Map<number, (m: ToThread) => void>();
@@ -94,7 +94,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
           return resolve?.(m);
         }
         case 'build': {
-          // Requests are done start to finish on this thread: the next one reads the new build, none is half on each.
+          // Work is done here in synchronous slices: the next slice reads the new build, no item is half on each.
           const next = IndexReader.openBuild(m.path, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
           void dispatcher.replaceReader(next).close();
           return say({ type: 'switched', path: m.path });

@@ -2,6 +2,7 @@ import { ServiceError, validationError } from '../errors.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
 import type { Client, Scope } from './clients.js';
 import type { Dispatcher } from './dispatch.js';
+import type { Ticket } from './admission.js';
 import type { Metrics } from './metrics.js';
 import type { AuditContext, Validated, Validator } from '../contract/validator.js';
 import type { AuditNote, ItemNote } from './exchange.js';
@@ -14,9 +15,14 @@ export interface Verification {
   scope: Scope;
   /** Body size limit in bytes. */
   limit: number;
+  /** The items a body of this many bytes may hold at most, as admission counts it before the body is read. */
+  items?: (contentLength: number) => number;
   /** Validates a decoded body and answers it (without requestId), noting what the audit trail keeps; at once when the work was done here. */
-  handle(body: unknown, client: Client, note: AuditNote): object | Promise<object>;
+  handle(body: unknown, client: Client, note: AuditNote, ticket: Ticket): object | Promise<object>;
 }
+
+/** The fewest bytes a batch item takes in JSON or msgpack (`{"type":"id","idNumber":"…12…"}` is 39): an upper bound on a body's items. */
+const MIN_ITEM_BYTES = 32;
 
 /** What the audit trail keeps of a validated item: its type, the ID number (hashed when written), purpose and consent. */
 function itemNote({ item, context }: Validated, defaults: AuditContext = {}): ItemNote {
@@ -80,6 +86,7 @@ export function verifications(opts: {
   candidateRefs: CandidateRefs;
   bodyLimit: number;
   batchBodyLimit: number;
+  batchMaxItems: number;
 }): Record<VerificationRoute, Verification> {
   const { dispatcher, metrics, validator } = opts;
   // Outcomes answered; a batch item refused (by validation, scope or the probing guard) counts as an error answer by its code.
@@ -102,12 +109,12 @@ export function verifications(opts: {
     return validated;
   }
 
-  function single(unbound: Validated, client: Client, note: AuditNote): object | Promise<object> {
+  function single(unbound: Validated, client: Client, note: AuditNote, ticket: Ticket): object | Promise<object> {
     const validated = bind(unbound, client);
     Object.assign(note, itemNote(validated));
     checkConsent(client, validated.context);
     const items = [validated.item];
-    return then(then(dispatcher.run(items), (answers) => opts.guard.review(client, items, answers)), ([result]) => {
+    return then(then(dispatcher.run(items, ticket), (answers) => opts.guard.review(client, items, answers)), ([result]) => {
       if (result instanceof ServiceError) throw result;
       if ('error' in result) throw new ServiceError(result.error.code);
       count(validated.item, result);
@@ -116,7 +123,7 @@ export function verifications(opts: {
     });
   }
 
-  function batch(body: unknown, client: Client, note: AuditNote): object | Promise<object> {
+  function batch(body: unknown, client: Client, note: AuditNote, ticket: Ticket): object | Promise<object> {
     const { items: raw, context } = validator.batchItems(body);
     Object.assign(note, context);
     opts.chargeItems(client, raw.length);
@@ -139,7 +146,7 @@ export function verifications(opts: {
         results[i] = error.toBody();
       }
     });
-    const reviewed = items.length ? then(dispatcher.run(items), (answers) => opts.guard.review(client, items, answers)) : [];
+    const reviewed = items.length ? then(dispatcher.run(items, ticket), (answers) => opts.guard.review(client, items, answers)) : [];
     return then(reviewed, (answers) => answered(answers));
 
     function answered(answers: Reviewed): object {
@@ -155,8 +162,8 @@ export function verifications(opts: {
   }
 
   return {
-    '/v1/verify': { scope: 'verify', limit: opts.bodyLimit, handle: (body, client, note) => single(validator.idItem(body), client, note) },
-    '/v1/verify/demographic': { scope: 'demographic', limit: opts.bodyLimit, handle: (body, client, note) => single(validator.demographicItem(body), client, note) },
-    '/v1/verify/batch': { scope: 'batch', limit: opts.batchBodyLimit, handle: batch },
+    '/v1/verify': { scope: 'verify', limit: opts.bodyLimit, items: () => 1, handle: (body, client, note, ticket) => single(validator.idItem(body), client, note, ticket) },
+    '/v1/verify/demographic': { scope: 'demographic', limit: opts.bodyLimit, items: () => 1, handle: (body, client, note, ticket) => single(validator.demographicItem(body), client, note, ticket) },
+    '/v1/verify/batch': { scope: 'batch', limit: opts.batchBodyLimit, items: (bytes) => Math.max(1, Math.min(opts.batchMaxItems, Math.floor(bytes / MIN_ITEM_BYTES))), handle: batch },
   };
 }

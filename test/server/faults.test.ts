@@ -53,7 +53,7 @@ describe('faults', () => {
   });
 
   it('INTERNAL when the work fails, and the server keeps serving', async () => {
-    const failing: Dispatcher = { inFlightItems: 0, run: () => Promise.reject(new Error('worker died')), close: async () => {} };
+    const failing: Dispatcher = { run: () => Promise.reject(new Error('worker died')), close: async () => {} };
     const { server, url } = await serverWith(failing);
     try {
       const reply = await call(url, '/v1/verify', { key: KEYS.full, body: claimOf('001090000101') });
@@ -71,7 +71,6 @@ describe('faults', () => {
     let entered!: () => void;
     const reached = new Promise<void>((r) => (entered = r));
     const stalling: Dispatcher = {
-      inFlightItems: 0,
       run: async (items: WorkItem[]) => {
         entered();
         await held;

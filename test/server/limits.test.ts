@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { RateLimiter, type Limits } from '../../src/server/rateLimit.js';
 import { ClientRegistry, sha256Hex } from '../../src/server/clients.js';
 import { ClientTable } from '../../src/server/clientTable.js';
-import { QueueDelayGuard } from '../../src/server/dispatch.js';
+import { WaitGuard } from '../../src/server/admission.js';
 
-const PROBING = { mismatchesPerCitizen: 5, emptySearchesPerName: 20, emptySearchesPerDate: 20, emptySearchesPerHour: 100, notFoundPerHour: 100 };
+const PROBING = { mismatchesPerCitizen: 5, emptySearchesPerName: 20, emptySearchesPerDate: 20, emptySearchesPerHour: 100, notFoundPerHour: 100, pendingItems: 4000 };
 
 describe('RateLimiter', () => {
-  const client = (limits: Partial<Limits> = {}) => ({ id: 'c', scopes: new Set<never>(), consentRequired: false, scores: false, limits: { ratePerSecond: 10, burst: 2, dailyQuota: 1e9, mismatchesPerCitizen: 5, emptySearchesPerName: 20, emptySearchesPerDate: 20, emptySearchesPerHour: 100, notFoundPerHour: 100, ...limits } });
+  const client = (limits: Partial<Limits> = {}) => ({ id: 'c', scopes: new Set<never>(), consentRequired: false, scores: false, limits: { ratePerSecond: 10, burst: 2, dailyQuota: 1e9, mismatchesPerCitizen: 5, emptySearchesPerName: 20, emptySearchesPerDate: 20, emptySearchesPerHour: 100, notFoundPerHour: 100, pendingItems: 4000, ...limits } });
 
   it('allows a burst, then the sustained rate, and says when to come back', () => {
     let now = 0;
@@ -75,19 +75,22 @@ describe('ClientRegistry', () => {
   });
 });
 
-describe('QueueDelayGuard', () => {
-  it('sheds while the answers of a window waited past the target on average, and recovers', async () => {
+describe('WaitGuard', () => {
+  it('sheds while even the shortest wait of a window was past the target, and recovers', async () => {
     let now = 0;
-    const guard = new QueueDelayGuard(10, 100, () => now);
+    const guard = new WaitGuard(10, 100, () => now);
     guard.record(15);
-    guard.record(2); // mean 8.5: a burst, not a standing queue
+    guard.record(2); // one passed through at once: a burst, not a standing queue
     now = 100;
     expect(guard.shedding).toBe(false);
     guard.record(15);
     guard.record(30);
     now = 200;
     expect(guard.shedding).toBe(true);
-    now = 300; // a window without answers: the queue has drained
+    guard.record(12);
+    now = 300; // still standing
+    expect(guard.shedding).toBe(true);
+    now = 400; // a window without answers: the queue has drained
     expect(guard.shedding).toBe(false);
   });
 });

@@ -77,7 +77,6 @@ describe('nothing personal in logs, metrics, error messages or the audit trail',
   it('holds when the work fails with an error whose message quotes the request', async () => {
     const logs: Record<string, unknown>[] = [];
     const leaky: Dispatcher = {
-      inFlightItems: 0,
       run: (items) => Promise.reject(new Error(`cannot match ${JSON.stringify(items)}`)),
       close: async () => {},
     };
