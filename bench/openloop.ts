@@ -75,7 +75,18 @@ export async function openLoop(opts: { url: string; path: string; key: string; b
       }),
     ),
   );
-  for (const c of conns) c.socket.on('error', () => errors++);
+  for (const c of conns) {
+    c.socket.on('error', () => errors++);
+    // A connection the server closed is not used again; a request it carried is lost (an error).
+    c.socket.on('close', () => {
+      const at = idle.indexOf(c);
+      if (at >= 0) idle.splice(at, 1);
+      if (!Number.isNaN(c.scheduled)) {
+        errors++;
+        c.scheduled = NaN;
+      }
+    });
+  }
   idle.push(...conns);
 
   // What reached the server while the schedule ran, as opposed to what fell due: a generator short of connections or CPU delivers less.
@@ -91,7 +102,8 @@ export async function openLoop(opts: { url: string; path: string; key: string; b
       const due = now >= stopAt ? total : Math.min(Math.floor(((now - start) / 1000) * opts.rate) + 1, total);
       for (; scheduled < due; scheduled++) {
         const at = start + (scheduled / opts.rate) * 1000;
-        const conn = idle.pop();
+        // The longest idle first: every connection stays in use, and none reaches the server's idle timeout (uWS closes a connection idle for 10 s).
+        const conn = idle.shift();
         if (conn) send(conn, at);
         else waiting.push(at);
       }
@@ -109,6 +121,7 @@ export async function openLoop(opts: { url: string; path: string; key: string; b
   errors += waiting.length;
   for (const c of conns) {
     if (!Number.isNaN(c.scheduled)) errors++;
+    c.scheduled = NaN;
     c.socket.destroy();
   }
   const quantile = (values: number[], p: number) => {

@@ -1,3 +1,4 @@
+import stableStringify from 'safe-stable-stringify';
 import { statfsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Citizen } from '../domain/citizen.js';
@@ -155,16 +156,19 @@ export class RegisterWriter {
    * record, a changed record the import rules refuse) fails the batch with every such
    * change listed (INVALID_CHANGES). A batch whose idempotency key this client already
    * used gets the first answer and changes nothing (`replayed`), unless its changes differ
-   * (IDEMPOTENCY_CONFLICT).
+   * (IDEMPOTENCY_CONFLICT). The changes are compared as data: the same changes with their
+   * JSON keys in another order are the same batch.
    */
   apply(client: string, batch: ChangeBatch, now = new Date()): { answer: BatchAnswer; replayed: boolean } {
     // Keyed: a plain digest of a one-change batch could be matched by trying every ID number.
-    const batchDigest = this.hash(`d:${JSON.stringify(batch.changes)}`, 16).toString('hex');
+    const batchDigest = this.hash(`d:${stableStringify(batch.changes)}`, 16).toString('hex');
+    // Batches applied before the digest sorted keys: their digest is of the changes as sent.
+    const asSent = () => this.hash(`d:${JSON.stringify(batch.changes)}`, 16).toString('hex');
     const appliedKey = this.hash(`a:${client}\n${batch.idempotencyKey}`, ID_KEY_BYTES);
     return this.transaction(() => {
       const prior = this.dbs.applied.get(appliedKey) as { digest: string; answer: Omit<BatchAnswer, 'idempotencyKey'> } | undefined;
       if (prior) {
-        if (prior.digest !== batchDigest) throw new ServiceError('IDEMPOTENCY_CONFLICT');
+        if (prior.digest !== batchDigest && prior.digest !== asSent()) throw new ServiceError('IDEMPOTENCY_CONFLICT');
         return { answer: { idempotencyKey: batch.idempotencyKey, ...prior.answer }, replayed: true };
       }
       const first = this.lastSequence + 1;
@@ -184,12 +188,16 @@ export class RegisterWriter {
     const time = now.toISOString();
     const year = now.getUTCFullYear();
     let records = this.records;
+    // Each citizen as the batch's changes so far leave them: once a change is refused nothing more is written, and the rest are still checked against these.
+    const changed = new Map<string, Citizen | null>();
     batch.changes.forEach((change, index) => {
       const idNumber = change.op === 'upsert' ? change.record.idNumber : change.idNumber;
       const idKey = this.hash(idKeyText(idNumber), ID_KEY_BYTES);
-      const before = this.read(idKey);
+      const seen = changed.get(idNumber);
+      const before = seen === undefined ? this.read(idKey) : (seen ?? undefined);
       const after = changedRecord(change, before, year);
       if (after !== null && 'code' in after) return void errors.push({ index, ...after });
+      changed.set(idNumber, after);
       if (errors.length) return; // the batch will not be applied; the rest is only checked
       const seq = first + index;
       records += this.write(idKey, before, after, seq);

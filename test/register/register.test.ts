@@ -77,6 +77,32 @@ describe('POST /v1/records', () => {
     expect(other.body.error.code).toBe('IDEMPOTENCY_CONFLICT');
   });
 
+  it('applies a batch that adds a citizen and then changes them (each change sees the ones before it)', async () => {
+    const born = { idNumber: '001226000222', fullName: 'Đỗ Gia Bảo', dateOfBirth: '2026-11-25', gender: 'male' };
+    const reply = await records(batch({ op: 'upsert', record: born }, { op: 'rename', idNumber: born.idNumber, fullName: 'Đỗ Gia Bảo An' }, { op: 'revokeCard', idNumber: born.idNumber }));
+    expect(reply.status).toBe(200);
+    expect(reply.body.applied).toBe(3);
+    const renamed = await within1s(() => verify({ ...born, fullName: 'Đỗ Gia Bảo An' }), (r) => r.body.result === 'match');
+    expect(renamed.body).toMatchObject({ result: 'match', status: { card: 'revoked' } });
+    // A batch refused for another change lists only that one: the changes after a refused one are still checked against the ones before.
+    const twin = { ...born, idNumber: '001226000333', fullName: 'Đỗ Gia Huy' };
+    const refused = await records(batch({ op: 'deceased', idNumber: '001099000001' }, { op: 'upsert', record: twin }, { op: 'rename', idNumber: twin.idNumber, fullName: 'Đỗ Gia Huy An' }));
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.items).toEqual([{ index: 0, code: 'NOT_IN_REGISTER', message: expect.any(String) }]);
+    // Deleted, then a change about them in the same batch: nobody on record by then.
+    const gone = await records(batch({ op: 'delete', idNumber: born.idNumber }, { op: 'deceased', idNumber: born.idNumber }));
+    expect(gone.status).toBe(422);
+    expect(gone.body.error.items).toEqual([{ index: 1, code: 'NOT_IN_REGISTER', message: expect.any(String) }]);
+  });
+
+  it('answers a re-sent batch whose JSON keys come in another order as the same batch', async () => {
+    const first = await records({ idempotencyKey: 'resend-order', changes: [{ op: 'reissueCard', idNumber: '001085000505', cardIssueDate: '2026-11-02' }] });
+    expect(first.status).toBe(200);
+    const again = await records({ changes: [{ cardIssueDate: '2026-11-02', idNumber: '001085000505', op: 'reissueCard' }], idempotencyKey: 'resend-order' });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ ...first.body, requestId: again.body.requestId, replayed: true });
+  });
+
   it('refuses a batch with bad changes whole, naming each by its index, and applies nothing of it', async () => {
     const before = (await changes()).body.lastSequence;
     const reply = await records(batch(
