@@ -257,16 +257,16 @@ function renderFairness(runs: FairnessResults[]): string {
   const rows = runs.map((r) => {
     const rounds = r.rounds;
     // A figure is null when none of a round's requests was answered.
-    const each = (f: (x: FairnessResults['rounds'][number]) => number | null, digits = 1) => rounds.map((x) => f(x)?.toFixed(digits) ?? 'none answered').join(', ');
+    const each = (f: (x: FairnessResults['rounds'][number]) => number | null, unit: string) => rounds.map((x) => { const v = f(x); return v === null ? 'none answered' : `${v.toFixed(1)}${unit}`; }).join(', ');
     const refused = rounds.reduce((s, x) => s + x.flooded.notOk, 0);
     const sent = rounds.reduce((s, x) => s + x.flooded.sent, 0);
     const shed = median(rounds.map((x) => x.flood.refused / x.flood.requests));
     // Saved as null when none was answered: slower than any answer.
     const m = (f: (x: FairnessResults['rounds'][number]) => number | null) => median(rounds.map((x) => f(x) ?? Infinity));
     return [
-      `| ${r.scale.toLocaleString('en')} | ${ms(m((x) => x.quiet.p50Ms))} / ${ms(m((x) => x.quiet.p99Ms))} | ${ms(m((x) => x.flooded.p50Ms))} / ${ms(m((x) => x.flooded.p99Ms))}<br><sub>rounds' p99: ${each((x) => x.flooded.p99Ms)} ms</sub>`,
+      `| ${r.scale.toLocaleString('en')} | ${ms(m((x) => x.quiet.p50Ms))} / ${ms(m((x) => x.quiet.p99Ms))} | ${ms(m((x) => x.flooded.p50Ms))} / ${ms(m((x) => x.flooded.p99Ms))}<br><sub>rounds' p99: ${each((x) => x.flooded.p99Ms, ' ms')}</sub>`,
       `${refused} of ${sent}`,
-      `${(shed * 100).toFixed(1)}%<br><sub>rounds: ${each((x) => (100 * x.flood.refused) / x.flood.requests)}%; requests answered ${rounds.map((x) => x.flood.requests).join(', ')}</sub>`,
+      `${(shed * 100).toFixed(1)}%<br><sub>rounds: ${each((x) => (100 * x.flood.refused) / x.flood.requests, '%')}; requests answered ${rounds.map((x) => x.flood.requests).join(', ')}</sub>`,
       `${show(median(rounds.map((x) => x.flood.itemsPerSecond)), 'items/s')}`,
       `${met(m((x) => x.flooded.p99Ms) <= 100 && refused === 0 && shed > 0)} | ${r.date} |`,
     ].join(' | ');

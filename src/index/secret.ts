@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -18,12 +18,21 @@ export class Secret {
     return new Secret(Buffer.from(hex, 'hex'));
   }
 
+  /**
+   * Reads a secret file, refusing one that any user may read or change: whoever reads it
+   * can open every record of the index. Its owner's group may read it (a service group).
+   */
   static load(path: string): Secret {
     let text: string;
+    let mode: number;
     try {
+      mode = statSync(path).mode;
       text = readFileSync(path, 'utf8');
     } catch (err) {
       throw new Error(`cannot read secret file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    if (mode & 0o026) {
+      throw new Error(`secret file ${path} may be read or changed by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): make it readable by its owner only (chmod 600 ${path})`);
     }
     const hex = text.endsWith('\n') ? text.slice(0, -1) : text;
     try {

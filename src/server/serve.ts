@@ -2,6 +2,7 @@ import type { ServeConfig } from '../config.js';
 import { IndexReader } from '../index/reader.js';
 import { currentBuildDir, DB_FILE } from '../index/layout.js';
 import { warmPageCache } from '../index/warm.js';
+import { accessSync, constants } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Secret } from '../index/secret.js';
 import { ReaderRegistration } from '../index/readers.js';
@@ -30,17 +31,31 @@ export interface Service {
   switchBuild?: (path: string, records: number) => Promise<void>;
 }
 
+/** The server writes in the index directory (its reader registration, the register's changes, the trail by default): refused at once if it cannot. */
+function mustBeWritable(indexDir: string): void {
+  try {
+    accessSync(indexDir, constants.W_OK);
+  } catch (err) {
+    throw new Error(`index directory ${indexDir} is not writable (${(err as NodeJS.ErrnoException).code}): the server records its readers, the register's changes and the audit trail there`);
+  }
+}
+
 // How often the server looks for a newly published build.
 const BUILD_CHECK_MS = 2000;
 
 /** Opens the index (refusing a foreign secret or format), starts the workers, then listens. */
 export async function startService(config: Readonly<ServeConfig>, log: Log = () => {}): Promise<Service> {
+  // Checked in the order an operator fixes them, each named for what it is: the index, its directory, the secret, then the trail.
+  if (!currentBuildDir(config.indexDir)) throw new Error(`no index at ${config.indexDir} (build one with: idv build)`);
+  mustBeWritable(config.indexDir);
   const secret = Secret.load(config.secretFile);
   // Registered for as long as the process serves: a new build never deletes this one meanwhile.
   let registration = ReaderRegistration.register(config.indexDir);
   let audit: AuditTrail | undefined;
   let register: RegisterThread | undefined;
   try {
+    // The secret against the index before the trail: a wrong secret is named so, not as a trail that fails to authenticate.
+    await IndexReader.openBuild(registration.buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' }).close();
     const metrics = new Metrics();
     if (config.unprotected) log({ level: 'warn', msg: 'serving without protections, for measurement: no audit trail, rate limits, quotas or probing limits' });
     else audit = await AuditTrail.open(config.auditDir ?? join(config.indexDir, AUDIT_DIR), secret, {
