@@ -1,5 +1,5 @@
 import { hash, randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, renameSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import type { ServeConfig } from '../config.js';
 import type { Limits } from './rateLimit.js';
 import { PURPOSE } from '../contract/schemas.js';
@@ -173,11 +173,16 @@ export function validateEntries(parsed: unknown, path: string): ClientEntry[] {
   });
 }
 
-/** Writes a clients file whole (a temporary file renamed over it), owner-only: a server reloading it never reads half of one. */
+/**
+ * Writes a clients file whole (a temporary file renamed over it), owner-only: a server
+ * reloading it never reads half of one. A symlink is written through (its target
+ * replaced), so a file kept elsewhere, by configuration management say, stays where it is.
+ */
 export function writeClientsFile(path: string, entries: ClientEntry[]): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+  const target = existsSync(path) ? realpathSync(path) : path;
+  const tmp = `${target}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify({ clients: entries }, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, path);
+  renameSync(tmp, target);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { sha256Hex } from '../../src/server/clients.js';
 import { idv } from '../helpers/cli.js';
 import { fixture, tempIndex, type TempIndex, claimOf } from '../helpers/fixtures.js';
@@ -83,6 +83,19 @@ describe('idv clients edits the file a running server follows', () => {
     expect(idv('clients', 'revoke', '--file', clientsFile, '--id', 'telco-z').status).toBe(0);
     expect(await within(async () => (await verify(rotated)).status === 401)).toBeLessThan(1000);
     expect(idv('clients', 'revoke', '--file', clientsFile, '--id', 'telco-z').stderr).toContain('no client "telco-z"');
+  });
+
+  it('writes through a symlinked file: the link stays a link, its target holds the new entry', () => {
+    const target = join(index.dir, 'managed', 'clients.json');
+    mkdirSync(dirname(target));
+    writeFileSync(target, JSON.stringify({ clients: [] }), { mode: 0o600 });
+    const link = join(index.dir, 'clients-link.json');
+    symlinkSync(target, link);
+    const added = idv('clients', 'add', '--file', link, '--id', 'portal-y', '--scopes', 'verify');
+    expect(added.status, added.stderr).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(readFileSync(target, 'utf8')).clients.map((c: { id: string }) => c.id)).toEqual(['portal-y']);
+    expect(statSync(target).mode & 0o777).toBe(0o600);
   });
 
   it('keeps the clients it has when the file is broken', async () => {
