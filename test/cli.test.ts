@@ -89,7 +89,7 @@ describe('idv build --input, then idv serve --clients', () => {
 
   it('serve refuses an index built with another secret', () => {
     const other = join(dir, 'other.hex');
-    writeFileSync(other, '01'.repeat(32));
+    writeFileSync(other, '01'.repeat(32), { mode: 0o600 });
     const r = idv('serve', '--index', join(dir, 'index'), '--secret-file', other, '--port', '0', '--demo');
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('another secret');

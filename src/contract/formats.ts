@@ -1,6 +1,7 @@
 import { parseFullDate, parsePartialDate } from '../domain/dates.js';
 import { checkIdNumber, isLegacyIdNumber, isLegacyLookup } from '../domain/idNumber.js';
 import { regionByCode } from '../domain/regions.js';
+import { fullNameProblem, textProblem } from '../domain/textRules.js';
 
 /**
  * The rules of the contract that a JSON Schema keyword cannot state: each is a named
@@ -13,31 +14,12 @@ export interface Format {
   why(value: string): string | undefined;
 }
 
-// Control characters (NUL included) but the tab, which forms paste between words and names
-// read as a space; U+FFFD, what a decoder puts for bytes that are not UTF-8; and a surrogate
-// without its other half (possible in JSON's \u escapes).
-const UNFIT_TEXT = /[^\P{Cc}\t]|\uFFFD|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
-const TEXT_RULE = 'must be text: no control characters, unpaired surrogates or bytes that are not UTF-8';
-// Refused, not cleaned: a name with a NUL in it must not quietly become a match.
-const text = (value: string) => (UNFIT_TEXT.test(value) ? TEXT_RULE : undefined);
-
-// A claim states at least the whole name and the whole date of birth: an answer to less
-// (an ID number alone, a year, one word of a name) would tell the client something it
-// did not already hold, and a few such answers rebuild the record.
-const NAME_WORD = /\p{L}[\p{L}\p{M}'’.-]*/gu;
+const text = textProblem;
 
 export const FORMATS = {
   /** Free text: places, consent references. */
   text: { why: text },
-  'full-name': {
-    why: (value) => {
-      const unfit = text(value);
-      if (unfit) return unfit;
-      if (!/\p{L}/u.test(value)) return 'must contain letters';
-      if ((value.match(NAME_WORD) ?? []).length < 2) return 'must be the full name: a family name and a given name at least';
-      return undefined;
-    },
-  },
+  'full-name': { why: fullNameProblem },
   /** A date of birth claimed: whole, from 1900. */
   'birth-date': {
     why: (value) => {

@@ -1,5 +1,6 @@
 import { checkIdNumber, isLegacyIdNumber, type Gender } from './idNumber.js';
 import { parseFullDate, parsePartialDate } from './dates.js';
+import { registerNameProblem } from './textRules.js';
 
 /** One citizen as imported (NDJSON line or CSV row) and as stored. */
 export interface Citizen {
@@ -68,6 +69,9 @@ export function checkCitizen(raw: unknown, currentYear = new Date().getUTCFullYe
   };
   for (const value of Object.values(values)) if (value instanceof Error) return { ok: false, reason: value.message };
   const c = values as unknown as Citizen;
+  // The register holds a name a claim can send back. (A place may hold a line break: it matches as a space.)
+  const name = registerNameProblem(c.fullName);
+  if (name) return { ok: false, reason: `fullName ${name}` };
   if (c.gender === undefined) return { ok: false, reason: 'gender is required' };
 
   const id = checkIdNumber(typeof r.idNumber === 'string' ? r.idNumber : '', currentYear);

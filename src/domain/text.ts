@@ -7,8 +7,9 @@
  *   `normalized` match level.
  */
 
-// Invisible characters that legacy encodings and copy-paste leave behind.
-const INVISIBLE = /[\u00AD\u200B-\u200D\u2060\uFEFF]/g;
+// Invisible format characters that legacy encodings and copy-paste leave behind (zero-width
+// marks, direction marks such as U+200F, the soft hyphen, the byte-order mark): all of Cf.
+const INVISIBLE = /\p{Cf}/gu;
 // Characters that look like Đ/đ but are not (Icelandic eth, African D).
 const D_LOOKALIKES = /[\u00D0\u0189]/g;
 const d_LOOKALIKES = /[\u00F0\u0256]/g;

@@ -1,6 +1,7 @@
 import { checkCitizen, type Citizen } from '../domain/citizen.js';
 import type { ValidateFunction } from 'ajv';
 import { componentsAjv, withComponentIds } from '../contract/ajv.js';
+import { registerNameProblem } from '../domain/textRules.js';
 import { CHANGES, CITIZEN, IDEMPOTENCY_KEY, OPS } from '../contract/schemas.js';
 import { rule } from '../contract/validator.js';
 
@@ -83,6 +84,9 @@ function readChange(raw: unknown, currentYear: number): Change | string {
     const check = checkCitizen(r.record, currentYear);
     return check.ok ? { op, record: check.citizen } : `record: ${check.reason}`;
   }
+  // A new name by the import rules' own test, so it is refused with the batch's other malformed changes.
+  const name = op === 'rename' ? registerNameProblem(r.fullName as string) : undefined;
+  if (name) return `fullName ${name}`;
   return r as Change;
 }
 

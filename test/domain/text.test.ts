@@ -30,6 +30,12 @@ describe('canonicalText', () => {
     expect(canonicalText('Ph\u00ADương\u200B')).toBe('phương');
   });
 
+  it('drops every invisible format mark, direction marks and isolates included', () => {
+    for (const mark of ['\u200E', '\u200F', '\u202A', '\u202E', '\u2066', '\u2069', '\u061C', '\u2061']) {
+      expect(canonicalText(`Nguy${mark}ễn Văn An`)).toBe('nguyễn văn an');
+    }
+  });
+
   it('normalizes deprecated combining tone marks', () => {
     expect(canonicalText('a\u0340')).toBe('à');
   });

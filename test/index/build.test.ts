@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IndexReader } from '../../src/index/reader.js';
 import { Secret } from '../../src/index/secret.js';
@@ -104,12 +104,23 @@ describe('index keys and secrets', () => {
 
   it('reads a secret file with or without a trailing newline, and refuses a malformed one', () => {
     const path = join(index.dir, 's.hex');
-    writeFileSync(path, 'cd'.repeat(32));
+    writeFileSync(path, 'cd'.repeat(32), { mode: 0o600 });
     expect(Secret.load(path).hex).toBe('cd'.repeat(32));
     writeFileSync(path, 'cd'.repeat(32) + '\n');
     expect(Secret.load(path).hex).toBe('cd'.repeat(32));
     writeFileSync(path, 'cd'.repeat(31));
     expect(() => Secret.load(path)).toThrow(/64 hex characters/);
+  });
+
+  it('refuses a secret file other users may read or change; its group may read it', () => {
+    const path = join(index.dir, 'shared.hex');
+    writeFileSync(path, 'cd'.repeat(32), { mode: 0o600 });
+    for (const mode of [0o644, 0o604, 0o602, 0o620]) {
+      chmodSync(path, mode);
+      expect(() => Secret.load(path)).toThrow(/may be read or changed by other users/);
+    }
+    chmodSync(path, 0o640);
+    expect(Secret.load(path).hex).toBe('cd'.repeat(32));
   });
 
   it('creates new secret files with mode 0600', () => {

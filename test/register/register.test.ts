@@ -95,6 +95,18 @@ describe('POST /v1/records', () => {
     expect(gone.body.error.items).toEqual([{ index: 1, code: 'NOT_IN_REGISTER', message: expect.any(String) }]);
   });
 
+  it('refuses names no claim could send back, and invisible marks that would decide where a word ends', async () => {
+    const record = { idNumber: '001226000444', dateOfBirth: '2026-11-26', gender: 'male' };
+    const reply = await records(batch(
+      { op: 'upsert', record: { ...record, fullName: 'Khang' } },
+      { op: 'upsert', record: { ...record, fullName: 'Lê\u200DMinh Khang' } },
+      { op: 'rename', idNumber: '001090000101', fullName: 'Nguyễn\u0000 Văn An' },
+    ));
+    expect(reply.status).toBe(422);
+    expect(reply.body.error.items.map((i: { index: number; code: string }) => [i.index, i.code])).toEqual([[0, 'INVALID_CHANGE'], [1, 'INVALID_CHANGE'], [2, 'INVALID_CHANGE']]);
+    expect(JSON.stringify(reply.body)).not.toContain('Khang');
+  });
+
   it('answers a re-sent batch whose JSON keys come in another order as the same batch', async () => {
     const first = await records({ idempotencyKey: 'resend-order', changes: [{ op: 'reissueCard', idNumber: '001085000505', cardIssueDate: '2026-11-02' }] });
     expect(first.status).toBe(200);
