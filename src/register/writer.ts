@@ -1,5 +1,5 @@
 import stableStringify from 'safe-stable-stringify';
-import { statfsSync } from 'node:fs';
+import { statfsSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Citizen } from '../domain/citizen.js';
 import { ServiceError, type ItemError } from '../errors.js';
@@ -146,7 +146,12 @@ export class RegisterWriter {
     try {
       return this.dbs.env.transactionSync(work);
     } catch (err) {
-      if (isStorageFull(err, this.buildPath)) throw new ServiceError('STORAGE_FULL');
+      if (isStorageFull(err, this.buildPath)) {
+        // LMDB's C code writes "Write error: …" to stderr without a line end: ended here, at once and
+        // on the descriptor itself, so the next JSON log line (stdout and stderr often share one journal) starts a line of its own.
+        writeSync(2, '\n');
+        throw new ServiceError('STORAGE_FULL');
+      }
       throw err;
     }
   }

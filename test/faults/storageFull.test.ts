@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,8 @@ import { IndexReader } from '../../src/index/reader.js';
 import { Secret } from '../../src/index/secret.js';
 import { syntheticSource } from '../../src/synth/source.js';
 import { fullDateOf, type TempIndex } from '../helpers/fixtures.js';
-import { call, KEYS, startTestServer } from '../helpers/server.js';
+import { call, KEYS, startTestServer, writeClientsFile } from '../helpers/server.js';
+import { IDV } from '../helpers/cli.js';
 import { batchesFor, checkLog, wholeLog } from './helpers.js';
 
 /**
@@ -42,14 +43,62 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+describe('the store fills under idv serve, its stdout and stderr in one journal', () => {
+  it('keeps every log line whole: LMDB\'s own "Write error" text ends its line before the next JSON line', async () => {
+    const indexDir = index.indexDir;
+    const clients = join(dir, 'journal-clients.json');
+    copyFileSync(writeClientsFile(dir), clients);
+    // One pipe for both, as a service manager's journal takes them.
+    const child = spawn('sh', ['-c', `exec "${process.execPath}" "${IDV}" serve --index "${indexDir}" --secret-file "${index.secretFile}" --clients "${clients}" --audit-dir "${join(dir, 'journal-audit')}" --port 0 2>&1`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let journal = '';
+    child.stdout!.on('data', (d) => (journal += d));
+    const filler = join(mount, 'filler');
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        const poll = setInterval(() => {
+          const line = journal.split('\n').find((l) => l.includes('"msg":"listening"'));
+          if (line) {
+            clearInterval(poll);
+            resolve(JSON.parse(line).port);
+          }
+        }, 20);
+        setTimeout(() => reject(new Error(`not listening: ${journal}`)), 20_000);
+      });
+      const url = `http://127.0.0.1:${port}`;
+      const free = statfsSync(mount);
+      writeFileSync(filler, Buffer.alloc(free.bavail * free.bsize - 1024 * 1024));
+      let full = 0;
+      for (const batch of batchesFor(index, 60, 40, 'journal')) {
+        const reply = await call(url, '/v1/records', { key: KEYS.registrar, body: batch });
+        if (reply.status === 507 && ++full === 3) break;
+      }
+      expect(full).toBe(3);
+    } finally {
+      rmSync(filler, { force: true });
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const lines = journal.split('\n').filter(Boolean);
+    // Each 507 is logged; a line holding JSON is JSON from its first character.
+    expect(lines.filter((l) => l.includes('"code":"STORAGE_FULL"')).length).toBeGreaterThanOrEqual(3);
+    // LMDB did write its text (the case at hand), on lines of its own.
+    expect(lines.some((l) => l.startsWith('Write error'))).toBe(true);
+    for (const line of lines) if (line.includes('{')) expect(() => JSON.parse(line), line).not.toThrow();
+  }, 60_000);
+});
+
 describe('the store fills', () => {
   it('refuses updates with STORAGE_FULL while verifications go on, corrupts nothing, and resumes once space is freed', async () => {
-    const server = await startTestServer(index, { auditDir: join(dir, 'audit') });
+    // An index of its own on the small disk (the test above changed the first one): its whole change log is checked here.
+    const indexDir = join(mount, 'second-index');
+    const report = await buildIndex({ indexDir, secret: index.secret, source: syntheticSource(3000, 10), rejectsPath: join(dir, 'second-rejects.ndjson'), threads: 1, buckets: 4 });
+    const own: TempIndex = { ...index, indexDir, report };
+    const server = await startTestServer(own, { auditDir: join(dir, 'audit') });
     const filler = join(mount, 'filler');
     try {
       const free = statfsSync(mount);
       writeFileSync(filler, Buffer.alloc(free.bavail * free.bsize - 1024 * 1024));
-      const sent = batchesFor(index, 60, 40, 'full');
+      const sent = batchesFor(own, 60, 40, 'full');
       const acknowledged = new Map<string, { firstSequence: number; lastSequence: number }>();
       let refused: { status: number; body: { error: { code: string } } } | undefined;
       for (const batch of sent) {
@@ -86,7 +135,7 @@ describe('the store fills', () => {
       await server.close();
     }
     // Nothing corrupted: every record opens under its seal.
-    const reader = IndexReader.openBuild(currentBuildDir(index.indexDir)!, index.secret);
+    const reader = IndexReader.openBuild(currentBuildDir(own.indexDir)!, own.secret);
     try {
       expect([...reader.citizens()].length).toBe(reader.meta.records);
     } finally {
