@@ -105,6 +105,7 @@ async function main(): Promise<void> {
       dispatcher,
       metrics,
       chargeItems: (client, items) => void limiter.take(client, items - 1),
+      chargeWork: (client, units) => limiter.charge(client, units),
       validator,
       guard: new ProbeGuard(),
       candidateRefs: reader.candidateRefs,

@@ -176,7 +176,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     if (refusal) throw rateLimited(refusal);
   };
   const wrongMethod = (res: HttpResponse, req: HttpRequest) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED'));
-  const routes = verifications({ dispatcher, metrics, chargeItems, batchMaxItems: config.batchMaxItems, validator: deps.validator ?? new RequestValidator(config), guard: config.unprotected ? UNGUARDED : (deps.guard ?? new ProbeGuard()), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes });
+  const routes = verifications({ dispatcher, metrics, chargeItems, chargeWork: (client, units) => rates?.charge(client, units), batchMaxItems: config.batchMaxItems, validator: deps.validator ?? new RequestValidator(config), guard: config.unprotected ? UNGUARDED : (deps.guard ?? new ProbeGuard()), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(gate, route, v));
     app.any(route, wrongMethod);

@@ -50,6 +50,16 @@ export class RateLimiter {
     return this.table.withBucket(client.id, (b, at) => (b[at + 2] === day ? b[at + 3] : 0));
   }
 
+  /** Takes `cost` from the client's bucket whatever is left (into debt): work already done is paid for, not refused. */
+  charge(client: Client, cost: number): void {
+    const t = this.now();
+    this.table.withBucket(client.id, (b, at) => {
+      if (Number.isNaN(b[at + 1])) return; // a bucket never used: nothing taken yet to charge against
+      b[at] = Math.min(client.limits.burst, b[at] + (Math.max(0, t - b[at + 1]) / 1000) * client.limits.ratePerSecond) - cost;
+      b[at + 1] = Math.max(b[at + 1], t);
+    });
+  }
+
   take(client: Client, cost = 1): Refusal | undefined {
     const { ratePerSecond: rate, burst, dailyQuota } = client.limits;
     const t = this.now();

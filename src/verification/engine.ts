@@ -15,10 +15,12 @@ function runOne(reader: IndexReader, item: WorkItem, today: PartialDate): WorkRe
   }
   const { fullName, dateOfBirth } = item.query;
   const refFor = (idNumber: string) => reader.candidateRefs.seal(idNumber, item.client ?? '');
-  const answer = rankCandidates(reader.byNameBlocks(queryBlockTexts(fullName, dateOfBirth)), item.query, item.options, refFor);
-  if (answer.result !== 'none') return answer;
+  const own = queryBlockTexts(fullName, dateOfBirth);
+  const answer = rankCandidates(reader.byNameBlocks(own), item.query, item.options, refFor);
+  if (answer.result !== 'none') return { ...answer, lookups: own.length };
   // Nobody under the name as spelt: perhaps a confused initial or a typo in the surname or given name.
-  return rankCandidates(reader.byNameBlocks(respelledBlockTexts(fullName, dateOfBirth)), item.query, item.options, refFor);
+  const respelled = respelledBlockTexts(fullName, dateOfBirth);
+  return { ...rankCandidates(reader.byNameBlocks(respelled), item.query, item.options, refFor), lookups: own.length + respelled.length };
 }
 
 /**

@@ -54,6 +54,8 @@ export interface FieldResults {
  */
 export interface Subjects {
   subjects?: string[];
+  /** A search's name blocks looked up, both passes: its work, charged to the client's rate by its weight (verifications.ts). */
+  lookups?: number;
 }
 
 export type IdResult = (
