@@ -19,9 +19,8 @@ export interface AdmissionLimits {
  * Sheds one client's load when its work keeps waiting (CoDel's test): if even the
  * shortest wait recorded in the last window was longer than the target, a queue is
  * standing, not passing through, and new requests are refused at once until a window
- * has one under the target (or none at all: the queue drained). A request's wait is from
- * when its body was read to when its last item ran, less its own running time, so a
- * batch is not punished for being long, nor a client's second batch for waiting its first.
+ * has one under the target (or none at all: the queue drained). The waits are of single
+ * requests, from when the body was read to when the work ran (Ticket.done).
  */
 export class WaitGuard {
   private windowStart: number;
@@ -87,13 +86,17 @@ export class Ticket {
     this.line.queued += items;
   }
 
-  /** `items` of the handed work are done; `waitMs` is how long the work waited, less its own running time. */
+  /**
+   * `items` of the handed work are done; `waitMs` is how long the work waited, less its
+   * own running time. Only a single request's wait is the client's signal: a batch waits
+   * by nature (behind the client's other batches too), and its client is held to its share.
+   */
   done(items: number, waitMs: number): void {
     const n = Math.min(items, this.handed);
     this.handed -= n;
     this.line.queued -= n;
     this.admission.total -= n;
-    this.line.guard.record(waitMs);
+    if (items === 1 && !Number.isNaN(waitMs)) this.line.guard.record(waitMs);
   }
 
   /** The request ended: whatever it still holds is given back (work still queued is given back as it finishes). */

@@ -57,13 +57,13 @@ export class PoolDispatcher implements Dispatcher {
 
   /**
    * In the order asked (the workers' queue is one for all clients: this design keeps
-   * admission's shares and shedding, not the server threads' turns). A single request's
-   * wait is its whole time here; a batch's is not told apart from its running time.
+   * admission's shares and shedding, not the server threads' turns). A request's wait is
+   * its whole time here: running time is not told apart.
    */
   run(items: WorkItem[], ticket: Ticket): Promise<WorkResult[]> {
     ticket.hand(items.length);
     const asked = performance.now();
-    const done = () => ticket.done(items.length, items.length === 1 ? performance.now() - asked : NaN);
+    const done = () => ticket.done(items.length, performance.now() - asked);
     return new Promise<WorkResult[]>((resolve, reject) => {
       this.pending.push({ items, resolve, reject });
       if (!this.scheduled) {

@@ -77,7 +77,7 @@ export class FairScheduler {
       ticket.done(items.length, t - this.turnStart);
       return results;
     } catch (err) {
-      ticket.done(items.length, 0);
+      ticket.done(items.length, NaN);
       throw err;
     }
   }
@@ -129,7 +129,7 @@ export class FairScheduler {
       results = this.execute(part);
     } catch (err) {
       job.done = job.items.length;
-      job.ticket.done(job.items.length, 0);
+      job.ticket.done(job.items.length, NaN);
       job.reject(err);
       return;
     }
