@@ -5,6 +5,7 @@ import { warmPageCache } from '../index/warm.js';
 import { accessSync, constants } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Secret } from '../index/secret.js';
+import { runtimeWarning } from '../runtime.js';
 import { ReaderRegistration } from '../index/readers.js';
 import { AUDIT_DIR, AuditTrail } from '../audit/trail.js';
 import { CandidateRefs } from '../verification/candidateRef.js';
@@ -49,6 +50,8 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   if (!currentBuildDir(config.indexDir)) throw new Error(`no index at ${config.indexDir} (build one with: idv build)`);
   mustBeWritable(config.indexDir);
   const secret = Secret.load(config.secretFile);
+  const outdated = runtimeWarning();
+  if (outdated) log(outdated);
   // Registered for as long as the process serves: a new build never deletes this one meanwhile.
   let registration = ReaderRegistration.register(config.indexDir);
   let audit: AuditTrail | undefined;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runtimeStatus } from '../../src/runtime.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '../../src/server/clients.js';
@@ -72,6 +73,8 @@ describe('serving on threads that share a port', () => {
     expect(count(after.body) - count(before.body)).toBe(10);
     expect(after.body.match(/^idv_process_cpu_seconds_total /gm)).toHaveLength(1);
     expect(after.body).toMatch(/^idv_ready 1$/m);
+    // Once for the process, whichever thread is asked: 1 on a Node release past its end of life (Node 20 here).
+    expect(after.body).toMatch(new RegExp(`^idv_runtime_end_of_life ${runtimeStatus().pastEndOfLife ? 1 : 0}$`, 'm'));
     expect(after.body).toMatch(/^idv_index_records \d+$/m);
   });
 });
