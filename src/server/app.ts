@@ -54,17 +54,19 @@ export interface RunningServer {
  * Authentication, scope, admission and rate limit, in that order: a stranger learns
  * nothing about scopes or rates, and a request refused admission costs no rate.
  */
-function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>, metrics: Metrics) {
-  return (req: HttpRequest, scope: Scope, ex: Exchange, admit?: (client: Client) => void): Client => {
+function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>, metrics: Metrics, admission: Admission) {
+  /** `items`: how many the headers suggest, for work the dispatcher will do; its ticket is given back when the exchange ends. */
+  return (req: HttpRequest, scope: Scope, ex: Exchange, items?: number): { client: Client; ticket?: Ticket } => {
     const client = clients.authenticate(req.getHeader('authorization'));
     if (!client) throw new ServiceError('UNAUTHORIZED');
     ex.client = client.id;
     metrics.recordClientRequest(client.id);
     if (!client.scopes.has(scope)) throw new ServiceError('FORBIDDEN');
-    admit?.(client);
+    const ticket = items === undefined ? undefined : admission.admit(client, items);
+    if (ticket) ex.release = () => ticket.release();
     const refusal = limiter.take(client);
     if (refusal) throw rateLimited(refusal);
-    return client;
+    return { client, ticket };
   };
 }
 
@@ -72,7 +74,6 @@ function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>,
 interface Gate {
   exchanges: Exchanges;
   authorize: ReturnType<typeof authorizer>;
-  admission: Admission;
   isReady: () => boolean;
 }
 
@@ -84,20 +85,14 @@ interface Gate {
 function admitted(gate: Gate, route: string, scope: Scope, then: (ex: Exchange, client: Client, res: HttpResponse, req: HttpRequest, ticket?: Ticket) => void, items?: (req: HttpRequest) => number) {
   return (res: HttpResponse, req: HttpRequest) => {
     const ex = gate.exchanges.begin(res, req, route, true);
-    // A batch refused from its headers closes the connection: its body (up to megabytes) is never read, and a flood's refusals stay cheap.
-    let unread = false;
+    const estimate = items?.(req);
     try {
       if (!gate.isReady()) throw new ServiceError('NOT_READY');
-      let ticket: Ticket | undefined;
-      const admit = items && ((client: Client) => {
-        const estimate = items(req);
-        unread = estimate > 1;
-        ticket = gate.admission.admit(client, estimate);
-        ex.release = () => ticket!.release();
-      });
-      then(ex, gate.authorize(req, scope, ex, admit), res, req, ticket);
+      const { client, ticket } = gate.authorize(req, scope, ex, estimate);
+      then(ex, client, res, req, ticket);
     } catch (err) {
-      ex.fail(err, unread);
+      // A batch refused from its headers closes the connection: its body (up to megabytes) is never read, and a flood's refusals stay cheap.
+      ex.fail(err, estimate !== undefined && estimate > 1);
     }
   };
 }
@@ -165,7 +160,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   // One App's share of the server: a server thread's when there are several.
   const admission = new Admission({ maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs, threads: config.dispatch === 'threads' ? config.threads : 1, retryAfterSeconds: config.retryAfterSeconds, sliceItems: config.sliceItems });
   metrics.inFlightSource = () => admission.total;
-  const gate: Gate = { exchanges, authorize: authorizer(deps.clients, limiter, metrics), admission, isReady: () => ready };
+  const gate: Gate = { exchanges, authorize: authorizer(deps.clients, limiter, metrics, admission), isReady: () => ready };
   metrics.indexRecords.set(deps.records);
   metrics.ready.set(1);
 

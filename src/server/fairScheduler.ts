@@ -48,13 +48,6 @@ export class FairScheduler {
     private readonly now = () => performance.now(),
   ) {}
 
-  /** Items waiting in the queues. */
-  get queuedItems(): number {
-    let n = 0;
-    for (const jobs of this.queues.values()) for (const j of jobs) n += j.items.length - j.done;
-    return n;
-  }
-
   run(ticket: Ticket, items: WorkItem[]): WorkResult[] | Promise<WorkResult[]> {
     ticket.hand(items.length);
     const t = this.now();

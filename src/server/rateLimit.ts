@@ -31,6 +31,12 @@ export interface Refusal {
 
 const DAY_MS = 86_400_000;
 
+/** Adds the tokens earned since the bucket was last touched, up to the burst. */
+function refill(b: Float64Array, at: number, { burst, ratePerSecond }: Limits, t: number): void {
+  b[at] = Math.min(burst, b[at] + (Math.max(0, t - b[at + 1]) / 1000) * ratePerSecond);
+  b[at + 1] = Math.max(b[at + 1], t);
+}
+
 /**
  * Per-client limits, kept in the ClientTable the server threads share: a client gets its
  * rate once, not once per thread. A cost larger than the bucket (a batch bigger than the
@@ -55,8 +61,8 @@ export class RateLimiter {
     const t = this.now();
     this.table.withBucket(client.id, (b, at) => {
       if (Number.isNaN(b[at + 1])) return; // a bucket never used: nothing taken yet to charge against
-      b[at] = Math.min(client.limits.burst, b[at] + (Math.max(0, t - b[at + 1]) / 1000) * client.limits.ratePerSecond) - cost;
-      b[at + 1] = Math.max(b[at + 1], t);
+      refill(b, at, client.limits, t);
+      b[at] -= cost;
     });
   }
 
@@ -77,8 +83,7 @@ export class RateLimiter {
         b[at + 2] = day;
         b[at + 3] = 0;
       }
-      b[at] = Math.min(burst, b[at] + (Math.max(0, t - b[at + 1]) / 1000) * rate);
-      b[at + 1] = Math.max(b[at + 1], t);
+      refill(b, at, client.limits, t);
       if (b[at + 3] + cost > dailyQuota) return { reason: 'quota' as const, retryAfterSeconds: Math.max(1, Math.ceil(((day + 1) * DAY_MS - wall) / 1000)) };
       const needed = Math.min(cost, burst);
       if (b[at] < needed) return { reason: 'rate' as const, retryAfterSeconds: Math.max(1, Math.ceil((needed - b[at]) / rate)) };

@@ -57,9 +57,15 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   let audit: AuditTrail | undefined;
   let register: RegisterThread | undefined;
   try {
-    // The secret against the index before the trail: a wrong secret is named so, not as a trail that fails to authenticate.
-    await IndexReader.openBuild(registration.buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' }).close();
     const metrics = new Metrics();
+    // The register's writer opens the index first, checking the secret's fingerprint: a wrong secret is named so, not as a trail that fails to authenticate.
+    register = await RegisterThread.start(registration.buildPath, secret, log, (outcome, done) => {
+      metrics.registerBatches.inc({ outcome });
+      if (!done) return;
+      metrics.registerChanges.inc(done.changes);
+      metrics.registerSequence.set(done.lastSequence);
+      metrics.indexRecords.set(done.records);
+    });
     if (config.unprotected) log({ level: 'warn', msg: 'serving without protections, for measurement: no audit trail, rate limits, quotas or probing limits' });
     else audit = await AuditTrail.open(config.auditDir ?? join(config.indexDir, AUDIT_DIR), secret, {
       flushMs: config.auditFlushMs,
@@ -67,13 +73,6 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
       log,
       onWritten: (n) => metrics.auditRecords.inc(n),
       onError: () => metrics.auditErrors.inc(),
-    });
-    register = await RegisterThread.start(registration.buildPath, secret, log, (outcome, done) => {
-      metrics.registerBatches.inc({ outcome });
-      if (!done) return;
-      metrics.registerChanges.inc(done.changes);
-      metrics.registerSequence.set(done.lastSequence);
-      metrics.indexRecords.set(done.records);
     });
     metrics.registerSequence.set(register.lastSequence);
     const service = await serveBuild(config, secret, registration.buildPath, log, metrics, audit, register);
