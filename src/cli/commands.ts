@@ -25,6 +25,8 @@ import { AUDIT_DIR } from '../audit/trail.js';
 import { recordsAbout, recordsWithConsent, verifyTrail } from '../audit/reader.js';
 import { secretPath } from './secretPath.js';
 import { changesForBuild } from '../register/carry.js';
+import { endOfLifeReason, glibcVersion, runtimeStatus } from '../runtime.js';
+import { uwsBuild } from '../server/uws.js';
 
 
 
@@ -121,6 +123,14 @@ export async function info(f: { index: string }): Promise<void> {
   } finally {
     registration.release();
   }
+}
+
+/** What this process runs on: the Node release, the uWebSockets.js build that loaded, glibc, and the release's end of life. */
+export function runtime(): void {
+  const status = runtimeStatus();
+  const glibc = glibcVersion();
+  const reason = status.pastEndOfLife ? { why: endOfLifeReason(glibc) } : {};
+  process.stdout.write(JSON.stringify({ node: status.node, abi: process.versions.modules, uws: uwsBuild.version, uwsPackage: uwsBuild.package, glibc: glibc ?? null, endOfLife: status.endOfLife ?? null, pastEndOfLife: status.pastEndOfLife, ...reason }) + '\n');
 }
 
 /** Removes builds no process reads any more, and partial builds of killed runs. */

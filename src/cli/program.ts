@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { LOG_LEVELS } from '../log.js';
 import { apply, APPLY_BATCH, APPLY_WINDOW } from './apply.js';
 import { clientsAdd, clientsList, clientsRevoke, clientsRotate } from './clients.js';
-import { auditQuery, auditVerify, build, check, demo, DEMO_DIR, DEMO_SIZE, gc, gen, info, serve } from './commands.js';
+import { auditQuery, auditVerify, build, check, demo, DEMO_DIR, DEMO_SIZE, gc, gen, info, runtime, serve } from './commands.js';
 
 /**
  * The `idv` command line, defined once: commander parses it and writes `idv --help` and
@@ -90,6 +90,8 @@ export function program(): Command {
 
   idv.command('info').description('what the served build was made from and holds, who reads it, whether a build runs').requiredOption('--index <dir>', 'the index directory').action(info);
   idv.command('gc').description('remove builds no running process reads').requiredOption('--index <dir>', 'the index directory').action(gc);
+
+  idv.command('runtime').description('the Node release, uWebSockets.js build and glibc this runs on, and whether the release is past its end of life').action(runtime);
 
   const audit = idv.command('audit').description('the audit trail');
   const trail = (cmd: Command) => secretFile(cmd.option('--index <dir>', 'the index directory').option('--audit-dir <dir>', 'the audit trail (default DIR/audit; env IDV_AUDIT_DIR)'));

@@ -13,7 +13,7 @@ import { openApiDocument } from '../contract/openapi.js';
 import { RequestValidator, type Validator } from '../contract/validator.js';
 import { RateLimiter } from './rateLimit.js';
 import { ProbeGuard, UNGUARDED, type AnswerGuard } from './probing.js';
-import { App, closeListenSocket, listenExclusively, listenShared, listenSocketPort, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
+import { App, closeListenSocket, listenExclusively, listenShared, listenSocketPort, uwsBuild, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 import { verifications, type Verification, type VerificationRoute } from './verifications.js';
 import type { AuditEntry } from '../audit/trail.js';
 import type { CandidateRefs } from '../verification/candidateRef.js';
@@ -189,7 +189,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const listenSocket = await (deps.sharedPort ? listenShared : listenExclusively)(app, config.host, config.port);
   const port = listenSocketPort(listenSocket);
   // A server thread's main thread says it once for all.
-  if (!deps.sharedPort) exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.records, dispatch: config.dispatch, threads: config.threads });
+  if (!deps.sharedPort) exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.records, dispatch: config.dispatch, threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
 
   return {
     port,

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { runtimeStatus } from '../runtime.js';
+import { glibcVersion, runtimeStatus } from '../runtime.js';
+import { uwsBuild } from './uws.js';
 import { ERRORS } from '../errors.js';
 
 /**
@@ -42,6 +43,7 @@ export class Metrics {
   // Gathered from every server thread: the main thread's count comes first and is the one kept
   // (it follows the register's changes); ready only when every thread is.
   readonly indexRecords = new Gauge({ name: 'idv_index_records', help: 'Citizens in the open index', registers: [this.registry], aggregator: 'first' });
+  readonly runtimeInfo = new Gauge({ name: 'idv_runtime_info', help: 'Always 1: the Node release, the uWebSockets.js build and the glibc the service runs on, in its labels', labelNames: ['node', 'uws', 'glibc'], registers: [this.registry], aggregator: 'max' });
   readonly runtimeEndOfLife = new Gauge({ name: 'idv_runtime_end_of_life', help: '1 when the Node release the service runs on is past its end of life (no security fixes)', registers: [this.registry], aggregator: 'max' });
   readonly ready = new Gauge({ name: 'idv_ready', help: '1 when the index is open and requests are served', registers: [this.registry], aggregator: 'min' });
   readonly auditRecords = new Counter({ name: 'idv_audit_records_total', help: 'Audit records written and synced', registers: [this.registry] });
@@ -107,6 +109,7 @@ export class Metrics {
   /** `process`: the process's own series (CPU, memory, event loop); once per process, on the main thread. */
   constructor({ process = true }: { process?: boolean } = {}) {
     if (process) collectDefaultMetrics({ register: this.registry, prefix: 'idv_' });
+    this.runtimeInfo.set({ node: globalThis.process.versions.node, uws: uwsBuild.version, glibc: glibcVersion() ?? 'none' }, 1);
     this.runtimeEndOfLife.set(runtimeStatus().pastEndOfLife ? 1 : 0);
     // Every series exists from the start at 0, so rate() and alerts see the first event.
     for (const code of Object.keys(ERRORS)) this.errors.inc({ code }, 0);

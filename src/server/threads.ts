@@ -12,7 +12,7 @@ import { ClientTable } from './clientTable.js';
 import type { Log } from './exchange.js';
 import type { Metrics } from './metrics.js';
 import { ProbeGuard, type Verdict } from './probing.js';
-import { reservePort } from './uws.js';
+import { reservePort, uwsBuild } from './uws.js';
 import type { RegisterCall, RegisterFailure, RegisterThread } from '../register/thread.js';
 
 /** What a server thread is started with. */
@@ -176,7 +176,7 @@ export async function startThreads(opts: {
   }
   metrics.indexRecords.set(opts.records);
   metrics.ready.set(1);
-  log({ level: 'info', msg: 'listening', host: config.host, port, records: opts.records, dispatch: 'threads', threads: config.threads });
+  log({ level: 'info', msg: 'listening', host: config.host, port, records: opts.records, dispatch: 'threads', threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
 
   return {
     port,

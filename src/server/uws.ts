@@ -1,36 +1,78 @@
 /**
- * The only module that touches uWebSockets.js. The package silently falls back to a
- * slow pure-JS server when its native binary does not load; we load the binary
- * directly instead, so a missing or incompatible binary stops the service at start.
+ * The only module that touches uWebSockets.js. Two builds are installed, and the first
+ * whose native binary loads on this Node and this C library serves:
+ *
+ * - v20.57 (`@btc-vision/uwebsockets.js`, a republish of the official v20.57.0 binaries):
+ *   Node 20, 22, 24 and 25, on glibc 2.38 or later. The supported runtime.
+ * - v20.30 (`@trufflesuite/uws-js-unofficial`): Node 16, 18 and 20 only, on older glibc
+ *   (Debian 12). Kept so the service still starts there, on a Node past its end of life.
+ *
+ * Both packages fall back, or point, to something slower when their binary does not load
+ * (v20.30 to a pure-JS server that cannot serve); we load the binaries directly, so the
+ * service serves on native uWS or refuses to start. The API the service uses is the same
+ * in both (App, listen with options, cork, onData, onAborted, end, the listen socket
+ * helpers), so nothing past this module knows which one runs.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type * as Uws from '@trufflesuite/uws-js-unofficial';
+import type * as Uws from '@btc-vision/uwebsockets.js';
 
-export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
+export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '@btc-vision/uwebsockets.js';
 
 const require = createRequire(import.meta.url);
-const PACKAGE = '@trufflesuite/uws-js-unofficial';
 
-function loadNative(): typeof Uws {
-  const root = dirname(require.resolve(`${PACKAGE}/package.json`));
-  const binary = join(root, 'binaries', `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
-  try {
-    return require(binary) as typeof Uws;
-  } catch (err) {
-    throw new Error(
-      `uWebSockets.js native binary did not load (${binary}): ${(err as Error).message}. ` +
-        'Refusing to run on the slow fallback implementation.',
-    );
-  }
+interface Build {
+  version: string;
+  /** The npm package that carries its binaries. */
+  package: string;
+  /** Where the binaries sit, from the folder of the package's main file (its package.json is not exported). */
+  folder: string;
 }
 
-const uws = loadNative();
+const BUILDS: readonly Build[] = [
+  { version: '20.57.0', package: '@btc-vision/uwebsockets.js', folder: '.' },
+  { version: '20.30.0', package: '@trufflesuite/uws-js-unofficial', folder: '../binaries' },
+];
+
+export interface LoadedUws {
+  version: string;
+  package: string;
+  binary: string;
+  uws: typeof Uws;
+}
+
+function binaryOf(build: Build): string {
+  return join(dirname(require.resolve(build.package)), build.folder, `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
+}
+
+/** The first build whose binary loads here; an error naming why each did not, when none does. */
+export function loadUws(builds: readonly Build[] = BUILDS): LoadedUws {
+  const failures: string[] = [];
+  for (const build of builds) {
+    const binary = binaryOf(build);
+    try {
+      return { version: build.version, package: build.package, binary, uws: require(binary) as typeof Uws };
+    } catch (err) {
+      failures.push(`v${build.version} (${binary}): ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(
+    `no uWebSockets.js native binary loads on Node ${process.versions.node} (ABI ${process.versions.modules}): ${failures.join('; ')}. ` +
+      'v20.57 needs glibc 2.38 or later (Debian 13, Ubuntu 24.04); on an older glibc only Node 20 with v20.30 serves. ' +
+      'Refusing to run on a slow fallback implementation.',
+  );
+}
+
+const loaded = loadUws();
+const uws = loaded.uws;
+
+/** Which uWebSockets.js build serves, for the start-up line and the runtime metric. */
+export const uwsBuild = { version: loaded.version, package: loaded.package } as const;
 
 export const App = uws.App;
 
-// LIBUS_LISTEN_EXCLUSIVE_PORT: bind without SO_REUSEPORT. The native listen takes
-// (host, port, options, callback); the package's typings omit that form.
+// LIBUS_LISTEN_EXCLUSIVE_PORT: bind without SO_REUSEPORT. Both builds' native listen takes
+// (host, port, options, callback); the typings omit that form.
 const LISTEN_EXCLUSIVE_PORT = 1;
 type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: Uws.us_listen_socket | false) => void) => void;
 
@@ -70,5 +112,3 @@ export async function reservePort(host: string, port: number): Promise<number> {
   closeListenSocket(socket);
   return bound;
 }
-
-
