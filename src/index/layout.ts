@@ -77,6 +77,17 @@ export interface WritableDbs extends IndexDbs {
   applied: Database<unknown, Buffer>;
 }
 
+/**
+ * A record's stored bytes, without copying: a view valid until the next read. lmdb's
+ * getBinaryFast hands back its shared read buffer (16 MiB) with `length` overridden to the
+ * value's size; Node 22 and later take subarray, set and friends from the array's own
+ * length, so a value used as it comes would run on to the buffer's end (and not open).
+ */
+export function storedRecord(dbs: IndexDbs, recordKey: Buffer): Buffer | undefined {
+  const bytes = dbs.records.getBinaryFast(recordKey);
+  return bytes && bytes.subarray(0, bytes.length);
+}
+
 // Address space only; the file grows with the data. 64 GiB leaves room for 98M records.
 const MAP_SIZE = 64 * 1024 ** 3;
 

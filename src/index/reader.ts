@@ -3,7 +3,7 @@ import { RecordCodec } from './codec.js';
 import { openDictionary } from './dictionary.js';
 import { RecordSeal } from './sealing.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, type KeyHasher } from './keys.js';
-import { currentBuildDir, openForReading, type IndexDbs, type IndexMeta } from './layout.js';
+import { currentBuildDir, openForReading, storedRecord, type IndexDbs, type IndexMeta } from './layout.js';
 import type { Secret } from './secret.js';
 import { CandidateRefs } from '../verification/candidateRef.js';
 
@@ -51,7 +51,7 @@ export class IndexReader {
 
   byId(idNumber: string): Citizen | undefined {
     const key = this.hash(idKeyText(idNumber), ID_KEY_BYTES);
-    const bytes = this.dbs.records.getBinaryFast(key);
+    const bytes = storedRecord(this.dbs, key);
     return bytes ? this.decode(key, bytes) : undefined;
   }
 
@@ -100,7 +100,7 @@ export class IndexReader {
         const hex = recordKey.toString('hex');
         if (seen.has(hex)) continue;
         seen.add(hex);
-        const bytes = this.dbs.records.getBinaryFast(recordKey);
+        const bytes = storedRecord(this.dbs, recordKey);
         if (bytes) found.push(this.decode(recordKey, bytes));
       }
     }

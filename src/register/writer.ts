@@ -6,7 +6,7 @@ import { ServiceError, type ItemError } from '../errors.js';
 import { RecordCodec } from '../index/codec.js';
 import { openDictionary } from '../index/dictionary.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from '../index/keys.js';
-import { LIVE_RECORDS, openForReading, openForWriting, readMeta, recordCount, type IndexMeta, type WritableDbs } from '../index/layout.js';
+import { LIVE_RECORDS, openForReading, openForWriting, readMeta, recordCount, storedRecord, type IndexMeta, type WritableDbs } from '../index/layout.js';
 import { RecordSeal } from '../index/sealing.js';
 import type { Secret } from '../index/secret.js';
 import { changedRecord, type ChangeBatch, type Op } from './changes.js';
@@ -304,7 +304,7 @@ export class RegisterWriter {
   }
 
   private read(idKey: Buffer): Citizen | undefined {
-    const stored = this.dbs.records.getBinaryFast(idKey);
+    const stored = storedRecord(this.dbs, idKey);
     if (!stored) return undefined;
     return this.codec.decode(this.seal ? this.seal.open(idKey, stored) : stored);
   }
