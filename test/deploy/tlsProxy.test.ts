@@ -7,10 +7,11 @@ import { readFileSync } from 'node:fs';
 import { ERRORS } from '../../src/errors.js';
 import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { KEYS, startTestServer, type TestServer } from '../helpers/server.js';
-import { NGINX, startTlsProxy, TEMPLATE, type TlsProxy } from '../helpers/tlsProxy.js';
+import { PROXY_TOOLS, startTlsProxy, TEMPLATE, type TlsProxy } from '../helpers/tlsProxy.js';
+import { debianTool } from '../helpers/tools.js';
 
-// CI installs nginx; elsewhere these tests run where it is installed.
-const runs = NGINX !== undefined || process.env.CI === 'true';
+const runs = PROXY_TOOLS;
+const PYTHON = debianTool('python3', 'python3', "the TLS proxy's 413 read by Python's urllib");
 
 let index: TempIndex;
 let service: TestServer;
@@ -158,11 +159,8 @@ describe.runIf(runs)('the TLS proxy in front of the service (deploy/nginx)', () 
       "        out.append([e.code, json.loads(e.read())['error']['code']])",
       'print(json.dumps(out))',
     ].join('\n');
-    const python = await run('python3', ['-c', pythonScript]).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined; // no Python on this machine
-      throw err;
-    });
-    if (!python) return;
+    if (!PYTHON) return;
+    const python = await run(PYTHON, ['-c', pythonScript]);
     expect(python.stderr).toBe('');
     expect(JSON.parse(python.stdout)).toEqual(sizes.map(() => [413, 'BODY_TOO_LARGE']));
   });

@@ -5,11 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/packageFiles.js';
 import { freePort } from './server.js';
+import { debianTool } from './tools.js';
 
 export const TEMPLATE = join(PACKAGE_ROOT, 'deploy', 'nginx', 'idv.conf.template');
 
-/** Debian's nginx, where installed (CI installs it). */
-export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => spawnSync(p, ['-v']).status === 0);
+const TESTS = 'the TLS proxy tests (test/deploy)';
+/** Debian's nginx and openssl (which makes the test's certificate), where installed; CI installs them. */
+export const NGINX = debianTool('nginx', 'nginx-light', TESTS);
+const OPENSSL = debianTool('openssl', 'openssl', TESTS);
+export const PROXY_TOOLS = NGINX !== undefined && OPENSSL !== undefined;
 
 export interface TlsProxy {
   port: number;
@@ -29,7 +33,7 @@ export async function startTlsProxy(upstreamPort: number): Promise<TlsProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'idv-nginx-'));
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
+  const made = spawnSync(OPENSSL!, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
   const port = await freePort();
   const values: Record<string, string> = { IDV_LISTEN: `127.0.0.1:${port}`, IDV_UPSTREAM: `127.0.0.1:${upstreamPort}`, IDV_TLS_CERT: certFile, IDV_TLS_KEY: keyFile };

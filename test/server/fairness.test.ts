@@ -7,6 +7,9 @@ import { IndexReader } from '../../src/index/reader.js';
 import { sha256Hex } from '../../src/server/clients.js';
 import { fullDateOf, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { call, KEYS, startTestServer, writeClientsFile, type TestServer } from '../helpers/server.js';
+import { debianTool } from '../helpers/tools.js';
+
+const WRK = debianTool('wrk', 'wrk', 'the fairness test under a flood (test/server/fairness.test.ts)');
 
 /**
  * One client floods 1,000-item search batches; another sends single ID checks meanwhile.
@@ -21,6 +24,7 @@ let server: TestServer;
 let people: { idNumber: string; fullName: string; dateOfBirth: string }[];
 
 beforeAll(async () => {
+  if (!WRK) return;
   index = await tempIndex({ synthetic: 20_000 });
   const reader = IndexReader.open(index.indexDir, index.secret);
   let seed = 1;
@@ -45,7 +49,7 @@ async function flood(bodies: string[], connections: number, seconds: number): Pr
   return { total: result.total, refused: result.non2xx };
 }
 
-describe('one client flooding search batches', () => {
+describe.runIf(WRK)('one client flooding search batches', () => {
   it("leaves another client's single checks answered, each within a bound, and is itself refused its excess", async () => {
     const batches: string[] = [];
     for (let at = 1000; at + 1000 <= people.length; at += 1000) {
