@@ -36,6 +36,10 @@ export interface ServeConfig {
   batchBodyLimitBytes: number; // /v1/verify/batch
   batchMaxItems: number;
   maxChangesPerBatch: number; // POST /v1/records (its body limit is batchBodyLimitBytes)
+  // A body over its limit is still read and dropped, for at most this long and this many
+  // bytes, before the 413 and the close: clients that write before they read then get it.
+  lingerMs: number;
+  lingerBytes: number;
   retryAfterSeconds: number; // Retry-After on 503
   shutdownGraceMs: number; // drain time for in-flight requests on SIGTERM
   auditDir?: string; // the audit trail; default DIR/audit beside the index's builds
@@ -74,6 +78,8 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   batchBodyLimitBytes: 2 * 1024 * 1024, // 2 MiB: 1,000 items of up to ~2 KiB
   batchMaxItems: 1000,
   maxChangesPerBatch: 1000,
+  lingerMs: 5000, // as the nginx template's lingering_time
+  lingerBytes: 64 * 1024 * 1024, // 64 MiB
   retryAfterSeconds: 1,
   shutdownGraceMs: 10_000, // 10 s
   auditFlushMs: 200,
@@ -138,6 +144,8 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   turnMs: int(1, 1000),
   bodyLimitBytes: int(256, 64 * 1024 * 1024),
   batchBodyLimitBytes: int(256, 256 * 1024 * 1024),
+  lingerMs: int(0, 60_000),
+  lingerBytes: int(0, 1024 * 1024 * 1024),
   batchMaxItems: int(1, 100_000),
   maxChangesPerBatch: int(1, 100_000),
   retryAfterSeconds: int(1, 3600),

@@ -219,6 +219,7 @@ export interface ServeOptions {
   shedDelay?: string;
   sliceItems?: string;
   turnMs?: string;
+  lingerMs?: string;
   demo?: boolean;
   unprotected?: boolean;
 }
@@ -239,6 +240,7 @@ async function serveWith(f: ServeOptions, indexDir: string, example?: Citizen): 
     shedQueueDelayMs: f.shedDelay,
     sliceItems: f.sliceItems,
     turnMs: f.turnMs,
+    lingerMs: f.lingerMs,
     auditDir: (f.auditDir ?? process.env.IDV_AUDIT_DIR) && resolve(f.auditDir ?? process.env.IDV_AUDIT_DIR!),
     unprotected: f.unprotected,
     logLevel: f.logLevel ?? process.env.IDV_LOG_LEVEL,

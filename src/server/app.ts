@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServeConfig } from '../config.js';
 import { logs } from '../log.js';
 import { rateLimited, ServiceError } from '../errors.js';
-import { readBody } from './body.js';
+import { readBody, type Linger } from './body.js';
 import { Admission, type Ticket } from './admission.js';
 import type { ClientRegistry, Scope, Client } from './clients.js';
 import { decodeBody, requestFormat } from './codec.js';
@@ -73,6 +73,8 @@ function authorizer(clients: ClientRegistry, limiter: Pick<RateLimiter, 'take'>,
 /** What an audited route's handler is admitted by: readiness, then the client's key, scope, share of the thread and rate. */
 interface Gate {
   exchanges: Exchanges;
+  /** How long a body over its limit is still read before its 413. */
+  linger: Linger;
   authorize: ReturnType<typeof authorizer>;
   isReady: () => boolean;
 }
@@ -104,12 +106,16 @@ function verificationHandler(gate: Gate, route: string, v: Verification) {
     const format = requestFormat(req.getHeader('content-type'));
     if (!format) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE');
     ex.format = format;
-    // Refused from the header: the connection is closed, so the rest is never read.
-    if (contentLength(req) > v.limit) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
-    readBody(res, v.limit, (outcome) => {
-      if (!outcome.ok) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
-      answer(ex, () => v.handle(decodeBody(outcome.body, format), client, ex.note ?? {}, ticket!));
-    });
+    // A body over the limit, declared or read, is refused 413 once read to its end (within a bound), then the connection closed.
+    readBody(
+      res,
+      v.limit,
+      (outcome) => {
+        if (!outcome.ok) return ex.fail(new ServiceError('BODY_TOO_LARGE'), true);
+        answer(ex, () => v.handle(decodeBody(outcome.body, format), client, ex.note ?? {}, ticket!));
+      },
+      { declaredTooLarge: contentLength(req) > v.limit, linger: gate.linger },
+    );
   }, v.items && ((req) => v.items!(contentLength(req))));
 }
 
@@ -160,7 +166,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   // One App's share of the server: a server thread's when there are several.
   const admission = new Admission({ maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs, threads: config.dispatch === 'threads' ? config.threads : 1, retryAfterSeconds: config.retryAfterSeconds, sliceItems: config.sliceItems });
   metrics.inFlightSource = () => admission.total;
-  const gate: Gate = { exchanges, authorize: authorizer(deps.clients, limiter, metrics, admission), isReady: () => ready };
+  const gate: Gate = { exchanges, linger: { ms: config.lingerMs, bytes: config.lingerBytes }, authorize: authorizer(deps.clients, limiter, metrics, admission), isReady: () => ready };
   metrics.indexRecords.set(deps.records);
   metrics.ready.set(1);
 

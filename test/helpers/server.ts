@@ -122,11 +122,11 @@ export function rawExchange(port: number, chunks: (string | Buffer)[], waitMs = 
  * A server over the fixture citizens for the tests of one file: started before them,
  * closed after. Read `current.server` inside tests.
  */
-export function fixtureServer(): { index: TempIndex; server: TestServer } {
+export function fixtureServer(config: Parameters<typeof startTestServer>[1] = {}): { index: TempIndex; server: TestServer } {
   const current = {} as { index: TempIndex; server: TestServer };
   beforeAll(async () => {
     current.index = await tempIndex({ input: fixture('citizens.ndjson') });
-    current.server = await startTestServer(current.index);
+    current.server = await startTestServer(current.index, config);
   });
   afterAll(async () => {
     await current.server.close();

@@ -7,7 +7,9 @@ import { PACKAGE_ROOT } from '../../src/packageFiles.js';
 import { call, fixtureServer, KEYS, rawExchange, type Reply } from '../helpers/server.js';
 import { CONTRACT } from '../helpers/contract.js';
 
-const current = fixtureServer();
+// Short, so that the lingering of a refused body shows within a test.
+const LINGER_MS = 600;
+const current = fixtureServer({ lingerMs: LINGER_MS });
 
 /** Checks an error reply: status from the catalogue, documented shape, Retry-After on 503. */
 function expectError(reply: Reply, code: keyof typeof ERRORS, field?: string): void {
@@ -49,20 +51,35 @@ describe('error codes over HTTP', () => {
     expectError(await call(current.server.url, '/v1/verify', { key: KEYS.full }), 'METHOD_NOT_ALLOWED');
   });
 
-  it('BODY_TOO_LARGE from Content-Length, answered before the body is read, and the connection closed', async () => {
+  it('BODY_TOO_LARGE from Content-Length: the body read to its end and dropped, then the answer, and the connection closed', async () => {
+    // A client that writes its whole body before it reads (Python's urllib does) reads the 413, not a broken pipe.
+    const body = 'x'.repeat(4 * 1024 * 1024);
+    const head = `POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const started = performance.now();
+    const { text, closedByServer } = await rawExchange(current.server.port, [head, body], 5000);
+    expect(text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(text).toContain('"code":"BODY_TOO_LARGE"');
+    expect(closedByServer).toBe(true);
+    // Answered when the body ended, not after the lingering time.
+    expect(performance.now() - started).toBeLessThan(LINGER_MS);
+  });
+
+  it('BODY_TOO_LARGE to a client that stops sending: answered once the lingering time is spent, and closed', async () => {
     const head = `POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n`;
+    const started = performance.now();
     const { text, closedByServer } = await rawExchange(current.server.port, [head, '{"idNumber":'], 5000);
     expect(text).toMatch(/^HTTP\/1\.1 413 /);
     expect(text).toContain('"code":"BODY_TOO_LARGE"');
     // Closed by the server, not left open waiting for the other 10 MB.
     expect(closedByServer).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(LINGER_MS - 50);
   });
 
-  it('BODY_TOO_LARGE for a chunked body that grows past the limit', async () => {
+  it('BODY_TOO_LARGE for a chunked body that grows past the limit, at its end', async () => {
     const head = `POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
     const chunk = 'x'.repeat(8192);
     const body = Array.from({ length: 4 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`);
-    const { text, closedByServer } = await rawExchange(current.server.port, [head, ...body], 5000);
+    const { text, closedByServer } = await rawExchange(current.server.port, [head, ...body, '0\r\n\r\n'], 5000);
     expect(text).toMatch(/^HTTP\/1\.1 413 /);
     expect(closedByServer).toBe(true);
   });
