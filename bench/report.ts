@@ -10,6 +10,7 @@ import type { RegisterResults } from './register.js';
 import { streamCost } from './registerRuns.js';
 import type { SoakResults } from './soak.js';
 import type { FairnessResults } from './fairness.js';
+import type { RuntimesResults } from './runtimes.js';
 import { targetsAt } from './targets.js';
 import { median } from './machine.js';
 
@@ -283,6 +284,37 @@ function renderFairness(runs: FairnessResults[]): string {
   ].join('\n');
 }
 
+function renderRuntimes(runs: RuntimesResults[]): string {
+  if (!runs.length) return '';
+  const rows = runs.flatMap((r) =>
+    r.runtimes.map((f) => {
+      const ratios = f.verify.map((v, i) => v / f.ceiling[i]);
+      const each = (values: number[]) => values.map((v) => v.toFixed(0)).join(', ');
+      return [
+        `| ${r.scale.toLocaleString('en')} | Node ${f.node} + uWS ${f.uws}<br><sub>${f.where}</sub>`,
+        `${show(median(f.ceiling), 'req/s')}<br><sub>${each(f.ceiling)}</sub>`,
+        `${show(median(f.verify), 'req/s')}<br><sub>${each(f.verify)}</sub>`,
+        `${median(ratios).toFixed(2)}`,
+        `${median(f.verifyP99Ms).toFixed(1)} ms`,
+        `${show(median(f.demographic), 'req/s')}<br><sub>${each(f.demographic)}</sub>`,
+        `${median(f.demographicP99Ms).toFixed(1)} ms`,
+        `${show(median(f.batchItems), 'items/s')} | ${r.date} |`,
+      ].join(' | ');
+    }),
+  );
+  const r = runs[0];
+  return [
+    '## Runtimes: Node 24 + uWebSockets.js 20.57 against Node 20 + uWebSockets.js 20.30',
+    '',
+    `\`npm run bench:runtimes -- --scale N\`: the same index served by each runtime in turn, in ${r.rounds} interleaved rounds (each round starts with the other one), each beside the bare uWS ceiling of its own runtime measured in the same round; wrk -t1 on this machine, ${r.connections} connections (batches: 4), ${r.seconds} s a figure; medians, and each round's figure below. Node 20 runs on this machine's Debian 12 (glibc 2.36); Node 24 in a Debian 13 root (glibc 2.41) on the same kernel and disk. Measured on ${r.machine}.`,
+    '',
+    '| citizens | runtime | ceiling | POST /v1/verify | of the ceiling | verify p99 | POST /v1/verify/demographic | search p99 | batch | date |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
 export function renderAll(): string {
   const all = savedRuns<SuiteResults>('scale');
   const analysis = handWritten(MANUAL);
@@ -296,6 +328,7 @@ export function renderAll(): string {
     renderRegister(savedRuns<RegisterResults>('register')),
     renderSoak(savedRuns<SoakResults>('soak')),
     renderFairness(savedRuns<FairnessResults>('fairness')),
+    renderRuntimes(savedRuns<RuntimesResults>('runtimes')),
     renderImports(savedRuns<ImportResults>('import')),
     analysis,
   ].join('\n');

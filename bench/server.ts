@@ -10,6 +10,8 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Where its audit trail goes (removed when it exits); none when given --audit-dir or --unprotected. */
   auditDir?: string;
+  /** The Node release and uWebSockets.js build it runs on, from its "listening" line. */
+  runtime?: { node: string; uws: string };
   /** Resolves when the server has read its index into the page cache (our server only). */
   warm?: Promise<void>;
   stop(): Promise<void>;
@@ -26,10 +28,13 @@ function auditDirFor(args: string[]): string | undefined {
   return mkdtempSync(join(PACKAGE_ROOT, '.idv', 'bench-audit-'));
 }
 
-/** Starts `idv serve` in its own process and waits for its "listening" log line. */
-export function startServerProcess(args: string[]): Promise<ServerProcess> {
+/**
+ * Starts `idv serve` in its own process and waits for its "listening" log line. `idv`: the
+ * command that runs the CLI (default: this Node and this tree's bin/idv.js).
+ */
+export function startServerProcess(args: string[], idv: string[] = [process.execPath, join(PACKAGE_ROOT, 'bin', 'idv.js')]): Promise<ServerProcess> {
   const auditDir = auditDirFor(args);
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'idv.js'), 'serve', '--port', '0', ...args, ...(auditDir ? ['--audit-dir', auditDir] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(idv[0], [...idv.slice(1), 'serve', '--port', '0', ...args, ...(auditDir ? ['--audit-dir', auditDir] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   if (auditDir) child.once('exit', () => rmSync(auditDir, { recursive: true, force: true }));
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
@@ -48,7 +53,30 @@ export function startServerProcess(args: string[]): Promise<ServerProcess> {
           child.kill('SIGTERM');
         });
       child.off('exit', exitedEarly);
-      resolve({ url: `http://127.0.0.1:${event.port}`, port: event.port, child, auditDir, warm, stop });
+      resolve({ url: `http://127.0.0.1:${event.port}`, port: event.port, runtime: { node: event.node, uws: event.uws }, child, auditDir, warm, stop });
     });
   });
+}
+
+/**
+ * A bench server of its own (dist/bench/ceiling.js) that prints {"port": N} once it listens.
+ * `command`: how to run the script (default: this Node and this tree's dist/bench/SCRIPT).
+ */
+export async function startBenchServer(script = 'ceiling.js', args: string[] = [], command: string[] = [process.execPath, join(PACKAGE_ROOT, 'dist', 'bench', script)]): Promise<ServerProcess> {
+  const child = spawn(command[0], [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited with code ${code}`)));
+    child.stdout!.once('data', (d) => resolve(JSON.parse(String(d)).port));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
 }

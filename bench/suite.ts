@@ -4,9 +4,6 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { currentBuildDir, DB_FILE } from '../src/index/layout.js';
-import { IndexReader } from '../src/index/reader.js';
-import { defaultSecretPath, Secret } from '../src/index/secret.js';
-import { Random } from '../src/synth/random.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import { readBuildFigures, type BuildFigures } from './build.js';
 import { BENCH_KEY, benchIndex } from './benchIndex.js';
@@ -15,11 +12,11 @@ import { machine, median, today } from './machine.js';
 import { microbenchmarks } from './micro.js';
 import { saveResults, type SuiteResults } from './report.js';
 import { anonMemory, durationBuckets, quantileBetween } from './scrape.js';
-import { startServerProcess, type ServerProcess } from './server.js';
+import { startBenchServer, startServerProcess, type ServerProcess } from './server.js';
 import { check, targetsAt, type Figure } from './targets.js';
 import { wrkAvailable, wrkLoad } from './wrk.js';
 import { openLoop } from './openloop.js';
-import { fullDateWithin } from './matching/pairs.js';
+import { bodiesFrom, type Bodies } from './bodies.js';
 
 /**
  * The benchmark suite: every figure of the national-scale targets, measured on one
@@ -59,24 +56,6 @@ async function timeToReady(dir: string, clients: string): Promise<number> {
   const elapsed = (performance.now() - started) / 1000;
   await server.stop();
   return elapsed;
-}
-
-function bodiesFrom(dir: string): { verify: string[]; demographic: string[]; batch: string[] } {
-  const reader = IndexReader.open(dir, Secret.load(defaultSecretPath(dir)));
-  const random = new Random(42);
-  const people = reader.sample(Number(smoke ? 2000 : args.sample), () => random.next());
-  void reader.close();
-  // 10% of verify bodies name an ID number nobody has (another serial).
-  const verify = people.map((p) => {
-    const idNumber = random.chance(0.1) ? p.idNumber.slice(0, 6) + String((Number(p.idNumber.slice(6)) + 500_007) % 1e6).padStart(6, '0') : p.idNumber;
-    return JSON.stringify({ idNumber, fullName: p.fullName, dateOfBirth: fullDateWithin(p.dateOfBirth, random), gender: p.gender });
-  });
-  const demographic = people.map((p) => JSON.stringify({ fullName: p.fullName, dateOfBirth: fullDateWithin(p.dateOfBirth, random) }));
-  const batch: string[] = [];
-  for (let i = 0; i + 1000 <= verify.length && batch.length < 20; i += 1000) {
-    batch.push(`{"items":[${verify.slice(i, i + 1000).map((b) => `{"type":"id",${b.slice(1)}`).join(',')}]}`);
-  }
-  return { verify, demographic, batch };
 }
 
 type Generate = typeof wrkLoad;
@@ -135,19 +114,12 @@ async function overload(server: ServerProcess, bodies: string[], sustainable: nu
   };
 }
 
-/** A bench server of its own (ceiling.js) that prints {"port": N} once it listens. */
-async function startBenchServer(script = 'ceiling.js', args: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'bench', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d) => resolve(JSON.parse(String(d)).port)));
-  return { url: `http://127.0.0.1:${port}`, port, child, stop: async () => void child.kill('SIGTERM') };
-}
-
 /**
  * What encryption at rest, the audit trail, rate limits and probing limits cost: the
  * served index against the same people built --unsealed and served --unprotected, in
  * interleaved rounds of the same load, the median of each.
  */
-async function protectionsCost(generate: Generate, tool: string, bodies: ReturnType<typeof bodiesFrom>, add: (key: string, name: string, unit: string, value: number, note?: string) => void): Promise<void> {
+async function protectionsCost(generate: Generate, tool: string, bodies: Bodies, add: (key: string, name: string, unit: string, value: number, note?: string) => void): Promise<void> {
   const on = await benchIndex(scale, args.rebuild);
   const off = await benchIndex(scale, args.rebuild, true);
   const offBuild = readBuildFigures(off.dir);
@@ -180,7 +152,7 @@ async function protectionsCost(generate: Generate, tool: string, bodies: ReturnT
  * Interleaved rounds of the same load at each concurrency; the median of each, with
  * every round in the note.
  */
-async function designs(generate: Generate, tool: string, bodies: ReturnType<typeof bodiesFrom>, add: (key: string, name: string, unit: string, value: number, note?: string) => void, dir: string, clients: string): Promise<void> {
+async function designs(generate: Generate, tool: string, bodies: Bodies, add: (key: string, name: string, unit: string, value: number, note?: string) => void, dir: string, clients: string): Promise<void> {
   const servers = [await startServerProcess(['--index', dir, '--clients', clients, '--dispatch', 'threads']), await startServerProcess(['--index', dir, '--clients', clients, '--dispatch', 'pool'])];
   try {
     await Promise.all(servers.map((s) => s.warm));
@@ -216,7 +188,7 @@ function placement(): string {
 async function main(): Promise<void> {
   const { dir, clients } = await benchIndex(scale, args.rebuild);
   const build: BuildFigures | undefined = readBuildFigures(dir);
-  const bodies = bodiesFrom(dir);
+  const bodies = bodiesFrom(dir, Number(smoke ? 2000 : args.sample));
   const useWrk = await wrkAvailable();
   const generate: Generate = useWrk ? wrkLoad : load;
   const tool = useWrk ? 'wrk' : 'autocannon';
