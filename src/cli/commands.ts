@@ -220,6 +220,7 @@ export interface ServeOptions {
   sliceItems?: string;
   turnMs?: string;
   lingerMs?: string;
+  lingerBytes?: string;
   demo?: boolean;
   unprotected?: boolean;
 }
@@ -241,6 +242,7 @@ async function serveWith(f: ServeOptions, indexDir: string, example?: Citizen): 
     sliceItems: f.sliceItems,
     turnMs: f.turnMs,
     lingerMs: f.lingerMs,
+    lingerBytes: f.lingerBytes,
     auditDir: (f.auditDir ?? process.env.IDV_AUDIT_DIR) && resolve(f.auditDir ?? process.env.IDV_AUDIT_DIR!),
     unprotected: f.unprotected,
     logLevel: f.logLevel ?? process.env.IDV_LOG_LEVEL,

@@ -28,6 +28,7 @@ function serveOptions(cmd: Command): Command {
     .option('--slice-items <n>', "items of one client run before the next client's turn")
     .option('--turn-ms <ms>', 'work done in one go before a server thread reads its sockets again')
     .option('--linger-ms <ms>', 'a body over its limit is still read and dropped this long before its 413, so clients that write first read it')
+    .option('--linger-bytes <n>', 'and at most this many bytes of it')
     .option('--audit-dir <dir>', 'the audit trail (default DIR/audit; env IDV_AUDIT_DIR)')
     .addOption(new Option('--log-level <level>', 'debug logs a line per answer (env IDV_LOG_LEVEL)').choices([...LOG_LEVELS]))
     .option('--log-client-errors', 'a line per 4xx answer, at info')

@@ -7,11 +7,12 @@
  * - v20.30 (`@trufflesuite/uws-js-unofficial`): Node 16, 18 and 20 only, on older glibc
  *   (Debian 12). Kept so the service still starts there, on a Node past its end of life.
  *
- * Both packages fall back, or point, to something slower when their binary does not load
- * (v20.30 to a pure-JS server that cannot serve); we load the binaries directly, so the
- * service serves on native uWS or refuses to start. The API the service uses is the same
- * in both (App, listen with options, cork, onData, onAborted, end, the listen socket
- * helpers), so nothing past this module knows which one runs.
+ * The binaries are loaded directly, not through the packages' loaders: v20.30's falls back
+ * to a pure-JS server that cannot serve when its binary does not load. So the service
+ * serves on native uWS or refuses to start, naming each binary and why it did not load.
+ * The API the service uses is the same in both (App, listen with options, cork, onData,
+ * onAborted, end, the listen socket helpers; none of the calls that differ, such as
+ * sendFirstFragment), so nothing past this module knows which one runs.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
