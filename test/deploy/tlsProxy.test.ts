@@ -123,6 +123,18 @@ describe.runIf(runs)('the TLS proxy in front of the service (deploy/nginx)', () 
     expect(huge.text).toContain('"code":"HEADERS_TOO_LARGE"');
   });
 
+  it('answers a request of 100 headers, refuses a header of 8 KiB with 431, and Content-Length beside Transfer-Encoding with 400', async () => {
+    const many = Array.from({ length: 100 }, (_, i) => `X-Extra-${i}: ${i}\r\n`).join('');
+    const ok = await rawTls([post('/v1/verify', verifyBody('001090000101', 'Nguyễn Văn An'), many)], { expectAnswers: 1 });
+    expect(ok.statuses).toEqual([200]);
+    const big = await rawTls([post('/v1/verify', verifyBody('001090000101', 'Nguyễn Văn An'), `X-Big: ${'a'.repeat(8192)}\r\n`)]);
+    expect(big.statuses).toEqual([431]);
+    expect(big.text).toContain('"code":"HEADERS_TOO_LARGE"');
+    const both = await rawTls([`POST /v1/verify HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`]);
+    expect(both.statuses).toEqual([400]);
+    expect(both.text).toContain('"code":"MALFORMED_REQUEST"');
+  });
+
   it('answers 413 to a client that writes a 20 MB body before reading, and closes when asked to', async () => {
     const body = 'x'.repeat(20 * 1024 * 1024);
     const r = await rawTls([post('/v1/verify', body, 'Connection: close\r\n') + post('/v1/verify', verifyBody('001090000101', 'Nguyễn Văn An'))], { waitMs: 8000 });
