@@ -13,7 +13,7 @@ export function debianTool(program: string, pkg: string, tests: string): string 
     .map((dir) => dir + program)
     .find((path) => spawnSync(path, ['--version'], { stdio: 'ignore' }).error === undefined);
   if (found) return found;
-  if (process.env.CI === 'true') throw new Error(`${tests} need ${program}: apt-get install ${pkg} (.ci/run installs it)`);
-  process.stderr.write(`skipped: ${tests} need ${program} (apt-get install ${pkg})\n`);
+  if (process.env.CI === 'true') throw new Error(`${program} not found (apt-get install ${pkg}; .ci/run installs it): ${tests} cannot run`);
+  process.stderr.write(`${program} not found (apt-get install ${pkg}): skipping ${tests}\n`);
   return undefined;
 }
