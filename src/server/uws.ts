@@ -59,7 +59,8 @@ export function loadUws(builds: readonly Build[] = BUILDS): LoadedUws {
   }
   throw new Error(
     `no uWebSockets.js native binary loads on Node ${process.versions.node} (ABI ${process.versions.modules}): ${failures.join('; ')}. ` +
-      'v20.57 needs glibc 2.38 or later (Debian 13, Ubuntu 24.04); on an older glibc only Node 20 with v20.30 serves. ' +
+      'v20.57 needs glibc 2.38 or later (Debian 13, Ubuntu 24.04); on an older glibc only Node 20 with v20.30 serves ' +
+      "(npm install, npm start and npm test choose it; after `npm install <package>`, run `npm run prepare`). " +
       'Refusing to run on a slow fallback implementation.',
   );
 }
