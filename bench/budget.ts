@@ -1,3 +1,4 @@
+import { LiveCount } from '../src/server/liveCount.js';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { auditKeys, GENESIS, renderEntry, sealFragment } from '../src/audit/chain.js';
@@ -201,9 +202,11 @@ async function httpThroughput(
   validators: Record<'generated' | 'handWritten', Validator>,
 ): Promise<Record<'generated' | 'handWritten', number[]>> {
   const config = serveConfig({ indexDir: '.', secretFile: '.', demo: true, port: 0, dispatch: 'inline', shedQueueDelayMs: 60_000 });
+  const count = new LiveCount();
+  count.set(reader.meta.records);
   const servers = {
-    generated: await startServer({ config, dispatcher, clients, metrics, records: reader.meta.records, candidateRefs: reader.candidateRefs, validator: validators.generated }),
-    handWritten: await startServer({ config, dispatcher, clients, metrics, records: reader.meta.records, candidateRefs: reader.candidateRefs, validator: validators.handWritten }),
+    generated: await startServer({ config, dispatcher, clients, metrics, count, candidateRefs: reader.candidateRefs, validator: validators.generated }),
+    handWritten: await startServer({ config, dispatcher, clients, metrics, count, candidateRefs: reader.candidateRefs, validator: validators.handWritten }),
   };
   const out = { generated: [] as number[], handWritten: [] as number[] };
   try {

@@ -17,7 +17,7 @@ export type RegisterCall = { call: 'apply'; client: string; batch: ChangeBatch }
 export type RegisterFailure = ErrorBody['error'] | { code: 'INTERNAL'; message: string; internal: ReturnType<typeof loggableError> };
 
 type ToRegister = ({ id: number } & RegisterCall) | { id: number; call: 'close' } | { id: number; call: 'switch'; buildPath: string };
-type FromRegister = { id: number; value?: unknown; failure?: RegisterFailure } | { type: 'ready'; lastSequence: number } | { type: 'failed'; message: string };
+type FromRegister = { id: number; value?: unknown; failure?: RegisterFailure } | { type: 'ready'; lastSequence: number; records: number } | { type: 'failed'; message: string };
 
 export function failureOf(err: unknown): RegisterFailure {
   if (err instanceof ServiceError) return err.toBody().error;
@@ -50,6 +50,8 @@ export class RegisterThread implements Register {
     private readonly counted: (outcome: 'applied' | 'replayed' | 'refused', done?: { changes: number; lastSequence: number; records: number }) => void,
     /** The last change applied when the writer opened its build. */
     readonly lastSequence: number,
+    /** The citizens on record then: the build's count with the changes applied since. */
+    readonly records: number,
   ) {
     worker.on('message', (m: FromRegister) => {
       if (!('id' in m)) return;
@@ -75,11 +77,11 @@ export class RegisterThread implements Register {
   /** `counted`: each batch's outcome, and where an accepted one left the register, for the metrics. */
   static async start(buildPath: string, secret: Secret, log: (event: Record<string, unknown>) => void, counted: RegisterThread['counted'] = () => {}): Promise<RegisterThread> {
     const worker = new Worker(workerPath('register'), { workerData: { buildPath, secretHex: secret.hex } });
-    const lastSequence = await new Promise<number>((resolve, reject) => {
-      worker.once('message', (m: FromRegister) => ('type' in m && m.type === 'ready' ? resolve(m.lastSequence) : reject(new Error('type' in m && m.type === 'failed' ? m.message : 'the register did not start'))));
+    const { lastSequence, records } = await new Promise<{ lastSequence: number; records: number }>((resolve, reject) => {
+      worker.once('message', (m: FromRegister) => ('type' in m && m.type === 'ready' ? resolve(m) : reject(new Error('type' in m && m.type === 'failed' ? m.message : 'the register did not start'))));
       worker.once('error', reject);
     });
-    return new RegisterThread(worker, log, counted, lastSequence);
+    return new RegisterThread(worker, log, counted, lastSequence, records);
   }
 
   apply(client: string, batch: ChangeBatch): Promise<{ answer: BatchAnswer; replayed: boolean }> {
@@ -104,7 +106,7 @@ export class RegisterThread implements Register {
    * the new one's source was taken are carried in first. Refused (and the old build kept)
    * when the new build does not say which changes its source holds.
    */
-  switchTo(buildPath: string): Promise<{ carried: number; through: number; lastSequence: number }> {
+  switchTo(buildPath: string): Promise<{ carried: number; through: number; lastSequence: number; records: number }> {
     return this.ask({ call: 'switch', buildPath });
   }
 
@@ -152,9 +154,10 @@ export function runRegisterThread(parent: MessagePort, data: { buildPath: string
       }
       if (m.call === 'switch') {
         const next = RegisterWriter.open(m.buildPath, secret);
-        let value: ReturnType<RegisterWriter['carryFrom']> & { lastSequence: number };
+        let value: ReturnType<RegisterWriter['carryFrom']> & { lastSequence: number; records: number };
         try {
-          value = { ...next.carryFrom(writer), lastSequence: next.lastSequence };
+          // The count after the carried changes: births and deaths the new build's source lacked included.
+          value = { ...next.carryFrom(writer), lastSequence: next.lastSequence, records: next.records };
         } catch (err) {
           void next.close();
           throw err;
@@ -172,5 +175,5 @@ export function runRegisterThread(parent: MessagePort, data: { buildPath: string
       parent.postMessage({ id: m.id, failure: failureOf(err) } satisfies FromRegister);
     }
   });
-  parent.postMessage({ type: 'ready', lastSequence: writer.lastSequence } satisfies FromRegister);
+  parent.postMessage({ type: 'ready', lastSequence: writer.lastSequence, records: writer.records } satisfies FromRegister);
 }

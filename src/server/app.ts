@@ -3,6 +3,7 @@ import type { ServeConfig } from '../config.js';
 import { logs } from '../log.js';
 import { rateLimited, ServiceError } from '../errors.js';
 import { readBody, type Linger } from './body.js';
+import type { LiveCount } from './liveCount.js';
 import { Admission, type Ticket } from './admission.js';
 import type { ClientRegistry, Scope, Client } from './clients.js';
 import { decodeBody, requestFormat } from './codec.js';
@@ -25,7 +26,8 @@ export interface ServerDeps {
   dispatcher: Dispatcher;
   clients: ClientRegistry;
   metrics: Metrics;
-  records: number;
+  /** The citizens held now (the register's count), for /readyz. */
+  count: LiveCount;
   log?: Log;
   /** Where each decision is recorded (the audit trail); none in tests that do not need it. */
   audit?: (entry: AuditEntry) => void;
@@ -167,7 +169,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const admission = new Admission({ maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs, threads: config.dispatch === 'threads' ? config.threads : 1, retryAfterSeconds: config.retryAfterSeconds, sliceItems: config.sliceItems });
   metrics.inFlightSource = () => admission.total;
   const gate: Gate = { exchanges, linger: { ms: config.lingerMs, bytes: config.lingerBytes }, authorize: authorizer(deps.clients, limiter, metrics, admission), isReady: () => ready };
-  metrics.indexRecords.set(deps.records);
+  metrics.indexRecords.set(deps.count.get());
   metrics.ready.set(1);
 
   const app = App();
@@ -190,12 +192,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     app.any('/v1/changes', wrongMethod);
   }
   const scrape = deps.scrape ?? (async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }));
-  operationalRoutes(app, exchanges, scrape, () => ({ ready, records: deps.records }), JSON.stringify(openApiDocument(config)));
+  operationalRoutes(app, exchanges, scrape, () => ({ ready, records: deps.count.get() }), JSON.stringify(openApiDocument(config)));
 
   const listenSocket = await (deps.sharedPort ? listenShared : listenExclusively)(app, config.host, config.port);
   const port = listenSocketPort(listenSocket);
   // A server thread's main thread says it once for all.
-  if (!deps.sharedPort) exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.records, dispatch: config.dispatch, threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
+  if (!deps.sharedPort) exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.count.get(), dispatch: config.dispatch, threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
 
   return {
     port,

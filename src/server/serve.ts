@@ -16,6 +16,7 @@ import { InlineDispatcher, PoolDispatcher, type Dispatcher } from './dispatch.js
 import type { Log } from './exchange.js';
 import { Metrics } from './metrics.js';
 import { RegisterThread } from '../register/thread.js';
+import { LiveCount } from './liveCount.js';
 
 export interface Service {
   server: RunningServer;
@@ -29,7 +30,7 @@ export interface Service {
    */
   reload(): Promise<void>;
   /** The threads' move to another build (the threads design only). */
-  switchBuild?: (path: string, records: number) => Promise<void>;
+  switchBuild?: (path: string) => Promise<void>;
 }
 
 /** The server writes in the index directory (its reader registration, the register's changes, the trail by default): refused at once if it cannot. */
@@ -58,13 +59,19 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   let register: RegisterThread | undefined;
   try {
     const metrics = new Metrics();
+    // The citizens held: the build's count at first, then the register's after each batch and build switch.
+    const count = new LiveCount();
+    const counted = (records: number) => {
+      count.set(records);
+      metrics.indexRecords.set(records);
+    };
     // The register's writer opens the index first, checking the secret's fingerprint: a wrong secret is named so, not as a trail that fails to authenticate.
     register = await RegisterThread.start(registration.buildPath, secret, log, (outcome, done) => {
       metrics.registerBatches.inc({ outcome });
       if (!done) return;
       metrics.registerChanges.inc(done.changes);
       metrics.registerSequence.set(done.lastSequence);
-      metrics.indexRecords.set(done.records);
+      counted(done.records);
     });
     if (config.unprotected) log({ level: 'warn', msg: 'serving without protections, for measurement: no audit trail, rate limits, quotas or probing limits' });
     else audit = await AuditTrail.open(config.auditDir ?? join(config.indexDir, AUDIT_DIR), secret, {
@@ -75,7 +82,7 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
       onError: () => metrics.auditErrors.inc(),
     });
     metrics.registerSequence.set(register.lastSequence);
-    const service = await serveBuild(config, secret, registration.buildPath, log, metrics, audit, register);
+    const service = await serveBuild(config, secret, registration.buildPath, log, metrics, audit, register, count);
     const writer = register;
     // A build refused (it does not say which changes it holds) is not tried again until `current` moves on.
     let refused: string | undefined;
@@ -86,11 +93,11 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
       if (!service.switchBuild) return void log({ level: 'warn', msg: 'a new build is published; this dispatch design serves it after a restart', build: basename(next) });
       const nextRegistration = ReaderRegistration.register(config.indexDir);
       try {
-        const reader = IndexReader.openBuild(nextRegistration.buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
-        const records = reader.meta.records;
-        await reader.close();
-        const { carried, lastSequence } = await writer.switchTo(nextRegistration.buildPath);
-        await service.switchBuild(nextRegistration.buildPath, records);
+        // Opened here first: a build of another format or secret is refused before the register moves.
+        await IndexReader.openBuild(nextRegistration.buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' }).close();
+        const { carried, lastSequence, records } = await writer.switchTo(nextRegistration.buildPath);
+        await service.switchBuild(nextRegistration.buildPath);
+        counted(records);
         metrics.registerSequence.set(lastSequence);
         void warmPageCache(join(nextRegistration.buildPath, DB_FILE)).catch(() => {});
         const previous = registration;
@@ -154,13 +161,15 @@ function served(config: Readonly<ServeConfig>, server: RunningServer, replace: (
   return { server, demoKey, records, reload: async () => {} };
 }
 
-async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log, metrics: Metrics, audit: AuditTrail | undefined, register: RegisterThread): Promise<Service> {
+async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log, metrics: Metrics, audit: AuditTrail | undefined, register: RegisterThread, count: LiveCount): Promise<Service> {
   // Opening on the main thread checks format and secret before any thread starts.
   const reader = IndexReader.openBuild(buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
-  const records = reader.meta.records;
+  // The register's count: the build's, with the births and deaths applied to it since.
+  const records = register.records;
+  count.set(records);
   if (config.dispatch === 'threads') {
     await reader.close();
-    return serveOnThreads(config, secret, buildPath, records, log, metrics, audit, register);
+    return serveOnThreads(config, secret, buildPath, count, log, metrics, audit, register);
   }
   let dispatcher: Dispatcher;
   if (config.dispatch === 'inline') {
@@ -180,7 +189,7 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
     const { entries, demoKey } = clientSource(config);
     const clients = new ClientRegistry(entries, defaultLimits(config));
     const candidateRefs = new CandidateRefs(secret.bytes);
-    const server = await startServer({ config, dispatcher, clients, metrics, records, log, audit: audit && ((entry) => audit.record(entry)), candidateRefs, register });
+    const server = await startServer({ config, dispatcher, clients, metrics, count, log, audit: audit && ((entry) => audit.record(entry)), candidateRefs, register });
     return served(config, server, (next) => clients.replace(next), buildPath, log, demoKey, records);
   } catch (err) {
     await dispatcher.close();
@@ -188,11 +197,11 @@ async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPa
   }
 }
 
-async function serveOnThreads(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, records: number, log: Log, metrics: Metrics, audit: AuditTrail | undefined, register: RegisterThread): Promise<Service> {
+async function serveOnThreads(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, count: LiveCount, log: Log, metrics: Metrics, audit: AuditTrail | undefined, register: RegisterThread): Promise<Service> {
   const { entries, demoKey } = clientSource(config);
-  const server = await startThreads({ config, secret, buildPath, records, clients: entries, metrics, audit, register, log });
+  const server = await startThreads({ config, secret, buildPath, count, clients: entries, metrics, audit, register, log });
   // The main thread follows the file and hands each version to every thread.
-  const service = served(config, server, (next) => server.replaceClients(next), buildPath, log, demoKey, records);
-  service.switchBuild = (path, count) => server.switchBuild(path, count);
+  const service = served(config, server, (next) => server.replaceClients(next), buildPath, log, demoKey, count.get());
+  service.switchBuild = (path) => server.switchBuild(path);
   return service;
 }

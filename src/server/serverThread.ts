@@ -11,6 +11,7 @@ import { InlineDispatcher } from './dispatch.js';
 import { Metrics } from './metrics.js';
 import { RelayedGuard, type Verdict } from './probing.js';
 import { RateLimiter } from './rateLimit.js';
+import { LiveCount } from './liveCount.js';
 import type { FromThread, ThreadData, ToThread } from './threads.js';
 import { errorOf, type Register, type RegisterCall } from '../register/thread.js';
 
@@ -65,7 +66,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
       dispatcher,
       clients,
       metrics,
-      records: data.records,
+      count: new LiveCount(data.count),
       log: (event) => say({ type: 'log', event }),
       audit: config.unprotected ? undefined : (entry) => audit.record(entry),
       candidateRefs: new CandidateRefs(secret.bytes),

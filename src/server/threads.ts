@@ -13,6 +13,7 @@ import type { Log } from './exchange.js';
 import type { Metrics } from './metrics.js';
 import { ProbeGuard, type Verdict } from './probing.js';
 import { reservePort, uwsBuild } from './uws.js';
+import type { LiveCount } from './liveCount.js';
 import type { RegisterCall, RegisterFailure, RegisterThread } from '../register/thread.js';
 
 /** What a server thread is started with. */
@@ -20,7 +21,8 @@ export interface ThreadData {
   config: ServeConfig;
   buildPath: string;
   secretHex: string;
-  records: number;
+  /** The live count of citizens (LiveCount's memory). */
+  count: SharedArrayBuffer;
   /** The ClientTable's memory: rate buckets and the probing guard's attention flags. */
   table: SharedArrayBuffer;
   clients: ClientEntry[];
@@ -58,7 +60,7 @@ export interface ThreadedServer extends RunningServer {
   /** Hands every thread a new set of clients (a reload of the clients file). */
   replaceClients(entries: ClientEntry[]): void;
   /** Every thread serves this build from its next request on; resolves once all do. */
-  switchBuild(path: string, records: number): Promise<void>;
+  switchBuild(path: string): Promise<void>;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function startThreads(opts: {
   config: Readonly<ServeConfig>;
   secret: Secret;
   buildPath: string;
-  records: number;
+  count: LiveCount;
   clients: ClientEntry[];
   metrics: Metrics;
   audit?: AuditTrail;
@@ -139,7 +141,7 @@ export async function startThreads(opts: {
   }
 
   function spawn(): Promise<Worker> {
-    const data: ThreadData = { config: { ...config, port }, buildPath, secretHex: opts.secret.hex, records: opts.records, table: table.buffer, clients, register: opts.register !== undefined };
+    const data: ThreadData = { config: { ...config, port }, buildPath, secretHex: opts.secret.hex, count: opts.count.buffer, table: table.buffer, clients, register: opts.register !== undefined };
     const worker = new Worker(workerPath('server'), { workerData: data });
     return new Promise((resolve, reject) => {
       let listening = false;
@@ -174,9 +176,9 @@ export async function startThreads(opts: {
     await Promise.all([...threads].map((t) => t.terminate()));
     throw (failure as PromiseRejectedResult).reason;
   }
-  metrics.indexRecords.set(opts.records);
+  metrics.indexRecords.set(opts.count.get());
   metrics.ready.set(1);
-  log({ level: 'info', msg: 'listening', host: config.host, port, records: opts.records, dispatch: 'threads', threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
+  log({ level: 'info', msg: 'listening', host: config.host, port, records: opts.count.get(), dispatch: 'threads', threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
 
   return {
     port,
@@ -184,7 +186,7 @@ export async function startThreads(opts: {
       clients = entries;
       for (const t of threads) send(t, { type: 'clients', entries });
     },
-    async switchBuild(path, records) {
+    async switchBuild(path) {
       buildPath = path;
       await Promise.all(
         [...threads].map(
@@ -201,7 +203,6 @@ export async function startThreads(opts: {
             }),
         ),
       );
-      metrics.indexRecords.set(records);
     },
     async close() {
       closing = true;

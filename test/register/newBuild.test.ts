@@ -29,6 +29,8 @@ afterAll(async () => {
 const records = (body: object) => call(server.url, '/v1/records', { key: KEYS.registrar, body });
 const changes = async () => (await call(server.url, '/v1/changes?limit=1000', { key: KEYS.registrar })).body;
 const verify = (body: object) => call(server.url, '/v1/verify', { key: KEYS.full, body });
+const ready = async () => (await call(server.url, '/readyz')).body.records as number;
+const indexRecords = async () => Number(/^idv_index_records (\d+)$/m.exec((await call(server.url, '/metrics')).body as string)?.[1]);
 const build = async (file: string, includesChanges?: number) =>
   buildIndex({ indexDir: index.indexDir, secret: index.secret, source: await fileSource(file), rejectsPath: join(index.dir, 'rejects-next.ndjson'), threads: 1, buckets: 4, ...(await changesForBuild(index.indexDir, index.secret, includesChanges)) });
 
@@ -50,7 +52,10 @@ describe('a newly published build', () => {
 
     // The register's next source file: it holds the rename (change 1), not yet the death (change 2).
     const source = join(index.dir, 'next.ndjson');
-    writeFileSync(source, readFileSync(fixture('citizens.ndjson'), 'utf8').replace('"Phạm Thị Mai"', '"Phạm Thị Mai Anh"'));
+    // And a citizen born since, so the new build holds one more.
+    const born = JSON.stringify({ idNumber: '001226000111', fullName: 'Lê Minh Khang', dateOfBirth: '2026-11-20', gender: 'male' });
+    writeFileSync(source, readFileSync(fixture('citizens.ndjson'), 'utf8').replace('"Phạm Thị Mai"', '"Phạm Thị Mai Anh"').trimEnd() + '\n' + born + '\n');
+    const countBefore = await ready();
     await expect(changesForBuild(index.indexDir, index.secret, undefined)).rejects.toThrow(/--includes-changes/);
 
     // Verifications run throughout: every one is answered 200.
@@ -64,6 +69,10 @@ describe('a newly published build', () => {
     // A change made after the build carried the others, perhaps before the server moved: carried too.
     expect((await records({ idempotencyKey: 'nb-2b', changes: [{ op: 'revokeCard', idNumber: '001085000505' }] })).status).toBe(200);
     expect(await servedBuild(next)).toBe(next);
+    // Counted at once on every thread (each /readyz may reach either) and in the metric: the new build's citizens.
+    expect(report.records).toBe(countBefore + 1);
+    expect(await Promise.all(Array.from({ length: 8 }, ready))).toEqual(Array(8).fill(report.records));
+    expect(await indexRecords()).toBe(report.records);
     stop = true;
     await load;
     expect(statuses.length).toBeGreaterThan(10);

@@ -48,20 +48,24 @@ describe('POST /v1/records', () => {
     expect(reissued.body).toMatchObject({ result: 'match', status: { card: 'valid' } });
   });
 
-  it('adds a citizen by upsert, drops a legacy number the new record lacks, and deletes', async () => {
+  it('adds a citizen by upsert, drops a legacy number the new record lacks, and deletes; /readyz and the metric count them within 1 s', async () => {
     const born = { idNumber: '001226000111', fullName: 'Lê Minh Khang', dateOfBirth: '2026-11-20', gender: 'male' };
     const citizens = async () => Number(/^idv_index_records (\d+)$/m.exec((await call(current.server.url, '/metrics')).body as string)?.[1]);
+    const ready = async () => (await call(current.server.url, '/readyz')).body.records as number;
     const before = await citizens();
+    expect(await ready()).toBe(before);
     expect((await records(batch({ op: 'upsert', record: born }))).status).toBe(200);
     expect((await within1s(() => verify(born), (r) => r.body.result === 'match')).body.result).toBe('match');
-    expect(await citizens()).toBe(before + 1);
+    expect(await within1s(citizens, (n) => n === before + 1)).toBe(before + 1);
+    expect(await within1s(ready, (n) => n === before + 1)).toBe(before + 1);
     // Võ Minh Khoa held legacy number 201234567; his record sent again without it.
     await records(batch({ op: 'upsert', record: { idNumber: '048060000808', fullName: 'Võ Minh Khoa', dateOfBirth: '1960-09', gender: 'male' } }));
     const legacy = await within1s(() => verify({ idNumber: '201234567', fullName: 'Võ Minh Khoa', dateOfBirth: '1960-09-15' }), (r) => r.body.result === 'not_found');
     expect(legacy.body.result).toBe('not_found');
     await records(batch({ op: 'delete', idNumber: '001226000111' }));
     expect((await within1s(() => verify(born), (r) => r.body.result === 'not_found')).body.result).toBe('not_found');
-    expect(await citizens()).toBe(before);
+    expect(await within1s(citizens, (n) => n === before)).toBe(before);
+    expect(await within1s(ready, (n) => n === before)).toBe(before);
   });
 
   it('applies a re-sent batch once and answers it as the first time; the same key with other changes is a conflict', async () => {
