@@ -52,6 +52,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** One uWS App serving: a server thread's, or the whole server's in a single thread. */
+export interface AppServer extends RunningServer {
+  /**
+   * Stops at once, for a thread that failed: no more connections taken, and every open
+   * one closed where uWS can (20.34 and later), so nothing of uWS keeps its thread alive.
+   */
+  stop(): void;
+}
+
 /**
  * Authentication, scope, admission and rate limit, in that order: a stranger learns
  * nothing about scopes or rates, and a request refused admission costs no rate.
@@ -156,7 +165,7 @@ function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, scrape: () =
     .any('/*', simple('unmatched', (ex) => ex.fail(new ServiceError('NOT_FOUND'))));
 }
 
-export async function startServer(deps: ServerDeps): Promise<RunningServer> {
+export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const { config, dispatcher, metrics } = deps;
   const logging = { requests: logs(config.logLevel, 'debug'), clientErrors: config.logClientErrors && logs(config.logLevel, 'info') };
   const exchanges = new Exchanges(metrics, deps.log ?? (() => {}), config.retryAfterSeconds, randomBytes(4).toString('hex'), deps.audit, logging);
@@ -199,17 +208,27 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   // A server thread's main thread says it once for all.
   if (!deps.sharedPort) exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.count.get(), dispatch: config.dispatch, threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
 
+  let listening = true;
+  const stopListening = () => {
+    ready = false;
+    metrics.ready.set(0);
+    if (listening) closeListenSocket(listenSocket);
+    listening = false;
+  };
+  // App.close (every connection closed) came with uWS 20.34: 20.30 has none.
+  const closeConnections = () => (app as unknown as { close?: () => void }).close?.call(app);
   return {
     port,
     async close() {
-      ready = false;
-      metrics.ready.set(0);
-      closeListenSocket(listenSocket);
+      stopListening();
       const deadline = performance.now() + config.shutdownGraceMs;
       while (exchanges.open > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await dispatcher.close();
-      const closeAll = (app as unknown as { close?: () => void }).close;
-      if (typeof closeAll === 'function') closeAll.call(app);
+      closeConnections();
+    },
+    stop() {
+      stopListening();
+      closeConnections();
     },
   };
 }

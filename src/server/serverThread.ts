@@ -11,6 +11,7 @@ import { InlineDispatcher } from './dispatch.js';
 import { Metrics } from './metrics.js';
 import { RelayedGuard, type Verdict } from './probing.js';
 import { RateLimiter } from './rateLimit.js';
+import { loggableError } from '../errors.js';
 import { LiveCount } from './liveCount.js';
 import type { FromThread, ThreadData, ToThread } from './threads.js';
 import { errorOf, type Register, type RegisterCall } from '../register/thread.js';
@@ -36,6 +37,9 @@ function relayedRegister(ask: Ask): Register {
  * one for the whole server: the probing guard's verdict on answers of the guessing kind,
  * and the metrics of every thread when /metrics is scraped here.
  */
+/** A server thread that failed exits with this code (EX_SOFTWARE), once it has stopped serving. */
+export const FAILED_EXIT_CODE = 70;
+
 export async function runServerThread(parent: MessagePort, data: ThreadData): Promise<void> {
   const say = (m: FromThread) => parent.postMessage(m);
   try {
@@ -82,6 +86,18 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
       sharedPort: true,
       register: data.register ? relayedRegister(ask) : undefined,
     });
+
+    // A thread that fails stops serving before it ends: with its listen socket and connections
+    // closed its event loop can close (with uWS's handles open, Node aborts the whole process,
+    // every thread with it), and the main thread starts another in its place.
+    const failed = (err: unknown) => {
+      say({ type: 'log', event: { level: 'error', msg: 'server thread failed', ...loggableError(err) } });
+      server.stop();
+      audit.stop();
+      setImmediate(() => process.exit(FAILED_EXIT_CODE));
+    };
+    process.on('uncaughtException', failed);
+    process.on('unhandledRejection', failed);
 
     parent.on('message', (m: ToThread) => {
       switch (m.type) {

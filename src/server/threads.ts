@@ -57,6 +57,8 @@ export type ToThread =
   | { type: 'close' };
 
 export interface ThreadedServer extends RunningServer {
+  /** The server threads serving now (a fault test terminates one, as a crash would stop it). */
+  readonly threads: ReadonlySet<Worker>;
   /** Hands every thread a new set of clients (a reload of the clients file). */
   replaceClients(entries: ClientEntry[]): void;
   /** Every thread serves this build from its next request on; resolves once all do. */
@@ -182,6 +184,7 @@ export async function startThreads(opts: {
 
   return {
     port,
+    threads,
     replaceClients(entries) {
       clients = entries;
       for (const t of threads) send(t, { type: 'clients', entries });
