@@ -10,7 +10,7 @@ import { IndexReader } from '../src/index/reader.js';
 import { defaultSecretPath, Secret } from '../src/index/secret.js';
 import { warmPageCache } from '../src/index/warm.js';
 import { ClientRegistry, sha256Hex, type ClientEntry } from '../src/server/clients.js';
-import { InlineDispatcher } from '../src/server/dispatch.js';
+import { ThreadDispatcher } from '../src/server/dispatch.js';
 import { Admission } from '../src/server/admission.js';
 import { recordDecision, type AuditNote } from '../src/server/exchange.js';
 import { Metrics } from '../src/server/metrics.js';
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   // Requests here follow one another in one synchronous loop, so the thread's turn never ends: with no turn
   // limit, each runs at once, as a server thread's does whenever nothing waits (what is timed here); a batch
   // runs whole (a server thread runs it in slices of 16 items between other clients' turns).
-  const dispatcher = new InlineDispatcher(reader, { ...config, turnMs: Infinity, sliceItems: Infinity });
+  const dispatcher = new ThreadDispatcher(reader, { ...config, turnMs: Infinity, sliceItems: Infinity });
   const admission = new Admission({ ...config, threads: 1 });
   const routesWith = (validator: Validator) =>
     verifications({
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     () => passes(verifyBodies, () => void generated.idItem(parsed[n++ % parsed.length])),
     () => passes(verifyBodies, () => void handWritten.idItem(parsed[n++ % parsed.length])),
   );
-  // The same over HTTP: a server in this process (inline dispatch, one thread) with each
+  // The same over HTTP: a server in this process (one App on this thread) with each
   // validator, wrk at 64 connections on each in turn.
   const http = args.smoke ? undefined : await httpThroughput(verify, reader, clients, metrics, dispatcher, { generated, handWritten });
   const validators = {
@@ -198,10 +198,10 @@ async function httpThroughput(
   reader: IndexReader,
   clients: ClientRegistry,
   metrics: Metrics,
-  dispatcher: InlineDispatcher,
+  dispatcher: ThreadDispatcher,
   validators: Record<'generated' | 'handWritten', Validator>,
 ): Promise<Record<'generated' | 'handWritten', number[]>> {
-  const config = serveConfig({ indexDir: '.', secretFile: '.', demo: true, port: 0, dispatch: 'inline', shedQueueDelayMs: 60_000 });
+  const config = serveConfig({ indexDir: '.', secretFile: '.', demo: true, port: 0, shedQueueDelayMs: 60_000 });
   const count = new LiveCount();
   count.set(reader.meta.records);
   const servers = {

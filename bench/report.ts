@@ -168,7 +168,7 @@ function renderValidators(runs: BudgetResults[]): string[] {
   return [
     '### The validator compiled from the contract against the hand-written one',
     '',
-    `The same command, same run. Over HTTP: POST /v1/verify answered by a server in the bench's process (one thread, inline dispatch, rate limits and probing guard on, no audit trail) with each validator in turn, wrk at 64 connections, 3 alternating rounds of 8 s, median. In process: an ID check's whole work (as above) with each validator, their passes alternating (3 rounds of 5 passes each), and the validation alone; the throughput there is one core's, from the work alone.`,
+    `The same command, same run. Over HTTP: POST /v1/verify answered by a server in the bench's process (one App on the bench's thread, rate limits and probing guard on, no audit trail) with each validator in turn, wrk at 64 connections, 3 alternating rounds of 8 s, median. In process: an ID check's whole work (as above) with each validator, their passes alternating (3 rounds of 5 passes each), and the validation alone; the throughput there is one core's, from the work alone.`,
     '',
     '| citizens | validator | POST /v1/verify over HTTP, one server thread | work in process | verify throughput from the work, one core | validation alone | date |',
     '|---:|---|---:|---:|---:|---:|---|',

@@ -146,39 +146,6 @@ async function protectionsCost(generate: Generate, tool: string, bodies: Bodies,
   }
 }
 
-/**
- * The request path's two designs side by side: one App per thread doing each request
- * start to finish (the default), and one event loop handing lookups to a piscina pool.
- * Interleaved rounds of the same load at each concurrency; the median of each, with
- * every round in the note.
- */
-async function designs(generate: Generate, tool: string, bodies: Bodies, add: (key: string, name: string, unit: string, value: number, note?: string) => void, dir: string, clients: string): Promise<void> {
-  const servers = [await startServerProcess(['--index', dir, '--clients', clients, '--dispatch', 'threads']), await startServerProcess(['--index', dir, '--clients', clients, '--dispatch', 'pool'])];
-  try {
-    await Promise.all(servers.map((s) => s.warm));
-    const loads = [
-      ...[16, 64, 256].map((conns) => ({ key: `Verify${conns}`, name: `POST /v1/verify peak (${tool}, ${conns} connections)`, path: '/v1/verify', bodies: bodies.verify, conns })),
-      { key: 'Demographic64', name: `POST /v1/verify/demographic peak (${tool}, 64 connections)`, path: '/v1/verify/demographic', bodies: bodies.demographic, conns: 64 },
-    ];
-    for (const l of loads) {
-      const rates: [number[], number[]] = [[], []];
-      const p99s: [number[], number[]] = [[], []];
-      for (let round = 0; round < 3; round++) {
-        for (const i of [0, 1]) {
-          const r = await peak(generate, servers[i].url, l.path, l.bodies, l.conns);
-          rates[i].push(r.requestsPerSecond);
-          p99s[i].push(r.p99);
-        }
-      }
-      const [threads, pool] = rates.map(median);
-      add(`threads${l.key}`, `threads (one App per thread): ${l.name}`, 'req/s', threads, `median of 3 rounds interleaved with the pool: ${rates[0].map(Math.round).join(', ')}; p99 ${p99s[0].join(', ')} ms`);
-      add(`pool${l.key}`, `pool (event loop + piscina): ${l.name}`, 'req/s', pool, `${rates[1].map(Math.round).join(', ')}; p99 ${p99s[1].join(', ')} ms; threads/pool ×${(threads / pool).toFixed(2)}`);
-    }
-  } finally {
-    await Promise.all(servers.map((s) => s.stop()));
-  }
-}
-
 /** Where the load comes from, said from what the run knows rather than assumed. */
 function placement(): string {
   // Every server of the suite listens on the loopback interface: the generator is on the same machine.
@@ -251,7 +218,6 @@ async function main(): Promise<void> {
   }
 
   await protectionsCost(generate, tool, bodies, add);
-  await designs(generate, tool, bodies, add, dir, clients);
 
   const micro = smoke ? [] : microbenchmarks();
   const suite: SuiteResults = {

@@ -23,11 +23,7 @@ export interface ServeConfig {
   defaultEmptySearchesPerHour: number; // searches finding nobody per hour; then TOO_MANY_SEARCHES
   defaultNotFoundPerHour: number; // not_found answers per hour; then TOO_MANY_NOT_FOUND
   defaultPendingItems: number; // items a client may have waiting or running at once (shared out among the threads); then TOO_MANY_PENDING
-  threads: number; // server threads (dispatch threads), or piscina workers doing hashing, lookups and matching (dispatch pool)
-  // threads: one uWS App per thread on a shared port, each request done start to finish on its thread.
-  // pool: one event loop for HTTP, work on piscina workers; inline: everything on one event loop (both for measurement).
-  dispatch: 'threads' | 'pool' | 'inline';
-  maxItemsPerTask: number; // requests gathered into one worker task (dispatch pool)
+  threads: number; // server threads: one uWS App each on the shared port, each request done start to finish on its thread
   maxInFlightItems: number; // at or beyond this, requests are refused with 503 OVERLOADED
   shedQueueDelayMs: number; // refuse a client's new work while even its shortest wait (beyond its own running time) is longer than this
   sliceItems: number; // items of one client run before the next client's turn (server threads)
@@ -68,8 +64,6 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   defaultNotFoundPerHour: 100,
   defaultPendingItems: 4000, // four full batches
   threads: 2,
-  dispatch: 'threads',
-  maxItemsPerTask: 64,
   maxInFlightItems: 16_384,
   shedQueueDelayMs: 20, // 20 ms: the p99 target of accepted requests under overload
   sliceItems: 16, // ~1.6 ms of searches, ~0.4 ms of ID checks
@@ -136,8 +130,6 @@ const RULES: Record<keyof ServeConfig, Rule> = {
   defaultNotFoundPerHour: int(1, 1_000_000_000),
   defaultPendingItems: int(1, 10_000_000),
   threads: int(1, 64),
-  dispatch: oneOf('threads', 'pool', 'inline'),
-  maxItemsPerTask: int(1, 10_000),
   maxInFlightItems: int(0, 10_000_000),
   shedQueueDelayMs: int(1, 60_000),
   sliceItems: int(1, 100_000),

@@ -209,9 +209,7 @@ export interface ServeOptions {
   clients?: string;
   secretFile?: string;
   threads?: string;
-  dispatch?: string;
   maxInflight?: string;
-  taskItems?: string;
   auditDir?: string;
   logLevel?: string;
   logClientErrors?: boolean;
@@ -234,9 +232,7 @@ async function serveWith(f: ServeOptions, indexDir: string, example?: Citizen): 
     clientsFile: f.clients ?? process.env.IDV_CLIENTS_FILE,
     demo: f.demo,
     threads: f.threads,
-    dispatch: f.dispatch,
     maxInFlightItems: f.maxInflight,
-    maxItemsPerTask: f.taskItems,
     defaultPendingItems: f.pendingItems,
     shedQueueDelayMs: f.shedDelay,
     sliceItems: f.sliceItems,

@@ -19,10 +19,8 @@ function serveOptions(cmd: Command): Command {
       .option('--clients <file>', 'the clients file: API keys, scopes and limits (env IDV_CLIENTS_FILE)')
       .option('--demo', 'without a clients file: a throwaway client with every scope, its key printed once'),
   )
-    .option('--threads <n>', 'server threads (or pool workers with --dispatch pool)')
-    .addOption(new Option('--dispatch <design>', 'threads: one server per thread; pool and inline: for measurement').choices(['threads', 'pool', 'inline']))
+    .option('--threads <n>', 'server threads, each serving its share of the connections start to finish')
     .option('--max-inflight <n>', 'items in flight beyond which requests are refused 503 OVERLOADED')
-    .option('--task-items <n>', 'requests gathered into one worker task (--dispatch pool)')
     .option('--pending-items <n>', "a client's items waiting or running at once, unless its entry says (pendingItems); beyond, 429 TOO_MANY_PENDING")
     .option('--shed-delay <ms>', "refuse a client's new work 503 OVERLOADED while even its shortest wait of the last 100 ms was longer")
     .option('--slice-items <n>', "items of one client run before the next client's turn")

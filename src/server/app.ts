@@ -175,7 +175,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   if (rates) metrics.followQuotas(() => deps.clients.clients().map((c) => ({ client: c.id, ratio: rates.usedToday(c) / c.limits.dailyQuota })));
   let ready = true;
   // One App's share of the server: a server thread's when there are several.
-  const admission = new Admission({ maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs, threads: config.dispatch === 'threads' ? config.threads : 1, retryAfterSeconds: config.retryAfterSeconds, sliceItems: config.sliceItems });
+  const admission = new Admission({ maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs, threads: deps.sharedPort ? config.threads : 1, retryAfterSeconds: config.retryAfterSeconds, sliceItems: config.sliceItems });
   metrics.inFlightSource = () => admission.total;
   const gate: Gate = { exchanges, linger: { ms: config.lingerMs, bytes: config.lingerBytes }, authorize: authorizer(deps.clients, limiter, metrics, admission), isReady: () => ready };
   metrics.indexRecords.set(deps.count.get());
@@ -206,7 +206,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const listenSocket = await (deps.sharedPort ? listenShared : listenExclusively)(app, config.host, config.port);
   const port = listenSocketPort(listenSocket);
   // A server thread's main thread says it once for all.
-  if (!deps.sharedPort) exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.count.get(), dispatch: config.dispatch, threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
+  if (!deps.sharedPort) exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.count.get(), threads: 1, node: process.versions.node, uws: uwsBuild.version });
 
   let listening = true;
   const stopListening = () => {

@@ -27,19 +27,6 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.inFlight.set(this.inFlightSource()),
   });
-  readonly taskItems = new Histogram({ name: 'idv_pool_task_items', help: 'Items gathered into one worker task', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
-  readonly taskQueueSeconds = new Histogram({
-    name: 'idv_pool_queue_wait_seconds',
-    help: 'Time a worker task waited for a worker',
-    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
-    registers: [this.registry],
-  });
-  readonly taskSeconds = new Histogram({
-    name: 'idv_pool_task_seconds',
-    help: 'Worker task time from dispatch to answer (queue wait included)',
-    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
-    registers: [this.registry],
-  });
   // Gathered from every server thread: the main thread's count comes first and is the one kept
   // (it follows the register's changes); ready only when every thread is.
   readonly indexRecords = new Gauge({ name: 'idv_index_records', help: 'Citizens in the open index', registers: [this.registry], aggregator: 'first' });

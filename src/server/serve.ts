@@ -8,11 +8,9 @@ import { Secret } from '../index/secret.js';
 import { runtimeWarning } from '../runtime.js';
 import { ReaderRegistration } from '../index/readers.js';
 import { AUDIT_DIR, AuditTrail } from '../audit/trail.js';
-import { CandidateRefs } from '../verification/candidateRef.js';
-import { startServer, type RunningServer } from './app.js';
-import { ClientRegistry, defaultLimits, demoClient, followClientsFile, readClientsFile, type ClientEntry } from './clients.js';
+import type { RunningServer } from './app.js';
+import { demoClient, followClientsFile, readClientsFile, type ClientEntry } from './clients.js';
 import { startThreads } from './threads.js';
-import { InlineDispatcher, PoolDispatcher, type Dispatcher } from './dispatch.js';
 import type { Log } from './exchange.js';
 import { Metrics } from './metrics.js';
 import { RegisterThread } from '../register/thread.js';
@@ -29,8 +27,8 @@ export interface Service {
    * it between two requests. Checked every few seconds, and on SIGHUP.
    */
   reload(): Promise<void>;
-  /** The threads' move to another build (the threads design only). */
-  switchBuild?: (path: string) => Promise<void>;
+  /** Every server thread's move to another build. */
+  switchBuild(path: string): Promise<void>;
 }
 
 /** The server writes in the index directory (its reader registration, the register's changes, the trail by default): refused at once if it cannot. */
@@ -90,7 +88,6 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
     const reload = async () => {
       const next = currentBuildDir(config.indexDir);
       if (!next || next === registration.buildPath || next === refused) return;
-      if (!service.switchBuild) return void log({ level: 'warn', msg: 'a new build is published; this dispatch design serves it after a restart', build: basename(next) });
       const nextRegistration = ReaderRegistration.register(config.indexDir);
       try {
         // Opened here first: a build of another format or secret is refused before the register moves.
@@ -147,7 +144,7 @@ function clientSource(config: Readonly<ServeConfig>): { entries: ClientEntry[]; 
  * The clients file followed into `replace` (nothing to follow for the demo client), the
  * following stopped when the server closes, and the index read into the page cache.
  */
-function served(config: Readonly<ServeConfig>, server: RunningServer, replace: (entries: ClientEntry[]) => void, buildPath: string, log: Log, demoKey: string | undefined, records: number): Service {
+function served(config: Readonly<ServeConfig>, server: RunningServer, replace: (entries: ClientEntry[]) => void, buildPath: string, log: Log, demoKey: string | undefined, records: number): Omit<Service, 'switchBuild'> {
   const unfollow = config.clientsFile ? followClientsFile(config.clientsFile, replace, log) : () => {};
   const close = server.close;
   server.close = async () => {
@@ -161,47 +158,15 @@ function served(config: Readonly<ServeConfig>, server: RunningServer, replace: (
   return { server, demoKey, records, reload: async () => {} };
 }
 
+/** The server threads over the build, with the clients file followed and handed to each. */
 async function serveBuild(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, log: Log, metrics: Metrics, audit: AuditTrail | undefined, register: RegisterThread, count: LiveCount): Promise<Service> {
-  // Opening on the main thread checks format and secret before any thread starts.
-  const reader = IndexReader.openBuild(buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
+  // Opened on the main thread first: a foreign format or secret is refused before any thread starts.
+  await IndexReader.openBuild(buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' }).close();
   // The register's count: the build's, with the births and deaths applied to it since.
-  const records = register.records;
-  count.set(records);
-  if (config.dispatch === 'threads') {
-    await reader.close();
-    return serveOnThreads(config, secret, buildPath, count, log, metrics, audit, register);
-  }
-  let dispatcher: Dispatcher;
-  if (config.dispatch === 'inline') {
-    dispatcher = new InlineDispatcher(reader, config);
-  } else {
-    await reader.close();
-    dispatcher = await PoolDispatcher.start({
-      buildPath,
-      secretHex: secret.hex,
-      values: config.unprotected ? 'unsealed' : 'sealed',
-      threads: config.threads,
-      maxItemsPerTask: config.maxItemsPerTask,
-      metrics,
-    });
-  }
-  try {
-    const { entries, demoKey } = clientSource(config);
-    const clients = new ClientRegistry(entries, defaultLimits(config));
-    const candidateRefs = new CandidateRefs(secret.bytes);
-    const server = await startServer({ config, dispatcher, clients, metrics, count, log, audit: audit && ((entry) => audit.record(entry)), candidateRefs, register });
-    return served(config, server, (next) => clients.replace(next), buildPath, log, demoKey, records);
-  } catch (err) {
-    await dispatcher.close();
-    throw err;
-  }
-}
-
-async function serveOnThreads(config: Readonly<ServeConfig>, secret: Secret, buildPath: string, count: LiveCount, log: Log, metrics: Metrics, audit: AuditTrail | undefined, register: RegisterThread): Promise<Service> {
+  count.set(register.records);
   const { entries, demoKey } = clientSource(config);
   const server = await startThreads({ config, secret, buildPath, count, clients: entries, metrics, audit, register, log });
   // The main thread follows the file and hands each version to every thread.
   const service = served(config, server, (next) => server.replaceClients(next), buildPath, log, demoKey, count.get());
-  service.switchBuild = (path) => server.switchBuild(path);
-  return service;
+  return { ...service, switchBuild: (path) => server.switchBuild(path) };
 }

@@ -7,7 +7,7 @@ import { CandidateRefs } from '../verification/candidateRef.js';
 import { startServer } from './app.js';
 import { ClientRegistry, defaultLimits } from './clients.js';
 import { ClientTable } from './clientTable.js';
-import { InlineDispatcher } from './dispatch.js';
+import { ThreadDispatcher } from './dispatch.js';
 import { Metrics } from './metrics.js';
 import { RelayedGuard, type Verdict } from './probing.js';
 import { RateLimiter } from './rateLimit.js';
@@ -49,7 +49,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
     const metrics = new Metrics({ process: false });
     const table = new ClientTable(data.table);
     const clients = new ClientRegistry(data.clients, defaultLimits(config));
-    const dispatcher = new InlineDispatcher(reader, config);
+    const dispatcher = new ThreadDispatcher(reader, config);
 
     // Replies the main thread owes this one, by request number.
     const owed = new Map<number, (m: ToThread) => void>();

@@ -180,7 +180,7 @@ export async function startThreads(opts: {
   }
   metrics.indexRecords.set(opts.count.get());
   metrics.ready.set(1);
-  log({ level: 'info', msg: 'listening', host: config.host, port, records: opts.count.get(), dispatch: 'threads', threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
+  log({ level: 'info', msg: 'listening', host: config.host, port, records: opts.count.get(), threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
 
   return {
     port,

@@ -81,10 +81,3 @@ export interface DemographicResult extends Subjects {
 }
 
 export type WorkResult = IdResult | DemographicResult | ErrorBody;
-
-/** A pool worker's answer to a task of items (--dispatch pool). */
-export interface VerifyTaskResult {
-  /** When this worker picked the task up (epoch ms): the dispatcher derives queue delay from it. */
-  startedAt: number;
-  results: WorkResult[];
-}

@@ -290,13 +290,14 @@ describe('operational endpoints', () => {
     expect(reply).toMatchObject({ status: 200, body: { status: 'ready', records: 10 } });
   });
 
-  it('GET /metrics exposes request, result and pool metrics without personal data', async () => {
+  it('GET /metrics exposes request, result and admission metrics without personal data', async () => {
     await post('/v1/verify', { ...claimOf('001090000101'), fullName: 'Nguyễn Văn An' });
     const { status, body } = await call(current.server.url, '/metrics');
     expect(status).toBe(200);
     expect(body).toMatch(/idv_http_requests_total\{route="\/v1\/verify",status="200"\} \d+/);
     expect(body).toMatch(/idv_verification_results_total\{kind="id",result="match"\} \d+/);
-    expect(body).toMatch(/idv_pool_task_items_bucket/);
+    expect(body).toMatch(/idv_inflight_items \d+/);
+    expect(body).not.toMatch(/idv_pool_/);
     expect(body).toMatch(/idv_index_records 10/);
     expect(body).not.toContain('001090000101');
     expect(body).not.toContain('Nguy');

@@ -11,7 +11,8 @@ describe('serveConfig', () => {
   it.each([
     [{ ...base, prot: 1 }, 'invalid option prot: unknown option'],
     [{ ...base, port: 70000 }, 'invalid option port: expected an integer from 0 to 65535'],
-    [{ ...base, dispatch: 'cluster' }, 'invalid option dispatch: expected one of threads, pool, inline'],
+    [{ ...base, dispatch: 'pool' }, 'invalid option dispatch: unknown option'],
+    [{ ...base, logLevel: 'loud' }, 'invalid option logLevel: expected one of'],
     [{ indexDir: '/x' }, 'invalid option secretFile: required'],
     [{ indexDir: '/x', secretFile: '/y' }, 'invalid option clientsFile: required (give --clients FILE; --demo starts a throwaway demo client instead)'],
   ])('refuses %o', (input, message) => {

@@ -22,7 +22,7 @@ beforeAll(async () => {
   const usual = JSON.parse(readFileSync(writeClientsFile(index.dir), 'utf8')).clients;
   const guesser = { id: 'guesser', keySha256: sha256Hex(GUESSER), scopes: ['verify'], ratePerSecond: 1e6, burst: 1e6, consentRequired: false };
   writeFileSync(clientsFile, JSON.stringify({ clients: [...usual, guesser] }));
-  server = await startTestServer(index, { clientsFile, threads: THREADS, dispatch: 'threads' });
+  server = await startTestServer(index, { clientsFile, threads: THREADS });
 });
 afterAll(async () => {
   await server.close();
