@@ -112,51 +112,69 @@ const oneOf = (...allowed: string[]): Rule => (name, v) => {
   return v;
 };
 
-const RULES: Record<keyof ServeConfig, Rule> = {
-  host: str,
-  port: int(0, 65535),
-  indexDir: str,
-  secretFile: str,
-  clientsFile: str,
-  demo: bool,
-  defaultRatePerSecond: int(1, 10_000_000),
-  defaultBurst: int(1, 10_000_000),
-  defaultDailyQuota: int(1, 1_000_000_000_000),
-  minNameThreshold: int(0, 100),
-  defaultMismatchesPerCitizen: int(1, 1_000_000_000),
-  defaultEmptySearchesPerName: int(1, 1_000_000_000),
-  defaultEmptySearchesPerDate: int(1, 1_000_000_000),
-  defaultEmptySearchesPerHour: int(1, 1_000_000_000),
-  defaultNotFoundPerHour: int(1, 1_000_000_000),
-  defaultPendingItems: int(1, 10_000_000),
-  threads: int(1, 64),
-  maxInFlightItems: int(0, 10_000_000),
-  shedQueueDelayMs: int(1, 60_000),
-  sliceItems: int(1, 100_000),
-  turnMs: int(1, 1000),
-  bodyLimitBytes: int(256, 64 * 1024 * 1024),
-  batchBodyLimitBytes: int(256, 256 * 1024 * 1024),
-  lingerMs: int(0, 60_000),
-  lingerBytes: int(0, 1024 * 1024 * 1024),
-  batchMaxItems: int(1, 100_000),
-  maxChangesPerBatch: int(1, 100_000),
-  retryAfterSeconds: int(1, 3600),
-  shutdownGraceMs: int(0, 600_000),
-  auditDir: str,
-  auditFlushMs: int(10, 1000),
-  auditMaxFileBytes: int(4096, 64 * 1024 ** 3),
-  unprotected: bool,
-  logLevel: oneOf(...LOG_LEVELS),
-  logClientErrors: bool,
+/**
+ * How an operator sets each setting: a flag of `idv serve` (and `idv demo`), an
+ * environment variable, or a key of the file `--config FILE` (the setting's own name).
+ * A flag wins over the variable, the variable over the file, the file over the default.
+ * `idv serve --help` and the README's configuration table are made from this table.
+ */
+export interface Setting {
+  /** The flag, with its value's name unless it is a switch. */
+  flag: string;
+  env: string;
+  help: string;
+  rule: Rule;
+  /** The values it takes, when they are a few words. */
+  choices?: readonly string[];
+}
+
+const setting = (flag: string, env: string, rule: Rule, help: string, choices?: readonly string[]): Setting => ({ flag, env, rule, help, choices });
+
+export const SETTINGS: { readonly [K in keyof ServeConfig]-?: Setting } = {
+  indexDir: setting('--index <dir>', 'IDV_INDEX', str, 'the index directory'),
+  secretFile: setting('--secret-file <file>', 'IDV_SECRET_FILE', str, 'the index secret; unless given, DIR.secret.hex beside the index directory, never in it'),
+  clientsFile: setting('--clients <file>', 'IDV_CLIENTS_FILE', str, 'the clients file: API keys, scopes and limits'),
+  demo: setting('--demo', 'IDV_DEMO', bool, 'without a clients file: a throwaway client with every scope, its key printed once'),
+  host: setting('--host <host>', 'IDV_HOST', str, 'address to listen on'),
+  port: setting('--port <port>', 'IDV_PORT', int(0, 65535), 'port to listen on, held exclusively; 0 for a free one'),
+  threads: setting('--threads <n>', 'IDV_THREADS', int(1, 64), 'server threads, each serving its share of the connections start to finish'),
+  defaultRatePerSecond: setting('--default-rate <n>', 'IDV_DEFAULT_RATE', int(1, 10_000_000), "a client's requests a second (a batch item counts one), unless its entry says"),
+  defaultBurst: setting('--default-burst <n>', 'IDV_DEFAULT_BURST', int(1, 10_000_000), "a client's requests at once above its rate, unless its entry says"),
+  defaultDailyQuota: setting('--default-daily-quota <n>', 'IDV_DEFAULT_DAILY_QUOTA', int(1, 1_000_000_000_000), "a client's requests a UTC day, unless its entry says"),
+  defaultPendingItems: setting('--pending-items <n>', 'IDV_PENDING_ITEMS', int(1, 10_000_000), "a client's items waiting or running at once, unless its entry says; beyond, 429 TOO_MANY_PENDING"),
+  minNameThreshold: setting('--min-name-threshold <n>', 'IDV_MIN_NAME_THRESHOLD', int(0, 100), 'the lowest options.nameThreshold a client may ask for'),
+  defaultMismatchesPerCitizen: setting('--mismatches-per-citizen <n>', 'IDV_MISMATCHES_PER_CITIZEN', int(1, 1_000_000_000), 'mismatches about one citizen a client gets in 24 h, unless its entry says; then TOO_MANY_MISMATCHES'),
+  defaultEmptySearchesPerName: setting('--empty-searches-per-name <n>', 'IDV_EMPTY_SEARCHES_PER_NAME', int(1, 1_000_000_000), 'searches finding nobody that reached one person, in 24 h; then TOO_MANY_SEARCHES'),
+  defaultEmptySearchesPerDate: setting('--empty-searches-per-date <n>', 'IDV_EMPTY_SEARCHES_PER_DATE', int(1, 1_000_000_000), 'searches finding nobody on one date of birth, in 24 h; then TOO_MANY_SEARCHES'),
+  defaultEmptySearchesPerHour: setting('--empty-searches-per-hour <n>', 'IDV_EMPTY_SEARCHES_PER_HOUR', int(1, 1_000_000_000), 'searches finding nobody, in 1 h; then TOO_MANY_SEARCHES'),
+  defaultNotFoundPerHour: setting('--not-found-per-hour <n>', 'IDV_NOT_FOUND_PER_HOUR', int(1, 1_000_000_000), 'ID numbers that belong to nobody, in 1 h; then TOO_MANY_NOT_FOUND'),
+  maxInFlightItems: setting('--max-inflight <n>', 'IDV_MAX_INFLIGHT', int(0, 10_000_000), 'items in flight beyond which requests are refused 503 OVERLOADED'),
+  shedQueueDelayMs: setting('--shed-delay <ms>', 'IDV_SHED_DELAY', int(1, 60_000), "refuse a client's new work 503 OVERLOADED while even its shortest wait of the last 100 ms was longer"),
+  sliceItems: setting('--slice-items <n>', 'IDV_SLICE_ITEMS', int(1, 100_000), "items of one client run before the next client's turn"),
+  turnMs: setting('--turn-ms <ms>', 'IDV_TURN_MS', int(1, 1000), 'work done in one go before a server thread reads its sockets again'),
+  bodyLimitBytes: setting('--body-limit <bytes>', 'IDV_BODY_LIMIT', int(256, 64 * 1024 * 1024), 'the body of /v1/verify and /v1/verify/demographic at most; beyond, 413 BODY_TOO_LARGE'),
+  batchBodyLimitBytes: setting('--batch-body-limit <bytes>', 'IDV_BATCH_BODY_LIMIT', int(256, 256 * 1024 * 1024), 'the body of /v1/verify/batch and /v1/records at most'),
+  batchMaxItems: setting('--batch-max-items <n>', 'IDV_BATCH_MAX_ITEMS', int(1, 100_000), 'items of a batch at most'),
+  maxChangesPerBatch: setting('--max-changes-per-batch <n>', 'IDV_MAX_CHANGES_PER_BATCH', int(1, 100_000), 'changes of a POST /v1/records batch at most'),
+  lingerMs: setting('--linger-ms <ms>', 'IDV_LINGER_MS', int(0, 60_000), 'a body over its limit is still read and dropped this long before its 413, so clients that write first read it'),
+  lingerBytes: setting('--linger-bytes <n>', 'IDV_LINGER_BYTES', int(0, 1024 * 1024 * 1024), 'and at most this many bytes of it'),
+  retryAfterSeconds: setting('--retry-after <s>', 'IDV_RETRY_AFTER', int(1, 3600), 'Retry-After of a 503'),
+  shutdownGraceMs: setting('--shutdown-grace <ms>', 'IDV_SHUTDOWN_GRACE', int(0, 600_000), 'how long SIGTERM waits for requests in flight'),
+  auditDir: setting('--audit-dir <dir>', 'IDV_AUDIT_DIR', str, 'the audit trail; unless given, DIR/audit'),
+  auditFlushMs: setting('--audit-flush <ms>', 'IDV_AUDIT_FLUSH', int(10, 1000), 'audit records are written and synced this often: durable within it'),
+  auditMaxFileBytes: setting('--audit-max-file <bytes>', 'IDV_AUDIT_MAX_FILE', int(4096, 64 * 1024 ** 3), 'an audit file is closed at this size (and at the end of each UTC day)'),
+  unprotected: setting('--unprotected', 'IDV_UNPROTECTED', bool, 'for measurement only: no audit trail, rate limits, quotas or probing limits (an --unsealed index only)'),
+  logLevel: setting('--log-level <level>', 'IDV_LOG_LEVEL', oneOf(...LOG_LEVELS), 'info: start, stop, builds and every 5xx; debug adds a line per answer', LOG_LEVELS),
+  logClientErrors: setting('--log-client-errors', 'IDV_LOG_CLIENT_ERRORS', bool, 'a line per 4xx answer, at info'),
 };
 
 export function serveConfig(input: Record<string, unknown>): Readonly<ServeConfig> {
   const out: Record<string, unknown> = { ...DEFAULTS };
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
-    const rule = RULES[key as keyof ServeConfig];
-    if (!rule) throw new ConfigError(key, 'unknown option');
-    out[key] = rule(key, value);
+    const known = Object.hasOwn(SETTINGS, key) ? SETTINGS[key as keyof ServeConfig] : undefined;
+    if (!known) throw new ConfigError(key, 'unknown option');
+    out[key] = known.rule(key, value);
   }
   for (const required of ['indexDir', 'secretFile'] as const) {
     if (out[required] === undefined) throw new ConfigError(required, 'required');

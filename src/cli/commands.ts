@@ -25,6 +25,7 @@ import { AUDIT_DIR } from '../audit/trail.js';
 import { recordsAbout, recordsWithConsent, verifyTrail } from '../audit/reader.js';
 import { secretPath } from './secretPath.js';
 import { changesForBuild } from '../register/carry.js';
+import { serveSettings } from './serveSettings.js';
 import { endOfLifeReason, glibcVersion, runtimeStatus } from '../runtime.js';
 import { uwsBuild } from '../server/uws.js';
 
@@ -201,48 +202,18 @@ function stopOnSignals(service: Service): void {
   process.on('SIGHUP', () => void service.reload());
 }
 
-/** What `serve` and `demo` take (defined in program.ts). */
-export interface ServeOptions {
-  index?: string;
-  host?: string;
-  port?: string;
-  clients?: string;
-  secretFile?: string;
-  threads?: string;
-  maxInflight?: string;
-  auditDir?: string;
-  logLevel?: string;
-  logClientErrors?: boolean;
-  pendingItems?: string;
-  shedDelay?: string;
-  sliceItems?: string;
-  turnMs?: string;
-  lingerMs?: string;
-  lingerBytes?: string;
-  demo?: boolean;
-  unprotected?: boolean;
-}
+/** What `serve` and `demo` take (defined in program.ts): a flag for every setting (serveSettings.ts). */
+export type ServeOptions = Record<string, unknown> & { index?: string; secretFile?: string; auditDir?: string };
 
-async function serveWith(f: ServeOptions, indexDir: string, example?: Citizen): Promise<Service> {
+async function serveWith(f: ServeOptions, example?: Citizen): Promise<Service> {
+  const given = serveSettings(f);
+  if (given.indexDir === undefined) throw new UsageError('serve needs the index directory: --index DIR (or IDV_INDEX, or indexDir in --config)');
+  const indexDir = resolve(String(given.indexDir));
   const config = serveConfig({
-    indexDir: resolve(indexDir),
-    secretFile: secretPath(f.secretFile, resolve(indexDir)),
-    host: f.host ?? process.env.IDV_HOST,
-    port: f.port ?? process.env.IDV_PORT,
-    clientsFile: f.clients ?? process.env.IDV_CLIENTS_FILE,
-    demo: f.demo,
-    threads: f.threads,
-    maxInFlightItems: f.maxInflight,
-    defaultPendingItems: f.pendingItems,
-    shedQueueDelayMs: f.shedDelay,
-    sliceItems: f.sliceItems,
-    turnMs: f.turnMs,
-    lingerMs: f.lingerMs,
-    lingerBytes: f.lingerBytes,
-    auditDir: (f.auditDir ?? process.env.IDV_AUDIT_DIR) && resolve(f.auditDir ?? process.env.IDV_AUDIT_DIR!),
-    unprotected: f.unprotected,
-    logLevel: f.logLevel ?? process.env.IDV_LOG_LEVEL,
-    logClientErrors: f.logClientErrors,
+    ...given,
+    indexDir,
+    secretFile: secretPath(given.secretFile as string | undefined, indexDir),
+    auditDir: given.auditDir === undefined ? undefined : resolve(String(given.auditDir)),
   });
   const service = await startService(config, logTo(createLogger(config.logLevel)));
   announce(service, config.host, example);
@@ -250,8 +221,8 @@ async function serveWith(f: ServeOptions, indexDir: string, example?: Citizen): 
   return service;
 }
 
-export async function serve(f: ServeOptions & { index: string }): Promise<void> {
-  await serveWith(f, f.index);
+export async function serve(f: ServeOptions): Promise<void> {
+  await serveWith(f);
 }
 
 /** `demo`'s defaults (program.ts shows them in its help). */
@@ -286,5 +257,5 @@ export async function demo(f: ServeOptions & { index: string; count: string }): 
     await runBuild({ indexDir, source: syntheticSource(count, DEMO_SEED), secretFile: f.secretFile });
     if (!f.auditDir && !process.env.IDV_AUDIT_DIR) setAsideDemoTrail(indexDir);
   }
-  await serveWith({ ...f, demo: true }, indexDir, example);
+  await serveWith({ ...f, index: indexDir, demo: true }, example);
 }

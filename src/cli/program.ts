@@ -1,5 +1,5 @@
-import { Command, Option } from 'commander';
-import { LOG_LEVELS } from '../log.js';
+import { Command } from 'commander';
+import { serveSettingOptions } from './serveSettings.js';
 import { apply, APPLY_BATCH, APPLY_WINDOW } from './apply.js';
 import { clientsAdd, clientsList, clientsRevoke, clientsRotate } from './clients.js';
 import { auditQuery, auditVerify, build, check, demo, DEMO_DIR, DEMO_SIZE, gc, gen, info, runtime, serve } from './commands.js';
@@ -10,28 +10,6 @@ import { auditQuery, auditVerify, build, check, demo, DEMO_DIR, DEMO_SIZE, gc, g
  * against them).
  */
 const secretFile = (cmd: Command) => cmd.option('--secret-file <file>', 'the index secret (default DIR.secret.hex beside the index; env IDV_SECRET_FILE)');
-
-function serveOptions(cmd: Command): Command {
-  return secretFile(
-    cmd
-      .option('--host <host>', 'address to listen on (env IDV_HOST)', undefined)
-      .option('--port <port>', 'port to listen on, 0 for a free one (env IDV_PORT)')
-      .option('--clients <file>', 'the clients file: API keys, scopes and limits (env IDV_CLIENTS_FILE)')
-      .option('--demo', 'without a clients file: a throwaway client with every scope, its key printed once'),
-  )
-    .option('--threads <n>', 'server threads, each serving its share of the connections start to finish')
-    .option('--max-inflight <n>', 'items in flight beyond which requests are refused 503 OVERLOADED')
-    .option('--pending-items <n>', "a client's items waiting or running at once, unless its entry says (pendingItems); beyond, 429 TOO_MANY_PENDING")
-    .option('--shed-delay <ms>', "refuse a client's new work 503 OVERLOADED while even its shortest wait of the last 100 ms was longer")
-    .option('--slice-items <n>', "items of one client run before the next client's turn")
-    .option('--turn-ms <ms>', 'work done in one go before a server thread reads its sockets again')
-    .option('--linger-ms <ms>', 'a body over its limit is still read and dropped this long before its 413, so clients that write first read it')
-    .option('--linger-bytes <n>', 'and at most this many bytes of it')
-    .option('--audit-dir <dir>', 'the audit trail (default DIR/audit; env IDV_AUDIT_DIR)')
-    .addOption(new Option('--log-level <level>', 'debug logs a line per answer (env IDV_LOG_LEVEL)').choices([...LOG_LEVELS]))
-    .option('--log-client-errors', 'a line per 4xx answer, at info')
-    .option('--unprotected', 'for measurement only: no audit trail, rate limits, quotas or probing limits (an --unsealed index only)');
-}
 
 export function program(): Command {
   const idv = new Command('idv')
@@ -60,9 +38,9 @@ export function program(): Command {
     .option('--includes-changes <n>', 'the source holds the served build\'s first N changes (when it has any)')
     .action(build);
 
-  serveOptions(idv.command('serve').description('serve the index over HTTP').requiredOption('--index <dir>', 'the index directory')).action(serve);
+  serveSettingOptions(idv.command('serve').description('serve the index over HTTP').option('--index <dir>', 'the index directory (env IDV_INDEX)')).action(serve);
 
-  serveOptions(
+  serveSettingOptions(
     idv.command('demo')
       .description('build a demo index of synthetic citizens if absent, then serve it with a demo key (what npm start runs)')
       .option('--index <dir>', 'the demo index directory', DEMO_DIR)
@@ -126,7 +104,8 @@ export function program(): Command {
 records readable without the secret and is served only --unprotected (no audit trail,
 rate limits, quotas or probing limits); a sealed index is never served --unprotected.
 
-Environment: IDV_SECRET_FILE, IDV_CLIENTS_FILE, IDV_HOST, IDV_PORT, IDV_AUDIT_DIR, IDV_LOG_LEVEL.`,
+Environment: every setting of serve and demo has a variable, named in \`idv serve --help\`;
+IDV_SECRET_FILE and IDV_AUDIT_DIR hold for the other commands too.`,
   );
   return idv;
 }
