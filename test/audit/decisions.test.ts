@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyTrail } from '../../src/audit/reader.js';
@@ -27,12 +27,12 @@ describe('every decision is in the audit trail', () => {
       body: { ...claimOf('001090000101'), fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17', purpose: 'account-opening', consentRef: 'c-2026-0042' },
     });
     expect(reply.body.result).toBe('match');
-    const deadline = Date.now() + 1000;
-    let found: Record<string, unknown> | undefined;
-    while (!found && Date.now() < deadline) {
-      found = records().find((r) => r.requestId === reply.body.requestId);
-      if (!found) await new Promise((r) => setTimeout(r, 20));
-    }
+    // Written within the flush period (200 ms): looked for for 1 s.
+    const found = await vi.waitFor(() => {
+      const record = records().find((r) => r.requestId === reply.body.requestId);
+      expect(record, 'the decision in the trail').toBeDefined();
+      return record;
+    }, { timeout: 1000, interval: 20 });
     expect(found).toMatchObject({
       kind: 'decision', client: 'bank-a', endpoint: '/v1/verify', type: 'id', purpose: 'account-opening', consentRef: expect.stringMatching(/^c[0-9a-f]{31}$/),
       result: 'match', status: 200, subject: expect.stringMatching(/^[0-9a-f]{32}$/),

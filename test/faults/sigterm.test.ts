@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCli } from '../helpers/cli.js';
 import { fullDateOf, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { call, KEYS, writeClientsFile } from '../helpers/server.js';
@@ -46,7 +46,7 @@ describe('SIGTERM under load with updates in flight', () => {
     };
     const load = Promise.all([...Array.from({ length: 16 }, (_, n) => verifier(n)), updater(), updater()]);
     // Under way: some updates acknowledged and verifications answered.
-    while (acknowledged.size < 10) await new Promise((r) => setTimeout(r, 10));
+    await vi.waitFor(() => expect(acknowledged.size).toBeGreaterThanOrEqual(10), { timeout: 15_000, interval: 10 });
     const signalled = performance.now();
     const exitCode = await server.stop('SIGTERM');
     const tookMs = performance.now() - signalled;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/packageFiles.js';
 import { claimOf, fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { call, freePort, KEYS, startTestServer, type TestServer } from '../helpers/server.js';
@@ -28,14 +28,11 @@ async function query(expr: string): Promise<{ status: string; error?: string; da
   return reply.json() as never;
 }
 
-/** Polls until `done` holds, for at most `ms`: Prometheus scrapes on its own clock. */
+/** Polls until `done` holds, for at most `ms`: Prometheus scrapes on its own clock. The last value either way. */
 async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  let last!: T;
+  await vi.waitFor(async () => expect(done((last = await probe()))).toBe(true), { timeout: ms, interval: 250 }).catch(() => {});
+  return last;
 }
 
 /** An alert's expression without its threshold: `A > 0.9` → `A`; each side of `and`, `or`, `unless`. */

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildIndex } from '../../src/index/build.js';
 import { currentBuildDir } from '../../src/index/layout.js';
 import { fileSource } from '../../src/index/sources.js';
@@ -36,12 +36,9 @@ const build = async (file: string, includesChanges?: number) =>
 
 /** Polls until the server answers from the build named, for at most 5 s (it looks every 2 s). */
 async function servedBuild(name: string): Promise<string> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const now = (await changes()).build;
-    if (now === name || Date.now() > deadline) return now;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let now = '';
+  await vi.waitFor(async () => expect((now = (await changes()).build)).toBe(name), { timeout: 5000, interval: 50 }).catch(() => {});
+  return now;
 }
 
 describe('a newly published build', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CONTRACT } from '../helpers/contract.js';
 import { call, fixtureServer, KEYS, type Reply } from '../helpers/server.js';
 
@@ -13,14 +13,11 @@ const search = (body: object) => call(current.server.url, '/v1/verify/demographi
 let batches = 0;
 const batch = (...list: object[]) => ({ idempotencyKey: `test-${++batches}`, changes: list });
 
-/** Verifications see a batch once it is acknowledged; polled for at most 1 s (the guarantee). */
+/** Verifications see a batch once it is acknowledged; polled for at most 1 s (the guarantee), the last value returned either way. */
 async function within1s<T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 1000;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let last!: T;
+  await vi.waitFor(async () => expect(done((last = await probe()))).toBe(true), { timeout: 1000, interval: 20 }).catch(() => {});
+  return last;
 }
 
 describe('POST /v1/records', () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sha256Hex } from '../../src/server/clients.js';
@@ -104,8 +104,7 @@ describe('idv clients edits the file a running server follows', () => {
     writeFileSync(clientsFile, '{"clients": [');
     // Once the server has read the broken file (it says so), not after a guessed delay.
     const refused = () => events.slice(before).some((e) => e.msg === 'clients file not reloaded: the clients already loaded stay in force');
-    for (const deadline = Date.now() + 5000; !refused() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
-    expect(refused()).toBe(true);
+    await vi.waitFor(() => expect(refused()).toBe(true), { timeout: 5000, interval: 20 });
     expect((await verify(KEY.tight)).status).not.toBe(401);
     writeFileSync(clientsFile, good);
   });

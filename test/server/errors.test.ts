@@ -143,13 +143,22 @@ describe('the error catalogue', () => {
   });
 });
 
+/** A line that expects an answer to carry the code (in its body, or as an error reply's code); one that expects its absence does not count. */
+const assertsCode = (line: string, code: string) => /expect/.test(line) && !/\.not\./.test(line) && (line.includes(`'${code}'`) || line.includes(`"code":"${code}"`));
+
 describe('coverage of this file', () => {
+  it('counts a line that expects the code, not one that expects it absent or only names it', () => {
+    expect(assertsCode(`expect(reply.body.error.code).toBe('RATE_LIMITED');`, 'RATE_LIMITED')).toBe(true);
+    expect(assertsCode(`expectError(await verify(claim), 'RATE_LIMITED');`, 'RATE_LIMITED')).toBe(true);
+    expect(assertsCode(`expect(text).toContain('"code":"RATE_LIMITED"');`, 'RATE_LIMITED')).toBe(true);
+    expect(assertsCode(`expect(reply.body.error.code).not.toBe('RATE_LIMITED');`, 'RATE_LIMITED')).toBe(false);
+    expect(assertsCode(`const code = 'RATE_LIMITED';`, 'RATE_LIMITED')).toBe(false);
+  });
+
   it('every code is provoked by some test and checked in its answer', () => {
     // Read from the test files, not gathered while other tests run: no test depends on another having run.
     const files = readdirSync(join(PACKAGE_ROOT, 'test'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.test.ts'));
-    const texts = files.map((f) => readFileSync(join(PACKAGE_ROOT, 'test', f), 'utf8'));
-    // A line that expects the code: in an answer's body, or as the code of an error reply.
-    const checked = (code: string) => texts.some((t) => t.split('\n').some((line) => /expect/.test(line) && (line.includes(`'${code}'`) || line.includes(`"code":"${code}"`))));
-    expect(Object.keys(ERRORS).filter((code) => !checked(code))).toEqual([]);
+    const lines = files.flatMap((f) => readFileSync(join(PACKAGE_ROOT, 'test', f), 'utf8').split('\n'));
+    expect(Object.keys(ERRORS).filter((code) => !lines.some((line) => assertsCode(line, code)))).toEqual([]);
   });
 });

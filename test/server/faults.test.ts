@@ -1,5 +1,5 @@
 import { LiveCount } from '../../src/server/liveCount.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect } from 'node:net';
 import { serveConfig } from '../../src/config.js';
 import { startServer } from '../../src/server/app.js';
@@ -91,8 +91,7 @@ describe('faults', () => {
     const closing = server.close();
     const body = '{"idNumber":"001090000101"}';
     socket.write(`POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.full}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-    const deadline = Date.now() + 5000;
-    while (!/\}\}\s*$/.test(received) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await vi.waitFor(() => expect(received).toMatch(/\}\}\s*$/), { timeout: 5000, interval: 10 });
     expect(received).toMatch(/^HTTP\/1\.1 503 /);
     expect(received).toContain('"code":"NOT_READY"');
     expect(received.toLowerCase()).toContain('retry-after: 1');

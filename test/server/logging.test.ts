@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger, logTo } from '../../src/log.js';
 import { startCli } from '../helpers/cli.js';
 import { claimOf, fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
@@ -20,13 +20,12 @@ function capture(level: Parameters<typeof createLogger>[0]) {
 }
 
 /** Polls the lines until one satisfies `find`, for at most 5 s. */
-async function lineWhere(logs: () => Record<string, unknown>[], find: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
+function lineWhere(logs: () => Record<string, unknown>[], find: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  return vi.waitFor(() => {
     const line = logs().find(find);
-    if (line || Date.now() > deadline) return line;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    expect(line, 'a log line').toBeDefined();
+    return line!;
+  }, { timeout: 5000, interval: 20 });
 }
 
 describe('the logger', () => {
