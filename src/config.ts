@@ -116,7 +116,7 @@ const oneOf = (...allowed: string[]): Rule => (name, v) => {
  * How an operator sets each setting: a flag of `idv serve` (and `idv demo`), an
  * environment variable, or a key of the file `--config FILE` (the setting's own name).
  * A flag wins over the variable, the variable over the file, the file over the default.
- * `idv serve --help` and the README's configuration table are made from this table.
+ * `idv serve --help` and the configuration table of docs/operations.md are made from this table.
  */
 export interface Setting {
   /** The flag, with its value's name unless it is a switch. */

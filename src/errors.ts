@@ -1,6 +1,6 @@
 /**
  * The one catalogue of error codes. Codes are stable: clients, dashboards and
- * alerts key on them. The README lists every code; a test keeps both in step.
+ * alerts key on them. docs/api.md lists every code; a test keeps both in step.
  */
 export const ERRORS = {
   INVALID_JSON: { status: 400, message: 'The request body is not valid JSON' },

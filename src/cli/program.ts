@@ -6,7 +6,7 @@ import { auditQuery, auditVerify, build, check, demo, DEMO_DIR, DEMO_SIZE, gc, g
 
 /**
  * The `idv` command line, defined once: commander parses it and writes `idv --help` and
- * `idv <command> --help` from these definitions (a test checks the README's synopsis
+ * `idv <command> --help` from these definitions (a test checks the synopsis in docs/operations.md
  * against them).
  */
 const secretFile = (cmd: Command) => cmd.option('--secret-file <file>', 'the index secret (default DIR.secret.hex beside the index; env IDV_SECRET_FILE)');

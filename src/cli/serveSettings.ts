@@ -22,7 +22,7 @@ export function serveSettingOptions(cmd: Command): Command {
     if (s.choices) option.choices(s.choices);
     cmd.addOption(option);
   }
-  return cmd.option('--config <file>', 'a JSON file of settings by name, as in the README (flags and the environment win over it)');
+  return cmd.option('--config <file>', 'a JSON file of settings by name, as in docs/operations.md (flags and the environment win over it)');
 }
 
 /** The server's settings as given: each from its flag, else its environment variable, else `--config FILE`. */
@@ -46,7 +46,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** The README's configuration table, made from the settings table: one row a setting. */
+/** The configuration table of docs/operations.md, made from the settings table: one row a setting. */
 export function settingsTable(): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|');
   const rows = entries.map(([key, s]) => {

@@ -4,7 +4,7 @@ import { PROVINCES, COUNTRIES, type Region } from '../domain/regions.js';
 import type { Gender } from '../domain/idNumber.js';
 import { Weighted } from './random.js';
 
-/** The reference tables of the generator: the name tables and src/synth/data (see the README). */
+/** The reference tables of the generator: the name tables and src/synth/data (see docs/architecture.md). */
 const DATA = 'src/synth/data/';
 
 export const SURNAMES = new Weighted(SURNAME_ROWS.map((r) => r.surname), SURNAME_ROWS.map((r) => Number(r.suggested_weight_pct)));

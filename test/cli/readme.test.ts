@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
@@ -6,8 +6,9 @@ import { program } from '../../src/cli/program.js';
 import { PACKAGE_ROOT } from '../../src/packageFiles.js';
 import { idv } from '../helpers/cli.js';
 
-/** The README's command lines against the CLI's own definitions: what a reader types exists. */
-const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
+/** The command lines of the README and docs/ against the CLI's own definitions: what a reader types exists. */
+const DOCS = ['README.md', ...readdirSync(join(PACKAGE_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+const readme = DOCS.map((f) => readFileSync(join(PACKAGE_ROOT, f), 'utf8')).join('\n');
 
 /** The command a path of words names (`audit query`), or undefined. */
 function commandAt(root: Command, words: string[]): Command | undefined {
@@ -39,11 +40,11 @@ function readmeInvocations(): { line: string; words: string[]; flags: string[] }
   return out;
 }
 
-describe('the README and the CLI', () => {
+describe('the docs and the CLI', () => {
   const root = program();
   const invocations = readmeInvocations();
 
-  it('every command and flag the README shows exists, with the README naming every command', () => {
+  it('every command and flag the README and docs/ show exists, with every command named', () => {
     expect(invocations.length).toBeGreaterThan(20);
     const problems: string[] = [];
     for (const { line, words, flags } of invocations) {

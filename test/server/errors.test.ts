@@ -130,11 +130,11 @@ describe('error codes over HTTP', () => {
 });
 
 describe('the error catalogue', () => {
-  const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Error codes'));
+  const api = readFileSync(join(PACKAGE_ROOT, 'docs', 'api.md'), 'utf8');
+  const section = api.slice(api.indexOf('## Error codes'));
   const listed = [...section.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]);
 
-  it('the README lists every code with its status, and nothing else', () => {
+  it('docs/api.md lists every code with its status, and nothing else', () => {
     expect(Object.fromEntries(listed)).toEqual(Object.fromEntries(Object.entries(ERRORS).map(([code, e]) => [code, e.status])));
   });
 
