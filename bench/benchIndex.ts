@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { currentBuildDir } from '../src/index/layout.js';
 import { IndexReader } from '../src/index/reader.js';
 import { defaultSecretPath, Secret } from '../src/index/secret.js';
-import { sha256Hex } from '../src/server/clients.js';
-import type { Limits } from '../src/server/rateLimit.js';
+import { sha256Hex } from '../src/clients/clients.js';
+import type { Limits } from '../src/clients/rateLimit.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import { measureBuild, syntheticArgs } from './build.js';
 

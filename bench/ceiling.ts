@@ -4,7 +4,7 @@
  * lookup, matching, metrics) shows as the distance from this figure in the same run.
  * Run as its own process: `node dist/bench/ceiling.js` prints {"port": N}.
  */
-import { App, listenSocketPort } from '../src/server/uws.js';
+import { App, listenSocketPort } from '../src/http/uws.js';
 
 const ANSWER = JSON.stringify({ requestId: 'ceiling', result: 'match', fields: { fullName: { match: true, level: 'exact', score: 100 } }, status: { alive: true, card: 'valid' } });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IndexReader } from '../src/index/reader.js';
 import { defaultSecretPath, Secret } from '../src/index/secret.js';
-import { sha256Hex } from '../src/server/clients.js';
+import { sha256Hex } from '../src/clients/clients.js';
 import { Random } from '../src/synth/random.js';
 import { BENCH_CLIENT, BENCH_KEY, benchIndex, NO_LIMITS } from './benchIndex.js';
 import { machine, median, runScript, today } from './machine.js';

@@ -9,7 +9,7 @@ import { syntheticCitizens } from '../src/synth/generator.js';
 import { median } from './machine.js';
 import { auditKeys, GENESIS, seal, subjectOf, type AuditRecord } from '../src/audit/chain.js';
 import { Secret } from '../src/index/secret.js';
-import { ProbeGuard } from '../src/server/probing.js';
+import { ProbeGuard } from '../src/clients/probing.js';
 import { CandidateRefs } from '../src/verification/candidateRef.js';
 import type { WorkResult } from '../src/verification/types.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Citizen } from '../src/domain/citizen.js';
 import { currentBuildDir, CURRENT } from '../src/index/layout.js';
 import { defaultSecretPath } from '../src/index/secret.js';
-import { sha256Hex } from '../src/server/clients.js';
+import { sha256Hex } from '../src/clients/clients.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import type { Random } from '../src/synth/random.js';
 import { BENCH_KEY, NO_LIMITS } from './benchIndex.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { glibcVersion, olderThan, runtimeStatus, runtimeWarning, UWS_MIN_GLIBC } from '../src/runtime.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
-import { uwsBuild } from '../src/server/uws.js';
+import { uwsBuild } from '../src/http/uws.js';
 import { startCli } from './helpers/cli.js';
 import { tempIndex } from './helpers/fixtures.js';
 import { writeClientsFile } from './helpers/server.js';

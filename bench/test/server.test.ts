@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../src/server/clients.js';
+import { sha256Hex } from '../../src/clients/clients.js';
 import { tempIndex } from '../../test/helpers/fixtures.js';
 import { startServerProcess } from '../server.js';
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { newKey, readClientsFile, SCOPES, VERIFICATION_SCOPES, sha256Hex, validateEntries, writeClientsFile, type ClientEntry, type Scope } from '../server/clients.js';
+import { newKey, readClientsFile, SCOPES, VERIFICATION_SCOPES, sha256Hex, validateEntries, writeClientsFile, type ClientEntry, type Scope } from '../clients/clients.js';
 import { positiveInt, UsageError } from './args.js';
 
 /** Prints a key that exists nowhere else: the clients file keeps only its SHA-256. */

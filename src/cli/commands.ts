@@ -12,7 +12,7 @@ import { FORMAT_VERSION } from '../index/codec.js';
 import { Secret } from '../index/secret.js';
 import { fileSource } from '../index/sources.js';
 import { syntheticSource } from '../synth/source.js';
-import { startService, type Service } from '../server/serve.js';
+import { startService, type Service } from '../service/serve.js';
 import { CHUNK_SIZE, PopulationGenerator } from '../synth/generator.js';
 import { Piscina } from 'piscina';
 import { inOrder, workerPath } from '../workers.js';
@@ -27,7 +27,7 @@ import { secretPath } from './secretPath.js';
 import { changesForBuild } from '../register/carry.js';
 import { serveSettings } from './serveSettings.js';
 import { endOfLifeReason, glibcVersion, runtimeStatus } from '../runtime.js';
-import { uwsBuild } from '../server/uws.js';
+import { uwsBuild } from '../http/uws.js';
 
 
 

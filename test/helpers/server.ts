@@ -3,7 +3,7 @@ import { connect, createServer as createNetServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serveConfig, type ServeConfig } from '../../src/config.js';
-import { startService, type Service } from '../../src/server/serve.js';
+import { startService, type Service } from '../../src/service/serve.js';
 import { afterAll, beforeAll } from 'vitest';
 import { fixture, tempIndex, type TempIndex } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { sha256Hex } from '../../src/server/clients.js';
+import { sha256Hex } from '../../src/clients/clients.js';
 import { idv } from '../helpers/cli.js';
 import { fixture, tempIndex, type TempIndex, claimOf } from '../helpers/fixtures.js';
 import { call, KEYS, startTestServer, writeClientsFile as writeTestClients, type TestServer } from '../helpers/server.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ServiceError } from '../../src/errors.js';
-import { Admission } from '../../src/server/admission.js';
-import type { Client } from '../../src/server/clients.js';
-import { FairScheduler } from '../../src/server/fairScheduler.js';
+import { Admission } from '../../src/clients/admission.js';
+import type { Client } from '../../src/clients/clients.js';
+import { FairScheduler } from '../../src/clients/fairScheduler.js';
 import type { WorkItem, WorkResult } from '../../src/verification/types.js';
 
 const client = (id: string, pendingItems = 4000) => ({ id, limits: { pendingItems } }) as unknown as Client;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { wrkLoad } from '../../bench/wrk.js';
 import { DEFAULTS } from '../../src/config.js';
 import { IndexReader } from '../../src/index/reader.js';
-import { sha256Hex } from '../../src/server/clients.js';
+import { sha256Hex } from '../../src/clients/clients.js';
 import { fullDateOf, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { call, KEYS, startTestServer, writeClientsFile, type TestServer } from '../helpers/server.js';
 import { debianTool } from '../helpers/tools.js';

@@ -1,11 +1,11 @@
-import { LiveCount } from '../../src/server/liveCount.js';
+import { LiveCount } from '../../src/service/liveCount.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect } from 'node:net';
 import { serveConfig } from '../../src/config.js';
-import { startServer } from '../../src/server/app.js';
-import { ClientRegistry, readClientsFile } from '../../src/server/clients.js';
-import type { Dispatcher } from '../../src/server/dispatch.js';
-import { Metrics } from '../../src/server/metrics.js';
+import { startServer } from '../../src/routes/app.js';
+import { ClientRegistry, readClientsFile } from '../../src/clients/clients.js';
+import type { Dispatcher } from '../../src/service/dispatch.js';
+import { Metrics } from '../../src/service/metrics.js';
 import { CandidateRefs } from '../../src/verification/candidateRef.js';
 import type { WorkItem, WorkResult } from '../../src/verification/types.js';
 import { fixture, tempIndex, type TempIndex, claimOf } from '../helpers/fixtures.js';

@@ -1,7 +1,7 @@
 import { claimOf } from '../helpers/fixtures.js';
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../src/server/codec.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../src/http/codec.js';
 import { ERRORS } from '../../src/errors.js';
 import { call, fixtureServer, KEYS, rawExchange } from '../helpers/server.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { uwsBuild } from '../../src/server/uws.js';
+import { uwsBuild } from '../../src/http/uws.js';
 import { fixtureServer, KEYS, rawExchange } from '../helpers/server.js';
 import { debianTool } from '../helpers/tools.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, type Limits } from '../../src/server/rateLimit.js';
-import { ClientRegistry, sha256Hex } from '../../src/server/clients.js';
-import { ClientTable } from '../../src/server/clientTable.js';
-import { WaitGuard } from '../../src/server/admission.js';
+import { RateLimiter, type Limits } from '../../src/clients/rateLimit.js';
+import { ClientRegistry, sha256Hex } from '../../src/clients/clients.js';
+import { ClientTable } from '../../src/clients/clientTable.js';
+import { WaitGuard } from '../../src/clients/admission.js';
 
 const PROBING = { mismatchesPerCitizen: 5, emptySearchesPerName: 20, emptySearchesPerDate: 20, emptySearchesPerHour: 100, notFoundPerHour: 100, pendingItems: 4000 };
 

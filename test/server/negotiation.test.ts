@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requestFormat, responseFormat } from '../../src/server/codec.js';
+import { requestFormat, responseFormat } from '../../src/http/codec.js';
 
 describe('content negotiation', () => {
   it.each([

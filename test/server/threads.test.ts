@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeStatus } from '../../src/runtime.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256Hex } from '../../src/server/clients.js';
+import { sha256Hex } from '../../src/clients/clients.js';
 import { claimOf, fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { call, KEYS, rawExchange, startTestServer, writeClientsFile, type TestServer } from '../helpers/server.js';
 

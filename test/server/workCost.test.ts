@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256Hex } from '../../src/server/clients.js';
+import { sha256Hex } from '../../src/clients/clients.js';
 import { fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { call, startTestServer, writeClientsFile, type TestServer } from '../helpers/server.js';
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { glibcVersion, runtimeStatus } from '../runtime.js';
-import { uwsBuild } from './uws.js';
+import { uwsBuild } from '../http/uws.js';
 import { ERRORS } from '../errors.js';
 
 /**

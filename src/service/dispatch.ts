@@ -1,8 +1,8 @@
 import type { IndexReader } from '../index/reader.js';
 import { runItems } from '../verification/engine.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
-import type { Ticket } from './admission.js';
-import { FairScheduler, type SchedulerLimits } from './fairScheduler.js';
+import type { Ticket } from '../clients/admission.js';
+import { FairScheduler, type SchedulerLimits } from '../clients/fairScheduler.js';
 
 /**
  * Where verification work runs: on the server thread that read the request

@@ -1,6 +1,6 @@
 import { loggableError, ServiceError } from '../errors.js';
 import { CONTENT_TYPES, encodeBody, responseFormat, type Format } from './codec.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../service/metrics.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
 import type { AuditEntry } from '../audit/trail.js';
 

@@ -1,8 +1,8 @@
 import { ServiceError, validationError } from '../errors.js';
 import { readBatch } from '../register/changes.js';
 import type { Register } from '../register/thread.js';
-import type { AuditNote } from './exchange.js';
-import type { HttpRequest } from './uws.js';
+import type { AuditNote } from '../http/exchange.js';
+import type { HttpRequest } from '../http/uws.js';
 import type { Verification } from './verifications.js';
 
 import { CHANGES_PAGE_DEFAULT, CHANGES_PAGE_MAX as MAX_PAGE } from '../contract/schemas.js';

@@ -1,12 +1,12 @@
 import { ServiceError, validationError } from '../errors.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
-import type { Client, Scope } from './clients.js';
-import type { Dispatcher } from './dispatch.js';
-import type { Ticket } from './admission.js';
-import type { Metrics } from './metrics.js';
+import type { Client, Scope } from '../clients/clients.js';
+import type { Dispatcher } from '../service/dispatch.js';
+import type { Ticket } from '../clients/admission.js';
+import type { Metrics } from '../service/metrics.js';
 import type { AuditContext, Validated, Validator } from '../contract/validator.js';
-import type { AuditNote, ItemNote } from './exchange.js';
-import type { AnswerGuard, Reviewed } from './probing.js';
+import type { AuditNote, ItemNote } from '../http/exchange.js';
+import type { AnswerGuard, Reviewed } from '../clients/probing.js';
 import type { CandidateRefs } from '../verification/candidateRef.js';
 
 export type VerificationRoute = '/v1/verify' | '/v1/verify/demographic' | '/v1/verify/batch';
