@@ -2,7 +2,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Secret } from '../src/index/secret.js';
 import { TrailWriter } from '../src/audit/writer.js';
-import type { TrailMessage, WriterMessage } from '../src/audit/trail.js';
+import type { TrailCalls, TrailMessage, WriterMessage } from '../src/audit/trail.js';
+import { answer } from '../src/threads/rpc.js';
 
 const { dir, secretHex, maxFileBytes, flushMs } = workerData as { dir: string; secretHex: string; maxFileBytes: number; flushMs: number };
 const port = parentPort!;
@@ -15,13 +16,11 @@ try {
     onError: (message) => say({ type: 'error', message }),
   });
   port.on('message', (m: TrailMessage) => {
-    if (m.type === 'entries') {
-      writer.take(m.text);
-      void writer.flush();
-    } else {
-      void writer.close().then((head) => say({ type: 'closed', ...head }));
-    }
+    if (m.type !== 'entries') return;
+    writer.take(m.text);
+    void writer.flush();
   });
+  answer<TrailCalls>(port, { close: () => writer.close() });
   // Records a failed write kept are tried again even when no new ones come.
   setInterval(() => void writer.flush(), flushMs).unref();
   say({ type: 'ready' });

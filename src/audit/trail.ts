@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Secret } from '../index/secret.js';
 import { workerPath } from '../workers.js';
+import { Caller } from '../threads/rpc.js';
 import { auditKeys, renderEntry, type AuditKeys } from './chain.js';
 
 /** What the server tells the trail about one decision; the ID number is hashed before anything is written. */
@@ -51,12 +52,14 @@ export type WriterMessage =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
   | { type: 'written'; records: number }
-  | { type: 'error'; message: string }
-  | { type: 'closed'; seq: number; mac: string };
+  | { type: 'error'; message: string };
 
 /** What the event loop sends the audit thread. */
 /** Rendered records (renderEntry) travel joined by newlines: one string is the cheapest thing to copy between threads. */
-export type TrailMessage = { type: 'entries'; text: string } | { type: 'close' };
+export type TrailMessage = { type: 'entries'; text: string };
+
+/** What the server asks of the audit thread: to write, sync and close the trail, answering with the chain's head. */
+export type TrailCalls = { close: { arg: null; value: { seq: number; mac: string } } };
 
 /**
  * Entries rendered where they are made (renderEntry: the ID number hashed there) and
@@ -102,8 +105,8 @@ export class RenderedEntries {
  */
 export class AuditTrail {
   private readonly entries: RenderedEntries;
+  private readonly calls: Caller<TrailCalls>;
   private closed: Promise<{ seq: number; mac: string }> | undefined;
-  private onClosed: ((head: { seq: number; mac: string }) => void) | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -111,11 +114,12 @@ export class AuditTrail {
     keys: AuditKeys,
   ) {
     this.entries = new RenderedEntries(keys, opts.flushMs, (text) => this.recordRendered(text));
+    this.calls = new Caller<TrailCalls>(worker);
     worker.on('message', (m: WriterMessage) => this.heard(m));
     // The thread failing is a write failure: counted, logged, and the server goes on answering.
     worker.on('error', (err) => this.heard({ type: 'error', message: `the audit thread failed: ${err.message}` }));
     // A thread gone before it closed the trail: closing must not wait for it.
-    worker.on('exit', () => this.onClosed?.({ seq: -1, mac: 'unknown: the audit thread stopped before closing the trail' }));
+    worker.on('exit', () => this.calls.stop(new Error('the audit thread stopped before closing the trail')));
   }
 
   /**
@@ -151,11 +155,13 @@ export class AuditTrail {
   close(): Promise<{ seq: number; mac: string }> {
     if (this.closed) return this.closed;
     this.entries.stop();
-    this.closed = new Promise<{ seq: number; mac: string }>((resolve) => (this.onClosed = resolve)).then(async (head) => {
-      await this.worker.terminate();
-      return head;
-    });
-    this.worker.postMessage({ type: 'close' } satisfies TrailMessage);
+    this.closed = this.calls
+      .call('close', null)
+      .catch((err: Error) => ({ seq: -1, mac: `unknown: ${err.message}` }))
+      .then(async (head) => {
+        await this.worker.terminate();
+        return head;
+      });
     return this.closed;
   }
 
@@ -164,6 +170,6 @@ export class AuditTrail {
     else if (m.type === 'error') {
       this.opts.onError?.();
       this.opts.log?.({ level: 'error', msg: 'audit trail write failed', err: m.message });
-    } else if (m.type === 'closed') this.onClosed?.({ seq: m.seq, mac: m.mac });
+    }
   }
 }

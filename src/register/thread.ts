@@ -2,6 +2,7 @@ import { Worker, type MessagePort } from 'node:worker_threads';
 import { loggableError, ServiceError, type ErrorBody } from '../errors.js';
 import { Secret } from '../index/secret.js';
 import { workerPath } from '../workers.js';
+import { answer, Caller } from '../threads/rpc.js';
 import type { ChangeBatch } from './changes.js';
 import { CarryError, RegisterWriter, type BatchAnswer, type ChangePage } from './writer.js';
 
@@ -16,8 +17,15 @@ export type RegisterCall = { call: 'apply'; client: string; batch: ChangeBatch }
 /** A failure as it crosses threads: a catalogue error, or an unexpected one (logged where it happened). */
 export type RegisterFailure = ErrorBody['error'] | { code: 'INTERNAL'; message: string; internal: ReturnType<typeof loggableError> };
 
-type ToRegister = ({ id: number } & RegisterCall) | { id: number; call: 'close' } | { id: number; call: 'switch'; buildPath: string };
-type FromRegister = { id: number; value?: unknown; failure?: RegisterFailure } | { type: 'ready'; lastSequence: number; records: number } | { type: 'failed'; message: string };
+/** The calls the server makes of the register thread, and what each answers. */
+type RegisterProtocol = {
+  apply: { arg: { client: string; batch: ChangeBatch }; value: { answer: BatchAnswer; replayed: boolean; records: number } };
+  changes: { arg: { after: number; limit: number }; value: ChangePage };
+  switch: { arg: { buildPath: string }; value: { carried: number; through: number; lastSequence: number; records: number } };
+  close: { arg: null; value: null };
+};
+/** What the register thread says once, at start. */
+type Started = { type: 'ready'; lastSequence: number; records: number } | { type: 'failed'; message: string };
 
 export function failureOf(err: unknown): RegisterFailure {
   if (err instanceof ServiceError) return err.toBody().error;
@@ -39,9 +47,7 @@ export function errorOf(failure: RegisterFailure): ServiceError {
  * order they came; close() waits for the calls in progress.
  */
 export class RegisterThread implements Register {
-  private readonly owed = new Map<number, { resolve: (v: never) => void; reject: (e: unknown) => void }>();
-  private asked = 0;
-  private stopped = false;
+  private readonly calls: Caller<RegisterProtocol>;
   private closing = false;
 
   private constructor(
@@ -53,24 +59,17 @@ export class RegisterThread implements Register {
     /** The citizens on record then: the build's count with the changes applied since. */
     readonly records: number,
   ) {
-    worker.on('message', (m: FromRegister) => {
-      if (!('id' in m)) return;
-      const owed = this.owed.get(m.id);
-      this.owed.delete(m.id);
-      if (!owed) return;
-      if (m.failure) {
-        if ('internal' in m.failure) this.log({ level: 'error', msg: 'register change failed', ...m.failure.internal });
-        owed.reject(errorOf(m.failure));
-      } else owed.resolve(m.value as never);
+    this.calls = new Caller<RegisterProtocol>(worker, (failure) => {
+      const f = failure as RegisterFailure;
+      if ('internal' in f) this.log({ level: 'error', msg: 'register change failed', ...f.internal });
+      return errorOf(f);
     });
     // A writer that stops is not restarted behind the operator's back: changes are refused
     // (NOT_READY), verifications go on, and the log says why.
     worker.on('error', (err) => this.log({ level: 'error', msg: 'the register thread failed', ...loggableError(err) }));
     worker.on('exit', (code) => {
-      this.stopped = true;
       if (!this.closing) this.log({ level: 'error', msg: 'the register thread stopped: changes are refused until a restart', code });
-      for (const { reject } of this.owed.values()) reject(new ServiceError('NOT_READY', 'The register is closed'));
-      this.owed.clear();
+      this.calls.stop(new ServiceError('NOT_READY', 'The register is closed'));
     });
   }
 
@@ -78,14 +77,14 @@ export class RegisterThread implements Register {
   static async start(buildPath: string, secret: Secret, log: (event: Record<string, unknown>) => void, counted: RegisterThread['counted'] = () => {}): Promise<RegisterThread> {
     const worker = new Worker(workerPath('register'), { workerData: { buildPath, secretHex: secret.hex } });
     const { lastSequence, records } = await new Promise<{ lastSequence: number; records: number }>((resolve, reject) => {
-      worker.once('message', (m: FromRegister) => ('type' in m && m.type === 'ready' ? resolve(m) : reject(new Error('type' in m && m.type === 'failed' ? m.message : 'the register did not start'))));
+      worker.once('message', (m: Started) => (m.type === 'ready' ? resolve(m) : reject(new Error(m.type === 'failed' ? m.message : 'the register did not start'))));
       worker.once('error', reject);
     });
     return new RegisterThread(worker, log, counted, lastSequence, records);
   }
 
   apply(client: string, batch: ChangeBatch): Promise<{ answer: BatchAnswer; replayed: boolean }> {
-    return this.ask<{ answer: BatchAnswer; replayed: boolean; records: number }>({ call: 'apply', client, batch }).then(
+    return this.calls.call('apply', { client, batch }).then(
       ({ answer, replayed, records }) => {
         this.counted(replayed ? 'replayed' : 'applied', { changes: replayed ? 0 : answer.applied, lastSequence: answer.lastSequence, records });
         return { answer, replayed };
@@ -98,7 +97,7 @@ export class RegisterThread implements Register {
   }
 
   changes(after: number, limit: number): Promise<ChangePage> {
-    return this.ask({ call: 'changes', after, limit });
+    return this.calls.call('changes', { after, limit });
   }
 
   /**
@@ -107,7 +106,7 @@ export class RegisterThread implements Register {
    * when the new build does not say which changes its source holds.
    */
   switchTo(buildPath: string): Promise<{ carried: number; through: number; lastSequence: number; records: number }> {
-    return this.ask({ call: 'switch', buildPath });
+    return this.calls.call('switch', { buildPath });
   }
 
   /** Answers a call relayed from a server thread, as it will cross back. */
@@ -122,17 +121,8 @@ export class RegisterThread implements Register {
   /** Waits for the calls in progress (every acknowledged batch is on disk), then stops. */
   async close(): Promise<void> {
     this.closing = true;
-    await this.ask({ call: 'close' }).catch(() => {});
+    await this.calls.call('close', null).catch(() => {});
     await this.worker.terminate();
-  }
-
-  private ask<T>(call: RegisterCall | { call: 'close' } | { call: 'switch'; buildPath: string }): Promise<T> {
-    if (this.stopped) return Promise.reject(new ServiceError('NOT_READY', 'The register is closed'));
-    return new Promise<T>((resolve, reject) => {
-      const id = ++this.asked;
-      this.owed.set(id, { resolve: resolve as (v: never) => void, reject });
-      this.worker.postMessage({ id, ...call } satisfies ToRegister);
-    });
   }
 }
 
@@ -143,37 +133,32 @@ export function runRegisterThread(parent: MessagePort, data: { buildPath: string
   try {
     writer = RegisterWriter.open(data.buildPath, secret);
   } catch (err) {
-    parent.postMessage({ type: 'failed', message: (err as Error).message } satisfies FromRegister);
+    parent.postMessage({ type: 'failed', message: (err as Error).message } satisfies Started);
     return;
   }
-  parent.on('message', (m: ToRegister) => {
-    try {
-      if (m.call === 'close') {
-        void writer.close().then(() => parent.postMessage({ id: m.id, value: null } satisfies FromRegister));
-        return;
-      }
-      if (m.call === 'switch') {
-        const next = RegisterWriter.open(m.buildPath, secret);
-        let value: ReturnType<RegisterWriter['carryFrom']> & { lastSequence: number; records: number };
+  answer<RegisterProtocol>(
+    parent,
+    {
+      // An applied batch carries the count of citizens on record after it, for the metrics.
+      apply: ({ client, batch }) => ({ ...writer.apply(client, batch), records: writer.records }),
+      changes: ({ after, limit }) => writer.changes(after, limit),
+      switch: ({ buildPath }) => {
+        const next = RegisterWriter.open(buildPath, secret);
         try {
           // The count after the carried changes: births and deaths the new build's source lacked included.
-          value = { ...next.carryFrom(writer), lastSequence: next.lastSequence, records: next.records };
+          const value = { ...next.carryFrom(writer), lastSequence: next.lastSequence, records: next.records };
+          const previous = writer;
+          writer = next;
+          void previous.close();
+          return value;
         } catch (err) {
           void next.close();
           throw err;
         }
-        const previous = writer;
-        writer = next;
-        void previous.close();
-        parent.postMessage({ id: m.id, value } satisfies FromRegister);
-        return;
-      }
-      // An applied batch carries the count of citizens on record after it, for the metrics.
-      const value = m.call === 'apply' ? { ...writer.apply(m.client, m.batch), records: writer.records } : writer.changes(m.after, m.limit);
-      parent.postMessage({ id: m.id, value } satisfies FromRegister);
-    } catch (err) {
-      parent.postMessage({ id: m.id, failure: failureOf(err) } satisfies FromRegister);
-    }
-  });
-  parent.postMessage({ type: 'ready', lastSequence: writer.lastSequence, records: writer.records } satisfies FromRegister);
+      },
+      close: () => writer.close().then(() => null),
+    },
+    failureOf,
+  );
+  parent.postMessage({ type: 'ready', lastSequence: writer.lastSequence, records: writer.records } satisfies Started);
 }

@@ -9,25 +9,19 @@ import { ClientRegistry, defaultLimits } from '../clients/clients.js';
 import { ClientTable } from '../clients/clientTable.js';
 import { ThreadDispatcher } from './dispatch.js';
 import { Metrics } from './metrics.js';
-import { RelayedGuard, type Verdict } from '../clients/probing.js';
+import { RelayedGuard } from '../clients/probing.js';
 import { RateLimiter } from '../clients/rateLimit.js';
 import { loggableError } from '../errors.js';
 import { LiveCount } from './liveCount.js';
-import type { FromThread, ThreadData, ToThread } from './threads.js';
-import { errorOf, type Register, type RegisterCall } from '../register/thread.js';
-
-type Ask = <T extends ToThread>(m: (id: number) => FromThread) => Promise<T>;
+import type { FromThread, MainThreadCalls, ServerThreadCalls, ThreadData, ToThread } from './threads.js';
+import { answer, Caller } from '../threads/rpc.js';
+import { errorOf, type Register, type RegisterFailure } from '../register/thread.js';
 
 /** The register as a server thread reaches it: through the main thread, which holds its one writer. */
-function relayedRegister(ask: Ask): Register {
-  const call = <T>(c: RegisterCall) =>
-    ask<Extract<ToThread, { type: 'registered' }>>((id) => ({ type: 'register', id, ...c })).then((m) => {
-      if (m.failure) throw errorOf(m.failure);
-      return m.value as T;
-    });
+function relayedRegister(main: Caller<ServerThreadCalls>): Register {
   return {
-    apply: (client, batch) => call({ call: 'apply', client, batch }),
-    changes: (after, limit) => call({ call: 'changes', after, limit }),
+    apply: (client, batch) => main.call('register', { call: 'apply', client, batch }) as ReturnType<Register['apply']>,
+    changes: (after, limit) => main.call('register', { call: 'changes', after, limit }) as ReturnType<Register['changes']>,
   };
 }
 
@@ -51,15 +45,8 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
     const clients = new ClientRegistry(data.clients, defaultLimits(config));
     const dispatcher = new ThreadDispatcher(reader, config);
 
-    // Replies the main thread owes this one, by request number.
-    const owed = new Map<number, (m: ToThread) => void>();
-    let asked = 0;
-    const ask = <T extends ToThread>(m: (id: number) => FromThread) =>
-      new Promise<T>((resolve) => {
-        const id = ++asked;
-        owed.set(id, resolve as (m: ToThread) => void);
-        say(m(id));
-      });
+    // What this thread asks of the main thread; a failure there comes back as its catalogue error.
+    const main = new Caller<ServerThreadCalls>(parent, (failure) => errorOf(failure as RegisterFailure));
 
     // Audit records are rendered here (the ID number hashed on this thread) and go to the
     // main thread, and on to the audit thread, twice per flush period.
@@ -75,16 +62,10 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
       audit: config.unprotected ? undefined : (entry) => audit.record(entry),
       candidateRefs: new CandidateRefs(secret.bytes),
       limiter: new RateLimiter(undefined, undefined, table),
-      guard: new RelayedGuard(table, (client, items, results) =>
-        ask<{ type: 'verdicts'; id: number; verdicts: Verdict[] }>((id) => ({ type: 'guard', id, client, items, results })).then((m) => m.verdicts),
-      ),
-      scrape: async () => {
-        const m = await ask<Extract<ToThread, { type: 'scraped' }>>((id) => ({ type: 'scrape', id }));
-        if (m.error !== undefined) throw new Error(`metrics not gathered: ${m.error}`);
-        return { contentType: m.contentType!, text: m.text! };
-      },
+      guard: new RelayedGuard(table, (client, items, results) => main.call('guard', { client, items, results })),
+      scrape: () => main.call('scrape', null),
       sharedPort: true,
-      register: data.register ? relayedRegister(ask) : undefined,
+      register: data.register ? relayedRegister(main) : undefined,
     });
 
     // A thread that fails stops serving before it ends: with its listen socket and connections
@@ -100,30 +81,18 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
     process.on('unhandledRejection', failed);
 
     parent.on('message', (m: ToThread) => {
-      switch (m.type) {
-        case 'clients':
-          return clients.replace(m.entries);
-        case 'verdicts':
-        case 'registered':
-        case 'scraped': {
-          const resolve = owed.get(m.id);
-          owed.delete(m.id);
-          return resolve?.(m);
-        }
-        case 'build': {
-          // Work is done here in synchronous slices: the next slice reads the new build, no item is half on each.
-          const next = IndexReader.openBuild(m.path, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
-          void dispatcher.replaceReader(next).close();
-          return say({ type: 'switched', path: m.path });
-        }
-        case 'collect':
-          return void metrics.registry.getMetricsAsJSON().then((json) => say({ type: 'metrics', id: m.id, json }));
-        case 'close':
-          return void server.close().finally(() => {
-            audit.stop();
-            say({ type: 'closed' });
-          });
-      }
+      if (m.type === 'clients') clients.replace(m.entries);
+    });
+    answer<MainThreadCalls>(parent, {
+      collect: () => metrics.registry.getMetricsAsJSON(),
+      build: ({ path }) => {
+        // Work is done here in synchronous slices: the next slice reads the new build, no item is half on each.
+        const next = IndexReader.openBuild(path, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
+        void dispatcher.replaceReader(next).close();
+        return null;
+      },
+      close: () =>
+        server.close().finally(() => audit.stop()).then(() => null),
     });
     say({ type: 'listening' });
   } catch (err) {

@@ -14,7 +14,8 @@ import type { Metrics } from './metrics.js';
 import { ProbeGuard, type Verdict } from '../clients/probing.js';
 import { reservePort, uwsBuild } from '../http/uws.js';
 import type { LiveCount } from './liveCount.js';
-import type { RegisterCall, RegisterFailure, RegisterThread } from '../register/thread.js';
+import { failureOf, type RegisterCall, type RegisterThread } from '../register/thread.js';
+import { answer, Caller, type Handlers } from '../threads/rpc.js';
 
 /** What a server thread is started with. */
 export interface ThreadData {
@@ -30,31 +31,36 @@ export interface ThreadData {
   register: boolean;
 }
 
-/** What a server thread tells the main thread. */
+/** What a server thread asks of the main thread, which holds what is one for the whole server. */
+export type ServerThreadCalls = {
+  /** The probing guard's verdicts on answers of the guessing kind. */
+  guard: { arg: { client: Pick<Client, 'id' | 'limits'>; items: WorkItem[]; results: WorkResult[] }; value: Verdict[] };
+  /** Every thread's metrics, gathered, for /metrics asked on this one. */
+  scrape: { arg: null; value: { contentType: string; text: string } };
+  /** A call to the register (its writer is one for the server). */
+  register: { arg: RegisterCall; value: unknown };
+};
+
+/** What the main thread asks of a server thread. */
+export type MainThreadCalls = {
+  /** This thread's metrics, to be gathered. */
+  collect: { arg: null; value: object[] };
+  /** Serve another build from the next request on. */
+  build: { arg: { path: string }; value: null };
+  /** Stop listening, answer what was taken in (up to the grace period), hand over the last audit entries. */
+  close: { arg: null; value: null };
+};
+
+/** What a server thread says without asking: once at start, then its log lines and audit entries. */
 export type FromThread =
   | { type: 'listening' }
   | { type: 'failed'; message: string }
   | { type: 'log'; event: Record<string, unknown> }
   /** Audit records rendered on the thread (renderEntry), joined by newlines. */
-  | { type: 'audit'; text: string }
-  | { type: 'guard'; id: number; client: Pick<Client, 'id' | 'limits'>; items: WorkItem[]; results: WorkResult[] }
-  | { type: 'scrape'; id: number }
-  | { type: 'metrics'; id: number; json: object[] }
-  /** A call to the register (its writer is one for the server), answered with `registered`. */
-  | ({ type: 'register'; id: number } & RegisterCall)
-  | { type: 'switched'; path: string }
-  | { type: 'closed' };
+  | { type: 'audit'; text: string };
 
-/** What the main thread tells a server thread. */
-export type ToThread =
-  | { type: 'clients'; entries: ClientEntry[] }
-  | { type: 'verdicts'; id: number; verdicts: Verdict[] }
-  | { type: 'collect'; id: number }
-  | { type: 'scraped'; id: number; contentType?: string; text?: string; error?: string }
-  | { type: 'registered'; id: number; value?: unknown; failure?: RegisterFailure }
-  /** Serve another build from the next request on. */
-  | { type: 'build'; path: string }
-  | { type: 'close' };
+/** What the main thread says without asking: a reload of the clients file. */
+export type ToThread = { type: 'clients'; entries: ClientEntry[] };
 
 export interface ThreadedServer extends RunningServer {
   /** The server threads serving now (a fault test terminates one, as a crash would stop it). */
@@ -94,66 +100,45 @@ export async function startThreads(opts: {
   let clients = opts.clients;
   let closing = false;
   const threads = new Set<Worker>();
-  // Scrapes in progress: the metrics of each thread, gathered for the thread that was asked.
-  const scrapes = new Map<number, { from: Worker; id: number; owing: Set<Worker>; json: object[][] }>();
-  let scrapeSeq = 0;
+  // The main thread's calls to each thread.
+  const callers = new Map<Worker, Caller<MainThreadCalls>>();
 
-  const send = (worker: Worker, m: ToThread) => worker.postMessage(m);
-
-  function heard(worker: Worker, m: FromThread): void {
-    switch (m.type) {
-      case 'log':
-        return log(m.event);
-      case 'audit':
-        return opts.audit?.recordRendered(m.text);
-      case 'guard':
-        return send(worker, { type: 'verdicts', id: m.id, verdicts: guard.verdicts(m.client, m.items, m.results) });
-      case 'scrape': {
-        const id = ++scrapeSeq;
-        scrapes.set(id, { from: worker, id: m.id, owing: new Set(threads), json: [] });
-        for (const t of threads) send(t, { type: 'collect', id });
-        return;
-      }
-      case 'metrics':
-        scrapes.get(m.id)?.json.push(m.json);
-        return paid(m.id, worker);
-      case 'register': {
-        // Sent only by a thread told there is a register (ThreadData.register).
-        const { type: _, id, ...call } = m;
-        return void opts.register!.relay(call).then((answer) => send(worker, { type: 'registered', id, ...answer }));
-      }
-    }
+  /** Every thread's answer to a call; a thread that stops meanwhile is left out. */
+  async function ofEveryThread<K extends keyof MainThreadCalls>(name: K, arg: MainThreadCalls[K]['arg']): Promise<MainThreadCalls[K]['value'][]> {
+    const answers = await Promise.allSettled([...callers.values()].map((c) => c.call(name, arg)));
+    return answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
   }
 
-  /** A thread has sent its metrics for a scrape, or will never (it stopped): the last one gathers them. */
-  function paid(scrapeId: number, worker: Worker): void {
-    const scrape = scrapes.get(scrapeId);
-    if (!scrape || !scrape.owing.delete(worker) || scrape.owing.size > 0) return;
-    scrapes.delete(scrapeId);
-    void gathered(scrape.from, scrape.id, scrape.json);
-  }
+  const mainThread: Handlers<ServerThreadCalls> = {
+    guard: ({ client, items, results }) => guard.verdicts(client, items, results),
+    scrape: async () => {
+      const all = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), ...(await ofEveryThread('collect', null))]);
+      return { contentType: all.contentType, text: await all.metrics() };
+    },
+    // Called only by a thread told there is a register (ThreadData.register).
+    register: (call) => (call.call === 'apply' ? opts.register!.apply(call.client, call.batch) : opts.register!.changes(call.after, call.limit)),
+  };
 
-  async function gathered(to: Worker, id: number, threadsJson: object[][]): Promise<void> {
-    try {
-      const all = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), ...threadsJson]);
-      send(to, { type: 'scraped', id, contentType: all.contentType, text: await all.metrics() });
-    } catch (err) {
-      send(to, { type: 'scraped', id, error: (err as Error).message });
-    }
+  function heard(m: FromThread): void {
+    if (m.type === 'log') log(m.event);
+    else if (m.type === 'audit') opts.audit?.recordRendered(m.text);
   }
 
   function spawn(): Promise<Worker> {
     const data: ThreadData = { config: { ...config, port }, buildPath, secretHex: opts.secret.hex, count: opts.count.buffer, table: table.buffer, clients, register: opts.register !== undefined };
     const worker = new Worker(workerPath('server'), { workerData: data });
+    const caller = new Caller<MainThreadCalls>(worker);
+    answer<ServerThreadCalls>(worker, mainThread, failureOf);
     return new Promise((resolve, reject) => {
       let listening = false;
       worker.on('message', (m: FromThread) => {
         if (m.type === 'listening') {
           listening = true;
           threads.add(worker);
+          callers.set(worker, caller);
           resolve(worker);
         } else if (m.type === 'failed') reject(new Error(m.message));
-        else heard(worker, m);
+        else heard(m);
       });
       worker.on('error', (err) => {
         log({ level: 'error', msg: 'server thread failed', ...loggableError(err) });
@@ -161,8 +146,9 @@ export async function startThreads(opts: {
       });
       worker.on('exit', (code) => {
         threads.delete(worker);
-        // A scrape waiting on this thread goes on without it.
-        for (const id of [...scrapes.keys()]) paid(id, worker);
+        callers.delete(worker);
+        // A call waiting on this thread (a scrape, a build switch) goes on without it.
+        caller.stop(new Error(`server thread stopped (exit code ${code})`));
         if (!listening) return reject(new Error(`a server thread stopped before it listened (exit code ${code})`));
         if (closing) return;
         log({ level: 'error', msg: 'server thread stopped; starting another', code });
@@ -187,40 +173,16 @@ export async function startThreads(opts: {
     threads,
     replaceClients(entries) {
       clients = entries;
-      for (const t of threads) send(t, { type: 'clients', entries });
+      for (const t of threads) t.postMessage({ type: 'clients', entries } satisfies ToThread);
     },
     async switchBuild(path) {
       buildPath = path;
-      await Promise.all(
-        [...threads].map(
-          (t) =>
-            new Promise<void>((resolve) => {
-              const heardSwitched = (m: FromThread) => {
-                if (m.type !== 'switched' || m.path !== path) return;
-                t.off('message', heardSwitched);
-                resolve();
-              };
-              t.on('message', heardSwitched);
-              t.once('exit', () => resolve());
-              send(t, { type: 'build', path });
-            }),
-        ),
-      );
+      await ofEveryThread('build', { path });
     },
     async close() {
       closing = true;
       metrics.ready.set(0);
-      // Each thread stops listening, answers what it took in (up to the grace period), and hands over its last audit entries.
-      await Promise.all(
-        [...threads].map(
-          (t) =>
-            new Promise<void>((resolve) => {
-              t.on('message', (m: FromThread) => m.type === 'closed' && resolve());
-              t.once('exit', () => resolve());
-              send(t, { type: 'close' });
-            }),
-        ),
-      );
+      await ofEveryThread('close', null);
       await Promise.all([...threads].map((t) => t.terminate()));
     },
   };
