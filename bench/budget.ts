@@ -1,4 +1,5 @@
 import { LiveCount } from '../src/service/liveCount.js';
+import { CandidateRefs } from '../src/verification/candidateRef.js';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { auditKeys, GENESIS, renderEntry, sealFragment } from '../src/audit/chain.js';
@@ -102,7 +103,8 @@ async function main(): Promise<void> {
   // Requests here follow one another in one synchronous loop, so the thread's turn never ends: with no turn
   // limit, each runs at once, as a server thread's does whenever nothing waits (what is timed here); a batch
   // runs whole (a server thread runs it in slices of 16 items between other clients' turns).
-  const dispatcher = new ThreadDispatcher(reader, { ...config, turnMs: Infinity, sliceItems: Infinity });
+  const candidateRefs = new CandidateRefs(secret.bytes);
+  const dispatcher = new ThreadDispatcher(reader, candidateRefs, { ...config, turnMs: Infinity, sliceItems: Infinity });
   const admission = new Admission({ ...config, threads: 1 });
   const routesWith = (validator: Validator) =>
     verifications({
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
       chargeWork: (client, units) => limiter.charge(client, units),
       validator,
       guard: new ProbeGuard(),
-      candidateRefs: reader.candidateRefs,
+      candidateRefs,
       bodyLimit: config.bodyLimitBytes,
       batchBodyLimit: config.batchBodyLimitBytes,
       batchMaxItems: config.batchMaxItems,
@@ -175,7 +177,7 @@ async function main(): Promise<void> {
   );
   // The same over HTTP: a server in this process (one App on this thread) with each
   // validator, wrk at 64 connections on each in turn.
-  const http = args.smoke ? undefined : await httpThroughput(verify, reader, clients, metrics, dispatcher, { generated, handWritten });
+  const http = args.smoke ? undefined : await httpThroughput(verify, reader, candidateRefs, clients, metrics, dispatcher, { generated, handWritten });
   const validators = {
     generated: { verify: median(genVerify), validation: median(genAlone), passes: genVerify, http: http?.generated },
     handWritten: { verify: median(handVerify), validation: median(handAlone), passes: handVerify, http: http?.handWritten },
@@ -196,6 +198,7 @@ const HTTP_SECONDS = 8;
 async function httpThroughput(
   bodies: string[],
   reader: IndexReader,
+  candidateRefs: CandidateRefs,
   clients: ClientRegistry,
   metrics: Metrics,
   dispatcher: ThreadDispatcher,
@@ -205,8 +208,8 @@ async function httpThroughput(
   const count = new LiveCount();
   count.set(reader.meta.records);
   const servers = {
-    generated: await startServer({ config, dispatcher, clients, metrics, count, candidateRefs: reader.candidateRefs, validator: validators.generated }),
-    handWritten: await startServer({ config, dispatcher, clients, metrics, count, candidateRefs: reader.candidateRefs, validator: validators.handWritten }),
+    generated: await startServer({ config, dispatcher, clients, metrics, count, candidateRefs, validator: validators.generated }),
+    handWritten: await startServer({ config, dispatcher, clients, metrics, count, candidateRefs, validator: validators.handWritten }),
   };
   const out = { generated: [] as number[], handWritten: [] as number[] };
   try {

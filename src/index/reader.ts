@@ -5,14 +5,12 @@ import { RecordSeal } from './sealing.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, type KeyHasher } from './keys.js';
 import { currentBuildDir, openForReading, storedRecord, type IndexDbs, type IndexMeta } from './layout.js';
 import type { Secret } from './secret.js';
-import { CandidateRefs } from '../verification/candidateRef.js';
 
 /** Read-only lookups on a published index. One per thread; each opens the shared environment. */
 export class IndexReader {
   private readonly codec: RecordCodec;
   private readonly seal: RecordSeal | undefined;
   /** Seals the people a search finds into references only the searching client can use. */
-  readonly candidateRefs: CandidateRefs;
 
   private constructor(
     private readonly dbs: IndexDbs,
@@ -24,7 +22,6 @@ export class IndexReader {
     const salt = Buffer.from(meta.salt, 'hex');
     this.codec = new RecordCodec(openDictionary(secret.bytes, salt, meta.dictionary));
     this.seal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, salt, ID_KEY_BYTES);
-    this.candidateRefs = new CandidateRefs(secret.bytes);
   }
 
   /** The build served now. A long-lived reader registers first and opens its build with openBuild. */

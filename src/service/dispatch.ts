@@ -1,5 +1,6 @@
 import type { IndexReader } from '../index/reader.js';
 import { runItems } from '../verification/engine.js';
+import type { CandidateRefs } from '../verification/candidateRef.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
 import type { Ticket } from '../clients/admission.js';
 import { FairScheduler, type SchedulerLimits } from '../clients/fairScheduler.js';
@@ -19,8 +20,8 @@ export interface Dispatcher {
 export class ThreadDispatcher implements Dispatcher {
   private readonly scheduler: FairScheduler;
 
-  constructor(private reader: IndexReader, limits: SchedulerLimits) {
-    this.scheduler = new FairScheduler((items) => runItems(this.reader, items), limits);
+  constructor(private reader: IndexReader, refs: CandidateRefs, limits: SchedulerLimits) {
+    this.scheduler = new FairScheduler((items) => runItems(this.reader, refs, items), limits);
   }
 
   /** Reads another build from the next slice of work on (a slice is synchronous: none is half done); returns the reader it replaces. */

@@ -43,7 +43,9 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
     const metrics = new Metrics({ process: false });
     const table = new ClientTable(data.table);
     const clients = new ClientRegistry(data.clients, defaultLimits(config));
-    const dispatcher = new ThreadDispatcher(reader, config);
+    // Search results name people by references the same key opens in a follow-up verification.
+    const candidateRefs = new CandidateRefs(secret.bytes);
+    const dispatcher = new ThreadDispatcher(reader, candidateRefs, config);
 
     // What this thread asks of the main thread; a failure there comes back as its catalogue error.
     const main = new Caller<ServerThreadCalls>(parent, (failure) => errorOf(failure as RegisterFailure));
@@ -60,7 +62,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
       count: new LiveCount(data.count),
       log: (event) => say({ type: 'log', event }),
       audit: config.unprotected ? undefined : (entry) => audit.record(entry),
-      candidateRefs: new CandidateRefs(secret.bytes),
+      candidateRefs,
       limiter: new RateLimiter(undefined, undefined, table),
       guard: new RelayedGuard(table, (client, items, results) => main.call('guard', { client, items, results })),
       scrape: () => main.call('scrape', null),

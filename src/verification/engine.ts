@@ -6,15 +6,16 @@ import { queryBlockTexts, respelledBlockTexts } from '../index/keys.js';
 import { checkIdClaim } from './idCheck.js';
 import { rankCandidates } from './demographic.js';
 import type { WorkItem, WorkResult } from './types.js';
+import type { CandidateRefs } from './candidateRef.js';
 
-function runOne(reader: IndexReader, item: WorkItem, today: PartialDate): WorkResult {
+function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today: PartialDate): WorkResult {
   if (item.type === 'id') {
     const id = item.claim.idNumber;
     const records = isLegacyLookup(id) ? reader.byLegacyId(id) : [reader.byId(id)].filter((r) => r !== undefined);
     return checkIdClaim(records, item.claim, item.options, today);
   }
   const { fullName, dateOfBirth } = item.query;
-  const refFor = (idNumber: string) => reader.candidateRefs.seal(idNumber, item.client ?? '');
+  const refFor = (idNumber: string) => refs.seal(idNumber, item.client ?? '');
   const own = queryBlockTexts(fullName, dateOfBirth);
   const answer = rankCandidates(reader.byNameBlocks(own), item.query, item.options, refFor);
   if (answer.result !== 'none') return { ...answer, lookups: own.length };
@@ -24,14 +25,15 @@ function runOne(reader: IndexReader, item: WorkItem, today: PartialDate): WorkRe
 }
 
 /**
- * Runs a batch of validated items: on a pool worker, or inline on the event loop.
- * One item's failure is its own error; the others still get answers.
+ * Runs a batch of validated items against the index, naming the people a search finds by
+ * references (`refs`) only the searching client can use. One item's failure is its own
+ * error; the others still get answers.
  */
-export function runItems(reader: IndexReader, items: WorkItem[], now = new Date()): WorkResult[] {
+export function runItems(reader: IndexReader, refs: CandidateRefs, items: WorkItem[], now = new Date()): WorkResult[] {
   const today = todayUtc(now);
   return items.map((item) => {
     try {
-      return runOne(reader, item, today);
+      return runOne(reader, refs, item, today);
     } catch {
       return new ServiceError('INTERNAL').toBody();
     }

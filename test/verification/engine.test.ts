@@ -14,7 +14,7 @@ describe('runItems', () => {
     } as unknown as IndexReader;
     const options = { nameThreshold: 85, maxCandidates: 10 };
     const claim = { fullName: 'Nguyễn Văn An', dateOfBirth: '1990-05-17' };
-    const results = runItems(reader, [
+    const results = runItems(reader, new CandidateRefs(Buffer.alloc(32, 1)), [
       { type: 'id', claim: { ...claim, idNumber: '001090000999' }, options },
       { type: 'id', claim: { ...claim, idNumber: '001090000101' }, options },
     ]);
