@@ -63,8 +63,6 @@ export type FromThread =
 export type ToThread = { type: 'clients'; entries: ClientEntry[] };
 
 export interface ThreadedServer extends RunningServer {
-  /** The server threads serving now (a fault test terminates one, as a crash would stop it). */
-  readonly threads: ReadonlySet<Worker>;
   /** Hands every thread a new set of clients (a reload of the clients file). */
   replaceClients(entries: ClientEntry[]): void;
   /** Every thread serves this build from its next request on; resolves once all do. */
@@ -170,7 +168,6 @@ export async function startThreads(opts: {
 
   return {
     port,
-    threads,
     replaceClients(entries) {
       clients = entries;
       for (const t of threads) t.postMessage({ type: 'clients', entries } satisfies ToThread);
