@@ -36,10 +36,12 @@ export function runtimeStatus(version = process.versions.node, today = new Date(
   return { node: version, endOfLife, pastEndOfLife };
 }
 
-/** The C library's version ("2.36"), or undefined where it is not glibc. */
+let glibc: { version: string | undefined } | undefined;
+
+/** The C library's version ("2.36"), or undefined where it is not glibc. Read once: a diagnostic report takes milliseconds. */
 export function glibcVersion(): string | undefined {
-  const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
-  return header?.glibcVersionRuntime;
+  glibc ??= { version: (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime };
+  return glibc.version;
 }
 
 /** "2.36" < "2.38", compared as numbers part by part. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { glibcVersion, olderThan, runtimeStatus, runtimeWarning, UWS_MIN_GLIBC } from '../src/runtime.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
@@ -31,6 +33,28 @@ describe('the runtime', () => {
       expect({ node: process.versions.node, uws: uwsBuild.version }).toEqual({ node: pinned, uws: '20.57.0' });
     } else {
       expect({ major: process.versions.node.split('.')[0], uws: uwsBuild.version }).toEqual({ major: '20', uws: '20.30.0' });
+    }
+  });
+
+  it("takes the pinned Node's link away where glibc is older than 2.38 (no uWS loads on it there), and keeps it elsewhere", () => {
+    // The install's layout in a folder of its own: bin/select-runtime.js and node_modules/.bin/node, linked as npm links it.
+    const dir = mkdtempSync(join(tmpdir(), 'idv-select-'));
+    try {
+      mkdirSync(join(dir, 'bin'));
+      mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
+      copyFileSync(join(PACKAGE_ROOT, 'bin', 'select-runtime.js'), join(dir, 'bin', 'select-runtime.js'));
+      const link = join(dir, 'node_modules', '.bin', 'node');
+      symlinkSync(process.execPath, link);
+      const run = spawnSync(process.execPath, [join(dir, 'bin', 'select-runtime.js')], { encoding: 'utf8' });
+      expect(run.status).toBe(0);
+      const glibc = glibcVersion();
+      const tooOld = glibc !== undefined && olderThan(glibc, UWS_MIN_GLIBC);
+      expect(existsSync(link)).toBe(!tooOld);
+      expect(run.stderr).toContain(tooOld ? "npm scripts run on this machine's Node" : "npm scripts run on the project's pinned Node");
+      // Said only when it changes something, before npm start and npm test.
+      expect(spawnSync(process.execPath, [join(dir, 'bin', 'select-runtime.js'), '--quiet'], { encoding: 'utf8' }).stderr).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -35,24 +35,18 @@ const BUILDS: readonly Build[] = [
   { version: '20.30.0', package: '@trufflesuite/uws-js-unofficial', folder: '../binaries' },
 ];
 
-export interface LoadedUws {
-  version: string;
-  package: string;
-  binary: string;
-  uws: typeof Uws;
-}
 
 function binaryOf(build: Build): string {
   return join(dirname(require.resolve(build.package)), build.folder, `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
 }
 
 /** The first build whose binary loads here; an error naming why each did not, when none does. */
-export function loadUws(builds: readonly Build[] = BUILDS): LoadedUws {
+function loadUws(): Build & { uws: typeof Uws } {
   const failures: string[] = [];
-  for (const build of builds) {
+  for (const build of BUILDS) {
     const binary = binaryOf(build);
     try {
-      return { version: build.version, package: build.package, binary, uws: require(binary) as typeof Uws };
+      return { ...build, uws: require(binary) as typeof Uws };
     } catch (err) {
       failures.push(`v${build.version} (${binary}): ${(err as Error).message.split('\n')[0]}`);
     }

@@ -10,7 +10,6 @@ import type { Secret } from './secret.js';
 export class IndexReader {
   private readonly codec: RecordCodec;
   private readonly seal: RecordSeal | undefined;
-  /** Seals the people a search finds into references only the searching client can use. */
 
   private constructor(
     private readonly dbs: IndexDbs,

@@ -178,7 +178,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const admission = new Admission({ maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs, threads: deps.sharedPort ? config.threads : 1, retryAfterSeconds: config.retryAfterSeconds, sliceItems: config.sliceItems });
   metrics.inFlightSource = () => admission.total;
   const gate: Gate = { exchanges, linger: { ms: config.lingerMs, bytes: config.lingerBytes }, authorize: authorizer(deps.clients, limiter, metrics, admission), isReady: () => ready };
-  metrics.indexRecords.set(deps.count.get());
+  metrics.recordsSource = () => deps.count.get();
   metrics.ready.set(1);
 
   const app = App();

@@ -27,9 +27,16 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.inFlight.set(this.inFlightSource()),
   });
-  // Gathered from every server thread: the main thread's count comes first and is the one kept
-  // (it follows the register's changes); ready only when every thread is.
-  readonly indexRecords = new Gauge({ name: 'idv_index_records', help: 'Citizens in the open index', registers: [this.registry], aggregator: 'first' });
+  /** Read at scrape time from the live count (LiveCount), the one every thread answers /readyz from. */
+  recordsSource: () => number = () => 0;
+  // Every thread reads the same shared count: the first is kept. Ready only when every thread is.
+  readonly indexRecords: Gauge = new Gauge({
+    name: 'idv_index_records',
+    help: 'Citizens in the open index',
+    registers: [this.registry],
+    aggregator: 'first',
+    collect: (): void => this.indexRecords.set(this.recordsSource()),
+  });
   readonly runtimeInfo = new Gauge({ name: 'idv_runtime_info', help: 'Always 1: the Node release, the uWebSockets.js build and the glibc the service runs on, in its labels', labelNames: ['node', 'uws', 'glibc'], registers: [this.registry], aggregator: 'max' });
   readonly runtimeEndOfLife = new Gauge({ name: 'idv_runtime_end_of_life', help: '1 when the Node release the service runs on is past its end of life (no security fixes)', registers: [this.registry], aggregator: 'max' });
   readonly ready = new Gauge({ name: 'idv_ready', help: '1 when the index is open and requests are served', registers: [this.registry], aggregator: 'min' });

@@ -70,20 +70,17 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
     const metrics = new Metrics();
     // The citizens held: the register's count, after each batch and build switch.
     const count = new LiveCount();
-    const counted = (records: number) => {
-      count.set(records);
-      metrics.indexRecords.set(records);
-    };
+    metrics.recordsSource = () => count.get();
     // The register's writer opens the index first, checking the secret's fingerprint: a wrong secret is named so, not as a trail that fails to authenticate.
     parts.register = await RegisterThread.start(parts.registration.buildPath, secret, log, (outcome, done) => {
       metrics.registerBatches.inc({ outcome });
       if (!done) return;
       metrics.registerChanges.inc(done.changes);
       metrics.registerSequence.set(done.lastSequence);
-      counted(done.records);
+      count.set(done.records);
     });
     metrics.registerSequence.set(parts.register.lastSequence);
-    counted(parts.register.records);
+    count.set(parts.register.records);
     if (config.unprotected) log({ level: 'warn', msg: 'serving without protections, for measurement: no audit trail, rate limits, quotas or probing limits' });
     else parts.audit = await AuditTrail.open(config.auditDir ?? join(config.indexDir, AUDIT_DIR), secret, {
       flushMs: config.auditFlushMs,
@@ -99,7 +96,7 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
     // The main thread follows the clients file and hands each version to every thread.
     if (config.clientsFile) parts.unfollow = followClientsFile(config.clientsFile, (next) => threads.replaceClients(next), log);
     warm(parts.registration.buildPath, log);
-    const builds = (parts.builds = followBuilds(config, secret, parts, counted, metrics, log));
+    const builds = (parts.builds = followBuilds(config, secret, parts, count, metrics, log));
     let stopping: Promise<void> | undefined;
     const close = () => (stopping ??= stopService(parts, log));
     return { server: { port: threads.port, close }, demoKey, records: count.get(), reload: builds.reload };
@@ -140,7 +137,7 @@ function warm(buildPath: string, log: Log): void {
  * Looks for a newly published build every few seconds (and when asked: SIGHUP), and moves
  * the register and then every server thread to it. One switch at a time.
  */
-function followBuilds(config: Readonly<ServeConfig>, secret: Secret, parts: Parts, counted: (records: number) => void, metrics: Metrics, log: Log): { reload(): Promise<void>; stop(): Promise<void> } {
+function followBuilds(config: Readonly<ServeConfig>, secret: Secret, parts: Parts, count: LiveCount, metrics: Metrics, log: Log): { reload(): Promise<void>; stop(): Promise<void> } {
   // A build refused (it does not say which changes it holds) is not tried again until `current` moves on.
   let refused: string | undefined;
   let switching: Promise<void> | undefined;
@@ -153,7 +150,7 @@ function followBuilds(config: Readonly<ServeConfig>, secret: Secret, parts: Part
       await IndexReader.openBuild(nextRegistration.buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' }).close();
       const { carried, lastSequence, records } = await parts.register!.switchTo(nextRegistration.buildPath);
       await parts.threads!.switchBuild(nextRegistration.buildPath);
-      counted(records);
+      count.set(records);
       metrics.registerSequence.set(lastSequence);
       void warmPageCache(join(nextRegistration.buildPath, DB_FILE)).catch(() => {});
       const previous = parts.registration;

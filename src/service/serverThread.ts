@@ -25,15 +25,15 @@ function relayedRegister(main: Caller<ServerThreadCalls>): Register {
   };
 }
 
+/** A server thread that failed exits with this code (EX_SOFTWARE), once it has stopped serving. */
+const FAILED_EXIT_CODE = 70;
+
 /**
  * One server thread (threads.ts): opens the build the main thread registered, and serves
  * its share of the connections start to finish. It asks the main thread only for what is
  * one for the whole server: the probing guard's verdict on answers of the guessing kind,
- * and the metrics of every thread when /metrics is scraped here.
+ * the metrics of every thread when /metrics is scraped here, and the register.
  */
-/** A server thread that failed exits with this code (EX_SOFTWARE), once it has stopped serving. */
-export const FAILED_EXIT_CODE = 70;
-
 export async function runServerThread(parent: MessagePort, data: ThreadData): Promise<void> {
   const say = (m: FromThread) => parent.postMessage(m);
   try {
@@ -73,7 +73,10 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
     // A thread that fails stops serving before it ends: with its listen socket and connections
     // closed its event loop can close (with uWS's handles open, Node aborts the whole process,
     // every thread with it), and the main thread starts another in its place.
+    let failing = false;
     const failed = (err: unknown) => {
+      if (failing) return;
+      failing = true;
       say({ type: 'log', event: { level: 'error', msg: 'server thread failed', ...loggableError(err) } });
       server.stop();
       audit.stop();

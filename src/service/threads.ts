@@ -97,13 +97,12 @@ export async function startThreads(opts: {
   const guard = new ProbeGuard(undefined, table);
   let clients = opts.clients;
   let closing = false;
-  const threads = new Set<Worker>();
-  // The main thread's calls to each thread.
-  const callers = new Map<Worker, Caller<MainThreadCalls>>();
+  // The threads serving (those that listen), with the main thread's calls to each.
+  const threads = new Map<Worker, Caller<MainThreadCalls>>();
 
   /** Every thread's answer to a call; a thread that stops meanwhile is left out. */
   async function ofEveryThread<K extends keyof MainThreadCalls>(name: K, arg: MainThreadCalls[K]['arg']): Promise<MainThreadCalls[K]['value'][]> {
-    const answers = await Promise.allSettled([...callers.values()].map((c) => c.call(name, arg)));
+    const answers = await Promise.allSettled([...threads.values()].map((c) => c.call(name, arg)));
     return answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
   }
 
@@ -132,8 +131,7 @@ export async function startThreads(opts: {
       worker.on('message', (m: FromThread) => {
         if (m.type === 'listening') {
           listening = true;
-          threads.add(worker);
-          callers.set(worker, caller);
+          threads.set(worker, caller);
           resolve(worker);
         } else if (m.type === 'failed') reject(new Error(m.message));
         else heard(m);
@@ -144,7 +142,6 @@ export async function startThreads(opts: {
       });
       worker.on('exit', (code) => {
         threads.delete(worker);
-        callers.delete(worker);
         // A call waiting on this thread (a scrape, a build switch) goes on without it.
         caller.stop(new Error(`server thread stopped (exit code ${code})`));
         if (!listening) return reject(new Error(`a server thread stopped before it listened (exit code ${code})`));
@@ -159,10 +156,9 @@ export async function startThreads(opts: {
   const failure = started.find((s) => s.status === 'rejected');
   if (failure) {
     closing = true;
-    await Promise.all([...threads].map((t) => t.terminate()));
+    await Promise.all([...threads.keys()].map((t) => t.terminate()));
     throw (failure as PromiseRejectedResult).reason;
   }
-  metrics.indexRecords.set(opts.count.get());
   metrics.ready.set(1);
   log({ level: 'info', msg: 'listening', host: config.host, port, records: opts.count.get(), threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
 
@@ -170,7 +166,7 @@ export async function startThreads(opts: {
     port,
     replaceClients(entries) {
       clients = entries;
-      for (const t of threads) t.postMessage({ type: 'clients', entries } satisfies ToThread);
+      for (const t of threads.keys()) t.postMessage({ type: 'clients', entries } satisfies ToThread);
     },
     async switchBuild(path) {
       buildPath = path;
@@ -180,7 +176,7 @@ export async function startThreads(opts: {
       closing = true;
       metrics.ready.set(0);
       await ofEveryThread('close', null);
-      await Promise.all([...threads].map((t) => t.terminate()));
+      await Promise.all([...threads.keys()].map((t) => t.terminate()));
     },
   };
 }
