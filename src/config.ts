@@ -1,3 +1,6 @@
+import type { ErrorObject } from 'ajv';
+import { contractAjv, rule } from './contract/ajv.js';
+
 import { MIN_NAME_THRESHOLD } from './domain/names.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
@@ -89,28 +92,13 @@ export class ConfigError extends Error {
   }
 }
 
-type Rule = (name: string, value: unknown) => unknown;
+/** A setting's JSON schema: what the server's settings schema holds for it. */
+type SettingSchema = { type: 'string'; minLength?: number; enum?: readonly string[] } | { type: 'integer'; minimum: number; maximum: number } | { type: 'boolean' };
 
-const str: Rule = (name, v) => {
-  if (typeof v !== 'string' || v === '') throw new ConfigError(name, 'expected a non-empty string');
-  return v;
-};
-const int = (min: number, max: number): Rule => (name, v) => {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(name, `expected an integer from ${min} to ${max}`);
-  }
-  return n;
-};
-const bool: Rule = (name, v) => {
-  if (v === true || v === 'true' || v === '1') return true;
-  if (v === false || v === 'false' || v === '0') return false;
-  throw new ConfigError(name, 'expected true or false');
-};
-const oneOf = (...allowed: string[]): Rule => (name, v) => {
-  if (typeof v !== 'string' || !allowed.includes(v)) throw new ConfigError(name, `expected one of ${allowed.join(', ')}`);
-  return v;
-};
+const str: SettingSchema = { type: 'string', minLength: 1 };
+const int = (minimum: number, maximum: number): SettingSchema => ({ type: 'integer', minimum, maximum });
+const bool: SettingSchema = { type: 'boolean' };
+const oneOf = (...allowed: readonly string[]): SettingSchema => ({ type: 'string', enum: allowed });
 
 /**
  * How an operator sets each setting: a flag of `idv serve` (and `idv demo`), an
@@ -123,12 +111,10 @@ export interface Setting {
   flag: string;
   env: string;
   help: string;
-  rule: Rule;
-  /** The values it takes, when they are a few words. */
-  choices?: readonly string[];
+  schema: SettingSchema;
 }
 
-const setting = (flag: string, env: string, rule: Rule, help: string, choices?: readonly string[]): Setting => ({ flag, env, rule, help, choices });
+const setting = (flag: string, env: string, schema: SettingSchema, help: string): Setting => ({ flag, env, schema, help });
 
 export const SETTINGS: { readonly [K in keyof ServeConfig]-?: Setting } = {
   indexDir: setting('--index <dir>', 'IDV_INDEX', str, 'the index directory'),
@@ -164,23 +150,42 @@ export const SETTINGS: { readonly [K in keyof ServeConfig]-?: Setting } = {
   auditFlushMs: setting('--audit-flush <ms>', 'IDV_AUDIT_FLUSH', int(10, 1000), 'audit records are written and synced this often: durable within it'),
   auditMaxFileBytes: setting('--audit-max-file <bytes>', 'IDV_AUDIT_MAX_FILE', int(4096, 64 * 1024 ** 3), 'an audit file is closed at this size (and at the end of each UTC day)'),
   unprotected: setting('--unprotected', 'IDV_UNPROTECTED', bool, 'for measurement only: no audit trail, rate limits, quotas or probing limits (an --unsealed index only)'),
-  logLevel: setting('--log-level <level>', 'IDV_LOG_LEVEL', oneOf(...LOG_LEVELS), 'info: start, stop, builds and every 5xx; debug adds a line per answer', LOG_LEVELS),
+  logLevel: setting('--log-level <level>', 'IDV_LOG_LEVEL', oneOf(...LOG_LEVELS), 'info: start, stop, builds and every 5xx; debug adds a line per answer'),
   logClientErrors: setting('--log-client-errors', 'IDV_LOG_CLIENT_ERRORS', bool, 'a line per 4xx answer, at info'),
 };
 
+/**
+ * The settings as one JSON schema, with their defaults: unknown settings are refused, and
+ * numbers and switches given as text (flags, the environment) are read as such.
+ */
+export const SERVE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['indexDir', 'secretFile'],
+  properties: Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, { ...s.schema, default: (DEFAULTS as Record<string, unknown>)[key] }])),
+} as const;
+
+const validateSettings = contractAjv({ allErrors: false, coerceTypes: true, useDefaults: true }).compile(SERVE_SCHEMA);
+
+/** Switches as an environment variable usually gives them: 1 and 0 besides true and false. */
+const SWITCH_WORDS: Record<string, boolean> = { '1': true, '0': false };
+
 export function serveConfig(input: Record<string, unknown>): Readonly<ServeConfig> {
-  const out: Record<string, unknown> = { ...DEFAULTS };
+  const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
-    const known = Object.hasOwn(SETTINGS, key) ? SETTINGS[key as keyof ServeConfig] : undefined;
-    if (!known) throw new ConfigError(key, 'unknown option');
-    out[key] = known.rule(key, value);
+    const boolean = Object.hasOwn(SETTINGS, key) && SETTINGS[key as keyof ServeConfig].schema.type === 'boolean';
+    out[key] = boolean && typeof value === 'string' && value in SWITCH_WORDS ? SWITCH_WORDS[value] : value;
   }
-  for (const required of ['indexDir', 'secretFile'] as const) {
-    if (out[required] === undefined) throw new ConfigError(required, 'required');
-  }
+  if (!validateSettings(out)) throw settingError(validateSettings.errors![0]);
   if (out.clientsFile === undefined && !out.demo) {
     throw new ConfigError('clientsFile', 'required (give --clients FILE; --demo starts a throwaway demo client instead)');
   }
   return Object.freeze(out as unknown as ServeConfig);
+}
+
+function settingError(e: ErrorObject): ConfigError {
+  if (e.keyword === 'additionalProperties') return new ConfigError(String(e.params.additionalProperty), 'unknown option');
+  if (e.keyword === 'required') return new ConfigError(String(e.params.missingProperty), 'required');
+  return new ConfigError(e.instancePath.slice(1), rule(e));
 }

@@ -19,7 +19,7 @@ export function serveSettingOptions(cmd: Command): Command {
     const fallback = (DEFAULTS as Partial<ServeConfig>)[key];
     const shown = fallback === undefined || typeof fallback === 'boolean' ? '' : `; default ${fallback}`;
     const option = new Option(s.flag, `${s.help} (env ${s.env}${shown})`);
-    if (s.choices) option.choices(s.choices);
+    if (s.schema.type === 'string' && s.schema.enum) option.choices(s.schema.enum);
     cmd.addOption(option);
   }
   return cmd.option('--config <file>', 'a JSON file of settings by name, as in docs/operations.md (flags and the environment win over it)');

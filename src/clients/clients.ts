@@ -2,6 +2,8 @@ import { hash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, renameSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import type { ServeConfig } from '../config.js';
 import type { Limits } from './rateLimit.js';
+import type { ErrorObject } from 'ajv';
+import { contractAjv, rule } from '../contract/ajv.js';
 import { PURPOSE } from '../contract/schemas.js';
 
 /** admin: the register's changes (POST /v1/records) and their log (GET /v1/changes); never given by default. */
@@ -44,8 +46,6 @@ export interface ClientEntry {
 }
 
 const LIMITS = ['ratePerSecond', 'burst', 'dailyQuota', 'mismatchesPerCitizen', 'emptySearchesPerName', 'emptySearchesPerDate', 'emptySearchesPerHour', 'notFoundPerHour', 'pendingItems'] as const;
-
-const ENTRY_FIELDS = ['id', 'keySha256', 'scopes', 'consentRequired', 'purposes', 'scores', ...LIMITS];
 
 /** A client's limits where its entry names none. */
 export function defaultLimits(config: Readonly<ServeConfig>): Limits {
@@ -140,37 +140,62 @@ export function readClientsFile(path: string): ClientEntry[] {
   return validateEntries(parsed, path);
 }
 
-/** Checks the parsed content of a clients file; every problem names the entry and field. */
+const positive = { type: 'number', exclusiveMinimum: 0 };
+
+/** The clients file as a JSON schema: `{"clients": [entry, ...]}`, each entry's fields as ClientEntry says. */
+export const CLIENTS_FILE_SCHEMA = {
+  type: 'object',
+  required: ['clients'],
+  properties: {
+    clients: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'keySha256', 'scopes'],
+        properties: {
+          id: { type: 'string', minLength: 1 },
+          keySha256: { type: 'string', pattern: '^[0-9a-f]{64}$', 'x-rule': 'must be 64 lowercase hex characters' },
+          scopes: { type: 'array', items: { enum: SCOPES } },
+          consentRequired: { type: 'boolean' },
+          purposes: { type: 'array', minItems: 1, items: { type: 'string', pattern: PURPOSE.source, 'x-rule': 'must be a short code of lower-case letters, digits, ".", "_" or "-"' } },
+          scores: { type: 'boolean' },
+          ...Object.fromEntries(LIMITS.map((k) => [k, positive])),
+        },
+      },
+    },
+  },
+} as const;
+
+const validateFile = contractAjv({ allErrors: false }).compile(CLIENTS_FILE_SCHEMA);
+
+/** Checks the parsed content of a clients file; a problem names the entry and field. */
 export function validateEntries(parsed: unknown, path: string): ClientEntry[] {
   const fail = (msg: string): never => {
     throw new Error(`clients file ${path}: ${msg}`);
   };
-  const list = (parsed as { clients?: unknown })?.clients;
-  if (!Array.isArray(list)) fail('expected {"clients": [...]}');
-  const keys = new Set<string>();
-  const ids = new Set<string>();
-  return (list as Record<string, unknown>[]).map((c, i) => {
-    const at = `clients[${i}]`;
-    if (typeof c?.id !== 'string' || c.id === '') fail(`${at}.id must be a non-empty string`);
-    if (ids.has(c.id as string)) fail(`${at}.id repeats another client's id`);
-    ids.add(c.id as string);
-    if (typeof c.keySha256 !== 'string' || !/^[0-9a-f]{64}$/.test(c.keySha256)) fail(`${at}.keySha256 must be 64 lowercase hex characters`);
-    if (keys.has(c.keySha256 as string)) fail(`${at}.keySha256 repeats another client's key`);
-    keys.add(c.keySha256 as string);
-    if (!Array.isArray(c.scopes) || c.scopes.some((s) => !SCOPES.includes(s))) fail(`${at}.scopes must list some of ${SCOPES.join(', ')}`);
-    for (const k of LIMITS) {
-      if (c[k] !== undefined && (typeof c[k] !== 'number' || !((c[k] as number) > 0))) fail(`${at}.${k} must be a positive number`);
-    }
-    for (const k of ['consentRequired', 'scores'] as const) {
-      if (c[k] !== undefined && typeof c[k] !== 'boolean') fail(`${at}.${k} must be true or false`);
-    }
-    if (c.purposes !== undefined && (!Array.isArray(c.purposes) || c.purposes.length === 0 || c.purposes.some((p) => typeof p !== 'string' || !PURPOSE.test(p)))) {
-      fail(`${at}.purposes must list short codes of lower-case letters, digits, ".", "_" or "-"`);
-    }
-    const unknown = Object.keys(c).find((k) => !ENTRY_FIELDS.includes(k));
-    if (unknown) fail(`${at} has unknown field ${unknown}`);
-    return c as unknown as ClientEntry;
-  });
+  if (!validateFile(parsed)) fail(fileProblem(validateFile.errors![0]));
+  const entries = (parsed as { clients: ClientEntry[] }).clients;
+  // What a schema cannot say: an id and a key belong to one entry each.
+  for (const field of ['id', 'keySha256'] as const) {
+    const seen = new Set<string>();
+    entries.forEach((entry, i) => {
+      if (seen.has(entry[field])) fail(`clients[${i}].${field} repeats another client's ${field === 'id' ? 'id' : 'key'}`);
+      seen.add(entry[field]);
+    });
+  }
+  return entries;
+}
+
+/** `/clients/2/scopes/0` as `clients[2].scopes[0]`. */
+const entryPath = (instancePath: string) => instancePath.slice(1).replace(/\/(\d+)/g, '[$1]').replaceAll('/', '.');
+
+function fileProblem(e: ErrorObject): string {
+  const at = entryPath(e.instancePath);
+  if (at === '' || at === 'clients') return 'expected {"clients": [...]}';
+  if (e.keyword === 'additionalProperties') return `${at} has unknown field ${String(e.params.additionalProperty)}`;
+  if (e.keyword === 'required') return `${at}.${String(e.params.missingProperty)} is required`;
+  return `${at} ${rule(e)}`;
 }
 
 /**

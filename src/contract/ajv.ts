@@ -1,3 +1,4 @@
+import type { ErrorObject } from 'ajv';
 import { Ajv2020, type Options } from 'ajv/dist/2020.js';
 import { FORMATS, type FormatName } from './formats.js';
 
@@ -26,4 +27,45 @@ export function componentsAjv(components: Record<string, object>, options: Optio
   const ajv = contractAjv(options);
   for (const [name, schema] of Object.entries(components)) ajv.addSchema(withComponentIds(schema), name);
   return ajv;
+}
+
+/** "a" or "b"; "a", "b" or "c". */
+const choices = (values: unknown[]) => {
+  const quoted = values.map((v) => JSON.stringify(v));
+  return quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
+};
+
+const ARTICLE: Record<string, string> = { object: 'an object', array: 'an array', integer: 'an integer', string: 'a string', boolean: 'a boolean', number: 'a number' };
+
+/** The rule a keyword states, in words, for the message after the field's name: requests, the register's changes, the settings and the clients file say theirs so. */
+export function rule(e: ErrorObject): string {
+  const schema = (e.parentSchema ?? {}) as Record<string, unknown>;
+  if (schema.type === 'integer' && typeof schema.minimum === 'number' && typeof schema.maximum === 'number') {
+    return `must be an integer from ${schema.minimum} to ${schema.maximum}`;
+  }
+  switch (e.keyword) {
+    case 'type':
+      return `must be ${ARTICLE[String(e.params.type)] ?? e.params.type}`;
+    case 'format':
+      return FORMATS[e.params.format as FormatName]?.why(String(e.data)) ?? String(schema['x-rule']);
+    case 'pattern':
+      // A format says more than the pattern that states its form for clients.
+      return (schema.format ? FORMATS[schema.format as FormatName]?.why(String(e.data)) : undefined) ?? String(schema['x-rule'] ?? 'is not in the expected form');
+    case 'minLength':
+      return e.params.limit === 1 ? 'must not be empty' : `must be at least ${e.params.limit} characters`;
+    case 'maxLength':
+      return `must be at most ${e.params.limit} characters`;
+    case 'enum':
+      return `must be ${choices(e.params.allowedValues as unknown[])}`;
+    case 'const':
+      return `must be ${JSON.stringify(e.params.allowedValue)}`;
+    case 'exclusiveMinimum':
+      return `must be a number above ${e.params.limit}`;
+    case 'minItems':
+      return e.params.limit === 1 ? 'must not be empty' : `must hold at least ${e.params.limit} entries`;
+    case 'maxItems':
+      return `must hold at most ${e.params.limit} entries`;
+    default:
+      return 'is not allowed here';
+  }
 }

@@ -2,8 +2,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Gender } from '../domain/idNumber.js';
 import { validationError, type ServiceError } from '../errors.js';
 import type { DemographicQuery, IdClaim, MatchOptions, WorkItem } from '../verification/types.js';
-import { contractAjv } from './ajv.js';
-import { FORMATS, type FormatName } from './formats.js';
+import { contractAjv, rule } from './ajv.js';
 import { contractSchemas, type ContractLimits, type Schema } from './schemas.js';
 
 type Body = Record<string, unknown>;
@@ -23,43 +22,6 @@ export interface Validated {
 }
 
 const CLAIM_FIELDS = ['fullName', 'dateOfBirth'];
-
-/** "a" or "b"; "a", "b" or "c". */
-const choices = (values: unknown[]) => {
-  const quoted = values.map((v) => JSON.stringify(v));
-  return quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
-};
-
-const ARTICLE: Record<string, string> = { object: 'an object', array: 'an array', integer: 'an integer', string: 'a string', boolean: 'a boolean', number: 'a number' };
-
-/** The rule a keyword states, in words, for the message after the field's name (the register's changes say theirs so too). */
-export function rule(e: ErrorObject): string {
-  const schema = (e.parentSchema ?? {}) as Schema;
-  if (schema.type === 'integer' && typeof schema.minimum === 'number' && typeof schema.maximum === 'number') {
-    return `must be an integer from ${schema.minimum} to ${schema.maximum}`;
-  }
-  switch (e.keyword) {
-    case 'type':
-      return `must be ${ARTICLE[String(e.params.type)] ?? e.params.type}`;
-    case 'format':
-      return FORMATS[e.params.format as FormatName]?.why(String(e.data)) ?? String(schema['x-rule']);
-    case 'pattern':
-      // A format says more than the pattern that states its form for clients.
-      return (schema.format ? FORMATS[schema.format as FormatName]?.why(String(e.data)) : undefined) ?? String(schema['x-rule'] ?? 'is not in the expected form');
-    case 'maxLength':
-      return `must be at most ${e.params.limit} characters`;
-    case 'enum':
-      return `must be ${choices(e.params.allowedValues as unknown[])}`;
-    case 'const':
-      return `must be ${JSON.stringify(e.params.allowedValue)}`;
-    case 'minItems':
-      return e.params.limit === 1 ? 'must not be empty' : `must hold at least ${e.params.limit} entries`;
-    case 'maxItems':
-      return `must hold at most ${e.params.limit} entries`;
-    default:
-      return 'is not allowed here';
-  }
-}
 
 /** `/options/nameThreshold` as the field name a message gives: `options.nameThreshold`. */
 const fieldOf = (instancePath: string) => instancePath.slice(1).replaceAll('/', '.');

@@ -3,7 +3,7 @@ import type { ValidateFunction } from 'ajv';
 import { componentsAjv, withComponentIds } from '../contract/ajv.js';
 import { registerNameProblem } from '../domain/textRules.js';
 import { CHANGES, CITIZEN, IDEMPOTENCY_KEY, OPS } from '../contract/schemas.js';
-import { rule } from '../contract/validator.js';
+import { rule } from '../contract/ajv.js';
 
 /**
  * The changes the register sends: a whole record, or one event about a citizen already on

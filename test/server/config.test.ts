@@ -10,9 +10,12 @@ describe('serveConfig', () => {
   });
   it.each([
     [{ ...base, prot: 1 }, 'invalid option prot: unknown option'],
-    [{ ...base, port: 70000 }, 'invalid option port: expected an integer from 0 to 65535'],
+    [{ ...base, port: 70000 }, 'invalid option port: must be an integer from 0 to 65535'],
     [{ ...base, dispatch: 'pool' }, 'invalid option dispatch: unknown option'],
-    [{ ...base, logLevel: 'loud' }, 'invalid option logLevel: expected one of'],
+    [{ ...base, logLevel: 'loud' }, 'invalid option logLevel: must be "fatal", "error", "warn", "info", "debug", "trace" or "silent"'],
+    [{ ...base, threads: '2.5' }, 'invalid option threads: must be an integer from 1 to 64'],
+    [{ ...base, demo: 'yes' }, 'invalid option demo: must be a boolean'],
+    [{ ...base, host: '' }, 'invalid option host: must not be empty'],
     [{ indexDir: '/x' }, 'invalid option secretFile: required'],
     [{ indexDir: '/x', secretFile: '/y' }, 'invalid option clientsFile: required (give --clients FILE; --demo starts a throwaway demo client instead)'],
   ])('refuses %o', (input, message) => {
@@ -21,5 +24,6 @@ describe('serveConfig', () => {
   });
   it('reads numbers given as strings (flags, environment)', () => {
     expect(serveConfig({ ...base, port: '9090' }).port).toBe(9090);
+    expect(serveConfig({ ...base, demo: '1', logClientErrors: 'true', unprotected: '0' })).toMatchObject({ demo: true, logClientErrors: true, unprotected: false });
   });
 });
