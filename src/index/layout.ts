@@ -56,7 +56,7 @@ export interface IndexMeta {
   /**
    * The register's changes this build's source holds: those of build `build` through
    * sequence `through` (`idv build --includes-changes N`). Later changes of that build are
-   * carried over into this one (src/register/writer.ts).
+   * carried over into this one (RegisterWriter.carryFrom).
    */
   changesFrom?: { build: string; through: number };
 }

@@ -3,10 +3,9 @@ import { statfsSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Citizen } from '../domain/citizen.js';
 import { ServiceError, type ItemError } from '../errors.js';
-import { RecordCodec } from '../index/codec.js';
-import { openDictionary } from '../index/dictionary.js';
-import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from '../index/keys.js';
-import { LIVE_RECORDS, openForReading, openForWriting, readMeta, recordCount, storedRecord, type IndexMeta, type WritableDbs } from '../index/layout.js';
+import { ID_KEY_BYTES } from '../index/keys.js';
+import { openForReading, openForWriting, readMeta, type IndexMeta, type WritableDbs } from '../index/layout.js';
+import { RecordWriter } from '../index/recordWriter.js';
 import { RecordSeal } from '../index/sealing.js';
 import type { Secret } from '../index/secret.js';
 import { changedRecord, type ChangeBatch, type Op } from './changes.js';
@@ -47,8 +46,6 @@ export interface ChangePage {
 const SEQUENCE = 'sequence';
 /** How far the changes of the build this one replaced were carried into it. */
 const CARRIED = 'carried';
-
-type Lookup = { db: WritableDbs['byName']; key: Buffer };
 
 /** The 12-byte key a logged change is sealed under: its sequence number, big-endian, at the end. */
 function logKey(seq: number): Buffer {
@@ -96,14 +93,12 @@ export type ChangeSource = Pick<RegisterWriter, 'build' | 'lastSequence' | 'chan
  * The register's one writer: applies batches of changes to the served build, each batch
  * in one LMDB transaction that is flushed to disk before `apply` returns. Readers (every
  * server thread) never wait for it and see a batch whole or not at all. Every change gets
- * the next sequence number; its record is sealed with that number in the nonce (a build
- * wrote each record with 0), so no nonce repeats under the build's key.
+ * the next sequence number, and is logged (sealed) under it; the records themselves are
+ * written by the index's RecordWriter.
  */
 export class RegisterWriter {
-  private readonly codec: RecordCodec;
-  private readonly seal: RecordSeal | undefined;
+  private readonly citizens: RecordWriter;
   private readonly logSeal: RecordSeal | undefined;
-  private readonly hash: KeyHasher;
 
   private constructor(
     private readonly dbs: WritableDbs,
@@ -111,11 +106,8 @@ export class RegisterWriter {
     readonly buildPath: string,
     secret: Secret,
   ) {
-    const salt = Buffer.from(meta.salt, 'hex');
-    this.codec = new RecordCodec(openDictionary(secret.bytes, salt, meta.dictionary));
-    this.seal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, salt, ID_KEY_BYTES);
-    this.logSeal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, salt, ID_KEY_BYTES, 'changes');
-    this.hash = keyHasher(secret.bytes);
+    this.citizens = new RecordWriter(dbs, meta, secret);
+    this.logSeal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, Buffer.from(meta.salt, 'hex'), ID_KEY_BYTES, 'changes');
   }
 
   static open(buildPath: string, secret: Secret): RegisterWriter {
@@ -131,14 +123,9 @@ export class RegisterWriter {
     return (this.dbs.meta.get(SEQUENCE) as number | undefined) ?? 0;
   }
 
-  /** Citizens on record now. Read in each transaction: another process (`idv apply`) may write too. */
+  /** Citizens on record now. */
   get records(): number {
-    return recordCount(this.dbs);
-  }
-
-  /** Sets the count of records, inside the open transaction. */
-  private count(records: number): void {
-    this.dbs.meta.putSync(LIVE_RECORDS, records);
+    return this.citizens.records;
   }
 
   /** Runs `work` in one write transaction, flushed before it returns; a full disk is STORAGE_FULL. */
@@ -166,10 +153,10 @@ export class RegisterWriter {
    */
   apply(client: string, batch: ChangeBatch, now = new Date()): { answer: BatchAnswer; replayed: boolean } {
     // Keyed: a plain digest of a one-change batch could be matched by trying every ID number.
-    const batchDigest = this.hash(`d:${stableStringify(batch.changes)}`, 16).toString('hex');
+    const batchDigest = this.citizens.hash(`d:${stableStringify(batch.changes)}`, 16).toString('hex');
     // Batches applied before the digest sorted keys: their digest is of the changes as sent.
-    const asSent = () => this.hash(`d:${JSON.stringify(batch.changes)}`, 16).toString('hex');
-    const appliedKey = this.hash(`a:${client}\n${batch.idempotencyKey}`, ID_KEY_BYTES);
+    const asSent = () => this.citizens.hash(`d:${JSON.stringify(batch.changes)}`, 16).toString('hex');
+    const appliedKey = this.citizens.hash(`a:${client}\n${batch.idempotencyKey}`, ID_KEY_BYTES);
     return this.transaction(() => {
       const prior = this.dbs.applied.get(appliedKey) as { digest: string; answer: Omit<BatchAnswer, 'idempotencyKey'> } | undefined;
       if (prior) {
@@ -177,7 +164,7 @@ export class RegisterWriter {
         return { answer: { idempotencyKey: batch.idempotencyKey, ...prior.answer }, replayed: true };
       }
       const first = this.lastSequence + 1;
-      this.count(this.applyChanges(client, batch, first, now));
+      this.citizens.setRecords(this.applyChanges(client, batch, first, now));
       const answer: BatchAnswer = { idempotencyKey: batch.idempotencyKey, applied: batch.changes.length, firstSequence: first, lastSequence: first + batch.changes.length - 1 };
       this.dbs.meta.putSync(SEQUENCE, answer.lastSequence);
       // Readable without the secret: the answer's numbers only, not the client's key (a client might have put anything in it).
@@ -197,15 +184,15 @@ export class RegisterWriter {
     const changed = new Map<string, Citizen | null>();
     batch.changes.forEach((change, index) => {
       const idNumber = change.op === 'upsert' ? change.record.idNumber : change.idNumber;
-      const idKey = this.hash(idKeyText(idNumber), ID_KEY_BYTES);
+      const idKey = this.citizens.recordKey(idNumber);
       const seen = changed.get(idNumber);
-      const before = seen === undefined ? this.read(idKey) : (seen ?? undefined);
+      const before = seen === undefined ? this.citizens.read(idKey) : (seen ?? undefined);
       const after = changedRecord(change, before, year);
       if (after !== null && 'code' in after) return void errors.push({ index, ...after });
       changed.set(idNumber, after);
       if (errors.length) return; // the batch will not be applied; the rest is only checked
       const seq = first + index;
-      records += this.write(idKey, before, after, seq);
+      records += this.citizens.write(idKey, before, after, seq);
       this.log({ v: 1, seq, time, batch: batch.idempotencyKey, client, op: change.op, idNumber, record: after });
     });
     if (errors.length) {
@@ -265,15 +252,9 @@ export class RegisterWriter {
     return { carried, through };
   }
 
-  /**
-   * `items` in the order of their citizens' record keys, a citizen's own items keeping
-   * their order. Changes written in this order share LMDB pages: a batch of random
-   * citizens dirties a page (and its parent) per change, one in key order far fewer.
-   */
+  /** `items` in the order their citizens' records are filed (RecordWriter.inKeyOrder). */
   inKeyOrder<T>(items: T[], idNumberOf: (item: T) => string): T[] {
-    const keyed = items.map((item, i) => ({ item, i, key: this.hash(idKeyText(idNumberOf(item)), ID_KEY_BYTES) }));
-    keyed.sort((a, b) => Buffer.compare(a.key, b.key) || a.i - b.i);
-    return keyed.map((k) => k.item);
+    return this.citizens.inKeyOrder(items, idNumberOf);
   }
 
   /** The logged changes after `after`, in order, at most `limit`. */
@@ -294,51 +275,18 @@ export class RegisterWriter {
   private writeLogged(entries: LoggedChange[]): void {
     let records = this.records;
     for (const entry of entries) {
-      const idKey = this.hash(idKeyText(entry.idNumber), ID_KEY_BYTES);
-      records += this.write(idKey, this.read(idKey), entry.record, entry.seq);
+      const idKey = this.citizens.recordKey(entry.idNumber);
+      records += this.citizens.write(idKey, this.citizens.read(idKey), entry.record, entry.seq);
       this.log(entry);
     }
     if (entries.length === 0) return;
-    this.count(records);
+    this.citizens.setRecords(records);
     this.dbs.meta.putSync(SEQUENCE, entries.at(-1)!.seq);
-  }
-
-  private read(idKey: Buffer): Citizen | undefined {
-    const stored = storedRecord(this.dbs, idKey);
-    if (!stored) return undefined;
-    return this.codec.decode(this.seal ? this.seal.open(idKey, stored) : stored);
-  }
-
-  /**
-   * Writes a citizen's record as it is after a change (null: removed) and moves the lookup
-   * keys that changed (a card or a death changes none); the change in the count of records.
-   */
-  private write(idKey: Buffer, before: Citizen | undefined, after: Citizen | null, seq: number): number {
-    // A card or a death leaves name, date of birth and legacy number as they were: nothing to hash or move.
-    const same = before && after && before.fullName === after.fullName && before.dateOfBirth === after.dateOfBirth && before.legacyIdNumber === after.legacyIdNumber;
-    const was = before && !same ? this.lookups(before) : [];
-    const is = after && !same ? this.lookups(after) : [];
-    const kept = (l: Lookup, among: Lookup[]) => among.some((o) => o.db === l.db && o.key.equals(l.key));
-    for (const l of was) if (!kept(l, is)) l.db.removeSync(l.key, idKey);
-    if (after) this.dbs.records.putSync(idKey, this.sealed(idKey, this.codec.encode(after), seq, this.seal));
-    else if (before) this.dbs.records.removeSync(idKey);
-    for (const l of is) if (!kept(l, was)) l.db.putSync(l.key, idKey);
-    return (after ? 1 : 0) - (before ? 1 : 0);
   }
 
   private log(entry: LoggedChange): void {
     const key = logKey(entry.seq);
-    this.dbs.changes.putSync(key, this.sealed(key, Buffer.from(JSON.stringify(entry)), entry.seq, this.logSeal));
-  }
-
-  private sealed(key: Buffer, plain: Uint8Array, seq: number, seal: RecordSeal | undefined): Buffer {
-    return seal ? seal.seal(key, plain, seq) : Buffer.from(plain);
-  }
-
-  /** The lookup keys that lead to a citizen: the name block, and the legacy number if any. */
-  private lookups(c: Citizen): Lookup[] {
-    const keys = [{ db: this.dbs.byName, key: this.hash(recordBlockText(c.fullName, c.dateOfBirth), LOOKUP_KEY_BYTES) }];
-    if (c.legacyIdNumber) keys.push({ db: this.dbs.byLegacy, key: this.hash(legacyKeyText(c.legacyIdNumber), LOOKUP_KEY_BYTES) });
-    return keys;
+    const plain = Buffer.from(JSON.stringify(entry));
+    this.dbs.changes.putSync(key, this.logSeal ? this.logSeal.seal(key, plain, entry.seq) : plain);
   }
 }
