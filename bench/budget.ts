@@ -1,4 +1,3 @@
-import { LiveCount } from '../src/service/liveCount.js';
 import { CandidateRefs } from '../src/verification/candidateRef.js';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -23,11 +22,7 @@ import { benchIndex, BENCH_CLIENT, BENCH_KEY, NO_LIMITS } from './benchIndex.js'
 import { machine, median, today, runScript } from './machine.js';
 import { fullDateWithin } from './matching/pairs.js';
 import { saveRun, writeReport } from './report.js';
-import { RequestValidator, type Validator } from '../src/contract/validator.js';
-import { serveConfig } from '../src/config.js';
-import { startServer } from '../src/routes/app.js';
-import { wrkLoad } from './wrk.js';
-import { HandWrittenValidator } from './baseline/handValidate.js';
+import { RequestValidator } from '../src/contract/validator.js';
 
 /**
  * What the work itself allows: every step a server thread takes for a request except
@@ -58,8 +53,6 @@ export interface BudgetResults {
   cores: number;
   command: string;
   figures: BudgetFigure[];
-  /** An ID check's work with the validator compiled from the contract and with the hand-written one it replaced (µs per request, medians of alternating passes). */
-  validators?: Record<'generated' | 'handWritten', { verify: number; validation: number; passes: number[]; http?: number[] }>;
 }
 
 const PASSES = 5;
@@ -106,23 +99,18 @@ async function main(): Promise<void> {
   const candidateRefs = new CandidateRefs(secret.bytes);
   const dispatcher = new ThreadDispatcher(reader, candidateRefs, { ...config, turnMs: Infinity, sliceItems: Infinity });
   const admission = new Admission({ ...config, threads: 1 });
-  const routesWith = (validator: Validator) =>
-    verifications({
+  const routes = verifications({
       dispatcher,
       metrics,
       chargeItems: (client, items) => void limiter.take(client, items - 1),
       chargeWork: (client, units) => limiter.charge(client, units),
-      validator,
+      validator: new RequestValidator(config),
       guard: new ProbeGuard(),
       candidateRefs,
       bodyLimit: config.bodyLimitBytes,
       batchBodyLimit: config.batchBodyLimitBytes,
       batchMaxItems: config.batchMaxItems,
     });
-  const generated = new RequestValidator(config);
-  const handWritten = new HandWrittenValidator(config);
-  const routes = routesWith(generated);
-  const handRoutes = routesWith(handWritten);
   const keys = auditKeys(secret);
   let prev = GENESIS;
   let seq = 0;
@@ -154,78 +142,12 @@ async function main(): Promise<void> {
   add('demographic', 'POST /v1/verify/demographic', passes(asBuffers(demographic), request('/v1/verify/demographic')));
   add('batchItem', 'POST /v1/verify/batch, per item of 1,000', passes(asBuffers(batch), request('/v1/verify/batch'), 1000));
 
-  // The validator compiled from the contract against the hand-written one it replaced:
-  // an ID check's whole work, and validation alone, their passes alternating.
-  const verifyBodies = asBuffers(verify);
-  const parsed = verify.map((b) => JSON.parse(b));
-  const alternate = (a: () => number[], b: () => number[]) => {
-    const [x, y]: number[][] = [[], []];
-    for (let round = 0; round < 3; round++) {
-      x.push(...a());
-      y.push(...b());
-    }
-    return [x, y];
-  };
-  const [genVerify, handVerify] = alternate(
-    () => passes(verifyBodies, request('/v1/verify', routes)),
-    () => passes(verifyBodies, request('/v1/verify', handRoutes)),
-  );
-  let n = 0;
-  const [genAlone, handAlone] = alternate(
-    () => passes(verifyBodies, () => void generated.idItem(parsed[n++ % parsed.length])),
-    () => passes(verifyBodies, () => void handWritten.idItem(parsed[n++ % parsed.length])),
-  );
-  // The same over HTTP: a server in this process (one App on this thread) with each
-  // validator, wrk at 64 connections on each in turn.
-  const http = args.smoke ? undefined : await httpThroughput(verify, reader, candidateRefs, clients, metrics, dispatcher, { generated, handWritten });
-  const validators = {
-    generated: { verify: median(genVerify), validation: median(genAlone), passes: genVerify, http: http?.generated },
-    handWritten: { verify: median(handVerify), validation: median(handAlone), passes: handVerify, http: http?.handWritten },
-  };
-  process.stderr.write(`ID check with the generated validator ${validators.generated.verify.toFixed(1)} µs (validation ${validators.generated.validation.toFixed(2)}), hand-written ${validators.handWritten.verify.toFixed(1)} µs (${validators.handWritten.validation.toFixed(2)})\n`);
   await reader.close();
 
-  const results: BudgetResults = { date: today(), machine: machine(), scale, cores: availableParallelism(), command: `npm run bench:budget -- --scale ${scale}`, figures, validators };
+  const results: BudgetResults = { date: today(), machine: machine(), scale, cores: availableParallelism(), command: `npm run bench:budget -- --scale ${scale}`, figures };
   if (args.smoke) return;
   saveRun('budget', results);
   writeReport();
-}
-
-const HTTP_ROUNDS = 3;
-const HTTP_SECONDS = 8;
-
-/** POST /v1/verify req/s (wrk, 64 connections) from a server with each validator, in alternating rounds. */
-async function httpThroughput(
-  bodies: string[],
-  reader: IndexReader,
-  candidateRefs: CandidateRefs,
-  clients: ClientRegistry,
-  metrics: Metrics,
-  dispatcher: ThreadDispatcher,
-  validators: Record<'generated' | 'handWritten', Validator>,
-): Promise<Record<'generated' | 'handWritten', number[]>> {
-  const config = serveConfig({ indexDir: '.', secretFile: '.', demo: true, port: 0, shedQueueDelayMs: 60_000 });
-  const count = new LiveCount();
-  count.set(reader.meta.records);
-  const servers = {
-    generated: await startServer({ config, dispatcher, clients, metrics, count, candidateRefs, validator: validators.generated }),
-    handWritten: await startServer({ config, dispatcher, clients, metrics, count, candidateRefs, validator: validators.handWritten }),
-  };
-  const out = { generated: [] as number[], handWritten: [] as number[] };
-  try {
-    for (let round = 0; round < HTTP_ROUNDS; round++) {
-      for (const k of ['generated', 'handWritten'] as const) {
-        const load = await wrkLoad({ url: `http://127.0.0.1:${servers[k].port}`, path: '/v1/verify', key: BENCH_KEY, bodies, connections: 64, seconds: HTTP_SECONDS });
-        if (load.non2xx > 0) throw new Error(`${load.non2xx} answers to ${k} were not 200`);
-        out[k].push(load.requestsPerSecond);
-        process.stderr.write(`  HTTP round ${round + 1}, ${k}: ${Math.round(load.requestsPerSecond)} req/s\n`);
-      }
-    }
-  } finally {
-    await servers.generated.close();
-    await servers.handWritten.close();
-  }
-  return out;
 }
 
 runScript('bench/budget.js', main);

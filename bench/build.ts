@@ -79,7 +79,7 @@ export function readBuildFigures(indexDir: string): BuildFigures | undefined {
   }
 }
 
-// `node dist/bench/build.js N`: one measured build, printed as JSON.
+// `node dist-bench/bench/build.js N`: one measured build, printed as JSON.
 if (process.argv[1]?.endsWith('bench/build.js') && process.argv[2]) {
   const count = Number(process.argv[2]);
   const dir = join(PACKAGE_ROOT, '.idv', `bench-${count}`);

@@ -2,7 +2,7 @@
  * The ceiling: a bare uWS server that reads a POST body, parses it as JSON and answers
  * a fixed verification result. Whatever our service adds (auth, validation, dispatch,
  * lookup, matching, metrics) shows as the distance from this figure in the same run.
- * Run as its own process: `node dist/bench/ceiling.js` prints {"port": N}.
+ * Run as its own process: `node dist-bench/bench/ceiling.js` prints {"port": N}.
  */
 import { App, listenSocketPort } from '../src/http/uws.js';
 

@@ -13,9 +13,9 @@ import { wrkLoad } from './wrk.js';
  * The two runtimes side by side on one index, in interleaved rounds: Node 20 with
  * uWebSockets.js 20.30 on this machine (Debian 12), and the project's Node 24 with
  * uWebSockets.js 20.57 in the Debian 13 root of .ci/debian13, each beside the bare uWS
- * ceiling of its own runtime (dist/bench/ceiling.js). wrk, on this machine, drives both.
+ * ceiling of its own runtime (dist-bench/bench/ceiling.js). wrk, on this machine, drives both.
  *
- *   bash .ci/debian13 -- npm ci                      # installs this tree in the root, once
+ *   bash .ci/debian13 -- sh -c 'npm ci && npm run build:bench'   # installs this tree in the root, once
  *   npm run bench:runtimes -- --scale 10000000       # 3 rounds of 10 s a figure
  */
 const { values: args } = parseArgs({
@@ -60,10 +60,10 @@ interface Runtime {
 
 function runtimes(root: string): Runtime[] {
   const inRoot = [join(PACKAGE_ROOT, 'bench', 'in-debian13.sh'), root, '/work/idv/node_modules/.bin/node'];
-  if (!existsSync(join(root, 'work/idv/dist/bench/ceiling.js'))) throw new Error(`the tree is not installed in ${root}: bash .ci/debian13 -- npm ci`);
+  if (!existsSync(join(root, 'work/idv/dist-bench/bench/ceiling.js'))) throw new Error(`the tree and its benches are not installed in ${root}: bash .ci/debian13 -- sh -c 'npm ci && npm run build:bench'`);
   return [
-    { where: 'Debian 12 (this machine)', idv: [process.execPath, join(PACKAGE_ROOT, 'bin', 'idv.js')], ceiling: [process.execPath, join(PACKAGE_ROOT, 'dist', 'bench', 'ceiling.js')] },
-    { where: 'Debian 13 root', idv: ['bash', ...inRoot, '/work/idv/bin/idv.js'], ceiling: ['bash', ...inRoot, '/work/idv/dist/bench/ceiling.js'] },
+    { where: 'Debian 12 (this machine)', idv: [process.execPath, join(PACKAGE_ROOT, 'bin', 'idv.js')], ceiling: [process.execPath, join(PACKAGE_ROOT, 'dist-bench', 'bench', 'ceiling.js')] },
+    { where: 'Debian 13 root', idv: ['bash', ...inRoot, '/work/idv/bin/idv.js'], ceiling: ['bash', ...inRoot, '/work/idv/dist-bench/bench/ceiling.js'] },
   ];
 }
 

@@ -59,10 +59,10 @@ export function startServerProcess(args: string[], idv: string[] = [process.exec
 }
 
 /**
- * A bench server of its own (dist/bench/ceiling.js) that prints {"port": N} once it listens.
- * `command`: how to run the script (default: this Node and this tree's dist/bench/SCRIPT).
+ * A bench server of its own (dist-bench/bench/ceiling.js) that prints {"port": N} once it listens.
+ * `command`: how to run the script (default: this Node and this tree's dist-bench/bench/SCRIPT).
  */
-export async function startBenchServer(script = 'ceiling.js', args: string[] = [], command: string[] = [process.execPath, join(PACKAGE_ROOT, 'dist', 'bench', script)]): Promise<ServerProcess> {
+export async function startBenchServer(script = 'ceiling.js', args: string[] = [], command: string[] = [process.execPath, join(PACKAGE_ROOT, 'dist-bench', 'bench', script)]): Promise<ServerProcess> {
   const child = spawn(command[0], [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${script} exited with code ${code}`)));

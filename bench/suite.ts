@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { currentBuildDir, DB_FILE } from '../src/index/layout.js';
-import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import { readBuildFigures, type BuildFigures } from './build.js';
 import { BENCH_KEY, benchIndex } from './benchIndex.js';
 import { load, type LoadResult } from './load.js';

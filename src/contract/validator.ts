@@ -66,9 +66,6 @@ function firstProblem(errors: ErrorObject[], body: Body, order: string[], root: 
 
 const isObject = (value: unknown): value is Body => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** What the endpoints need of a validator. */
-export type Validator = Pick<RequestValidator, 'idItem' | 'demographicItem' | 'batchItem' | 'batchItems'>;
-
 /**
  * The request validators, compiled once from the contract's schemas with the operator's
  * limits: bodies in, work items out, or VALIDATION_FAILED naming the field.

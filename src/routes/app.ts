@@ -11,7 +11,7 @@ import type { Dispatcher } from '../service/dispatch.js';
 import { Exchanges, type AuditNote, type Exchange, type Log } from '../http/exchange.js';
 import type { Metrics } from '../service/metrics.js';
 import { openApiDocument } from '../contract/openapi.js';
-import { RequestValidator, type Validator } from '../contract/validator.js';
+import { RequestValidator } from '../contract/validator.js';
 import { RateLimiter } from '../clients/rateLimit.js';
 import { ProbeGuard, UNGUARDED, type AnswerGuard } from '../clients/probing.js';
 import { App, closeListenSocket, listenExclusively, listenShared, listenSocketPort, uwsBuild, type HttpRequest, type HttpResponse, type TemplatedApp } from '../http/uws.js';
@@ -42,8 +42,6 @@ export interface ServerDeps {
   sharedPort?: boolean;
   /** The live register's writer (or the way to it); without it, /v1/records and /v1/changes are not served. */
   register?: Register;
-  /** The request validators; compiled from the contract with the config's limits unless given (the budget bench gives the hand-written ones they replaced, to compare). */
-  validator?: Validator;
 }
 
 export interface RunningServer {
@@ -188,7 +186,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
     if (refusal) throw rateLimited(refusal);
   };
   const wrongMethod = (res: HttpResponse, req: HttpRequest) => exchanges.begin(res, req, 'wrong-method').fail(new ServiceError('METHOD_NOT_ALLOWED'));
-  const routes = verifications({ dispatcher, metrics, chargeItems, chargeWork: (client, units) => rates?.charge(client, units), batchMaxItems: config.batchMaxItems, validator: deps.validator ?? new RequestValidator(config), guard: config.unprotected ? UNGUARDED : (deps.guard ?? new ProbeGuard()), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes });
+  const routes = verifications({ dispatcher, metrics, chargeItems, chargeWork: (client, units) => rates?.charge(client, units), batchMaxItems: config.batchMaxItems, validator: new RequestValidator(config), guard: config.unprotected ? UNGUARDED : (deps.guard ?? new ProbeGuard()), candidateRefs: deps.candidateRefs, bodyLimit: config.bodyLimitBytes, batchBodyLimit: config.batchBodyLimitBytes });
   for (const [route, v] of Object.entries(routes) as [VerificationRoute, Verification][]) {
     app.post(route, verificationHandler(gate, route, v));
     app.any(route, wrongMethod);

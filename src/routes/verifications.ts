@@ -4,7 +4,7 @@ import type { Client, Scope } from '../clients/clients.js';
 import type { Dispatcher } from '../service/dispatch.js';
 import type { Ticket } from '../clients/admission.js';
 import type { Metrics } from '../service/metrics.js';
-import type { AuditContext, Validated, Validator } from '../contract/validator.js';
+import type { AuditContext, RequestValidator, Validated } from '../contract/validator.js';
 import type { AuditNote, ItemNote } from '../http/exchange.js';
 import type { AnswerGuard, Reviewed } from '../clients/probing.js';
 import type { CandidateRefs } from '../verification/candidateRef.js';
@@ -88,7 +88,7 @@ export function verifications(opts: {
   /** Charges work beyond a request's own weight to the client's rate, into debt if need be (never refused: the work is done). */
   chargeWork: (client: Client, units: number) => void;
   /** The contract's validators, with the operator's limits. */
-  validator: Validator;
+  validator: RequestValidator;
   /** Withholds the answers that guessing produces, past a client's limits. */
   guard: AnswerGuard;
   /** Opens the references to a search's candidates that a follow-up verification sends. */
