@@ -50,6 +50,15 @@ export interface ServeConfig {
   unprotected: boolean;
   logLevel: LogLevel; // debug: a line per request; info: start, stop, builds, and every 5xx with its stack
   logClientErrors: boolean; // a line per 4xx answer, at info (its code, route and client id)
+  // The change stream (NATS JetStream): without `nats`, an instance stands alone.
+  nats?: string; // the NATS servers, comma-separated URLs
+  natsStream: string; // the stream's name; its subjects are NAME.<build>
+  natsStreamReplicas: number; // copies JetStream keeps of the stream (a cluster of that many servers at least)
+  replica: boolean; // follow the stream (serve verifications from it) instead of taking changes
+  promote: boolean; // start as the primary in place of the one the stream last had (after catching up with it)
+  ack: 'local' | 'replicated'; // a batch is acknowledged once on this disk, or once in the stream too
+  replicationTimeoutMs: number; // under ack replicated: how long a batch waits for the stream before 503
+  maxLagSeconds: number; // a replica further behind than this says it is not ready
 }
 
 export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
@@ -84,6 +93,13 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   unprotected: false,
   logLevel: 'info',
   logClientErrors: false,
+  natsStream: 'IDV_CHANGES',
+  natsStreamReplicas: 1,
+  replica: false,
+  promote: false,
+  ack: 'local',
+  replicationTimeoutMs: 5000,
+  maxLagSeconds: 5,
 };
 
 export class ConfigError extends Error {
@@ -93,7 +109,7 @@ export class ConfigError extends Error {
 }
 
 /** A setting's JSON schema: what the server's settings schema holds for it. */
-type SettingSchema = { type: 'string'; minLength?: number; enum?: readonly string[] } | { type: 'integer'; minimum: number; maximum: number } | { type: 'boolean' };
+type SettingSchema = { type: 'string'; minLength?: number; enum?: readonly string[]; pattern?: string; 'x-rule'?: string } | { type: 'integer'; minimum: number; maximum: number } | { type: 'boolean' };
 
 const str: SettingSchema = { type: 'string', minLength: 1 };
 const int = (minimum: number, maximum: number): SettingSchema => ({ type: 'integer', minimum, maximum });
@@ -152,6 +168,14 @@ export const SETTINGS: { readonly [K in keyof ServeConfig]-?: Setting } = {
   unprotected: setting('--unprotected', 'IDV_UNPROTECTED', bool, 'for measurement only: no audit trail, rate limits, quotas or probing limits (an --unsealed index only)'),
   logLevel: setting('--log-level <level>', 'IDV_LOG_LEVEL', oneOf(...LOG_LEVELS), 'info: start, stop, builds and every 5xx; debug adds a line per answer'),
   logClientErrors: setting('--log-client-errors', 'IDV_LOG_CLIENT_ERRORS', bool, 'a line per 4xx answer, at info'),
+  nats: setting('--nats <urls>', 'IDV_NATS', str, 'NATS servers (comma-separated) carrying the change stream; without it the instance stands alone'),
+  natsStream: setting('--nats-stream <name>', 'IDV_NATS_STREAM', { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', 'x-rule': 'must be 1 to 64 letters, digits, "_" or "-"' }, 'the JetStream stream of changes; its subjects are NAME.<build>'),
+  natsStreamReplicas: setting('--nats-stream-replicas <n>', 'IDV_NATS_STREAM_REPLICAS', int(1, 5), 'copies of the stream JetStream keeps, on as many servers of its cluster'),
+  replica: setting('--replica', 'IDV_REPLICA', bool, 'follow the change stream from a snapshot (idv snapshot) instead of taking changes; POST /v1/records is refused NOT_PRIMARY'),
+  promote: setting('--promote', 'IDV_PROMOTE', bool, 'take over as the primary: catch up with the stream, then fence the primary it last had'),
+  ack: setting('--ack <level>', 'IDV_ACK', oneOf('local', 'replicated'), 'a batch of changes is acknowledged once on this disk (local), or once in the stream too (replicated)'),
+  replicationTimeoutMs: setting('--replication-timeout <ms>', 'IDV_REPLICATION_TIMEOUT', int(100, 600_000), 'under --ack replicated, how long a batch waits for the stream before 503 REPLICATION_UNAVAILABLE'),
+  maxLagSeconds: setting('--max-lag <s>', 'IDV_MAX_LAG', int(1, 86_400), 'a replica further behind the stream than this says it is not ready'),
 };
 
 /**
@@ -181,6 +205,11 @@ export function serveConfig(input: Record<string, unknown>): Readonly<ServeConfi
   if (out.clientsFile === undefined && !out.demo) {
     throw new ConfigError('clientsFile', 'required (give --clients FILE; --demo starts a throwaway demo client instead)');
   }
+  if (out.nats === undefined) {
+    for (const needs of ['replica', 'promote'] as const) if (out[needs]) throw new ConfigError(needs, 'needs the change stream (--nats URLS)');
+    if (out.ack === 'replicated') throw new ConfigError('ack', 'replicated needs the change stream (--nats URLS)');
+  }
+  if (out.replica && out.promote) throw new ConfigError('promote', 'a replica is promoted by starting it without --replica');
   return Object.freeze(out as unknown as ServeConfig);
 }
 

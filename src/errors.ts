@@ -22,8 +22,10 @@ export const ERRORS = {
   TOO_MANY_NOT_FOUND: { status: 429, message: 'Too many ID numbers that belong to nobody from this API key; the attempt is recorded' },
   INVALID_CHANGES: { status: 422, message: 'Changes of the batch cannot be applied; nothing of the batch was applied (see items)' },
   IDEMPOTENCY_CONFLICT: { status: 409, message: 'This idempotency key was used for a batch with other changes' },
+  NOT_PRIMARY: { status: 409, message: 'This instance does not take changes (a replica, or a primary another has replaced): send them to the primary' },
   INTERNAL: { status: 500, message: 'Internal error' },
   OVERLOADED: { status: 503, message: 'The service is at capacity; retry after the indicated delay' },
+  REPLICATION_UNAVAILABLE: { status: 503, message: 'The change stream cannot confirm the batch now; send it again with the same Idempotency-Key' },
   NOT_READY: { status: 503, message: 'The service is not ready (index not open, or shutting down)' },
   STORAGE_FULL: { status: 507, message: 'The index storage is full: changes are refused until space is freed; verifications go on' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -555,7 +555,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {unknown} */
-                code: "INVALID_JSON" | "MALFORMED_REQUEST" | "HEADERS_TOO_LARGE" | "INVALID_MSGPACK" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "BODY_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_FAILED" | "RATE_LIMITED" | "TOO_MANY_MISMATCHES" | "TOO_MANY_SEARCHES" | "TOO_MANY_PENDING" | "TOO_MANY_NOT_FOUND" | "INVALID_CHANGES" | "IDEMPOTENCY_CONFLICT" | "INTERNAL" | "OVERLOADED" | "NOT_READY" | "STORAGE_FULL";
+                code: "INVALID_JSON" | "MALFORMED_REQUEST" | "HEADERS_TOO_LARGE" | "INVALID_MSGPACK" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "BODY_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_FAILED" | "RATE_LIMITED" | "TOO_MANY_MISMATCHES" | "TOO_MANY_SEARCHES" | "TOO_MANY_PENDING" | "TOO_MANY_NOT_FOUND" | "INVALID_CHANGES" | "IDEMPOTENCY_CONFLICT" | "NOT_PRIMARY" | "INTERNAL" | "OVERLOADED" | "REPLICATION_UNAVAILABLE" | "NOT_READY" | "STORAGE_FULL";
                 message: string;
                 field?: string;
                 items?: {
@@ -569,7 +569,27 @@ export interface components {
         Health: {
             /** @enum {unknown} */
             status: "ok" | "ready" | "not_ready";
+            /**
+             * @description Why not ready: shutting down; a primary replaced by another (fenced); a replica further behind than its bound (lagging), following a build the primary no longer serves (build_moved), or missing changes the stream no longer holds (stream_gap)
+             * @enum {unknown}
+             */
+            reason?: "shutting_down" | "fenced" | "lagging" | "build_moved" | "stream_gap";
+            /** @description Citizens on record now */
             records?: number;
+            /**
+             * @description standalone: no change stream; primary: takes changes and publishes them; replica: follows the primary through the stream
+             * @enum {unknown}
+             */
+            role?: "standalone" | "primary" | "replica";
+            /** @description The build served */
+            build?: string;
+            /** @description The last change of the register applied here */
+            sequence?: number;
+            /** @description A replica: how far behind the stream it is */
+            lag?: {
+                changes: number;
+                seconds: number;
+            };
         };
     };
     responses: never;

@@ -1,3 +1,4 @@
+import { snapshotBuild } from '../replication/snapshot.js';
 import { createWriteStream, existsSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
@@ -132,6 +133,13 @@ export function runtime(): void {
   const glibc = glibcVersion();
   const reason = status.pastEndOfLife ? { why: endOfLifeReason(glibc) } : {};
   process.stdout.write(JSON.stringify({ node: status.node, abi: process.versions.modules, uws: uwsBuild.version, uwsPackage: uwsBuild.package, glibc: glibc ?? null, endOfLife: status.endOfLife ?? null, pastEndOfLife: status.pastEndOfLife, ...reason }) + '\n');
+}
+
+/** `idv snapshot`: a consistent copy of the served build, while it serves, for a replica to start from. */
+export async function snapshot(f: { index: string; out: string; secretFile?: string }): Promise<void> {
+  const indexDir = resolve(f.index);
+  const secret = Secret.load(secretPath(f.secretFile, indexDir));
+  process.stdout.write(JSON.stringify(await snapshotBuild(indexDir, resolve(f.out), secret)) + '\n');
 }
 
 /** Removes builds no process reads any more, and partial builds of killed runs. */

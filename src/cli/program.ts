@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { serveSettingOptions } from './serveSettings.js';
 import { apply, APPLY_BATCH, APPLY_WINDOW } from './apply.js';
 import { clientsAdd, clientsList, clientsRevoke, clientsRotate } from './clients.js';
-import { auditQuery, auditVerify, build, check, demo, DEMO_DIR, DEMO_SIZE, gc, gen, info, runtime, serve } from './commands.js';
+import { auditQuery, auditVerify, build, check, demo, DEMO_DIR, DEMO_SIZE, gc, gen, info, runtime, serve, snapshot } from './commands.js';
 
 /**
  * The `idv` command line, defined once: commander parses it and writes `idv --help` and
@@ -67,6 +67,13 @@ export function program(): Command {
   ).action(apply);
 
   idv.command('info').description('what the served build was made from and holds, who reads it, whether a build runs').requiredOption('--index <dir>', 'the index directory').action(info);
+  secretFile(
+    idv
+      .command('snapshot')
+      .description('copy the served build while it serves, into another index directory, for a replica to start from (the secret is not copied)')
+      .requiredOption('--index <dir>', 'the index directory')
+      .requiredOption('--out <dir>', 'the index directory of the replica'),
+  ).action(snapshot);
   idv.command('gc').description('remove builds no running process reads').requiredOption('--index <dir>', 'the index directory').action(gc);
 
   idv.command('runtime').description('the Node release, uWebSockets.js build and glibc this runs on, and whether the release is past its end of life').action(runtime);

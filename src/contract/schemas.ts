@@ -34,6 +34,11 @@ const formatted = (format: FormatName, rule: string, extra: Schema = {}) => str(
 const int = (minimum: number, maximum?: number, extra: Schema = {}): Schema => ({ type: 'integer', minimum, ...(maximum === undefined ? {} : { maximum }), ...extra });
 const bool = { type: 'boolean' };
 const score = int(0, 100);
+/** What an instance is to the change stream: alone (no stream), the one that takes changes, or one that follows. */
+export const ROLES = ['standalone', 'primary', 'replica'] as const;
+/** Why an instance that serves says it is not ready, so that a balancer stops sending to it. */
+export const UNREADY_REASONS = ['fenced', 'lagging', 'build_moved', 'stream_gap'] as const;
+
 const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({ type: 'object', additionalProperties: false, properties, required });
 const TEXT = 'must be text: no control characters, unpaired surrogates or bytes that are not UTF-8';
 
@@ -232,6 +237,17 @@ export function contractSchemas(limits: ContractLimits): Record<string, Schema> 
       ['requestId', 'build', 'lastSequence', 'changes', 'next'],
     ),
     Error: errorBody,
-    Health: obj({ status: { enum: ['ok', 'ready', 'not_ready'] }, records: { type: 'integer' } }, ['status']),
+    Health: obj(
+      {
+        status: { enum: ['ok', 'ready', 'not_ready'] },
+        reason: { enum: ['shutting_down', ...UNREADY_REASONS], description: 'Why not ready: shutting down; a primary replaced by another (fenced); a replica further behind than its bound (lagging), following a build the primary no longer serves (build_moved), or missing changes the stream no longer holds (stream_gap)' },
+        records: { type: 'integer', description: 'Citizens on record now' },
+        role: { enum: [...ROLES], description: 'standalone: no change stream; primary: takes changes and publishes them; replica: follows the primary through the stream' },
+        build: { type: 'string', description: 'The build served' },
+        sequence: { type: 'integer', description: 'The last change of the register applied here' },
+        lag: { ...obj({ changes: { type: 'integer' }, seconds: { type: 'number' } }, ['changes', 'seconds']), description: 'A replica: how far behind the stream it is' },
+      },
+      ['status'],
+    ),
   };
 }

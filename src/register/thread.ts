@@ -4,6 +4,7 @@ import { Secret } from '../index/secret.js';
 import { workerPath } from '../workers.js';
 import { answer, Caller } from '../threads/rpc.js';
 import type { ChangeBatch } from './changes.js';
+import { Replication, type ReplicationSettings, type ReplicationStatus } from '../replication/replication.js';
 import { CarryError, RegisterWriter, type BatchAnswer, type ChangePage } from './writer.js';
 
 /** What the server asks of the register: applied batches and the change log. */
@@ -22,8 +23,23 @@ type RegisterProtocol = {
   apply: { arg: { client: string; batch: ChangeBatch }; value: { answer: BatchAnswer; replayed: boolean; records: number } };
   changes: { arg: { after: number; limit: number }; value: ChangePage };
   switch: { arg: { buildPath: string }; value: { carried: number; through: number; lastSequence: number; records: number } };
+  status: { arg: null; value: RegisterStatus };
   close: { arg: null; value: null };
 };
+
+/** Where the register stands, and (with a change stream) where this instance stands in it. */
+export interface RegisterStatus {
+  lastSequence: number;
+  records: number;
+  replication?: ReplicationStatus;
+}
+
+/** What the register thread is given at start. */
+interface RegisterData {
+  buildPath: string;
+  secretHex: string;
+  replication?: ReplicationSettings;
+}
 /** What the register thread says once, at start. */
 type Started = { type: 'ready'; lastSequence: number; records: number } | { type: 'failed'; message: string };
 
@@ -74,8 +90,11 @@ export class RegisterThread implements Register {
   }
 
   /** `counted`: each batch's outcome, and where an accepted one left the register, for the metrics. */
-  static async start(buildPath: string, secret: Secret, log: (event: Record<string, unknown>) => void, counted: RegisterThread['counted'] = () => {}): Promise<RegisterThread> {
-    const worker = new Worker(workerPath('register'), { workerData: { buildPath, secretHex: secret.hex } });
+  static async start(buildPath: string, secret: Secret, log: (event: Record<string, unknown>) => void, counted: RegisterThread['counted'] = () => {}, replication?: ReplicationSettings): Promise<RegisterThread> {
+    const worker = new Worker(workerPath('register'), { workerData: { buildPath, secretHex: secret.hex, replication } satisfies RegisterData });
+    worker.on('message', (m: { type?: string; event?: Record<string, unknown> }) => {
+      if (m.type === 'log' && m.event) log(m.event);
+    });
     const { lastSequence, records } = await new Promise<{ lastSequence: number; records: number }>((resolve, reject) => {
       worker.once('message', (m: Started) => (m.type === 'ready' ? resolve(m) : reject(new Error(m.type === 'failed' ? m.message : 'the register did not start'))));
       worker.once('error', reject);
@@ -109,6 +128,11 @@ export class RegisterThread implements Register {
     return this.calls.call('switch', { buildPath });
   }
 
+  /** Where the register stands, and this instance in the change stream. */
+  status(): Promise<RegisterStatus> {
+    return this.calls.call('status', null);
+  }
+
   /** Answers a call relayed from a server thread, as it will cross back. */
   relay(call: RegisterCall): Promise<{ value?: unknown; failure?: RegisterFailure }> {
     const answer: Promise<unknown> = call.call === 'apply' ? this.apply(call.client, call.batch) : this.changes(call.after, call.limit);
@@ -127,7 +151,7 @@ export class RegisterThread implements Register {
 }
 
 /** The register thread's side (workers/register.ts). */
-export function runRegisterThread(parent: MessagePort, data: { buildPath: string; secretHex: string }): void {
+export function runRegisterThread(parent: MessagePort, data: RegisterData): void {
   let writer: RegisterWriter;
   const secret = Secret.fromHex(data.secretHex);
   try {
@@ -136,11 +160,18 @@ export function runRegisterThread(parent: MessagePort, data: { buildPath: string
     parent.postMessage({ type: 'failed', message: (err as Error).message } satisfies Started);
     return;
   }
+  const log = (event: Record<string, unknown>) => parent.postMessage({ type: 'log', event });
+  const stream = data.replication && Replication.start(data.replication, () => writer, log, () => {});
   answer<RegisterProtocol>(
     parent,
     {
       // An applied batch carries the count of citizens on record after it, for the metrics.
-      apply: ({ client, batch }) => ({ ...writer.apply(client, batch), records: writer.records }),
+      apply: async ({ client, batch }) => {
+        stream?.admit();
+        const applied = { ...writer.apply(client, batch), records: writer.records };
+        await stream?.applied(applied.answer.lastSequence);
+        return applied;
+      },
       changes: ({ after, limit }) => writer.changes(after, limit),
       switch: ({ buildPath }) => {
         const next = RegisterWriter.open(buildPath, secret);
@@ -149,6 +180,7 @@ export function runRegisterThread(parent: MessagePort, data: { buildPath: string
           const value = { ...next.carryFrom(writer), lastSequence: next.lastSequence, records: next.records };
           const previous = writer;
           writer = next;
+          stream?.switchedBuild(previous.build, next.build, previous.lastSequence);
           void previous.close();
           return value;
         } catch (err) {
@@ -156,7 +188,12 @@ export function runRegisterThread(parent: MessagePort, data: { buildPath: string
           throw err;
         }
       },
-      close: () => writer.close().then(() => null),
+      status: () => ({ lastSequence: writer.lastSequence, records: writer.records, replication: stream?.status() }),
+      close: async () => {
+        await stream?.close();
+        await writer.close();
+        return null;
+      },
     },
     failureOf,
   );

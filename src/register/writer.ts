@@ -44,6 +44,8 @@ export interface ChangePage {
 }
 
 const SEQUENCE = 'sequence';
+/** Where this build stands in the change stream: the last stream message published or followed (StreamPosition). */
+const STREAM = 'stream';
 /** How far the changes of the build this one replaced were carried into it. */
 const CARRIED = 'carried';
 
@@ -81,6 +83,29 @@ export async function lastSequenceOf(buildPath: string, secret: Secret): Promise
   } finally {
     await dbs.env.close();
   }
+}
+
+/** A logged change as it is kept and as the change stream carries it: sealed under the build's key. */
+export interface SealedChange {
+  seq: number;
+  sealed: Buffer;
+  /** The answer of the batch this change ends, if it ends one: a replica then knows the batch by its idempotency key. */
+  applied?: AppliedRow;
+}
+
+/** A batch's answer as the register keeps it (keyed by client and idempotency key); nothing personal in it. */
+export interface AppliedRow {
+  key: string;
+  value: { digest: string; answer: Omit<BatchAnswer, 'idempotencyKey'>; time: string };
+}
+
+/** The last message of the change stream a build has published or followed. */
+export interface StreamPosition {
+  /** The stream's own sequence number of that message. */
+  message: number;
+  /** The primary that wrote it: its term (epoch) and its id. */
+  epoch: number;
+  primary: string;
 }
 
 /** A new build that cannot take over the changes of the one it replaces (its message names builds and counts only). */
@@ -259,12 +284,58 @@ export class RegisterWriter {
 
   /** The logged changes after `after`, in order, at most `limit`. */
   changes(after: number, limit: number): ChangePage {
-    const changes: LoggedChange[] = [];
-    for (const { key, value } of this.dbs.changes.getRange({ start: logKey(after + 1), limit })) {
-      const plain = this.logSeal ? this.logSeal.open(key, value) : value;
-      changes.push(JSON.parse(Buffer.from(plain).toString('utf8')) as LoggedChange);
-    }
+    const changes = this.sealedChanges(after, limit).map(({ seq, sealed }) => this.opened(seq, sealed));
     return { build: this.build, lastSequence: this.lastSequence, changes };
+  }
+
+  /** The logged changes after `after` as they are kept, sealed, each with the answer of the batch it ends (if it ends one). */
+  sealedChanges(after: number, limit: number): SealedChange[] {
+    const out: SealedChange[] = [];
+    for (const { key, value } of this.dbs.changes.getRange({ start: logKey(after + 1), limit })) {
+      const seq = Number(key.readBigUInt64BE(ID_KEY_BYTES - 8));
+      const change: SealedChange = { seq, sealed: Buffer.from(value) };
+      const { client, batch } = this.opened(seq, change.sealed);
+      const appliedKey = this.citizens.hash(`a:${client}\n${batch}`, ID_KEY_BYTES);
+      const row = this.dbs.applied.get(appliedKey) as AppliedRow['value'] | undefined;
+      if (row?.answer.lastSequence === seq) change.applied = { key: appliedKey.toString('hex'), value: row };
+      out.push(change);
+    }
+    return out;
+  }
+
+  /**
+   * A replica's side of the change stream: applies sealed changes in order (those already
+   * applied skipped, a gap refused), keeps the batches' answers they carry (a retried batch
+   * is then known here too, after a promotion), and notes the stream's position, all in one
+   * transaction.
+   */
+  follow(changes: SealedChange[], position: StreamPosition): { applied: number; lastSequence: number; records: number } {
+    return this.transaction(() => {
+      const fresh = changes.filter((change) => change.seq > this.lastSequence);
+      fresh.forEach((change, i) => {
+        const expected = this.lastSequence + 1 + i;
+        if (change.seq !== expected) throw new Error(`change ${expected} is missing: the stream goes on at ${change.seq}`);
+      });
+      this.writeLogged(fresh.map(({ seq, sealed }) => this.opened(seq, sealed)));
+      for (const { applied } of fresh) if (applied) this.dbs.applied.putSync(Buffer.from(applied.key, 'hex'), applied.value);
+      this.dbs.meta.putSync(STREAM, position);
+      return { applied: fresh.length, lastSequence: this.lastSequence, records: this.records };
+    });
+  }
+
+  /** Where this build stands in the change stream; undefined before it published or followed anything. */
+  get streamPosition(): StreamPosition | undefined {
+    return this.dbs.meta.get(STREAM) as StreamPosition | undefined;
+  }
+
+  /** Notes how far the stream holds this build's changes (a primary, after the stream stored them). */
+  published(position: StreamPosition): void {
+    this.transaction(() => this.dbs.meta.putSync(STREAM, position));
+  }
+
+  private opened(seq: number, sealed: Uint8Array): LoggedChange {
+    const plain = this.logSeal ? this.logSeal.open(logKey(seq), sealed) : sealed;
+    return JSON.parse(Buffer.from(plain).toString('utf8')) as LoggedChange;
   }
 
   close(): Promise<void> {

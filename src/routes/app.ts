@@ -3,7 +3,7 @@ import type { ServeConfig } from '../config.js';
 import { logs } from '../log.js';
 import { rateLimited, ServiceError } from '../errors.js';
 import { readBody, type Linger } from '../http/body.js';
-import type { LiveCount } from '../service/liveCount.js';
+import type { LiveState } from '../service/liveState.js';
 import { Admission, type Ticket } from '../clients/admission.js';
 import type { ClientRegistry, Scope, Client } from '../clients/clients.js';
 import { decodeBody, requestFormat } from '../http/codec.js';
@@ -27,7 +27,7 @@ export interface ServerDeps {
   clients: ClientRegistry;
   metrics: Metrics;
   /** The citizens held now (the register's count), for /readyz. */
-  count: LiveCount;
+  state: LiveState;
   log?: Log;
   /** Where each decision is recorded (the audit trail); none in tests that do not need it. */
   audit?: (entry: AuditEntry) => void;
@@ -148,13 +148,15 @@ function answer(ex: Exchange, work: () => object | Promise<object>): void {
   }
 }
 
-function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, scrape: () => Promise<{ contentType: string; text: string }>, status: () => { ready: boolean; records: number }, openApiJson: string): void {
+function operationalRoutes(app: TemplatedApp, exchanges: Exchanges, scrape: () => Promise<{ contentType: string; text: string }>, state: LiveState, serving: () => boolean, openApiJson: string): void {
   const simple = (route: string, respond: (ex: Exchange) => void) => (res: HttpResponse, req: HttpRequest) => respond(exchanges.begin(res, req, route));
   app
     .get('/healthz', simple('/healthz', (ex) => ex.send(200, { status: 'ok' })))
     .get('/readyz', simple('/readyz', (ex) => {
-      const { ready, records } = status();
-      ex.send(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', records });
+      // Not ready while it shuts down, and while the state says why not (a replica behind, a fenced primary).
+      const { unready, ...view } = state.view();
+      const reason = serving() ? unready : 'shutting_down';
+      ex.send(reason ? 503 : 200, { status: reason ? 'not_ready' : 'ready', ...(reason && { reason }), ...view });
     }))
     .get('/openapi.json', simple('/openapi.json', (ex) => ex.sendRaw(200, 'application/json', openApiJson)))
     .get('/metrics', simple('/metrics', (ex) => {
@@ -176,7 +178,7 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
   const admission = new Admission({ maxInFlightItems: config.maxInFlightItems, shedQueueDelayMs: config.shedQueueDelayMs, threads: deps.sharedPort ? config.threads : 1, retryAfterSeconds: config.retryAfterSeconds, sliceItems: config.sliceItems });
   metrics.inFlightSource = () => admission.total;
   const gate: Gate = { exchanges, linger: { ms: config.lingerMs, bytes: config.lingerBytes }, authorize: authorizer(deps.clients, limiter, metrics, admission), isReady: () => ready };
-  metrics.recordsSource = () => deps.count.get();
+  metrics.recordsSource = () => deps.state.records;
   metrics.ready.set(1);
 
   const app = App();
@@ -199,12 +201,12 @@ export async function startServer(deps: ServerDeps): Promise<AppServer> {
     app.any('/v1/changes', wrongMethod);
   }
   const scrape = deps.scrape ?? (async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }));
-  operationalRoutes(app, exchanges, scrape, () => ({ ready, records: deps.count.get() }), JSON.stringify(openApiDocument(config)));
+  operationalRoutes(app, exchanges, scrape, deps.state, () => ready, JSON.stringify(openApiDocument(config)));
 
   const listenSocket = await (deps.sharedPort ? listenShared : listenExclusively)(app, config.host, config.port);
   const port = listenSocketPort(listenSocket);
   // A server thread's main thread says it once for all.
-  if (!deps.sharedPort) exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.count.get(), threads: 1, node: process.versions.node, uws: uwsBuild.version });
+  if (!deps.sharedPort) exchanges.log({ level: 'info', msg: 'listening', host: config.host, port, records: deps.state.records, threads: 1, node: process.versions.node, uws: uwsBuild.version });
 
   let listening = true;
   const stopListening = () => {

@@ -27,7 +27,7 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.inFlight.set(this.inFlightSource()),
   });
-  /** Read at scrape time from the live count (LiveCount), the one every thread answers /readyz from. */
+  /** Read at scrape time from the live count (LiveState), the one every thread answers /readyz from. */
   recordsSource: () => number = () => 0;
   // Every thread reads the same shared count: the first is kept. Ready only when every thread is.
   readonly indexRecords: Gauge = new Gauge({
@@ -44,6 +44,14 @@ export class Metrics {
   readonly registerBatches = new Counter({ name: 'idv_register_batches_total', help: 'Batches of register changes by outcome (applied, replayed, refused)', labelNames: ['outcome'], registers: [this.registry] });
   readonly registerChanges = new Counter({ name: 'idv_register_changes_total', help: 'Register changes applied', registers: [this.registry] });
   readonly registerSequence = new Gauge({ name: 'idv_register_last_sequence', help: 'Sequence number of the last change applied (0: none since the build)', registers: [this.registry], aggregator: 'max' });
+  // The change stream (replication.ts): set on the main thread from the register's status, a few times a second.
+  readonly replicationRole = new Gauge({ name: 'idv_replication_role', help: '1 for the role this instance has: standalone (no change stream), primary or replica', labelNames: ['role'], registers: [this.registry], aggregator: 'max' });
+  readonly replicationConnected = new Gauge({ name: 'idv_replication_connected', help: '1 while NATS is reachable (primary and replicas)', registers: [this.registry], aggregator: 'max' });
+  readonly replicationLagChanges = new Gauge({ name: 'idv_replication_lag_changes', help: 'A replica: changes the stream holds that it has not applied', registers: [this.registry], aggregator: 'max' });
+  readonly replicationLagSeconds = new Gauge({ name: 'idv_replication_lag_seconds', help: 'A replica: seconds since it last held every change of the stream (0 while it does)', registers: [this.registry], aggregator: 'max' });
+  readonly replicationBacklog = new Gauge({ name: 'idv_replication_backlog_changes', help: 'A primary: changes applied here that the stream does not hold yet', registers: [this.registry], aggregator: 'max' });
+  readonly replicationEpoch = new Gauge({ name: 'idv_replication_epoch', help: 'The term of the primary this instance is or follows (grows by one at each promotion)', registers: [this.registry], aggregator: 'max' });
+  readonly replicationUnready = new Gauge({ name: 'idv_replication_unready', help: '1 for the reason this instance says it is not ready, by reason (fenced, lagging, build_moved, stream_gap)', labelNames: ['reason'], registers: [this.registry], aggregator: 'max' });
   // Per client: ids are few and named by the operator (the clients file), never a key or a citizen.
   readonly clientRequests = new Counter({ name: 'idv_client_requests_total', help: 'Authenticated requests by client id', labelNames: ['client'], registers: [this.registry] });
   readonly clientRefusals = new Counter({ name: 'idv_client_refusals_total', help: 'Requests of an authenticated client answered with an error, by client id and code', labelNames: ['client', 'code'], registers: [this.registry] });

@@ -14,7 +14,9 @@ import { startThreads, type ThreadedServer } from './threads.js';
 import type { Log } from '../http/exchange.js';
 import { Metrics } from './metrics.js';
 import { RegisterThread } from '../register/thread.js';
-import { LiveCount } from './liveCount.js';
+import { LiveState } from './liveState.js';
+import type { ReplicationSettings } from '../replication/replication.js';
+import { UNREADY_REASONS } from '../contract/schemas.js';
 
 export interface Service {
   /** Where it listens, and its one shutdown (see stopService for the order). */
@@ -46,6 +48,8 @@ const BUILD_CHECK_MS = 2000;
 interface Parts {
   registration: ReaderRegistration;
   register?: RegisterThread;
+  /** Reads the register's place in the change stream into the state and the metrics. */
+  watch?: () => void;
   audit?: AuditTrail;
   threads?: ThreadedServer;
   unfollow?: () => void;
@@ -68,19 +72,31 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
   const parts: Parts = { registration: ReaderRegistration.register(config.indexDir) };
   try {
     const metrics = new Metrics();
-    // The citizens held: the register's count, after each batch and build switch.
-    const count = new LiveCount();
-    metrics.recordsSource = () => count.get();
+    // What every thread answers /readyz from: the register's count and sequence, after each batch and build switch.
+    const state = new LiveState();
+    state.build = basename(parts.registration.buildPath);
+    state.role = config.replica ? 'replica' : config.nats ? 'primary' : 'standalone';
+    metrics.recordsSource = () => state.records;
     // The register's writer opens the index first, checking the secret's fingerprint: a wrong secret is named so, not as a trail that fails to authenticate.
-    parts.register = await RegisterThread.start(parts.registration.buildPath, secret, log, (outcome, done) => {
-      metrics.registerBatches.inc({ outcome });
-      if (!done) return;
-      metrics.registerChanges.inc(done.changes);
-      metrics.registerSequence.set(done.lastSequence);
-      count.set(done.records);
-    });
+    parts.register = await RegisterThread.start(
+      parts.registration.buildPath,
+      secret,
+      log,
+      (outcome, done) => {
+        metrics.registerBatches.inc({ outcome });
+        if (!done) return;
+        metrics.registerChanges.inc(done.changes);
+        metrics.registerSequence.set(done.lastSequence);
+        state.records = done.records;
+        state.sequence = done.lastSequence;
+      },
+      replicationSettings(config),
+    );
     metrics.registerSequence.set(parts.register.lastSequence);
-    count.set(parts.register.records);
+    if (config.nats) parts.watch = watchReplication(parts.register, state, metrics);
+    else metrics.replicationRole.set({ role: 'standalone' }, 1);
+    state.records = parts.register.records;
+    state.sequence = parts.register.lastSequence;
     if (config.unprotected) log({ level: 'warn', msg: 'serving without protections, for measurement: no audit trail, rate limits, quotas or probing limits' });
     else parts.audit = await AuditTrail.open(config.auditDir ?? join(config.indexDir, AUDIT_DIR), secret, {
       flushMs: config.auditFlushMs,
@@ -92,14 +108,14 @@ export async function startService(config: Readonly<ServeConfig>, log: Log = () 
     // Opened on the main thread first: a foreign format or secret is refused before any thread starts.
     await IndexReader.openBuild(parts.registration.buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' }).close();
     const { entries, demoKey } = clientSource(config);
-    const threads = (parts.threads = await startThreads({ config, secret, buildPath: parts.registration.buildPath, count, clients: entries, metrics, audit: parts.audit, register: parts.register, log }));
+    const threads = (parts.threads = await startThreads({ config, secret, buildPath: parts.registration.buildPath, state, clients: entries, metrics, audit: parts.audit, register: parts.register, log }));
     // The main thread follows the clients file and hands each version to every thread.
     if (config.clientsFile) parts.unfollow = followClientsFile(config.clientsFile, (next) => threads.replaceClients(next), log);
     warm(parts.registration.buildPath, log);
-    const builds = (parts.builds = followBuilds(config, secret, parts, count, metrics, log));
+    const builds = (parts.builds = followBuilds(config, secret, parts, state, metrics, log));
     let stopping: Promise<void> | undefined;
     const close = () => (stopping ??= stopService(parts, log));
-    return { server: { port: threads.port, close }, demoKey, records: count.get(), reload: builds.reload };
+    return { server: { port: threads.port, close }, demoKey, records: state.records, reload: builds.reload };
   } catch (err) {
     await stopService(parts, log);
     throw err;
@@ -117,12 +133,63 @@ async function stopService(parts: Parts, log: Log): Promise<void> {
   await parts.builds?.stop();
   parts.unfollow?.();
   await parts.threads?.close();
+  parts.watch?.();
   await parts.register?.close();
   if (parts.audit) {
     const head = await parts.audit.close();
     log({ level: 'info', msg: 'audit trail closed', seq: head.seq, head: head.mac });
   }
   parts.registration.release();
+}
+
+/** The change stream's settings for the register thread; none without --nats. */
+function replicationSettings(config: Readonly<ServeConfig>): ReplicationSettings | undefined {
+  if (!config.nats) return undefined;
+  return {
+    nats: config.nats,
+    stream: config.natsStream,
+    streamReplicas: config.natsStreamReplicas,
+    replica: config.replica,
+    promote: config.promote,
+    ack: config.ack,
+    timeoutMs: config.replicationTimeoutMs,
+    maxLagSeconds: config.maxLagSeconds,
+    indexDir: config.indexDir,
+  };
+}
+
+// How often the main thread reads where the register stands in the change stream.
+const REPLICATION_STATUS_MS = 250;
+
+/**
+ * Reads, a few times a second, where the register stands in the change stream, into the
+ * state every thread answers /readyz from and into the metrics. Returns its stop.
+ */
+function watchReplication(register: RegisterThread, state: LiveState, metrics: Metrics): () => void {
+  const read = async () => {
+    const { lastSequence, records, replication } = await register.status();
+    if (!replication) return;
+    state.records = records;
+    state.sequence = lastSequence;
+    state.role = replication.role;
+    state.setLag(replication.lag);
+    state.unready = replication.unready;
+    metrics.registerSequence.set(lastSequence);
+    metrics.replicationRole.reset();
+    metrics.replicationRole.set({ role: replication.role }, 1);
+    metrics.replicationConnected.set(replication.connected ? 1 : 0);
+    metrics.replicationLagChanges.set(replication.lag?.changes ?? 0);
+    metrics.replicationLagSeconds.set(replication.lag?.seconds ?? 0);
+    metrics.replicationBacklog.set(replication.backlog);
+    metrics.replicationEpoch.set(replication.epoch);
+    for (const reason of UNREADY_REASONS) metrics.replicationUnready.set({ reason }, replication.unready === reason ? 1 : 0);
+  };
+  let reading: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    reading ??= read().catch(() => {}).finally(() => (reading = undefined));
+  }, REPLICATION_STATUS_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Reads the build into the page cache, in the background: the first requests need not wait for the disk. */
@@ -137,7 +204,7 @@ function warm(buildPath: string, log: Log): void {
  * Looks for a newly published build every few seconds (and when asked: SIGHUP), and moves
  * the register and then every server thread to it. One switch at a time.
  */
-function followBuilds(config: Readonly<ServeConfig>, secret: Secret, parts: Parts, count: LiveCount, metrics: Metrics, log: Log): { reload(): Promise<void>; stop(): Promise<void> } {
+function followBuilds(config: Readonly<ServeConfig>, secret: Secret, parts: Parts, state: LiveState, metrics: Metrics, log: Log): { reload(): Promise<void>; stop(): Promise<void> } {
   // A build refused (it does not say which changes it holds) is not tried again until `current` moves on.
   let refused: string | undefined;
   let switching: Promise<void> | undefined;
@@ -150,7 +217,9 @@ function followBuilds(config: Readonly<ServeConfig>, secret: Secret, parts: Part
       await IndexReader.openBuild(nextRegistration.buildPath, secret, { values: config.unprotected ? 'unsealed' : 'sealed' }).close();
       const { carried, lastSequence, records } = await parts.register!.switchTo(nextRegistration.buildPath);
       await parts.threads!.switchBuild(nextRegistration.buildPath);
-      count.set(records);
+      state.records = records;
+      state.sequence = lastSequence;
+      state.build = basename(nextRegistration.buildPath);
       metrics.registerSequence.set(lastSequence);
       void warmPageCache(join(nextRegistration.buildPath, DB_FILE)).catch(() => {});
       const previous = parts.registration;

@@ -12,7 +12,7 @@ import { Metrics } from './metrics.js';
 import { RelayedGuard } from '../clients/probing.js';
 import { RateLimiter } from '../clients/rateLimit.js';
 import { loggableError } from '../errors.js';
-import { LiveCount } from './liveCount.js';
+import { LiveState } from './liveState.js';
 import type { FromThread, MainThreadCalls, ServerThreadCalls, ThreadData, ToThread } from './threads.js';
 import { answer, Caller } from '../threads/rpc.js';
 import { errorOf, type Register, type RegisterFailure } from '../register/thread.js';
@@ -59,7 +59,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
       dispatcher,
       clients,
       metrics,
-      count: new LiveCount(data.count),
+      state: new LiveState(data.state),
       log: (event) => say({ type: 'log', event }),
       audit: config.unprotected ? undefined : (entry) => audit.record(entry),
       candidateRefs,

@@ -13,7 +13,7 @@ import type { Log } from '../http/exchange.js';
 import type { Metrics } from './metrics.js';
 import { ProbeGuard, type Verdict } from '../clients/probing.js';
 import { reservePort, uwsBuild } from '../http/uws.js';
-import type { LiveCount } from './liveCount.js';
+import type { LiveState } from './liveState.js';
 import { failureOf, type RegisterCall, type RegisterThread } from '../register/thread.js';
 import { answer, Caller, type Handlers } from '../threads/rpc.js';
 
@@ -22,8 +22,8 @@ export interface ThreadData {
   config: ServeConfig;
   buildPath: string;
   secretHex: string;
-  /** The live count of citizens (LiveCount's memory). */
-  count: SharedArrayBuffer;
+  /** The instance's state for /readyz (LiveState's memory). */
+  state: SharedArrayBuffer;
   /** The ClientTable's memory: rate buckets and the probing guard's attention flags. */
   table: SharedArrayBuffer;
   clients: ClientEntry[];
@@ -82,7 +82,7 @@ export async function startThreads(opts: {
   config: Readonly<ServeConfig>;
   secret: Secret;
   buildPath: string;
-  count: LiveCount;
+  state: LiveState;
   clients: ClientEntry[];
   metrics: Metrics;
   audit?: AuditTrail;
@@ -122,7 +122,7 @@ export async function startThreads(opts: {
   }
 
   function spawn(): Promise<Worker> {
-    const data: ThreadData = { config: { ...config, port }, buildPath, secretHex: opts.secret.hex, count: opts.count.buffer, table: table.buffer, clients, register: opts.register !== undefined };
+    const data: ThreadData = { config: { ...config, port }, buildPath, secretHex: opts.secret.hex, state: opts.state.buffer, table: table.buffer, clients, register: opts.register !== undefined };
     const worker = new Worker(workerPath('server'), { workerData: data });
     const caller = new Caller<MainThreadCalls>(worker);
     answer<ServerThreadCalls>(worker, mainThread, failureOf);
@@ -160,7 +160,7 @@ export async function startThreads(opts: {
     throw (failure as PromiseRejectedResult).reason;
   }
   metrics.ready.set(1);
-  log({ level: 'info', msg: 'listening', host: config.host, port, records: opts.count.get(), threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
+  log({ level: 'info', msg: 'listening', host: config.host, port, records: opts.state.records, threads: config.threads, node: process.versions.node, uws: uwsBuild.version });
 
   return {
     port,

@@ -17,15 +17,18 @@ function sample(key: Key): string {
   if (typeof fallback === 'boolean') return String(!fallback);
   if (typeof fallback === 'number') return String(key === 'port' ? 8443 : fallback + 1);
   if (key === 'logLevel') return 'debug';
+  if (key === 'ack') return 'replicated';
+  if (key === 'natsStream') return 'IDV_OTHER_CHANGES';
+  if (key === 'nats') return 'nats://10.0.0.2:4222,nats://10.0.0.3:4222';
   return `/srv/idv/${key}`;
 }
 
 /** The setting's value once validated, as the server would have it. */
-const validated = (key: Key, value: string) => serveConfig({ indexDir: '/i', secretFile: '/s', demo: true, [key]: value })[key];
+const validated = (key: Key, value: string) => serveConfig({ indexDir: '/i', secretFile: '/s', demo: true, nats: 'nats://127.0.0.1:4222', [key]: value })[key];
 
 describe('every server setting', () => {
   it('is in the settings table: every key of ServeConfig, the defaulted and the optional ones', () => {
-    const known = [...Object.keys(DEFAULTS), 'indexDir', 'secretFile', 'clientsFile', 'auditDir'];
+    const known = [...Object.keys(DEFAULTS), 'indexDir', 'secretFile', 'clientsFile', 'auditDir', 'nats'];
     expect(keys.sort()).toEqual([...new Set(known)].sort());
   });
 

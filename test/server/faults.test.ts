@@ -1,4 +1,4 @@
-import { LiveCount } from '../../src/service/liveCount.js';
+import { LiveState } from '../../src/service/liveState.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect } from 'node:net';
 import { serveConfig } from '../../src/config.js';
@@ -21,7 +21,7 @@ afterAll(() => index.remove());
 async function serverWith(dispatcher: Dispatcher) {
   const config = serveConfig({ indexDir: index.indexDir, secretFile: index.secretFile, clientsFile: writeClientsFile(index.dir), port: 0, shutdownGraceMs: 5000 });
   const clients = new ClientRegistry(readClientsFile(config.clientsFile!), UNLIMITED);
-  const server = await startServer({ config, dispatcher, clients, metrics: new Metrics(), count: new LiveCount(), candidateRefs: new CandidateRefs(index.secret.bytes) });
+  const server = await startServer({ config, dispatcher, clients, metrics: new Metrics(), state: new LiveState(), candidateRefs: new CandidateRefs(index.secret.bytes) });
   return { server, url: `http://127.0.0.1:${server.port}` };
 }
 
