@@ -8,6 +8,7 @@ import { readBatch, type Change } from '../register/changes.js';
 import { RegisterWriter, type LoggedChange } from '../register/writer.js';
 import { positiveInt, UsageError } from './args.js';
 import { secretPath } from './secretPath.js';
+import { readIdentity } from '../replication/identity.js';
 
 /** The client name `idv apply` records its batches under (the change log's `client`). */
 export const APPLY_CLIENT = 'idv-apply';
@@ -69,6 +70,11 @@ export async function apply(f: { index: string; input?: string; log?: string; ba
   const buildPath = currentBuildDir(indexDir);
   if (!buildPath) throw new Error(`no index at ${indexDir} (build one with: idv build)`);
   const writer = RegisterWriter.open(buildPath, Secret.load(secretPath(f.secretFile, indexDir)));
+  const follows = writer.streamPosition;
+  if (f.input && follows && follows.primary !== readIdentity(indexDir)?.primary) {
+    await writer.close();
+    throw new Error(`${indexDir} is a replica: it follows primary ${follows.primary} through the change stream; apply the changes at the primary`);
+  }
   const started = performance.now();
   const done = { applied: 0, replayed: 0 };
   try {

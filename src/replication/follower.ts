@@ -1,11 +1,9 @@
 import type { UnreadyReason } from '../service/liveState.js';
 import type { RegisterWriter, SealedChange, StreamPosition } from '../register/writer.js';
-import { fromDelivered, pause, type ChangeStream, type StreamMessage } from './stream.js';
+import { pause, type ChangeStream, type StreamMessage } from './stream.js';
 
 type Log = (event: Record<string, unknown>) => void;
 
-// Changes applied in one transaction at most, when the stream has more waiting.
-const BATCH = 2000;
 
 /** What a follower applied last: the register's count and sequence after it. */
 export interface Followed {
@@ -24,8 +22,10 @@ export interface Followed {
 export class Follower {
   /** Why this replica should not be sent verifications, once it cannot go on. */
   stoppedBecause?: UnreadyReason;
-  /** Changes the stream holds beyond this replica, as last seen. */
-  behind = 0;
+  /** Messages of the stream beyond the last one applied here, as last delivered. */
+  private pendingMessages = 0;
+  /** The last change the stream holds for this build, read once a second. */
+  private streamHolds = 0;
   private caughtUpAt = Date.now();
   private stopped = false;
   private messages?: { stop(): void };
@@ -38,6 +38,11 @@ export class Follower {
   ) {}
 
   /** How far behind, in seconds: since this replica last held everything the stream had (0 when it does). */
+  /** Changes the stream holds beyond this replica (at least 1 while a message waits). */
+  get behind(): number {
+    return this.pendingMessages === 0 ? 0 : Math.max(1, this.streamHolds - this.writer.lastSequence);
+  }
+
   get lagSeconds(): number {
     if (this.behind === 0 && this.stream.connected) {
       this.caughtUpAt = Date.now();
@@ -57,6 +62,26 @@ export class Follower {
    * replica stands.
    */
   async run(until?: number): Promise<void> {
+    const run = ++this.runs;
+    void this.watchStream(run);
+    try {
+      await this.follow(until);
+    } finally {
+      this.runs++;
+    }
+  }
+
+  private runs = 0;
+
+  /** Reads, once a second while run `run` goes on, how far the stream goes, for the lag in changes. */
+  private async watchStream(run: number): Promise<void> {
+    while (this.runs === run && !this.stopped) {
+      this.streamHolds = (await this.stream.lastOf(this.writer.build).catch(() => undefined))?.seq ?? this.streamHolds;
+      await pause(1000);
+    }
+  }
+
+  private async follow(until?: number): Promise<void> {
     while (!this.stopped && !this.stoppedBecause && !(until !== undefined && this.position >= until)) {
       try {
         await this.consume(until);
@@ -73,27 +98,44 @@ export class Follower {
     this.messages?.stop();
   }
 
+  /**
+   * Consumes until stopped or done: what arrived while the last transaction was being
+   * written is applied in the next one, so a burst of changes costs a few commits (each
+   * flushed to disk), not one each.
+   */
   private async consume(until?: number): Promise<void> {
-    const messages = await this.stream.follow(this.writer.build, this.position);
-    this.messages = messages;
-    let batch: StreamMessage[] = [];
-    for await (const delivered of messages) {
-      const message = fromDelivered(delivered);
-      batch.push(message);
-      // Applied at once when nothing more waits (so a change is visible as soon as it can be), else in batches.
-      if (message.pending === 0 || batch.length >= BATCH || message.kind !== 'change') {
-        this.apply(batch);
-        batch = [];
-        if (this.stoppedBecause || this.stopped || (until !== undefined && this.position >= until)) break;
+    let waiting: StreamMessage[] = [];
+    let scheduled = false;
+    const done = () => this.stoppedBecause !== undefined || this.stopped || (until !== undefined && this.position >= until);
+    const flush = () => {
+      scheduled = false;
+      const batch = waiting;
+      waiting = [];
+      // A switch or a promotion ends a batch: what follows it is judged after it.
+      let start = 0;
+      for (let i = 0; i < batch.length && !done(); i++) {
+        if (batch[i].kind === 'changes' && i < batch.length - 1) continue;
+        this.apply(batch.slice(start, i + 1));
+        start = i + 1;
       }
-    }
-    messages.stop();
+      if (done()) messages.stop();
+    };
+    const messages = await this.stream.follow(this.writer.build, this.position, (message) => {
+      waiting.push(message);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+    this.messages = messages;
+    const failed = await messages.closed();
+    if (failed && !done()) throw failed;
   }
 
   private apply(batch: StreamMessage[]): void {
     const last = batch.at(-1)!;
     const changes: SealedChange[] = [];
-    for (const m of batch) if (m.change) changes.push(m.change);
+    for (const m of batch) if (m.changes) changes.push(...m.changes);
     const position: StreamPosition = { message: last.message, epoch: last.epoch, primary: last.primary };
     try {
       this.applied(this.writer.follow(changes, position));
@@ -102,8 +144,8 @@ export class Follower {
       this.log({ level: 'error', msg: 'this replica misses changes the stream no longer holds: re-seed it from a snapshot of the primary', err: (err as Error).message });
       return;
     }
-    this.behind = last.pending ?? 0;
-    if (this.behind === 0) this.caughtUpAt = Date.now();
+    this.pendingMessages = last.pending ?? 0;
+    if (this.pendingMessages === 0) this.caughtUpAt = Date.now();
     if (last.kind === 'switched') {
       this.stoppedBecause = 'build_moved';
       this.log({ level: 'error', msg: 'the primary serves another build: re-seed this replica from a snapshot of it (idv snapshot), then restart it', build: last.build, next: last.next });

@@ -1,11 +1,15 @@
 import { ServiceError } from '../errors.js';
-import type { RegisterWriter } from '../register/writer.js';
+import type { RegisterWriter, SealedChange } from '../register/writer.js';
 import { isWrongLastSequence, pause, type ChangeStream, type StreamMessage, type Writer } from './stream.js';
 
 type Log = (event: Record<string, unknown>) => void;
 
-// Changes published at once (each expecting the one before it in the stream).
-const WINDOW = 256;
+// Changes read from the log at once, and published as messages of at most MESSAGE_CHANGES
+// changes or MESSAGE_BYTES of sealed records (under JetStream's 1 MB default), all of
+// them at once (each expecting the one before it in the stream).
+const WINDOW = 8192;
+const MESSAGE_CHANGES = 1024;
+const MESSAGE_BYTES = 512 * 1024;
 // How often the stream's position is noted in the build (a replica seeded from a snapshot starts there).
 const NOTE_MS = 1000;
 
@@ -151,14 +155,15 @@ export class Publisher {
       this.note(writer);
       return false;
     }
-    const acks = changes.map((change, i) => this.stream.publish({ kind: 'change', build: writer.build, seq: change.seq, ...this.identity, change }, this.last + i));
+    const messages = inMessages(changes);
+    const acks = messages.map((part, i) => this.stream.publish({ kind: 'changes', build: writer.build, seq: part.at(-1)!.seq, ...this.identity, changes: part }, this.last + i));
     // Every publish after a refused one is refused too: each is awaited, none left unhandled.
     acks.forEach((ack) => ack.catch(() => {}));
-    for (let i = 0; i < changes.length; i++) {
+    for (let i = 0; i < messages.length; i++) {
       const seq = await acks[i];
-      if (seq !== this.last + 1) throw new Error(`the stream stored change ${changes[i].seq} as message ${seq}, not ${this.last + 1}`);
+      if (seq !== this.last + 1) throw new Error(`the stream stored changes through ${messages[i].at(-1)!.seq} as message ${seq}, not ${this.last + 1}`);
       this.last = seq;
-      this.published = changes[i].seq;
+      this.published = messages[i].at(-1)!.seq;
     }
     this.settle();
     this.note(writer);
@@ -199,6 +204,24 @@ export class Publisher {
       this.wake = done;
     });
   }
+}
+
+/** Consecutive changes cut into messages of at most MESSAGE_CHANGES changes and about MESSAGE_BYTES. */
+function inMessages(changes: SealedChange[]): SealedChange[][] {
+  const out: SealedChange[][] = [];
+  let part: SealedChange[] = [];
+  let bytes = 0;
+  for (const change of changes) {
+    if (part.length === MESSAGE_CHANGES || (part.length > 0 && bytes + change.sealed.length > MESSAGE_BYTES)) {
+      out.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(change);
+    bytes += change.sealed.length + 64;
+  }
+  if (part.length) out.push(part);
+  return out;
 }
 
 export const notPrimary = (why: string) => new ServiceError('NOT_PRIMARY', `This instance does not take changes: ${why}`);

@@ -149,7 +149,9 @@ export class Replication {
       if (follower.stoppedBecause) throw new Error(`cannot take over: ${follower.stoppedBecause}`);
       const identity = newIdentity(this.settings.indexDir, (last?.epoch ?? 0) + 1);
       try {
-        await stream.publish({ kind: 'promoted', build: writer.build, seq: writer.lastSequence, ...identity }, last?.message ?? 0);
+        const message = await stream.publish({ kind: 'promoted', build: writer.build, seq: writer.lastSequence, ...identity }, last?.message ?? 0);
+        // Noted at once: the build now stands in the stream as this primary's (idv apply checks whose it is).
+        writer.published({ message, ...identity });
         this.log({ level: 'info', msg: 'promoted: this instance is the primary', epoch: identity.epoch, primary: identity.primary, sequence: writer.lastSequence });
         this.follower = undefined;
         return identity;

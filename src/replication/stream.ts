@@ -1,13 +1,15 @@
 import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
-import type { AppliedRow, SealedChange } from '../register/writer.js';
+import { Packr } from 'msgpackr';
+import type { SealedChange } from '../register/writer.js';
 
 /**
- * What a message of the change stream is. A change of the register (its sealed log
- * record); a promotion (a replica taking over as the primary, which fences the one
+ * What a message of the change stream is. Changes of the register (consecutive sealed log
+ * records, as many as fit: one message for many changes keeps the stream's work per
+ * change small); a promotion (a replica taking over as the primary, which fences the one
  * before); a build switch (the primary now serves, and publishes, another build).
  */
-export type MessageKind = 'change' | 'promoted' | 'switched';
+export type MessageKind = 'changes' | 'promoted' | 'switched';
 
 /** The primary that wrote a message: its term, which only grows, and its own id. */
 export interface Writer {
@@ -21,18 +23,22 @@ export interface StreamMessage extends Writer {
   message: number;
   kind: MessageKind;
   build: string;
-  /** A change: its sequence in the build's log. A promotion: the last change the new primary held. */
+  /** Changes: the last one's sequence in the build's log. A promotion: the last change the new primary held. A switch: the last change of the build. */
   seq: number;
   /** A switch: the build served after it. */
   next?: string;
-  change?: SealedChange;
+  /** Changes: each, in order, ending at `seq`. */
+  changes?: SealedChange[];
   /** When the stream stored it (ms since the epoch). */
   time: number;
   /** Messages of its build's subject after it, when delivered by a consumer. */
   pending?: number;
 }
 
-const H = { kind: 'Idv-Kind', build: 'Idv-Build', seq: 'Idv-Seq', epoch: 'Idv-Epoch', primary: 'Idv-Primary', next: 'Idv-Next', applied: 'Idv-Applied' } as const;
+const H = { kind: 'Idv-Kind', build: 'Idv-Build', seq: 'Idv-Seq', epoch: 'Idv-Epoch', primary: 'Idv-Primary', next: 'Idv-Next' } as const;
+
+// Plain msgpack (no records extension): a message is read by any version that reads its kind.
+const packr = new Packr({ useRecords: false });
 
 /** The stream holds a message the publisher did not expect: another primary wrote, or this one's view is stale. */
 export const isWrongLastSequence = (err: unknown) => err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence;
@@ -105,16 +111,16 @@ export class ChangeStream {
     h.set(H.epoch, String(message.epoch));
     h.set(H.primary, message.primary);
     if (message.next) h.set(H.next, message.next);
-    if (message.change?.applied) h.set(H.applied, JSON.stringify(message.change.applied));
-    const msgID = message.kind === 'change' ? `${message.build}:${message.seq}` : `${message.build}:${message.kind}:${message.epoch}`;
-    const ack = await this.js.publish(this.subject(message.build), message.change?.sealed ?? new Uint8Array(0), { msgID, headers: h, expect: { lastSequence: expectLast } });
+    const msgID = message.kind === 'changes' ? `${message.build}:${message.seq}` : `${message.build}:${message.kind}:${message.epoch}`;
+    const payload = message.changes ? packr.pack(message.changes) : new Uint8Array(0);
+    const ack = await this.js.publish(this.subject(message.build), payload, { msgID, headers: h, expect: { lastSequence: expectLast } });
     return ack.seq;
   }
 
-  /** A build's messages after stream message `after`, in order, as they come. */
-  async follow(build: string, after: number): Promise<ConsumerMessages> {
+  /** A build's messages after stream message `after`, in order, each to `each` as it comes. */
+  async follow(build: string, after: number, each: (message: StreamMessage) => void): Promise<ConsumerMessages> {
     const consumer = await this.js.consumers.get(this.name, { filter_subjects: this.subject(build), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 });
-    return consumer.consume({ max_messages: 2000 });
+    return consumer.consume({ max_messages: 4000, callback: (m) => each(fromDelivered(m)) });
   }
 
   async close(): Promise<void> {
@@ -161,18 +167,14 @@ function fromHeaders(h: MsgHdrs | undefined, message: number, data: Uint8Array, 
   const get = (name: string) => h?.get(name) ?? '';
   const out: StreamMessage = { message, kind: get(H.kind) as MessageKind, build: get(H.build), seq: Number(get(H.seq)), epoch: Number(get(H.epoch)), primary: get(H.primary), time };
   if (get(H.next)) out.next = get(H.next);
-  if (out.kind === 'change') {
-    out.change = { seq: out.seq, sealed: Buffer.from(data) };
-    const applied = get(H.applied);
-    if (applied) out.change.applied = JSON.parse(applied) as AppliedRow;
-  }
+  if (out.kind === 'changes') out.changes = packr.unpack(data) as SealedChange[];
   return out;
 }
 
 const fromStored = (m: StoredMsg): StreamMessage => fromHeaders(m.header, m.seq, m.data, m.time.getTime());
 
 /** A message a consumer delivered. */
-export function fromDelivered(m: JsMsg): StreamMessage {
+function fromDelivered(m: JsMsg): StreamMessage {
   const out = fromHeaders(m.headers, m.seq, m.data, m.info.timestampNanos / 1e6);
   out.pending = m.info.pending;
   return out;

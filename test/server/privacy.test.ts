@@ -83,7 +83,7 @@ describe('nothing personal in logs, metrics, error messages or the audit trail',
     };
     const config = serveConfig({ indexDir: index.indexDir, secretFile: index.secretFile, clientsFile: writeClientsFile(index.dir), port: 0 });
     const clients = new ClientRegistry(readClientsFile(config.clientsFile!), UNLIMITED);
-    const server = await startServer({ config, dispatcher: leaky, clients, metrics: new Metrics(), count: new LiveState(), candidateRefs: new CandidateRefs(index.secret.bytes), log: (e) => logs.push(e) });
+    const server = await startServer({ config, dispatcher: leaky, clients, metrics: new Metrics(), state: new LiveState(), candidateRefs: new CandidateRefs(index.secret.bytes), log: (e) => logs.push(e) });
     try {
       const p = people[0];
       const reply = await call(`http://127.0.0.1:${server.port}`, '/v1/verify', { key: KEYS.full, body: { idNumber: p.idNumber, fullName: p.fullName, dateOfBirth: fullDateOf(p.dateOfBirth) } });
