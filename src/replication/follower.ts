@@ -128,8 +128,15 @@ export class Follower {
       }
     });
     this.messages = messages;
-    const failed = await messages.closed();
-    if (failed && !done()) throw failed;
+    // After an outage, consumed again from where this replica stands, at once.
+    const again = () => messages.stop();
+    this.stream.reconnected.add(again);
+    try {
+      const failed = await messages.closed();
+      if (failed && !done()) throw failed;
+    } finally {
+      this.stream.reconnected.delete(again);
+    }
   }
 
   private apply(batch: StreamMessage[]): void {

@@ -58,6 +58,8 @@ export interface StreamOptions {
  */
 export class ChangeStream {
   connected = true;
+  /** Called each time the connection comes back (a consumer is then made again at once, not when its heartbeats are missed). */
+  readonly reconnected = new Set<() => void>();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -156,6 +158,7 @@ export class ChangeStream {
       if (status.type === 'disconnect' || status.type === 'reconnect') {
         this.connected = status.type === 'reconnect';
         onConnection?.(this.connected);
+        if (this.connected) for (const listener of this.reconnected) listener();
       }
     }
   }
