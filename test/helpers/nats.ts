@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect as connectTcp } from 'node:net';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './server.js';
@@ -29,6 +31,10 @@ export class NatsServer {
     private readonly cluster?: Cluster,
   ) {}
 
+  get name(): string {
+    return `n${this.port}`;
+  }
+
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
@@ -48,7 +54,7 @@ export class NatsServer {
 
   /** Starts the server (again), and waits until it takes connections. */
   async resume(): Promise<void> {
-    const args = ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir, '--server_name', `n${this.port}`];
+    const args = ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir, '--server_name', this.name];
     if (this.cluster) args.push('--cluster_name', this.cluster.name, '--cluster', `nats://127.0.0.1:${this.cluster.port}`, '--routes', this.cluster.routes.map((p) => `nats://127.0.0.1:${p}`).join(','));
     const child = spawn(NATS_SERVER!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
@@ -76,9 +82,22 @@ export class NatsServer {
   }
 }
 
+/** The server of a cluster that leads a stream (JetStream's stream info). */
+export async function streamLeader(servers: NatsServer[], stream: string): Promise<NatsServer> {
+  const nc = await connect({ servers: servers.map((s) => s.url) });
+  try {
+    const info = await (await jetstreamManager(nc)).streams.info(stream);
+    const leader = servers.find((s) => s.name === info.cluster?.leader);
+    if (!leader) throw new Error(`no leader of ${stream} among the cluster (${info.cluster?.leader})`);
+    return leader;
+  } finally {
+    await nc.close();
+  }
+}
+
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connectTcp(port, '127.0.0.1');
     socket.once('connect', () => (socket.destroy(), resolve(true)));
     socket.once('error', () => resolve(false));
   });
