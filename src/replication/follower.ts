@@ -4,6 +4,9 @@ import { pause, type ChangeStream, type StreamMessage } from './stream.js';
 
 type Log = (event: Record<string, unknown>) => void;
 
+// Nothing delivered this long while the stream holds more: the consumer is made again.
+const STALL_MS = 3000;
+
 
 /** What a follower applied last: the register's count and sequence after it. */
 export interface Followed {
@@ -77,9 +80,18 @@ export class Follower {
   private async watchStream(run: number): Promise<void> {
     while (this.runs === run && !this.stopped) {
       this.streamHolds = (await this.stream.lastOf(this.writer.build).catch(() => undefined))?.seq ?? this.streamHolds;
+      // The stream holds more, and nothing has come for a while: the consumer is made again from where this replica stands.
+      if (this.streamHolds > this.writer.lastSequence && Date.now() - this.deliveredAt > STALL_MS) {
+        this.log({ level: 'warn', msg: 'the change stream holds changes this replica has not been sent: consuming again', holds: this.streamHolds, sequence: this.writer.lastSequence });
+        this.deliveredAt = Date.now();
+        this.messages?.stop();
+      }
       await pause(1000);
     }
   }
+
+  /** When the last message came. */
+  private deliveredAt = Date.now();
 
   private async follow(until?: number): Promise<void> {
     while (!this.stopped && !this.stoppedBecause && !(until !== undefined && this.position >= until)) {
@@ -121,6 +133,7 @@ export class Follower {
       if (done()) messages.stop();
     };
     const messages = await this.stream.follow(this.writer.build, this.position, (message) => {
+      this.deliveredAt = Date.now();
       waiting.push(message);
       if (!scheduled) {
         scheduled = true;

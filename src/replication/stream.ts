@@ -122,7 +122,8 @@ export class ChangeStream {
   /** A build's messages after stream message `after`, in order, each to `each` as it comes. */
   async follow(build: string, after: number, each: (message: StreamMessage) => void): Promise<ConsumerMessages> {
     const consumer = await this.js.consumers.get(this.name, { filter_subjects: this.subject(build), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 });
-    return consumer.consume({ max_messages: 4000, callback: (m) => each(fromDelivered(m)) });
+    // Heartbeats every second: a consumer lost with a server of the cluster is noticed and made again within seconds.
+    return consumer.consume({ max_messages: 4000, expires: 5000, idle_heartbeat: 1000, callback: (m) => each(fromDelivered(m)) });
   }
 
   async close(): Promise<void> {
