@@ -53,7 +53,8 @@ export interface ServeConfig {
   // The change stream (NATS JetStream): without `nats`, an instance stands alone.
   nats?: string; // the NATS servers, comma-separated URLs
   natsStream: string; // the stream's name; its subjects are NAME.<build>
-  natsStreamReplicas: number; // copies JetStream keeps of the stream (a cluster of that many servers at least)
+  natsStreamReplicas: number; // copies JetStream keeps of the stream and of the limits bucket (a cluster of that many servers at least)
+  natsLimitsBucket: string; // the JetStream key-value bucket of the limits every instance shares
   replica: boolean; // follow the stream (serve verifications from it) instead of taking changes
   promote: boolean; // start as the primary in place of the one the stream last had (after catching up with it)
   ack: 'local' | 'replicated'; // a batch is acknowledged once on this disk, or once in the stream too
@@ -95,6 +96,7 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   logClientErrors: false,
   natsStream: 'IDV_CHANGES',
   natsStreamReplicas: 1,
+  natsLimitsBucket: 'IDV_LIMITS',
   replica: false,
   promote: false,
   ack: 'local',
@@ -115,6 +117,8 @@ const str: SettingSchema = { type: 'string', minLength: 1 };
 const int = (minimum: number, maximum: number): SettingSchema => ({ type: 'integer', minimum, maximum });
 const bool: SettingSchema = { type: 'boolean' };
 const oneOf = (...allowed: readonly string[]): SettingSchema => ({ type: 'string', enum: allowed });
+/** A JetStream stream's or bucket's name. */
+const NAME: SettingSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', 'x-rule': 'must be 1 to 64 letters, digits, "_" or "-"' };
 
 /**
  * How an operator sets each setting: a flag of `idv serve` (and `idv demo`), an
@@ -169,8 +173,9 @@ export const SETTINGS: { readonly [K in keyof ServeConfig]-?: Setting } = {
   logLevel: setting('--log-level <level>', 'IDV_LOG_LEVEL', oneOf(...LOG_LEVELS), 'info: start, stop, builds and every 5xx; debug adds a line per answer'),
   logClientErrors: setting('--log-client-errors', 'IDV_LOG_CLIENT_ERRORS', bool, 'a line per 4xx answer, at info'),
   nats: setting('--nats <urls>', 'IDV_NATS', str, 'NATS servers (comma-separated) carrying the change stream; without it the instance stands alone'),
-  natsStream: setting('--nats-stream <name>', 'IDV_NATS_STREAM', { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', 'x-rule': 'must be 1 to 64 letters, digits, "_" or "-"' }, 'the JetStream stream of changes; its subjects are NAME.<build>'),
-  natsStreamReplicas: setting('--nats-stream-replicas <n>', 'IDV_NATS_STREAM_REPLICAS', int(1, 5), 'copies of the stream JetStream keeps, on as many servers of its cluster'),
+  natsStream: setting('--nats-stream <name>', 'IDV_NATS_STREAM', NAME, 'the JetStream stream of changes; its subjects are NAME.<build>'),
+  natsStreamReplicas: setting('--nats-stream-replicas <n>', 'IDV_NATS_STREAM_REPLICAS', int(1, 5), 'copies of the stream and of the limits bucket JetStream keeps, on as many servers of its cluster'),
+  natsLimitsBucket: setting('--nats-limits <bucket>', 'IDV_NATS_LIMITS', NAME, 'the JetStream key-value bucket holding the limits every instance shares: rates, quotas and the probing counts'),
   replica: setting('--replica', 'IDV_REPLICA', bool, 'follow the change stream from a snapshot (idv snapshot) instead of taking changes; POST /v1/records is refused NOT_PRIMARY'),
   promote: setting('--promote', 'IDV_PROMOTE', bool, 'take over as the primary: catch up with the stream, then fence the primary it last had'),
   ack: setting('--ack <level>', 'IDV_ACK', oneOf('local', 'replicated'), 'a batch of changes is acknowledged once on this disk (local), or once in the stream too (replicated)'),

@@ -25,6 +25,7 @@ export const ERRORS = {
   NOT_PRIMARY: { status: 409, message: 'This instance does not take changes (a replica, or a primary another has replaced): send them to the primary' },
   INTERNAL: { status: 500, message: 'Internal error' },
   OVERLOADED: { status: 503, message: 'The service is at capacity; retry after the indicated delay' },
+  LIMITS_UNAVAILABLE: { status: 503, message: 'The limits every instance shares cannot be reached: answers of the guessing kind are withheld until they can; retry after the indicated delay' },
   REPLICATION_UNAVAILABLE: { status: 503, message: 'The change stream cannot confirm the batch now; send it again with the same Idempotency-Key' },
   NOT_READY: { status: 503, message: 'The service is not ready (index not open, or shutting down)' },
   STORAGE_FULL: { status: 507, message: 'The index storage is full: changes are refused until space is freed; verifications go on' },

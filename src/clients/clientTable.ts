@@ -2,8 +2,14 @@ import { createHash } from 'node:crypto';
 
 /** Clients a server keeps shared state for: far more than a clients file lists. */
 const CAPACITY = 4096;
-/** Per slot: tokens, when they were counted, UTC day, requests used that day. */
-const BUCKET_FIELDS = 4;
+/**
+ * Per slot: tokens, when they were counted, UTC day, requests used that day (here); then,
+ * with limits shared by several instances (sharedLimits.ts), the requests asked since the
+ * last report, this instance's share of the client's rate, and the requests the other
+ * instances used today.
+ */
+export const BUCKET = { tokens: 0, at: 1, day: 2, used: 3, asked: 4, share: 5, othersToday: 6 } as const;
+const BUCKET_FIELDS = 7;
 /** Per slot: not_found answers by minute over the last hour, as (minute number, count) pairs, one per minute of the hour. */
 const MINUTES = 60;
 const NOT_FOUND_FIELDS = 2 * MINUTES;
@@ -67,7 +73,7 @@ export class ClientTable {
   }
 
   /**
-   * Runs `change` on the client's bucket [tokens, at, day, used] with no other thread
+   * Runs `change` on the client's bucket (fields at BUCKET's offsets from `at`) with no other thread
    * changing it meanwhile; `change` must not throw.
    */
   withBucket<T>(clientId: string, change: (bucket: Float64Array, at: number) => T): T {

@@ -187,15 +187,15 @@ export interface AnswerGuard {
 
 export const UNGUARDED: AnswerGuard = { review: (_client, _items, results) => results };
 
-type RefusalCode = 'TOO_MANY_MISMATCHES' | 'TOO_MANY_SEARCHES' | 'TOO_MANY_NOT_FOUND';
+type RefusalCode = 'TOO_MANY_MISMATCHES' | 'TOO_MANY_SEARCHES' | 'TOO_MANY_NOT_FOUND' | 'LIMITS_UNAVAILABLE';
 /** A guard's decision on one answer, as it crosses between threads. */
 export type Verdict = { pass: true } | { code: RefusalCode; retryAfterSeconds: number };
 
-/** Answers the guard keeps counts of by citizen or name: a mismatch, a search that found nobody. */
-function sentToGuard(item: WorkItem, result: WorkResult): boolean {
+/** Answers the guard keeps counts of by citizen or name: a mismatch, a search that found nobody; and an ID number of nobody where the counts are shared. */
+function sentToGuard(item: WorkItem, result: WorkResult, shared: boolean): boolean {
   if ('error' in result) return false;
   const outcome = (result as { result?: string }).result;
-  return item.type === 'id' ? outcome === 'mismatch' : outcome === 'none';
+  return item.type === 'id' ? outcome === 'mismatch' || (shared && outcome === 'not_found') : outcome === 'none';
 }
 
 /**
@@ -203,17 +203,21 @@ function sentToGuard(item: WorkItem, result: WorkResult): boolean {
  * thread, so that a guesser spreading over connections (and so threads) is counted once.
  * A thread sends it the answers of a request that has a mismatch or an empty search,
  * and every answer of a client that has reached a limit (ClientTable.needsAttention);
- * `not_found` answers are counted in the shared table on the thread itself; any other
- * answer cannot be refused and goes out at once.
+ * `not_found` answers are counted in the shared table on the thread itself (or, when
+ * several instances share the limits, sent to the guard too); any other answer cannot be
+ * refused and goes out at once.
  */
 export class RelayedGuard implements AnswerGuard {
   constructor(
     private readonly table: ClientTable,
     private readonly ask: (client: Pick<Client, 'id' | 'limits'>, items: WorkItem[], results: WorkResult[]) => Promise<Verdict[]>,
+    /** The counts are those of every instance (sharedLimits.ts), `not_found` included. */
+    private readonly shared = false,
   ) {}
 
   review(client: Client, items: WorkItem[], results: WorkResult[]): Reviewed | Promise<Reviewed> {
-    if (this.table.needsAttention(client.id) || results.some((result, i) => sentToGuard(items[i], result))) return this.relay(client, items, results);
+    if (this.table.needsAttention(client.id) || results.some((result, i) => sentToGuard(items[i], result, this.shared))) return this.relay(client, items, results);
+    if (this.shared) return results;
     // Unknown ID numbers are counted here, in the shared table: the commonest guess needs no round trip.
     const now = sharedNow();
     let out: Reviewed = results;

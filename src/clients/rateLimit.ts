@@ -1,5 +1,5 @@
 import type { Client } from './clients.js';
-import { ClientTable, sharedNow } from './clientTable.js';
+import { BUCKET, ClientTable, sharedNow } from './clientTable.js';
 
 /**
  * A client's allowance: a token bucket of requests (batch items count one each), a quota
@@ -31,10 +31,19 @@ export interface Refusal {
 
 const DAY_MS = 86_400_000;
 
-/** Adds the tokens earned since the bucket was last touched, up to the burst. */
+/** This instance's share of a client's rate and burst: all of it, unless instances share the limits (sharedLimits.ts). */
+const shareOf = (b: Float64Array, at: number) => (Number.isNaN(b[at + BUCKET.share]) ? 1 : b[at + BUCKET.share]);
+
+/** Adds the tokens earned since the bucket was last touched, up to the burst (this instance's share of both). */
 function refill(b: Float64Array, at: number, { burst, ratePerSecond }: Limits, t: number): void {
-  b[at] = Math.min(burst, b[at] + (Math.max(0, t - b[at + 1]) / 1000) * ratePerSecond);
-  b[at + 1] = Math.max(b[at + 1], t);
+  const share = shareOf(b, at);
+  b[at] = Math.min(burst * share, b[at] + (Math.max(0, t - b[at + BUCKET.at]) / 1000) * ratePerSecond * share);
+  b[at + BUCKET.at] = Math.max(b[at + BUCKET.at], t);
+}
+
+/** Counts what a client asks of this instance, refused or not: its demand, from which shared limits give each instance its share. */
+function asked(b: Float64Array, at: number, cost: number): void {
+  b[at + BUCKET.asked] = (Number.isNaN(b[at + BUCKET.asked]) ? 0 : b[at + BUCKET.asked]) + cost;
 }
 
 /**
@@ -50,10 +59,10 @@ export class RateLimiter {
     private readonly table = new ClientTable(),
   ) {}
 
-  /** The requests the client has used of its daily quota today (UTC). */
+  /** The requests the client has used of its daily quota today (UTC), on every instance that shares its limits. */
   usedToday(client: Client): number {
     const day = Math.floor(this.wallClock() / DAY_MS);
-    return this.table.withBucket(client.id, (b, at) => (b[at + 2] === day ? b[at + 3] : 0));
+    return this.table.withBucket(client.id, (b, at) => (b[at + 2] === day ? b[at + 3] + (Number.isNaN(b[at + BUCKET.othersToday]) ? 0 : b[at + BUCKET.othersToday]) : 0));
   }
 
   /** Takes `cost` from the client's bucket whatever is left (into debt): work already done is paid for, not refused. */
@@ -63,6 +72,7 @@ export class RateLimiter {
       if (Number.isNaN(b[at + 1])) return; // a bucket never used: nothing taken yet to charge against
       refill(b, at, client.limits, t);
       b[at] -= cost;
+      asked(b, at, cost);
     });
   }
 
@@ -74,7 +84,7 @@ export class RateLimiter {
     return this.table.withBucket(client.id, (b, at) => {
       // [tokens, at, day, used]; a bucket never used (NaN) starts full.
       if (Number.isNaN(b[at + 1])) {
-        b[at] = burst;
+        b[at] = burst * shareOf(b, at);
         b[at + 1] = t;
         b[at + 2] = day;
         b[at + 3] = 0;
@@ -84,9 +94,12 @@ export class RateLimiter {
         b[at + 3] = 0;
       }
       refill(b, at, client.limits, t);
-      if (b[at + 3] + cost > dailyQuota) return { reason: 'quota' as const, retryAfterSeconds: Math.max(1, Math.ceil(((day + 1) * DAY_MS - wall) / 1000)) };
-      const needed = Math.min(cost, burst);
-      if (b[at] < needed) return { reason: 'rate' as const, retryAfterSeconds: Math.max(1, Math.ceil((needed - b[at]) / rate)) };
+      asked(b, at, cost);
+      const others = Number.isNaN(b[at + BUCKET.othersToday]) ? 0 : b[at + BUCKET.othersToday];
+      if (b[at + 3] + others + cost > dailyQuota) return { reason: 'quota' as const, retryAfterSeconds: Math.max(1, Math.ceil(((day + 1) * DAY_MS - wall) / 1000)) };
+      const share = shareOf(b, at);
+      const needed = Math.min(cost, burst * share);
+      if (b[at] < needed) return { reason: 'rate' as const, retryAfterSeconds: Math.max(1, Math.ceil((needed - b[at]) / (rate * share))) };
       b[at] -= cost;
       b[at + 3] += cost;
       return undefined;

@@ -64,7 +64,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
       audit: config.unprotected ? undefined : (entry) => audit.record(entry),
       candidateRefs,
       limiter: new RateLimiter(undefined, undefined, table),
-      guard: new RelayedGuard(table, (client, items, results) => main.call('guard', { client, items, results })),
+      guard: new RelayedGuard(table, (client, items, results) => main.call('guard', { client, items, results }), config.nats !== undefined),
       scrape: () => main.call('scrape', null),
       sharedPort: true,
       register: data.register ? relayedRegister(main) : undefined,

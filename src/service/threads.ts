@@ -7,7 +7,8 @@ import type { Secret } from '../index/secret.js';
 import type { WorkItem, WorkResult } from '../verification/types.js';
 import { workerPath } from '../workers.js';
 import type { RunningServer } from '../routes/app.js';
-import type { Client, ClientEntry } from '../clients/clients.js';
+import { ClientRegistry, defaultLimits, type Client, type ClientEntry } from '../clients/clients.js';
+import { SharedLimits } from '../clients/sharedLimits.js';
 import { ClientTable } from '../clients/clientTable.js';
 import type { Log } from '../http/exchange.js';
 import type { Metrics } from './metrics.js';
@@ -94,8 +95,12 @@ export async function startThreads(opts: {
   let buildPath = opts.buildPath;
   const port = await reservePort(config.host, config.port);
   const table = new ClientTable();
-  const guard = new ProbeGuard(undefined, table);
   let clients = opts.clients;
+  // With a change stream, the guard's counts and the clients' rates are those of every instance.
+  const shared = config.nats
+    ? SharedLimits.start({ servers: config.nats, bucket: config.natsLimitsBucket, replicas: config.natsStreamReplicas, secret: opts.secret, table, registry: new ClientRegistry(clients, defaultLimits(config)), log })
+    : undefined;
+  const guard = shared ?? new ProbeGuard(undefined, table);
   let closing = false;
   // The threads serving (those that listen), with the main thread's calls to each.
   const threads = new Map<Worker, Caller<MainThreadCalls>>();
@@ -166,6 +171,7 @@ export async function startThreads(opts: {
     port,
     replaceClients(entries) {
       clients = entries;
+      shared?.useClients(new ClientRegistry(entries, defaultLimits(config)));
       for (const t of threads.keys()) t.postMessage({ type: 'clients', entries } satisfies ToThread);
     },
     async switchBuild(path) {
@@ -177,6 +183,7 @@ export async function startThreads(opts: {
       metrics.ready.set(0);
       await ofEveryThread('close', null);
       await Promise.all([...threads.keys()].map((t) => t.terminate()));
+      await shared?.stop();
     },
   };
 }

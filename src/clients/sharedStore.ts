@@ -1,0 +1,111 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm, type KV } from '@nats-io/kv';
+import { ServiceError } from '../errors.js';
+
+type Log = (event: Record<string, unknown>) => void;
+
+// The longest window of any limit (24 h), and a margin: a key not written for this long is gone.
+const MAX_AGE_MS = 25 * 3_600_000;
+// A call the store does not answer within this is taken as the store unreachable.
+const CALL_MS = 2000;
+
+/** What an instance says of its clients' use, a few times a second: demand (requests a second) and requests used today. */
+export interface UsageReport {
+  /** When it was written (epoch ms): a report older than a few seconds is of an instance gone. */
+  at: number;
+  /** The UTC day the counts of today are of. */
+  day: number;
+  /** By client (a keyed hash of its id): [demand per second, used today]. */
+  clients: Record<string, [number, number]>;
+}
+
+/**
+ * The limits every instance shares, in a JetStream key-value bucket (the NATS the change
+ * stream runs on): lists of recent events under keyed hashes (the probing guard's counts,
+ * changed by compare-and-set, so instances count together exactly), until when a client's
+ * every answer must be reviewed (watched by every instance), and each instance's report of
+ * its clients' use (the rates' shares and the daily quota). Keys are hashes under a key of
+ * the index secret: nothing in the bucket names a client or a citizen.
+ */
+export class LimitStore {
+  connected = true;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly kv: KV,
+  ) {}
+
+  static async open(servers: string, bucket: string, replicas: number, log: Log): Promise<LimitStore> {
+    const nc = await connect({ servers: servers.split(',').map((s) => s.trim()), name: 'idv-limits', reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true });
+    const kv = await new Kvm(nc).create(bucket, { history: 1, ttl: MAX_AGE_MS, replicas });
+    const store = new LimitStore(nc, kv);
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type !== 'disconnect' && status.type !== 'reconnect') continue;
+        store.connected = status.type === 'reconnect';
+        log({ level: store.connected ? 'info' : 'warn', msg: store.connected ? 'shared limits reachable again' : 'shared limits unreachable: answers of the guessing kind are refused LIMITS_UNAVAILABLE until they are back' });
+      }
+    })();
+    return store;
+  }
+
+  /** The events under `key` still within `windowMs` of `now`, oldest first. */
+  async events(key: string, now: number, windowMs: number): Promise<number[]> {
+    const entry = await this.call(this.kv.get(key));
+    return entry ? recent(entry.json<number[]>(), now, windowMs) : [];
+  }
+
+  /**
+   * Adds an event under `key` unless it already holds `limit` within the window; answers
+   * the events after (or, when full, as they are). Compare-and-set: two instances adding
+   * at once both count, one of them again after reading the other's.
+   */
+  async add(key: string, now: number, windowMs: number, limit: number): Promise<number[]> {
+    for (;;) {
+      const entry = await this.call(this.kv.get(key));
+      const events = entry ? recent(entry.json<number[]>(), now, windowMs) : [];
+      if (events.length >= limit) return events;
+      events.push(now);
+      try {
+        await this.call(entry ? this.kv.update(key, JSON.stringify(events), entry.revision) : this.kv.create(key, JSON.stringify(events)));
+        return events;
+      } catch (err) {
+        if (err instanceof ServiceError) throw err;
+        // Another instance wrote first: read again.
+      }
+    }
+  }
+
+  async put(key: string, value: unknown): Promise<void> {
+    await this.call(this.kv.put(key, JSON.stringify(value)));
+  }
+
+  /** Every value under keys matching `pattern` (NATS wildcards), as it is now and each time it changes. */
+  async watch<T>(pattern: string, each: (key: string, value: T) => void): Promise<void> {
+    for (;;) {
+      try {
+        const entries = await this.kv.watch({ key: pattern });
+        for await (const e of entries) if (e.operation === 'PUT') each(e.key, e.json<T>());
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    // Nothing waits to be sent: closed at once (draining waits on the watchers' consumers).
+    await this.nc.close();
+  }
+
+  /** A call to the store, or LIMITS_UNAVAILABLE when it does not answer in time. */
+  private call<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ServiceError('LIMITS_UNAVAILABLE')), this.connected ? CALL_MS : 0);
+    });
+    work.catch(() => {});
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  }
+}
+
+const recent = (events: number[], now: number, windowMs: number) => events.filter((t) => t > now - windowMs);
