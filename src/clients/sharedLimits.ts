@@ -9,6 +9,8 @@ import type { Verdict } from './probing.js';
 import { LimitStore, type UsageReport } from './sharedStore.js';
 
 type Log = (event: Record<string, unknown>) => void;
+/** Each call to the store, for the metrics: what it did, and whether it was answered. */
+type Counted = (op: 'count' | 'report', ok: boolean) => void;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -63,13 +65,14 @@ export class SharedLimits {
     private readonly table: ClientTable,
     private registry: ClientRegistry,
     private readonly log: Log,
+    private readonly calls: Counted,
   ) {
     this.hash = keyHasher(secret.bytes);
   }
 
   /** Starts at once; until the store is first reached, answers of the guessing kind are withheld. */
-  static start(opts: { servers: string; bucket: string; replicas: number; secret: Secret; table: ClientTable; registry: ClientRegistry; log: Log }): SharedLimits {
-    const limits = new SharedLimits(opts.secret, opts.table, opts.registry, opts.log);
+  static start(opts: { servers: string; bucket: string; replicas: number; secret: Secret; table: ClientTable; registry: ClientRegistry; log: Log; counted?: Counted }): SharedLimits {
+    const limits = new SharedLimits(opts.secret, opts.table, opts.registry, opts.log, opts.counted ?? (() => {}));
     void limits.connect(opts);
     return limits;
   }
@@ -104,6 +107,7 @@ export class SharedLimits {
         out.push(await this.verdict(client, items[i], results[i]));
       } catch (err) {
         if (!(err instanceof ServiceError) || err.code !== 'LIMITS_UNAVAILABLE') throw err;
+        this.calls('count', false);
         out.push({ code: 'LIMITS_UNAVAILABLE', retryAfterSeconds: UNAVAILABLE_RETRY_SECONDS });
       }
     }
@@ -150,11 +154,15 @@ export class SharedLimits {
     const held = await Promise.all(rules.map((rule, r) => Promise.all(keyed[r].map((key) => store.events(key, now, rule.windowMs)))));
     let wait = 0;
     rules.forEach((rule, r) => held[r].forEach((events) => (wait = Math.max(wait, waitOf(events, rule, now)))));
-    if (wait > 0 || !guessing) return wait || undefined;
+    if (wait > 0 || !guessing) {
+      this.calls('count', true);
+      return wait || undefined;
+    }
     const added = await Promise.all(rules.map((rule, r) => Promise.all(keyed[r].map((key) => store.add(key, now, rule.windowMs, rule.limit)))));
     let full = 0;
     rules.forEach((rule, r) => added[r].forEach((events) => (full = Math.max(full, waitOf(events, rule, now)))));
     if (full > 0) await store.put(`a.${this.clientKey(client.id)}`, { until: now + full * 1000 });
+    this.calls('count', true);
     return undefined;
   }
 
@@ -188,10 +196,13 @@ export class SharedLimits {
       clients[key] = [demand, usedToday];
       this.share(client, key, demand, day, now);
     }
+    if (!this.store) return;
     try {
-      await this.store?.put(`u.${this.instance}`, { at: now, day, clients } satisfies UsageReport);
+      await this.store.put(`u.${this.instance}`, { at: now, day, clients } satisfies UsageReport);
+      this.calls('report', true);
     } catch {
       // Unreachable: the shares and counts known last stay in force.
+      this.calls('report', false);
     }
   }
 

@@ -44,14 +44,14 @@ export class Metrics {
   readonly registerBatches = new Counter({ name: 'idv_register_batches_total', help: 'Batches of register changes by outcome (applied, replayed, refused)', labelNames: ['outcome'], registers: [this.registry] });
   readonly registerChanges = new Counter({ name: 'idv_register_changes_total', help: 'Register changes applied', registers: [this.registry] });
   readonly registerSequence = new Gauge({ name: 'idv_register_last_sequence', help: 'Sequence number of the last change applied (0: none since the build)', registers: [this.registry], aggregator: 'max' });
-  // The change stream (replication.ts): set on the main thread from the register's status, a few times a second.
   readonly replicationRole = new Gauge({ name: 'idv_replication_role', help: '1 for the role this instance has: standalone (no change stream), primary or replica', labelNames: ['role'], registers: [this.registry], aggregator: 'max' });
-  readonly replicationConnected = new Gauge({ name: 'idv_replication_connected', help: '1 while NATS is reachable (primary and replicas)', registers: [this.registry], aggregator: 'max' });
-  readonly replicationLagChanges = new Gauge({ name: 'idv_replication_lag_changes', help: 'A replica: changes the stream holds that it has not applied', registers: [this.registry], aggregator: 'max' });
-  readonly replicationLagSeconds = new Gauge({ name: 'idv_replication_lag_seconds', help: 'A replica: seconds since it last held every change of the stream (0 while it does)', registers: [this.registry], aggregator: 'max' });
-  readonly replicationBacklog = new Gauge({ name: 'idv_replication_backlog_changes', help: 'A primary: changes applied here that the stream does not hold yet', registers: [this.registry], aggregator: 'max' });
-  readonly replicationEpoch = new Gauge({ name: 'idv_replication_epoch', help: 'The term of the primary this instance is or follows (grows by one at each promotion)', registers: [this.registry], aggregator: 'max' });
-  readonly replicationUnready = new Gauge({ name: 'idv_replication_unready', help: '1 for the reason this instance says it is not ready, by reason (fenced, lagging, build_moved, stream_gap)', labelNames: ['reason'], registers: [this.registry], aggregator: 'max' });
+  /** The change stream's and the shared limits' series: only on an instance that has them (--nats), so none reads 0 where there is no stream. */
+  replication?: ReplicationMetrics;
+
+  enableReplication(): ReplicationMetrics {
+    return (this.replication ??= new ReplicationMetrics(this.registry));
+  }
+
   // Per client: ids are few and named by the operator (the clients file), never a key or a citizen.
   readonly clientRequests = new Counter({ name: 'idv_client_requests_total', help: 'Authenticated requests by client id', labelNames: ['client'], registers: [this.registry] });
   readonly clientRefusals = new Counter({ name: 'idv_client_refusals_total', help: 'Requests of an authenticated client answered with an error, by client id and code', labelNames: ['client', 'code'], registers: [this.registry] });
@@ -118,5 +118,28 @@ export class Metrics {
     for (const result of ['match', 'partial', 'mismatch', 'not_found']) this.results.inc({ kind: 'id', result }, 0);
     for (const result of ['unique', 'ambiguous', 'none']) this.results.inc({ kind: 'demographic', result }, 0);
     for (const outcome of ['applied', 'replayed', 'refused']) this.registerBatches.inc({ outcome }, 0);
+  }
+}
+
+/** Set on the main thread from the register's status a few times a second (replication.ts), and by the shared limits (sharedLimits.ts). */
+export class ReplicationMetrics {
+  readonly connected: Gauge;
+  readonly lagChanges: Gauge;
+  readonly lagSeconds: Gauge;
+  readonly backlog: Gauge;
+  readonly epoch: Gauge;
+  readonly unready: Gauge;
+  readonly limitCalls: Counter;
+
+  constructor(registry: Registry) {
+    const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry], aggregator: 'max' });
+    this.connected = gauge('idv_replication_connected', '1 while NATS is reachable from the register (primary and replicas)');
+    this.lagChanges = gauge('idv_replication_lag_changes', 'A replica: changes the stream holds that it has not applied');
+    this.lagSeconds = gauge('idv_replication_lag_seconds', 'A replica: seconds since it last held every change of the stream (0 while it does)');
+    this.backlog = gauge('idv_replication_backlog_changes', 'A primary: changes applied here that the stream does not hold yet');
+    this.epoch = gauge('idv_replication_epoch', 'The term of the primary this instance is or follows (grows by one at each promotion)');
+    this.unready = gauge('idv_replication_unready', '1 for the reason this instance says it is not ready (fenced, lagging, build_moved, stream_gap)', ['reason']);
+    this.limitCalls = new Counter({ name: 'idv_shared_limits_calls_total', help: 'Calls to the limits every instance shares, by what they did (count: a guessing answer checked or added; report: this instance\'s use and the shares) and outcome (ok, failed)', labelNames: ['op', 'outcome'], registers: [registry] });
+    for (const op of ['count', 'report']) for (const outcome of ['ok', 'failed']) this.limitCalls.inc({ op, outcome }, 0);
   }
 }

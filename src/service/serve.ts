@@ -177,12 +177,13 @@ function watchReplication(register: RegisterThread, state: LiveState, metrics: M
     metrics.registerSequence.set(lastSequence);
     metrics.replicationRole.reset();
     metrics.replicationRole.set({ role: replication.role }, 1);
-    metrics.replicationConnected.set(replication.connected ? 1 : 0);
-    metrics.replicationLagChanges.set(replication.lag?.changes ?? 0);
-    metrics.replicationLagSeconds.set(replication.lag?.seconds ?? 0);
-    metrics.replicationBacklog.set(replication.backlog);
-    metrics.replicationEpoch.set(replication.epoch);
-    for (const reason of UNREADY_REASONS) metrics.replicationUnready.set({ reason }, replication.unready === reason ? 1 : 0);
+    const m = metrics.enableReplication();
+    m.connected.set(replication.connected ? 1 : 0);
+    m.lagChanges.set(replication.lag?.changes ?? 0);
+    m.lagSeconds.set(replication.lag?.seconds ?? 0);
+    m.backlog.set(replication.backlog);
+    m.epoch.set(replication.epoch);
+    for (const reason of UNREADY_REASONS) m.unready.set({ reason }, replication.unready === reason ? 1 : 0);
   };
   let reading: Promise<void> | undefined;
   const timer = setInterval(() => {

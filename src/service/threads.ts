@@ -98,7 +98,7 @@ export async function startThreads(opts: {
   let clients = opts.clients;
   // With a change stream, the guard's counts and the clients' rates are those of every instance.
   const shared = config.nats
-    ? SharedLimits.start({ servers: config.nats, bucket: config.natsLimitsBucket, replicas: config.natsStreamReplicas, secret: opts.secret, table, registry: new ClientRegistry(clients, defaultLimits(config)), log })
+    ? SharedLimits.start({ servers: config.nats, bucket: config.natsLimitsBucket, replicas: config.natsStreamReplicas, secret: opts.secret, table, registry: new ClientRegistry(clients, defaultLimits(config)), log, counted: (op, ok) => metrics.enableReplication().limitCalls.inc({ op, outcome: ok ? 'ok' : 'failed' }) })
     : undefined;
   const guard = shared ?? new ProbeGuard(undefined, table);
   let closing = false;

@@ -19,6 +19,7 @@ function sample(key: Key): string {
   if (key === 'logLevel') return 'debug';
   if (key === 'ack') return 'replicated';
   if (key === 'natsStream') return 'IDV_OTHER_CHANGES';
+  if (key === 'natsLimitsBucket') return 'IDV_OTHER_LIMITS';
   if (key === 'nats') return 'nats://10.0.0.2:4222,nats://10.0.0.3:4222';
   return `/srv/idv/${key}`;
 }
