@@ -7,17 +7,23 @@ import { PACKAGE_ROOT } from '../../src/packageFiles.js';
 import { claimOf, fixture, tempIndex, type TempIndex } from '../helpers/fixtures.js';
 import { call, freePort, KEYS, startTestServer, type TestServer } from '../helpers/server.js';
 import { debianTool } from '../helpers/tools.js';
+import { NATS_SERVER, NatsServer } from '../helpers/nats.js';
+import { snapshotBuild } from '../../src/replication/snapshot.js';
 
 /**
  * The dashboard and the alert rules against a real Prometheus (Debian's `prometheus`,
- * which CI installs) scraping a real server every second: after traffic, every
- * expression of the dashboard, and the signal of every alert rule (its expression
- * without the final threshold), parses and returns data; every rule evaluates cleanly.
+ * which CI installs) scraping real servers every second: a primary and a replica
+ * following it over a real nats-server. After traffic, every expression of the
+ * dashboard, and the signal of every alert rule (its expression without the final
+ * threshold), parses and returns data; every rule evaluates cleanly.
  */
 const GRAFANA = join(PACKAGE_ROOT, 'grafana');
 const PROMETHEUS = debianTool('prometheus', 'prometheus', 'the dashboard and alert tests (test/ops/prometheus.test.ts)');
+const TOOLS = PROMETHEUS !== undefined && NATS_SERVER !== undefined;
 let index: TempIndex;
 let server: TestServer;
+let replica: TestServer;
+let nats: NatsServer;
 let prometheus: ChildProcess;
 let promUrl: string;
 let dir: string;
@@ -47,16 +53,19 @@ const panelExprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => 
 const alertExprs = [...readFileSync(join(GRAFANA, 'alerts.yml'), 'utf8').matchAll(/^\s+- alert: (\S+)\n\s+expr: (.+)$/gm)].map((m) => ({ alert: m[1], expr: m[2] }));
 
 beforeAll(async () => {
-  if (!PROMETHEUS) return;
-  index = await tempIndex({ input: fixture('citizens.ndjson') });
-  server = await startTestServer(index);
+  if (!TOOLS) return;
+  [index, nats] = await Promise.all([tempIndex({ input: fixture('citizens.ndjson') }), NatsServer.start()]);
+  server = await startTestServer(index, { nats: nats.url });
+  const replicaDir = join(index.dir, 'replica');
+  await snapshotBuild(index.indexDir, replicaDir, index.secret);
+  replica = await startTestServer({ ...index, indexDir: replicaDir }, { nats: nats.url, replica: true });
   dir = mkdtempSync(join(tmpdir(), 'idv-prometheus-'));
   // The shipped scrape configuration, pointed at this server and scraping every second.
   const shipped = readFileSync(join(GRAFANA, 'prometheus.yml'), 'utf8');
   const config = shipped
     .replace(/scrape_interval: \S+/, 'scrape_interval: 1s')
     .replace(/evaluation_interval: \S+/, 'evaluation_interval: 1s')
-    .replace("'127.0.0.1:8080'", `'127.0.0.1:${server.port}'`)
+    .replace("'127.0.0.1:8080'", `'127.0.0.1:${server.port}', '127.0.0.1:${replica.port}'`)
     .replace('- alerts.yml', `- ${join(GRAFANA, 'alerts.yml')}`);
   expect(config).toContain(`127.0.0.1:${server.port}`);
   writeFileSync(join(dir, 'prometheus.yml'), config);
@@ -69,7 +78,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   prometheus?.kill();
-  await server?.close();
+  await Promise.all([server?.close(), replica?.close()]);
+  await nats?.remove();
   index?.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -88,10 +98,12 @@ async function traffic(round: number): Promise<void> {
   await post('/v1/records', { idempotencyKey: `prometheus-bad-${round}`, changes: [{ op: 'deceased', idNumber: '001090000909' }] }, KEYS.registrar);
 }
 
-describe.runIf(PROMETHEUS)('the dashboard and the alerts on a real Prometheus', () => {
-  it('scrapes the service and loads the alert rules', async () => {
-    const up = await until(() => query('up{job="idv"}'), (r) => r.data?.result[0]?.value[1] === '1', 30_000);
-    expect(up.data?.result[0]?.value[1]).toBe('1');
+describe.runIf(TOOLS)('the dashboard and the alerts on a real Prometheus', () => {
+  it('scrapes the primary and the replica, and loads the alert rules', async () => {
+    const up = await until(() => query('sum(up{job="idv"})'), (r) => r.data?.result[0]?.value[1] === '2', 30_000);
+    expect(up.data?.result[0]?.value[1]).toBe('2');
+    const roles = await until(() => query('max by (role) (idv_replication_role) == 1'), (r) => r.data?.result.length === 2, 30_000);
+    expect(roles.data!.result.map((s) => s.metric.role).sort()).toEqual(['primary', 'replica']);
     const rules = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string }[] }[] } };
     expect(rules.data.groups.flatMap((g) => g.rules.map((r) => r.name)).sort()).toEqual(alertExprs.map((a) => a.alert).sort());
   });
@@ -135,7 +147,7 @@ describe.runIf(PROMETHEUS)('the dashboard and the alerts on a real Prometheus', 
     expect(byClient.data!.result.map((s) => s.metric.client).sort()).toEqual(expect.arrayContaining(['bank-a', 'registrar', 'telco-b']));
     const refused = await query('idv_client_refusals_total{client="telco-b", code="FORBIDDEN"}');
     expect(Number(refused.data!.result[0].value[1])).toBeGreaterThan(0);
-    const quota = await query('idv_client_quota_used_ratio{client="bank-a"}');
+    const quota = await query('max(idv_client_quota_used_ratio{client="bank-a"})');
     expect(Number(quota.data!.result[0].value[1])).toBeGreaterThan(0);
     const series = await (await fetch(`${promUrl}/api/v1/series?match[]=${encodeURIComponent('{__name__=~"idv_.+"}')}`)).text();
     expect(series).toContain('idv_client_requests_total');
