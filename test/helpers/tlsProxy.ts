@@ -24,11 +24,11 @@ export interface TlsProxy {
 }
 
 /**
- * The shipped nginx template, rendered as the README says, in front of a service on
- * `upstreamPort`, with a certificate made for the test. Runs nginx in the foreground as
+ * The shipped nginx template, rendered as the docs say, in front of a service on
+ * `upstreamPort` (the primary) and `others` (more instances), with a certificate made for the test. Runs nginx in the foreground as
  * one process, everything in a temporary folder.
  */
-export async function startTlsProxy(upstreamPort: number): Promise<TlsProxy> {
+export async function startTlsProxy(upstreamPort: number, others: number[] = []): Promise<TlsProxy> {
   if (!NGINX) throw new Error('nginx is not installed (apt-get install nginx-light)');
   const dir = mkdtempSync(join(tmpdir(), 'idv-nginx-'));
   const certFile = join(dir, 'cert.pem');
@@ -36,7 +36,9 @@ export async function startTlsProxy(upstreamPort: number): Promise<TlsProxy> {
   const made = spawnSync(OPENSSL!, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
   const port = await freePort();
-  const values: Record<string, string> = { IDV_LISTEN: `127.0.0.1:${port}`, IDV_UPSTREAM: `127.0.0.1:${upstreamPort}`, IDV_TLS_CERT: certFile, IDV_TLS_KEY: keyFile };
+  // The first upstream is the primary; every one serves verifications.
+  const servers = [upstreamPort, ...others].map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=5s;`).join(' ');
+  const values: Record<string, string> = { IDV_LISTEN: `127.0.0.1:${port}`, IDV_SERVERS: servers, IDV_PRIMARY: `127.0.0.1:${upstreamPort}`, IDV_TLS_CERT: certFile, IDV_TLS_KEY: keyFile };
   writeFileSync(join(dir, 'idv.conf'), readFileSync(TEMPLATE, 'utf8').replace(/\$\{(IDV_[A-Z_]+)\}/g, (_, name: string) => values[name]));
   const temp = (name: string) => `${name}_temp_path ${join(dir, name)};`;
   writeFileSync(
