@@ -1,6 +1,6 @@
 import { snapshotBuild } from '../replication/snapshot.js';
-import { createWriteStream, existsSync, renameSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createWriteStream, existsSync, readdirSync, renameSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { serveConfig } from '../config.js';
 import { buildIndex, type BuildReport, type RecordSource } from '../index/build.js';
@@ -24,6 +24,7 @@ import { createLogger, logTo } from '../log.js';
 import { progressBar } from './progress.js';
 import { AUDIT_DIR } from '../audit/trail.js';
 import { recordsAbout, recordsWithConsent, verifyTrail } from '../audit/reader.js';
+import type { AuditRecord } from '../audit/chain.js';
 import { secretPath } from './secretPath.js';
 import { changesForBuild } from '../register/carry.js';
 import { serveSettings } from './serveSettings.js';
@@ -153,33 +154,62 @@ export async function gc(f: { index: string }): Promise<void> {
   }
 }
 
-type AuditOptions = { index?: string; auditDir?: string; secretFile?: string };
+type AuditOptions = { index?: string; auditDir?: string; trails?: string; secretFile?: string };
 
-/** The trail's directory and the secret that authenticates it. */
-function trailOf(f: AuditOptions): { dir: string; secret: Secret } {
-  if (!f.index && !f.auditDir) throw new UsageError('--index DIR (or --audit-dir DIR) is required');
+/**
+ * The trails to read, and the secret that authenticates them: one trail (DIR/audit, or
+ * --audit-dir), or with --trails every trail in a directory, one folder per instance
+ * (each instance's trail copied there, for example with rsync), named by its folder.
+ */
+function trailsOf(f: AuditOptions): { trails: { name: string; dir: string }[]; secret: Secret } {
+  if (!f.index && !f.auditDir && !f.trails) throw new UsageError('--index DIR (or --audit-dir DIR, or --trails DIR) is required');
+  if (f.trails && f.auditDir) throw new UsageError('give --audit-dir D or --trails D, not both');
   const indexDir = resolve(f.index ?? '.');
+  if (f.trails && !f.index && !f.secretFile) throw new UsageError('--trails needs the secret: --secret-file F (or --index DIR for its default place)');
+  const secret = Secret.load(secretPath(f.secretFile, indexDir));
+  if (f.trails) {
+    const root = resolve(f.trails);
+    const trails = readdirSync(root, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => ({ name: e.name, dir: join(root, e.name) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    if (trails.length === 0) throw new Error(`${root} holds no trail folders (one folder per instance)`);
+    return { trails, secret };
+  }
   const dir = resolve(f.auditDir ?? process.env.IDV_AUDIT_DIR ?? join(indexDir, AUDIT_DIR));
-  return { dir, secret: Secret.load(secretPath(f.secretFile, indexDir)) };
+  return { trails: [{ name: basename(dir), dir }], secret };
 }
 
-/** `idv audit verify` walks the trail's chain and names the first broken link (exit 1). */
+/** `idv audit verify` walks each trail's chain and names the first broken link (exit 1 if any trail is broken). */
 export async function auditVerify(f: AuditOptions): Promise<void> {
-  const { dir, secret } = trailOf(f);
-  const check = await verifyTrail(dir, secret);
-  process.stdout.write(JSON.stringify(check) + '\n');
-  if (check.broken) throw new Error(`the audit trail is broken at ${check.broken.file} line ${check.broken.line}: ${check.broken.problem}`);
+  const { trails, secret } = trailsOf(f);
+  const broken: string[] = [];
+  for (const { name, dir } of trails) {
+    const check = await verifyTrail(dir, secret);
+    process.stdout.write(JSON.stringify(f.trails ? { trail: name, ...check } : check) + '\n');
+    if (check.broken) broken.push(`${f.trails ? `trail ${name}: ` : ''}the audit trail is broken at ${check.broken.file} line ${check.broken.line}: ${check.broken.problem}`);
+  }
+  if (broken.length) throw new Error(broken.join('; '));
 }
 
-/** `idv audit query --id N` lists the decisions about one citizen, oldest first; `--consent-ref REF` those that stated a consent reference. */
+/**
+ * `idv audit query --id N` lists the decisions about one citizen, oldest first; `--consent-ref REF` those that stated a consent reference.
+ * Across several trails (--trails), every instance's decisions in one list by time, each naming its trail.
+ */
 export async function auditQuery(f: AuditOptions & { id?: string; consentRef?: string }): Promise<void> {
   if ((f.id === undefined) === (f.consentRef === undefined)) throw new UsageError('give one of --id N or --consent-ref REF');
   if (f.id !== undefined && !/^(\d{9}|\d{12})$/.test(f.id)) throw new UsageError('--id takes a 12-digit ID number or a 9-digit legacy number');
-  const { dir, secret } = trailOf(f);
-  const records = f.id !== undefined ? recordsAbout(dir, secret, f.id) : recordsWithConsent(dir, secret, f.consentRef!);
-  for await (const record of records) {
+  const { trails, secret } = trailsOf(f);
+  const found: { trail: string; record: AuditRecord }[] = [];
+  for (const { name, dir } of trails) {
+    const records = f.id !== undefined ? recordsAbout(dir, secret, f.id) : recordsWithConsent(dir, secret, f.consentRef!);
+    for await (const record of records) found.push({ trail: name, record });
+  }
+  // One trail is in order already; several are merged by time (a stable sort keeps each trail's own order).
+  if (trails.length > 1) found.sort((a, b) => a.record.time.localeCompare(b.record.time));
+  for (const { trail, record } of found) {
     const { prev: _, subject: __, found: ___, ...shown } = record;
-    process.stdout.write(JSON.stringify(shown) + '\n');
+    process.stdout.write(JSON.stringify(f.trails ? { trail, ...shown } : shown) + '\n');
   }
 }
 

@@ -79,8 +79,14 @@ export function program(): Command {
   idv.command('runtime').description('the Node release, uWebSockets.js build and glibc this runs on, and whether the release is past its end of life').action(runtime);
 
   const audit = idv.command('audit').description('the audit trail');
-  const trail = (cmd: Command) => secretFile(cmd.option('--index <dir>', 'the index directory').option('--audit-dir <dir>', 'the audit trail (default DIR/audit; env IDV_AUDIT_DIR)'));
-  trail(audit.command('verify').description("check the trail's chain; exit 1 at the first broken link")).action(auditVerify);
+  const trail = (cmd: Command) =>
+    secretFile(
+      cmd
+        .option('--index <dir>', 'the index directory')
+        .option('--audit-dir <dir>', 'the audit trail (default DIR/audit; env IDV_AUDIT_DIR)')
+        .option('--trails <dir>', "every instance's trail: a directory with one trail folder per instance"),
+    );
+  trail(audit.command('verify').description("check each trail's chain; exit 1 at the first broken link")).action(auditVerify);
   trail(
     audit
       .command('query')
