@@ -153,14 +153,14 @@ export class SharedLimits {
     const keyed = rules.map((rule) => rule.keys().map((k) => this.storeKey(rule.name, client.id, k)));
     const held = await Promise.all(rules.map((rule, r) => Promise.all(keyed[r].map((key) => store.events(key, now, rule.windowMs)))));
     let wait = 0;
-    rules.forEach((rule, r) => held[r].forEach((events) => (wait = Math.max(wait, waitOf(events, rule, now)))));
+    rules.forEach((rule, r) => held[r].forEach((tally) => (wait = Math.max(wait, tally.waitBelow(rule.limit, now)))));
     if (wait > 0 || !guessing) {
       this.calls('count', true);
       return wait || undefined;
     }
     const added = await Promise.all(rules.map((rule, r) => Promise.all(keyed[r].map((key) => store.add(key, now, rule.windowMs, rule.limit)))));
     let full = 0;
-    rules.forEach((rule, r) => added[r].forEach((events) => (full = Math.max(full, waitOf(events, rule, now)))));
+    rules.forEach((rule, r) => added[r].forEach((tally) => (full = Math.max(full, tally.waitBelow(rule.limit, now)))));
     if (full > 0) await store.put(`a.${this.clientKey(client.id)}`, { until: now + full * 1000 });
     this.calls('count', true);
     return undefined;
@@ -224,11 +224,4 @@ export class SharedLimits {
       b[at + BUCKET.othersToday] = othersToday;
     });
   }
-}
-
-/** Seconds until a key that has reached its limit lets an answer through again; 0 below the limit. */
-function waitOf(events: number[], rule: Rule, now: number): number {
-  if (events.length < rule.limit) return 0;
-  const freeing = events[events.length - rule.limit];
-  return Math.max(1, Math.ceil((freeing + rule.windowMs - now) / 1000));
 }

@@ -49,26 +49,26 @@ export class LimitStore {
     return store;
   }
 
-  /** The events under `key` still within `windowMs` of `now`, oldest first. */
-  async events(key: string, now: number, windowMs: number): Promise<number[]> {
+  /** The events under `key` within `windowMs` of `now`, counted by sixtieths of the window. */
+  async events(key: string, now: number, windowMs: number): Promise<Tally> {
     const entry = await this.call(this.kv.get(key));
-    return entry ? recent(entry.json<number[]>(), now, windowMs) : [];
+    return new Tally(entry ? entry.json<[number, number][]>() : [], now, windowMs);
   }
 
   /**
    * Adds an event under `key` unless it already holds `limit` within the window; answers
-   * the events after (or, when full, as they are). Compare-and-set: two instances adding
-   * at once both count, one of them again after reading the other's.
+   * the tally after (or, when full, as it is). Compare-and-set: two instances adding at
+   * once both count, one of them again after reading the other's.
    */
-  async add(key: string, now: number, windowMs: number, limit: number): Promise<number[]> {
+  async add(key: string, now: number, windowMs: number, limit: number): Promise<Tally> {
     for (;;) {
       const entry = await this.call(this.kv.get(key));
-      const events = entry ? recent(entry.json<number[]>(), now, windowMs) : [];
-      if (events.length >= limit) return events;
-      events.push(now);
+      const tally = new Tally(entry ? entry.json<[number, number][]>() : [], now, windowMs);
+      if (tally.count >= limit) return tally;
+      tally.add(now);
       try {
-        await this.call(entry ? this.kv.update(key, JSON.stringify(events), entry.revision) : this.kv.create(key, JSON.stringify(events)));
-        return events;
+        await this.call(entry ? this.kv.update(key, tally.text(), entry.revision) : this.kv.create(key, tally.text()));
+        return tally;
       } catch (err) {
         if (err instanceof ServiceError) throw err;
         // Another instance wrote first: read again.
@@ -108,4 +108,46 @@ export class LimitStore {
   }
 }
 
-const recent = (events: number[], now: number, windowMs: number) => events.filter((t) => t > now - windowMs);
+/**
+ * Events in a sliding window, counted by sixtieths of it (a minute of an hour, 24 minutes
+ * of a day): a value stays small whatever the limit, and an event leaves the window at
+ * most one sixtieth late.
+ */
+export class Tally {
+  private readonly slots: [number, number][];
+  private readonly slotMs: number;
+
+  constructor(slots: [number, number][], now: number, windowMs: number) {
+    this.slotMs = windowMs / SLOTS;
+    const first = Math.floor(now / this.slotMs) - SLOTS + 1;
+    this.slots = slots.filter(([slot]) => slot >= first);
+  }
+
+  get count(): number {
+    return this.slots.reduce((sum, [, n]) => sum + n, 0);
+  }
+
+  add(now: number): void {
+    const slot = Math.floor(now / this.slotMs);
+    const held = this.slots.find(([s]) => s === slot);
+    if (held) held[1]++;
+    else this.slots.push([slot, 1]);
+  }
+
+  /** Seconds until fewer than `limit` events are left in the window; 0 while there are fewer already. */
+  waitBelow(limit: number, now: number): number {
+    let left = this.count;
+    if (left < limit) return 0;
+    for (const [slot, n] of [...this.slots].sort((a, b) => a[0] - b[0])) {
+      left -= n;
+      if (left < limit) return Math.max(1, Math.ceil(((slot + SLOTS) * this.slotMs - now) / 1000));
+    }
+    return 1;
+  }
+
+  text(): string {
+    return JSON.stringify(this.slots);
+  }
+}
+
+const SLOTS = 60;
