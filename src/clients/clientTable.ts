@@ -14,6 +14,8 @@ const BUCKET_FIELDS = 7;
 const MINUTES = 60;
 const NOT_FOUND_FIELDS = 2 * MINUTES;
 const MINUTE_MS = 60_000;
+/** Per slot, where instances share the limits: `not_found` answers this instance may still give (a lease of the client's hourly allowance), and until when. */
+const LEASE_FIELDS = 2;
 
 /** The clock every server thread shares (epoch ms, sub-millisecond): performance.now() starts anew in each thread. */
 export const sharedNow = () => performance.timeOrigin + performance.now();
@@ -33,6 +35,7 @@ export class ClientTable {
   private readonly buckets: Float64Array;
   private readonly attention: Float64Array;
   private readonly notFoundCounts: Float64Array;
+  private readonly leases: Float64Array;
   private readonly slots = new Map<string, number>();
 
   constructor(readonly buffer: SharedArrayBuffer = ClientTable.allocate()) {
@@ -46,11 +49,12 @@ export class ClientTable {
     this.buckets = view((b, o, n) => new Float64Array(b, o, n), CAPACITY * BUCKET_FIELDS, 8);
     this.attention = view((b, o, n) => new Float64Array(b, o, n), CAPACITY, 8);
     this.notFoundCounts = view((b, o, n) => new Float64Array(b, o, n), CAPACITY * NOT_FOUND_FIELDS, 8);
+    this.leases = view((b, o, n) => new Float64Array(b, o, n), CAPACITY * LEASE_FIELDS, 8);
     this.locks = view((b, o, n) => new Int32Array(b, o, n), CAPACITY, 4);
   }
 
   private static allocate(): SharedArrayBuffer {
-    const buffer = new SharedArrayBuffer(CAPACITY * (8 + BUCKET_FIELDS * 8 + 8 + NOT_FOUND_FIELDS * 8 + 4));
+    const buffer = new SharedArrayBuffer(CAPACITY * (8 + BUCKET_FIELDS * 8 + 8 + NOT_FOUND_FIELDS * 8 + LEASE_FIELDS * 8 + 4));
     // A bucket never used has no time: the first request fills it to the burst.
     new Float64Array(buffer, CAPACITY * 8, CAPACITY * BUCKET_FIELDS).fill(NaN);
     return buffer;
@@ -121,6 +125,31 @@ export class ClientTable {
         }
       }
       return { count, retryAfterSeconds };
+    });
+  }
+
+  /** Takes one `not_found` answer from the client's lease on this instance; false when none is left. */
+  takeLease(clientId: string, now: number): boolean {
+    return this.locked(clientId, (s) => {
+      const at = s * LEASE_FIELDS;
+      if (this.leases[at + 1] <= now || this.leases[at] < 1) return false;
+      this.leases[at]--;
+      return true;
+    });
+  }
+
+  /** `not_found` answers this instance may still give the client. */
+  leaseLeft(clientId: string, now: number): number {
+    return this.locked(clientId, (s) => (this.leases[s * LEASE_FIELDS + 1] > now ? this.leases[s * LEASE_FIELDS] : 0));
+  }
+
+  /** Adds `units` to the client's lease, good until `until` (a lease that ran out is replaced). */
+  addLease(clientId: string, units: number, until: number, now: number): void {
+    this.locked(clientId, (s) => {
+      const at = s * LEASE_FIELDS;
+      const left = this.leases[at + 1] > now ? this.leases[at] : 0;
+      this.leases[at] = left + units;
+      this.leases[at + 1] = left > 0 ? Math.min(this.leases[at + 1], until) : until;
     });
   }
 

@@ -191,12 +191,14 @@ type RefusalCode = 'TOO_MANY_MISMATCHES' | 'TOO_MANY_SEARCHES' | 'TOO_MANY_NOT_F
 /** A guard's decision on one answer, as it crosses between threads. */
 export type Verdict = { pass: true } | { code: RefusalCode; retryAfterSeconds: number };
 
-/** Answers the guard keeps counts of by citizen or name: a mismatch, a search that found nobody; and an ID number of nobody where the counts are shared. */
-function sentToGuard(item: WorkItem, result: WorkResult, shared: boolean): boolean {
+/** Answers the guard keeps counts of by citizen or name: a mismatch, a search that found nobody. */
+function sentToGuard(item: WorkItem, result: WorkResult): boolean {
   if ('error' in result) return false;
   const outcome = (result as { result?: string }).result;
-  return item.type === 'id' ? outcome === 'mismatch' || (shared && outcome === 'not_found') : outcome === 'none';
+  return item.type === 'id' ? outcome === 'mismatch' : outcome === 'none';
 }
+
+const isNotFound = (item: WorkItem, result: WorkResult) => item.type === 'id' && !('error' in result) && (result as { result?: string }).result === 'not_found';
 
 /**
  * The guard as a server thread sees it: the counts live in one ProbeGuard on the main
@@ -204,8 +206,9 @@ function sentToGuard(item: WorkItem, result: WorkResult, shared: boolean): boole
  * A thread sends it the answers of a request that has a mismatch or an empty search,
  * and every answer of a client that has reached a limit (ClientTable.needsAttention);
  * `not_found` answers are counted in the shared table on the thread itself (or, when
- * several instances share the limits, sent to the guard too); any other answer cannot be
- * refused and goes out at once.
+ * several instances share the limits, spent from this instance's lease of the client's
+ * allowance, and sent to the guard for another lease when it is spent); any other answer
+ * cannot be refused and goes out at once.
  */
 export class RelayedGuard implements AnswerGuard {
   constructor(
@@ -216,8 +219,8 @@ export class RelayedGuard implements AnswerGuard {
   ) {}
 
   review(client: Client, items: WorkItem[], results: WorkResult[]): Reviewed | Promise<Reviewed> {
-    if (this.table.needsAttention(client.id) || results.some((result, i) => sentToGuard(items[i], result, this.shared))) return this.relay(client, items, results);
-    if (this.shared) return results;
+    if (this.table.needsAttention(client.id) || results.some((result, i) => sentToGuard(items[i], result))) return this.relay(client, items, results);
+    if (this.shared) return this.leased(client, items, results);
     // Unknown ID numbers are counted here, in the shared table: the commonest guess needs no round trip.
     const now = sharedNow();
     let out: Reviewed = results;
@@ -227,6 +230,16 @@ export class RelayedGuard implements AnswerGuard {
       if (refused) (out === results ? (out = results.slice()) : out)[i] = refused;
     });
     return out;
+  }
+
+  /** Shared limits: the request's `not_found` answers spent from this instance's lease, or the request sent to the guard for more. */
+  private leased(client: Client, items: WorkItem[], results: WorkResult[]): Reviewed | Promise<Reviewed> {
+    const unknown = results.filter((result, i) => isNotFound(items[i], result)).length;
+    if (unknown === 0) return results;
+    const now = sharedNow();
+    if (this.table.leaseLeft(client.id, now) < unknown) return this.relay(client, items, results);
+    for (let n = 0; n < unknown; n++) if (!this.table.takeLease(client.id, now)) return this.relay(client, items, results);
+    return results;
   }
 
   /** The whole request, in order, to the guard: a guess past a limit refuses the answers after it. */

@@ -19,6 +19,8 @@ const REPORT_MS = 250;
 const GONE_MS = 3000;
 // The least share of a client's rate an instance keeps, so a client moving its traffic is not refused while the shares follow.
 const MIN_SHARE = 0.05;
+// The most `not_found` answers one lease grants an instance.
+const MAX_LEASE = 256;
 // How long an answer withheld because the shared limits cannot be reached asks the client to wait.
 const UNAVAILABLE_RETRY_SECONDS = 5;
 
@@ -125,7 +127,7 @@ export class SharedLimits {
     const outcome = (result as { result?: string }).result;
     const { limits } = client;
     if (item.type === 'id') {
-      const unknown = await this.counted(client, outcome === 'not_found', [{ name: 'notFound', keys: () => [''], windowMs: HOUR_MS, limit: limits.notFoundPerHour }]);
+      const unknown = await this.notFound(client, outcome === 'not_found');
       if (unknown) return { code: 'TOO_MANY_NOT_FOUND', retryAfterSeconds: unknown };
       // The citizen the answer is about: a legacy number reaches the same person as the ID number.
       const citizen = () => (result as Subjects).subjects ?? [item.claim.idNumber];
@@ -164,6 +166,42 @@ export class SharedLimits {
     if (full > 0) await store.put(`a.${this.clientKey(client.id)}`, { until: now + full * 1000 });
     this.calls('count', true);
     return undefined;
+  }
+
+  /**
+   * A client's `not_found` answers are counted by leases: the store grants an instance
+   * a share of what is left of the hour's allowance (a few units when little is left, one
+   * at the end, many when the limit is far), which its threads then spend on their own
+   * (ClientTable.takeLease) without asking anyone. So the commonest guess costs a call to
+   * the store only once a lease, and the service as a whole never gives more than the
+   * limit. Answers the seconds to wait when the allowance is spent, else undefined.
+   */
+  private async notFound(client: Pick<Client, 'id' | 'limits'>, isNotFound: boolean): Promise<number | undefined> {
+    const now = sharedNow();
+    if (isNotFound && this.table.takeLease(client.id, now)) return undefined;
+    const store = this.store;
+    if (!store) throw new ServiceError('LIMITS_UNAVAILABLE');
+    const key = this.storeKey('notFound', client.id, '');
+    const limit = client.limits.notFoundPerHour;
+    if (!isNotFound) {
+      // Another kind of answer, of a client under attention: refused while the allowance is spent everywhere.
+      const tally = await store.events(key, now, HOUR_MS);
+      this.calls('count', true);
+      return this.table.leaseLeft(client.id, now) > 0 ? undefined : tally.waitBelow(limit, now) || undefined;
+    }
+    const instances = 1 + [...this.reports.entries()].filter(([id, r]) => id !== this.instance && Date.now() - r.at <= GONE_MS).length;
+    const left = limit - (await store.events(key, now, HOUR_MS)).count;
+    const wanted = Math.max(1, Math.min(MAX_LEASE, Math.floor(left / (2 * instances))));
+    const { tally, added } = await store.addUpTo(key, now, HOUR_MS, limit, wanted);
+    this.calls('count', true);
+    if (added > 0) {
+      // One unit is this answer; the rest wait here, until the units leave the store's hour.
+      this.table.addLease(client.id, added - 1, now + HOUR_MS, now);
+      if (tally.count >= limit) await store.put(`a.${this.clientKey(client.id)}`, { until: now + tally.waitBelow(limit, now) * 1000 });
+      return undefined;
+    }
+    await store.put(`a.${this.clientKey(client.id)}`, { until: now + tally.waitBelow(limit, now) * 1000 });
+    return tally.waitBelow(limit, now);
   }
 
   private storeKey(rule: RuleName, clientId: string, key: string): string {

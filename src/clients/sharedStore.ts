@@ -60,15 +60,21 @@ export class LimitStore {
    * the tally after (or, when full, as it is). Compare-and-set: two instances adding at
    * once both count, one of them again after reading the other's.
    */
-  async add(key: string, now: number, windowMs: number, limit: number): Promise<Tally> {
+  async add(key: string, now: number, windowMs: number, limit: number, wanted = 1): Promise<Tally> {
+    return (await this.addUpTo(key, now, windowMs, limit, wanted)).tally;
+  }
+
+  /** As `add`, for up to `wanted` events at once (a lease): how many were added, as many as the limit leaves. */
+  async addUpTo(key: string, now: number, windowMs: number, limit: number, wanted: number): Promise<{ tally: Tally; added: number }> {
     for (;;) {
       const entry = await this.call(this.kv.get(key));
       const tally = new Tally(entry ? entry.json<[number, number][]>() : [], now, windowMs);
-      if (tally.count >= limit) return tally;
-      tally.add(now);
+      const added = Math.min(wanted, limit - tally.count);
+      if (added <= 0) return { tally, added: 0 };
+      tally.add(now, added);
       try {
         await this.call(entry ? this.kv.update(key, tally.text(), entry.revision) : this.kv.create(key, tally.text()));
-        return tally;
+        return { tally, added };
       } catch (err) {
         if (err instanceof ServiceError) throw err;
         // Another instance wrote first: read again.
@@ -127,11 +133,11 @@ export class Tally {
     return this.slots.reduce((sum, [, n]) => sum + n, 0);
   }
 
-  add(now: number): void {
+  add(now: number, n = 1): void {
     const slot = Math.floor(now / this.slotMs);
     const held = this.slots.find(([s]) => s === slot);
-    if (held) held[1]++;
-    else this.slots.push([slot, 1]);
+    if (held) held[1] += n;
+    else this.slots.push([slot, n]);
   }
 
   /** Seconds until fewer than `limit` events are left in the window; 0 while there are fewer already. */
