@@ -111,10 +111,10 @@ async function main(): Promise<void> {
     stops.push(() => stopped(replica));
     await replica.warm;
 
-    // Change to visible, at `rate` changes a second: batches of 20 every 10 ms (open loop),
+    // Change to visible, at `rate` changes a second: batches of 100 every 50 ms (open loop),
     // each batch's acknowledgement against the first moment the replica's log holds it.
     log(`${rate} changes a second for ${seconds} s`);
-    const perBatch = 20;
+    const perBatch = 100;
     const acknowledged: { seq: number; at: number }[] = [];
     const seen: { seq: number; at: number }[] = [];
     let polling = true;

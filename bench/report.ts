@@ -11,6 +11,7 @@ import { streamCost } from './registerRuns.js';
 import type { SoakResults } from './soak.js';
 import type { FairnessResults } from './fairness.js';
 import type { RuntimesResults } from './runtimes.js';
+import type { ReplicationResults } from './replication.js';
 import { targetsAt } from './targets.js';
 import { median } from './machine.js';
 
@@ -289,6 +290,33 @@ function renderRuntimes(runs: RuntimesResults[]): string {
   ].join('\n');
 }
 
+/** The replication issue's targets: change to visible, catch-up, snapshot, failover, and the shared limits' cost. */
+function renderReplication(runs: ReplicationResults[]): string {
+  if (!runs.length) return '';
+  const rows = runs.flatMap((r) => {
+    const scale = r.scale.toLocaleString('en');
+    const shared = r.sharedLimits;
+    return [
+      `| ${scale} | change committed on the primary to visible on a replica, at ${r.visible.rate.toLocaleString('en')} changes/s offered (${r.visible.offered.toLocaleString('en')} acknowledged, ${r.visible.seconds} s, ${r.visible.batches} batches) | p99 ${r.visible.p99Ms} ms (p50 ${r.visible.p50Ms}, max ${r.visible.maxMs}) | p99 ≤ 1 s | ${met(r.visible.p99Ms <= 1000)} | ${r.date} |`,
+      `| ${scale} | a replica catching up (${r.catchUp.changes.toLocaleString('en')} changes applied while it was stopped; from its start) | ${r.catchUp.perSecond.toLocaleString('en')} changes/s (${r.catchUp.seconds} s) | ≥ 20,000 changes/s | ${met(r.catchUp.perSecond >= 20_000)} | ${r.date} |`,
+      `| ${scale} | a snapshot of the served build, taken while it serves (${r.snapshot.whileServing}) | ${r.snapshot.seconds} s, ${(r.snapshot.bytes / 1024 ** 3).toFixed(2)} GiB | minutes | ${met(r.snapshot.seconds < 1800)} | ${r.date} |`,
+      `| ${scale} | failover: the primary killed (SIGKILL) to the first batch the promoted replica accepts | ${r.failover.seconds} s | seconds | ${met(r.failover.seconds < 60)} | ${r.date} |`,
+      `| ${scale} | POST /v1/verify at 64 connections with the limits shared (--nats) beside the same instance alone, ${shared.rounds} interleaved rounds | ${show(median(shared.shared), 'req/s')} against ${show(median(shared.alone), 'req/s')}: ${shared.ratio.toFixed(2)} (ceiling ${show(median(shared.ceiling), 'req/s')})<br><sub>shared ${shared.shared.map((v) => v.toFixed(0)).join(', ')}; alone ${shared.alone.map((v) => v.toFixed(0)).join(', ')}</sub> | cost ≤ 10% (≥ 0.90) | ${met(shared.ratio >= 0.9)} | ${r.date} |`,
+    ];
+  });
+  const r = runs[0];
+  return [
+    '## Replication: a primary and replicas over NATS JetStream',
+    '',
+    `\`npm run bench:replication -- --scale N\`: Debian's nats-server (JetStream, file storage) and every instance on this machine (${r.machine}, Node ${r.node}, ${r.cores} cores shared by all of them and the load). The primary serves a copy of the bench index; the replica is seeded by \`idv snapshot\` of it while it serves. Changes are births posted in batches of 100 (open loop); "visible" is the first moment the replica's own change log (GET /v1/changes) holds a batch's last change, against the moment the primary acknowledged it.`,
+    '',
+    '| citizens | what | measured | target | | date |',
+    '|---:|---|---:|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
 export function renderAll(): string {
   const all = savedRuns<SuiteResults>('scale');
   return [
@@ -302,6 +330,7 @@ export function renderAll(): string {
     renderSoak(savedRuns<SoakResults>('soak')),
     renderFairness(savedRuns<FairnessResults>('fairness')),
     renderRuntimes(savedRuns<RuntimesResults>('runtimes')),
+    renderReplication(savedRuns<ReplicationResults>('replication')),
     renderImports(savedRuns<ImportResults>('import')),
   ].join('\n');
 }

@@ -20,7 +20,7 @@ export type RegisterFailure = ErrorBody['error'] | { code: 'INTERNAL'; message: 
 
 /** The calls the server makes of the register thread, and what each answers. */
 type RegisterProtocol = {
-  apply: { arg: { client: string; batch: ChangeBatch }; value: { answer: BatchAnswer; replayed: boolean; records: number } };
+  apply: { arg: { client: string; batch: ChangeBatch }; value: { answer: BatchAnswer; replayed: boolean; records: number; sequence: number } };
   changes: { arg: { after: number; limit: number }; value: ChangePage };
   switch: { arg: { buildPath: string }; value: { carried: number; through: number; lastSequence: number; records: number } };
   status: { arg: null; value: RegisterStatus };
@@ -104,8 +104,9 @@ export class RegisterThread implements Register {
 
   apply(client: string, batch: ChangeBatch): Promise<{ answer: BatchAnswer; replayed: boolean }> {
     return this.calls.call('apply', { client, batch }).then(
-      ({ answer, replayed, records }) => {
-        this.counted(replayed ? 'replayed' : 'applied', { changes: replayed ? 0 : answer.applied, lastSequence: answer.lastSequence, records });
+      ({ answer, replayed, records, sequence }) => {
+        // Where the register stands now: a replayed batch's own numbers are those of its first time.
+        this.counted(replayed ? 'replayed' : 'applied', { changes: replayed ? 0 : answer.applied, lastSequence: sequence, records });
         return { answer, replayed };
       },
       (err) => {
@@ -162,13 +163,24 @@ export function runRegisterThread(parent: MessagePort, data: RegisterData): void
   }
   const log = (event: Record<string, unknown>) => parent.postMessage({ type: 'log', event });
   const stream = data.replication && Replication.start(data.replication, () => writer, log, () => {});
+  // Batches are applied one per turn of the event loop, in order: between two commits (each
+  // waits for the disk) the thread reads its sockets, so the change stream is published
+  // while batches keep coming, not only once they stop.
+  let tail: Promise<unknown> = Promise.resolve();
+  const oneATurn = <T>(work: () => T): Promise<T> => {
+    const turn = tail.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(work);
+    tail = turn.catch(() => {});
+    return turn;
+  };
   answer<RegisterProtocol>(
     parent,
     {
       // An applied batch carries the count of citizens on record after it, for the metrics.
       apply: async ({ client, batch }) => {
-        stream?.admit();
-        const applied = { ...writer.apply(client, batch), records: writer.records };
+        const applied = await oneATurn(() => {
+          stream?.admit();
+          return { ...writer.apply(client, batch), records: writer.records, sequence: writer.lastSequence };
+        });
         await stream?.applied(applied.answer.lastSequence);
         return applied;
       },
