@@ -225,7 +225,14 @@ function snapshot(from: string, to: string, secretFile: string): { bytes: number
 }
 
 async function readyz(url: string): Promise<{ sequence: number }> {
-  return (await (await fetch(`${url}/readyz`)).json()) as { sequence: number };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await (await fetch(`${url}/readyz`)).json()) as { sequence: number };
+    } catch (err) {
+      if (attempt === 5) throw new Error(`${url}/readyz: ${(err as Error).message} (${String((err as { cause?: unknown }).cause)})`);
+      await pause(200);
+    }
+  }
 }
 
 async function backlog(url: string): Promise<number> {

@@ -316,7 +316,7 @@ export class RegisterWriter {
         const expected = this.lastSequence + 1 + i;
         if (change.seq !== expected) throw new Error(`change ${expected} is missing: the stream goes on at ${change.seq}`);
       });
-      this.writeLogged(fresh.map(({ seq, sealed }) => this.opened(seq, sealed)));
+      this.writeFollowed(fresh);
       for (const { applied } of fresh) if (applied) this.dbs.applied.putSync(Buffer.from(applied.key, 'hex'), applied.value);
       this.dbs.meta.putSync(STREAM, position);
       return { applied: fresh.length, lastSequence: this.lastSequence, records: this.records };
@@ -353,6 +353,25 @@ export class RegisterWriter {
     if (entries.length === 0) return;
     this.citizens.setRecords(records);
     this.dbs.meta.putSync(SEQUENCE, entries.at(-1)!.seq);
+  }
+
+  /**
+   * Writes changes as the stream carried them: each record as it left the change, in the
+   * order of the citizens' record keys (a citizen's own changes keep theirs; changes to
+   * different citizens commute, and in key order a transaction shares LMDB pages), and
+   * each log record as it came, already sealed under its sequence number.
+   */
+  private writeFollowed(changes: SealedChange[]): void {
+    if (changes.length === 0) return;
+    const opened = changes.map((change) => ({ change, entry: this.opened(change.seq, change.sealed) }));
+    let records = this.records;
+    for (const { entry } of this.citizens.inKeyOrder(opened, ({ entry }) => entry.idNumber)) {
+      const idKey = this.citizens.recordKey(entry.idNumber);
+      records += this.citizens.write(idKey, this.citizens.read(idKey), entry.record, entry.seq);
+    }
+    for (const { change } of opened) this.dbs.changes.putSync(logKey(change.seq), change.sealed);
+    this.citizens.setRecords(records);
+    this.dbs.meta.putSync(SEQUENCE, changes.at(-1)!.seq);
   }
 
   private log(entry: LoggedChange): void {
