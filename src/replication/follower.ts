@@ -4,6 +4,8 @@ import { pause, type ChangeStream, type StreamMessage } from './stream.js';
 
 type Log = (event: Record<string, unknown>) => void;
 
+// Changes gathered into one commit at most while a replica catches up.
+const CATCH_UP_CHANGES = 20_000;
 // Nothing delivered this long while the stream holds more: the consumer is made again.
 const STALL_MS = 3000;
 
@@ -132,11 +134,17 @@ export class Follower {
       }
       if (done()) messages.stop();
     };
+    let waitingChanges = 0;
     const messages = await this.stream.follow(this.writer.build, this.position, (message) => {
       this.deliveredAt = Date.now();
       waiting.push(message);
-      if (!scheduled) {
+      waitingChanges += message.changes?.length ?? 0;
+      // Catching up (more waits in the stream), changes are gathered into larger commits: each
+      // commit writes its pages and waits for the disk once, whatever it holds.
+      const catchingUp = (message.pending ?? 0) > 0 && waitingChanges < CATCH_UP_CHANGES && message.kind === 'changes';
+      if (!scheduled && !catchingUp) {
         scheduled = true;
+        waitingChanges = 0;
         setImmediate(flush);
       }
     });
