@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import { wrkLoad } from './wrk.js';
  * - what the shared limits cost a verifying instance, beside the same instance alone.
  *
  *   npm run bench:replication -- --scale 10000000
+ *   npm run bench:replication -- --smoke          CI: 20,000 citizens, short runs, nothing saved
  */
 const { values: args } = parseArgs({
   options: {
@@ -55,7 +56,7 @@ export interface ReplicationResults {
 const REGISTRAR_KEY = 'bench-registrar-key-not-secret';
 
 async function main(): Promise<void> {
-  const scale = Number(args.scale);
+  const scale = args.smoke ? 20_000 : Number(args.scale);
   const rate = Number(args.rate);
   const seconds = args.smoke ? 3 : Number(args.seconds);
   const rounds = args.smoke ? 1 : Number(args.rounds);
@@ -260,7 +261,9 @@ async function startNats(dir: string): Promise<{ url: string; stop(): Promise<vo
       probe.close(() => resolve(port));
     });
   });
-  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: 'ignore' });
+  // Debian puts it in /usr/sbin, which a plain user's PATH (and CI's root) may lack.
+  const program = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p)) ?? 'nats-server';
+  const child = spawn(program, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: 'ignore' });
   const url = `nats://127.0.0.1:${port}`;
   await pause(500);
   return {
