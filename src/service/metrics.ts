@@ -142,4 +142,9 @@ export class ReplicationMetrics {
     this.limitCalls = new Counter({ name: 'idv_shared_limits_calls_total', help: 'Calls to the limits every instance shares, by what they did (count: a guessing answer checked or added; report: this instance\'s use and the shares) and outcome (ok, failed)', labelNames: ['op', 'outcome'], registers: [registry] });
     for (const op of ['count', 'report']) for (const outcome of ['ok', 'failed']) this.limitCalls.inc({ op, outcome }, 0);
   }
+
+  /** The series' names. */
+  names(): string[] {
+    return [this.connected, this.lagChanges, this.lagSeconds, this.backlog, this.epoch, this.unready, this.limitCalls].map((m) => (m as unknown as { name: string }).name);
+  }
 }
