@@ -128,12 +128,12 @@ export class ClientTable {
     });
   }
 
-  /** Takes one `not_found` answer from the client's lease on this instance; false when none is left. */
-  takeLease(clientId: string, now: number): boolean {
+  /** Takes `units` `not_found` answers from the client's lease on this instance, all or none; false when fewer are left. */
+  takeLease(clientId: string, now: number, units = 1): boolean {
     return this.locked(clientId, (s) => {
       const at = s * LEASE_FIELDS;
-      if (this.leases[at + 1] <= now || this.leases[at] < 1) return false;
-      this.leases[at]--;
+      if (this.leases[at + 1] <= now || this.leases[at] < units) return false;
+      this.leases[at] -= units;
       return true;
     });
   }

@@ -236,10 +236,7 @@ export class RelayedGuard implements AnswerGuard {
   private leased(client: Client, items: WorkItem[], results: WorkResult[]): Reviewed | Promise<Reviewed> {
     const unknown = results.filter((result, i) => isNotFound(items[i], result)).length;
     if (unknown === 0) return results;
-    const now = sharedNow();
-    if (this.table.leaseLeft(client.id, now) < unknown) return this.relay(client, items, results);
-    for (let n = 0; n < unknown; n++) if (!this.table.takeLease(client.id, now)) return this.relay(client, items, results);
-    return results;
+    return this.table.takeLease(client.id, sharedNow(), unknown) ? results : this.relay(client, items, results);
   }
 
   /** The whole request, in order, to the guard: a guess past a limit refuses the answers after it. */

@@ -190,9 +190,7 @@ export class SharedLimits {
       return this.table.leaseLeft(client.id, now) > 0 ? undefined : tally.waitBelow(limit, now) || undefined;
     }
     const instances = 1 + [...this.reports.entries()].filter(([id, r]) => id !== this.instance && Date.now() - r.at <= GONE_MS).length;
-    const left = limit - (await store.events(key, now, HOUR_MS)).count;
-    const wanted = Math.max(1, Math.min(MAX_LEASE, Math.floor(left / (2 * instances))));
-    const { tally, added } = await store.addUpTo(key, now, HOUR_MS, limit, wanted);
+    const { tally, added } = await store.addUpTo(key, now, HOUR_MS, limit, (left) => Math.max(1, Math.min(MAX_LEASE, Math.floor(left / (2 * instances)))));
     this.calls('count', true);
     if (added > 0) {
       // One unit is this answer; the rest wait here, until the units leave the store's hour.

@@ -60,16 +60,19 @@ export class LimitStore {
    * the tally after (or, when full, as it is). Compare-and-set: two instances adding at
    * once both count, one of them again after reading the other's.
    */
-  async add(key: string, now: number, windowMs: number, limit: number, wanted = 1): Promise<Tally> {
-    return (await this.addUpTo(key, now, windowMs, limit, wanted)).tally;
+  async add(key: string, now: number, windowMs: number, limit: number): Promise<Tally> {
+    return (await this.addUpTo(key, now, windowMs, limit, () => 1)).tally;
   }
 
-  /** As `add`, for up to `wanted` events at once (a lease): how many were added, as many as the limit leaves. */
-  async addUpTo(key: string, now: number, windowMs: number, limit: number, wanted: number): Promise<{ tally: Tally; added: number }> {
+  /**
+   * As `add`, for several events at once (a lease): `wanted` says how many from what the
+   * limit leaves, read in the same compare-and-set; answers how many were added.
+   */
+  async addUpTo(key: string, now: number, windowMs: number, limit: number, wanted: (left: number) => number): Promise<{ tally: Tally; added: number }> {
     for (;;) {
       const entry = await this.call(this.kv.get(key));
       const tally = new Tally(entry ? entry.json<[number, number][]>() : [], now, windowMs);
-      const added = Math.min(wanted, limit - tally.count);
+      const added = Math.min(wanted(limit - tally.count), limit - tally.count);
       if (added <= 0) return { tally, added: 0 };
       tally.add(now, added);
       try {
