@@ -229,9 +229,17 @@ function announce(service: Service, host: string, example?: Citizen): void {
   );
 }
 
-function stopOnSignals(service: Service): void {
+/** Past the grace period, this long again for the register, the audit trail and the change stream to close. */
+const CLOSE_MARGIN_MS = 10_000;
+
+function stopOnSignals(service: Service, graceMs: number): void {
   const stop = (signal: string) => {
     log({ level: 'info', msg: 'shutting down', signal });
+    // A shutdown that cannot finish (a peer that never answers) must not keep the process: it exits failed, saying so.
+    setTimeout(() => {
+      log({ level: 'error', msg: 'shutdown did not finish in time: exiting', afterMs: graceMs + CLOSE_MARGIN_MS });
+      process.exit(1);
+    }, graceMs + CLOSE_MARGIN_MS).unref();
     service.server.close().then(() => process.exit(0), () => process.exit(1));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -255,7 +263,7 @@ async function serveWith(f: ServeOptions, example?: Citizen): Promise<Service> {
   });
   const service = await startService(config, logTo(createLogger(config.logLevel)));
   announce(service, config.host, example);
-  stopOnSignals(service);
+  stopOnSignals(service, config.shutdownGraceMs);
   return service;
 }
 

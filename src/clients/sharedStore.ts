@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import { ServiceError } from '../errors.js';
+import { isWrongLastSequence } from '../replication/stream.js';
 
 type Log = (event: Record<string, unknown>) => void;
 
@@ -79,8 +80,8 @@ export class LimitStore {
         await this.call(entry ? this.kv.update(key, tally.text(), entry.revision) : this.kv.create(key, tally.text()));
         return { tally, added };
       } catch (err) {
-        if (err instanceof ServiceError) throw err;
         // Another instance wrote first: read again.
+        if (!isWrongLastSequence(err)) throw err;
       }
     }
   }
@@ -96,8 +97,10 @@ export class LimitStore {
         const entries = await this.kv.watch({ key: pattern });
         for await (const e of entries) if (e.operation === 'PUT') each(e.key, e.json<T>());
       } catch {
+        if (this.nc.isClosed()) return;
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
+      if (this.nc.isClosed()) return;
     }
   }
 
@@ -106,14 +109,17 @@ export class LimitStore {
     await this.nc.close();
   }
 
-  /** A call to the store, or LIMITS_UNAVAILABLE when it does not answer in time. */
+  /** A call to the store; LIMITS_UNAVAILABLE when it fails or does not answer in time (a lost compare-and-set is passed on). */
   private call<T>(work: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new ServiceError('LIMITS_UNAVAILABLE')), this.connected ? CALL_MS : 0);
     });
-    work.catch(() => {});
-    return Promise.race([work, late]).finally(() => clearTimeout(timer));
+    const failed = work.catch((err: unknown) => {
+      throw isWrongLastSequence(err) ? err : new ServiceError('LIMITS_UNAVAILABLE');
+    });
+    failed.catch(() => {});
+    return Promise.race([failed, late]).finally(() => clearTimeout(timer));
   }
 }
 

@@ -149,6 +149,8 @@ export class Follower {
       }
     });
     this.messages = messages;
+    // Stopped while the consumer was being made: nothing else would stop this one.
+    if (done()) messages.stop();
     // After an outage, consumed again from where this replica stands, at once.
     const again = () => messages.stop();
     this.stream.reconnected.add(again);

@@ -106,4 +106,8 @@ describe.skipIf(!NATS_SERVER)('limits shared by three instances', () => {
     }
     await vi.waitFor(async () => expect((await call(instances[1].url, '/v1/verify', { key: KEYS.full, body: { ...claimOf('079190000202'), dateOfBirth: '1990-01-01' } })).body).toMatchObject({ result: 'mismatch' }), { timeout: 15_000, interval: 250 });
   }, 60_000);
+
+  it('stops on SIGTERM, every instance, with exit 0, just after the shared limits came back', async () => {
+    expect(await Promise.all(instances.map((i) => i.stop()))).toEqual([0, 0, 0]);
+  }, 30_000);
 });
