@@ -12,7 +12,7 @@ import { machine, today, runScript } from './machine.js';
 import { fullDateWithin } from './matching/pairs.js';
 import { savedRuns, saveRun, writeReport } from './report.js';
 import { startServerProcess, type ServerProcess } from './server.js';
-import { changeStream, percentile, registerCopy } from './registerLoad.js';
+import { changesAbout, changeStream, percentile, registerCopy } from './registerLoad.js';
 import { earlierOf, STREAM_METHOD, streamCost, type RunSummary } from './registerRuns.js';
 import { wrkAvailable, wrkLoad } from './wrk.js';
 
@@ -64,17 +64,6 @@ export interface RegisterResults {
 }
 
 /** Changes of every kind about people drawn from the index: what a register sends in a day. */
-function changesAbout(people: Citizen[], random: Random): object[] {
-  return people.map((p, i) => {
-    const r = random.next();
-    if (r < 0.3) return { op: 'reissueCard', idNumber: p.idNumber, cardIssueDate: `2026-${String(1 + (i % 11)).padStart(2, '0')}-15` };
-    if (r < 0.5) return { op: 'revokeCard', idNumber: p.idNumber };
-    if (r < 0.65) return { op: 'deceased', idNumber: p.idNumber };
-    if (r < 0.85) return { op: 'rename', idNumber: p.idNumber, fullName: `${p.fullName.split(' ')[0]} ${p.fullName.split(' ').at(-1)}` };
-    return { op: 'upsert', record: { ...p, placeOfResidence: 'Thành phố Hà Nội' } };
-  });
-}
-
 function applyFile(dir: string, changes: object[]): RegisterResults['apply'] {
   const file = join(dir, 'changes.ndjson');
   writeFileSync(file, changes.map((c) => JSON.stringify(c)).join('\n') + '\n');

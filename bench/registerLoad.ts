@@ -117,3 +117,14 @@ export const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 };
 
+/** The register's everyday changes about people on record (bench:register's `idv apply` file, a replica's catch-up): cards reissued and revoked, deaths, renames, whole records. */
+export function changesAbout(people: Citizen[], random: Random): object[] {
+  return people.map((p, i) => {
+    const r = random.next();
+    if (r < 0.3) return { op: 'reissueCard', idNumber: p.idNumber, cardIssueDate: `2026-${String(1 + (i % 11)).padStart(2, '0')}-15` };
+    if (r < 0.5) return { op: 'revokeCard', idNumber: p.idNumber };
+    if (r < 0.65) return { op: 'deceased', idNumber: p.idNumber };
+    if (r < 0.85) return { op: 'rename', idNumber: p.idNumber, fullName: `${p.fullName.split(' ')[0]} ${p.fullName.split(' ').at(-1)}` };
+    return { op: 'upsert', record: { ...p, placeOfResidence: 'Thành phố Hà Nội' } };
+  });
+}

@@ -6,13 +6,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sha256Hex } from '../src/clients/clients.js';
 import type { Citizen } from '../src/domain/citizen.js';
-import { defaultSecretPath } from '../src/index/secret.js';
+import { IndexReader } from '../src/index/reader.js';
+import { defaultSecretPath, Secret } from '../src/index/secret.js';
 import { PACKAGE_ROOT } from '../src/packageFiles.js';
 import { syntheticCitizens } from '../src/synth/generator.js';
+import { Random } from '../src/synth/random.js';
 import { benchIndex, BENCH_CLIENT, BENCH_KEY, NO_LIMITS } from './benchIndex.js';
 import { bodiesFrom } from './bodies.js';
 import { machine, median, runScript, today } from './machine.js';
 import { saveRun, writeReport } from './report.js';
+import { changesAbout } from './registerLoad.js';
+import { metricSum } from './scrape.js';
 import { startBenchServer, startServerProcess, type ServerProcess } from './server.js';
 import { wrkLoad } from './wrk.js';
 
@@ -39,6 +43,12 @@ const { values: args } = parseArgs({
   },
 });
 
+export interface CatchUp {
+  changes: number;
+  seconds: number;
+  perSecond: number;
+}
+
 export interface ReplicationResults {
   date: string;
   machine: string;
@@ -48,9 +58,22 @@ export interface ReplicationResults {
   command: string;
   snapshot: { seconds: number; bytes: number; whileServing: string };
   visible: { rate: number; offered: number; seconds: number; batches: number; p50Ms: number; p99Ms: number; maxMs: number };
-  catchUp: { changes: number; seconds: number; perSecond: number };
+  /** The register's everyday changes (bench:register's mix). */
+  catchUp: CatchUp;
+  /** Births alone (absent from runs before it was measured). */
+  catchUpBirths?: CatchUp;
   failover: { seconds: number; sequence: number };
-  sharedLimits: { rounds: number; ceiling: number[]; alone: number[]; shared: number[]; ratio: number };
+  sharedLimits: {
+    rounds: number;
+    ceiling: number[];
+    alone: number[];
+    shared: number[];
+    ratio: number;
+    /** CPU of the instance's process (ms) per 1,000 answers, each round (absent from runs before it was measured). */
+    cpuMsPer1000?: { alone: number[]; shared: number[] };
+    /** Calls to the shared limits (counting guessing answers) per 1,000 answers, each round. */
+    limitCallsPer1000?: number[];
+  };
 }
 
 const REGISTRAR_KEY = 'bench-registrar-key-not-secret';
@@ -149,20 +172,32 @@ async function main(): Promise<void> {
     log(`visible on the replica: p50 ${visible.p50Ms} ms, p99 ${visible.p99Ms} ms, max ${visible.maxMs} ms (${visible.offered} changes/s acknowledged)`);
 
     // Catching up: the replica stopped while `catchUp` changes are applied (idv apply), then started again.
-    await replica.stop();
-    const file = join(work, 'catch-up.ndjson');
-    const out = createWriteStream(file);
-    for (let i = 0; i < catchUp; i++) out.write(JSON.stringify({ op: 'upsert', record: births.next().value }) + '\n');
-    await new Promise<void>((resolve) => out.end(resolve));
-    const applied = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin', 'idv.js'), 'apply', '--index', join(work, 'primary'), '--secret-file', secretFile, '--input', file], { encoding: 'utf8' });
-    if (applied.status !== 0) throw new Error(`idv apply: ${applied.stderr}`);
-    const target = (await readyz(primary.url)).sequence;
-    await waitFor(async () => (await readyz(primary.url)).sequence >= target && (await backlog(primary.url)) === 0, 120_000);
-    const restart = performance.now();
-    replica = await startServerProcess(serveArgs(join(work, 'replica'), '--replica'));
-    await waitFor(async () => (await readyz(replica.url)).sequence >= target, 600_000);
-    const catchUpSeconds = (performance.now() - restart) / 1000;
-    log(`caught up ${catchUp} changes in ${catchUpSeconds.toFixed(1)} s (from its start)`);
+    // Twice: the register's everyday changes (those bench:register applies), then births alone (each a new record and new lookups).
+    const catchUpRound = async (kind: string, changes: Iterable<object>): Promise<CatchUp> => {
+      await replica.stop();
+      const file = join(work, 'catch-up.ndjson');
+      const out = createWriteStream(file);
+      for (const change of changes) out.write(JSON.stringify(change) + '\n');
+      await new Promise<void>((resolve) => out.end(resolve));
+      const applied = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin', 'idv.js'), 'apply', '--index', join(work, 'primary'), '--secret-file', secretFile, '--input', file], { encoding: 'utf8' });
+      if (applied.status !== 0) throw new Error(`idv apply: ${applied.stderr}`);
+      const target = (await readyz(primary.url)).sequence;
+      await waitFor(async () => (await readyz(primary.url)).sequence >= target && (await backlog(primary.url)) === 0, 120_000);
+      const restart = performance.now();
+      replica = await startServerProcess(serveArgs(join(work, 'replica'), '--replica'));
+      await waitFor(async () => (await readyz(replica.url)).sequence >= target, 600_000);
+      const seconds = (performance.now() - restart) / 1000;
+      log(`caught up ${catchUp} changes (${kind}) in ${seconds.toFixed(1)} s (from its start)`);
+      return { changes: catchUp, seconds: +seconds.toFixed(1), perSecond: Math.round(catchUp / seconds) };
+    };
+    const reader = IndexReader.open(bench.dir, Secret.load(secretFile));
+    const random = new Random(31);
+    const onRecord = reader.sample(catchUp, () => random.next());
+    await reader.close();
+    const catchUpEveryday = await catchUpRound('everyday', changesAbout(onRecord, random));
+    const catchUpBirths = await catchUpRound('births', (function* () {
+      for (let i = 0; i < catchUp; i++) yield { op: 'upsert', record: births.next().value };
+    })());
 
     // Failover: the primary killed, the replica started again as the primary.
     primary.child.kill('SIGKILL');
@@ -176,20 +211,28 @@ async function main(): Promise<void> {
     await replica.stop();
 
     // What the shared limits cost: verify throughput of one instance alone and with --nats, beside the bare ceiling, interleaved.
+    // Each round runs the two in the other order from the round before: neither always comes first after the ceiling.
     const alone: number[] = [];
     const shared: number[] = [];
     const ceiling: number[] = [];
+    const cost = { alone: [] as number[], shared: [] as number[], limitCalls: [] as number[] };
     for (let round = 0; round < rounds; round++) {
       const bare = await startBenchServer();
       ceiling.push((await wrkLoad({ url: bare.url, path: '/v1/verify', key: BENCH_KEY, bodies: bodies.verify, connections: 64, seconds: args.smoke ? 2 : 10 })).requestsPerSecond);
       await bare.stop();
-      for (const [name, list, more] of [['alone', alone, []], ['shared', shared, ['--nats', nats.url]]] as const) {
+      const both = [['alone', alone, []], ['shared', shared, ['--nats', nats.url]]] as const;
+      for (const [name, list, more] of round % 2 === 0 ? both : [...both].reverse()) {
         const instance: ServerProcess = await startServerProcess(['--index', join(work, 'replica'), '--secret-file', secretFile, '--clients', clients, '--shed-delay', '60000', ...more]);
         await instance.warm;
+        const before = { cpu: await metricSum(instance.url, 'idv_process_cpu_seconds_total'), calls: await metricSum(instance.url, 'idv_shared_limits_calls_total', { op: 'count' }) };
         const result = await wrkLoad({ url: instance.url, path: '/v1/verify', key: BENCH_KEY, bodies: bodies.verify, connections: 64, seconds: args.smoke ? 2 : 10 });
         if (result.non2xx > 0) throw new Error(`${result.non2xx} answers were not 200 (${name})`);
+        const requests = result.requestsPerSecond * (args.smoke ? 2 : 10);
+        // CPU of the whole process (every thread) per 1,000 answers; calls to the shared limits per 1,000 answers.
+        cost[name].push(+((((await metricSum(instance.url, 'idv_process_cpu_seconds_total')) - before.cpu) * 1e6) / requests).toFixed(1));
+        if (name === 'shared') cost.limitCalls.push(+((((await metricSum(instance.url, 'idv_shared_limits_calls_total', { op: 'count' })) - before.calls) * 1000) / requests).toFixed(2));
         list.push(result.requestsPerSecond);
-        log(`round ${round + 1}: ${name} ${Math.round(result.requestsPerSecond)} req/s (ceiling ${Math.round(ceiling.at(-1)!)})`);
+        log(`round ${round + 1}: ${name} ${Math.round(result.requestsPerSecond)} req/s, ${cost[name].at(-1)} ms of CPU per 1,000 (ceiling ${Math.round(ceiling.at(-1)!)})`);
         await instance.stop();
       }
     }
@@ -202,9 +245,10 @@ async function main(): Promise<void> {
       command: `npm run bench:replication -- --scale ${scale}`,
       snapshot: { seconds: +snapshotSeconds.toFixed(1), bytes: seeded.bytes, whileServing: 'POST /v1/verify at 8 connections' },
       visible,
-      catchUp: { changes: catchUp, seconds: +catchUpSeconds.toFixed(1), perSecond: Math.round(catchUp / catchUpSeconds) },
+      catchUp: catchUpEveryday,
+      catchUpBirths,
       failover: { seconds: +failoverSeconds.toFixed(1), sequence: promotedAt },
-      sharedLimits: { rounds, ceiling, alone, shared, ratio: +(median(shared) / median(alone)).toFixed(3) },
+      sharedLimits: { rounds, ceiling, alone, shared, ratio: +(median(shared) / median(alone)).toFixed(3), cpuMsPer1000: { alone: cost.alone, shared: cost.shared }, limitCallsPer1000: cost.limitCalls },
     };
     process.stdout.write(JSON.stringify(results) + '\n');
     if (args.smoke) return;

@@ -45,3 +45,14 @@ export function anonMemory(pid: number): number {
     return 0;
   }
 }
+
+/** The sum of a metric's series (those whose labels include `match`), as the server exports it now. */
+export async function metricSum(url: string, name: string, match: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(url + '/metrics')).text();
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))) {
+    const l = labels(m[1] ?? '');
+    if (Object.entries(match).every(([k, v]) => l[k] === v)) sum += Number(m[2]);
+  }
+  return sum;
+}
