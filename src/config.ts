@@ -41,6 +41,7 @@ export interface ServeConfig {
   lingerBytes: number;
   retryAfterSeconds: number; // Retry-After on 503
   shutdownGraceMs: number; // drain time for in-flight requests on SIGTERM
+  buildCheckMs: number; // how often a newly published build is looked for; 0: on SIGHUP only
   auditDir?: string; // the audit trail; default DIR/audit beside the index's builds
   auditFlushMs: number; // records are written and synced this often: durable within it
   auditMaxFileBytes: number; // a trail file is closed at this size (and at the end of each UTC day)
@@ -89,6 +90,7 @@ export const DEFAULTS: Omit<ServeConfig, 'indexDir' | 'secretFile'> = {
   lingerBytes: 64 * 1024 * 1024, // 64 MiB
   retryAfterSeconds: 1,
   shutdownGraceMs: 10_000, // 10 s
+  buildCheckMs: 2000,
   auditFlushMs: 200,
   auditMaxFileBytes: 256 * 1024 * 1024, // 256 MiB
   unprotected: false,
@@ -166,6 +168,7 @@ export const SETTINGS: { readonly [K in keyof ServeConfig]-?: Setting } = {
   lingerBytes: setting('--linger-bytes <n>', 'IDV_LINGER_BYTES', int(0, 1024 * 1024 * 1024), 'and at most this many bytes of it'),
   retryAfterSeconds: setting('--retry-after <s>', 'IDV_RETRY_AFTER', int(1, 3600), 'Retry-After of a 503'),
   shutdownGraceMs: setting('--shutdown-grace <ms>', 'IDV_SHUTDOWN_GRACE', int(0, 600_000), 'how long SIGTERM waits for requests in flight'),
+  buildCheckMs: setting('--build-check <ms>', 'IDV_BUILD_CHECK', int(0, 3_600_000), 'how often a newly published build is looked for (0: only on SIGHUP)'),
   auditDir: setting('--audit-dir <dir>', 'IDV_AUDIT_DIR', str, 'the audit trail; unless given, DIR/audit'),
   auditFlushMs: setting('--audit-flush <ms>', 'IDV_AUDIT_FLUSH', int(10, 1000), 'audit records are written and synced this often: durable within it'),
   auditMaxFileBytes: setting('--audit-max-file <bytes>', 'IDV_AUDIT_MAX_FILE', int(4096, 64 * 1024 ** 3), 'an audit file is closed at this size (and at the end of each UTC day)'),

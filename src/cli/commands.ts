@@ -244,7 +244,7 @@ function stopOnSignals(service: Service, graceMs: number): void {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  // A newly published build is served without a restart (it is also looked for every 2 s).
+  // A newly published build is served without a restart (it is also looked for every buildCheckMs).
   process.on('SIGHUP', () => void service.reload());
 }
 

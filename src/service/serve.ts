@@ -41,9 +41,6 @@ function mustBeWritable(indexDir: string): void {
   }
 }
 
-// How often the server looks for a newly published build.
-const BUILD_CHECK_MS = 2000;
-
 /** What a running service holds, in the order it took it; a part is absent until taken. */
 interface Parts {
   registration: ReaderRegistration;
@@ -234,8 +231,8 @@ function followBuilds(config: Readonly<ServeConfig>, secret: Secret, parts: Part
     }
   };
   const reload = () => (switching ??= switchBuild().finally(() => (switching = undefined)));
-  const watch = setInterval(() => void reload(), BUILD_CHECK_MS);
-  watch.unref();
+  const watch = config.buildCheckMs > 0 ? setInterval(() => void reload(), config.buildCheckMs) : undefined;
+  watch?.unref();
   return {
     reload,
     async stop() {
