@@ -67,8 +67,8 @@ async function main(): Promise<void> {
       missed++;
       log(`MISS ${k.key}: ${what}`);
     };
-    // At 20,000 people more registrations hold only a year or a month, which a genuine claim gets as partial: the smoke run counts it as not refused.
-    const genuine = (t: { accepted: number; partial: number; pairs: number }) => (smoke ? t.accepted + t.partial : t.accepted) / t.pairs;
+    // A claim states a full date; for a registration of only a year or a month the right answer is partial, accepted as match is.
+    const genuine = (t: { accepted: number; partial: number; pairs: number }) => (t.accepted + t.partial) / t.pairs;
     if (k.group === 'benign' && !(genuine(v!) >= target.benignAccept)) miss('benign accepts');
     if (k.group === 'benign' && s && !((s.uniqueRight + s.ambiguousWithRight) / s.queries >= target.searchBenignFound)) miss('benign search found');
     if (k.group === 'slip' && !(genuine(v!) >= target.slipAccept)) miss('slips accepted');

@@ -101,3 +101,25 @@ export function spellingAlternatives(folded: string): string[] {
   found.delete(folded);
   return [...found];
 }
+
+// Words taken apart once each; bounded, as claims may hold anything.
+const NEAR = new Map<string, string[]>();
+const MAX_CACHED_NEAR = 50_000;
+
+/**
+ * The real name words one slip from a folded word, whether or not it is a name itself:
+ * the same under the common confusions, or one edit away. "ninh" gives "linh", "minh",
+ * "vinh"... A claim may be another real name mistyped; the search looks these up so that
+ * the person it may have meant is named beside the one it spells (see rankCandidates).
+ */
+export function nearWords(folded: string): string[] {
+  let near = NEAR.get(folded);
+  if (near === undefined) {
+    const found = new Set(PLAIN_WORDS_BY_CONFUSION.get(confusionKey(folded)));
+    for (const w of PLAIN_WORDS) if (Math.abs(w.length - folded.length) <= 1 && editDistance(w, folded) === 1) found.add(w);
+    found.delete(folded);
+    if (NEAR.size >= MAX_CACHED_NEAR) NEAR.clear();
+    NEAR.set(folded, (near = [...found]));
+  }
+  return near;
+}

@@ -26,10 +26,19 @@ export const MIN_NAME_THRESHOLD = 80;
  */
 const DIFFERENT: Record<NameRole, number> = { surname: 30, middle: 20, given: 50 };
 const SLIP: Record<NameRole, number> = { surname: 8, middle: 5, given: 8 };
+/** The most a near reading adds to a score: one word read as a slip rather than another name. */
+export const NEAR_GAIN = Math.max(...(['surname', 'middle', 'given'] as const).map((role) => DIFFERENT[role] - SLIP[role]));
 /** A middle name on one side only: often dropped on forms, or added. */
 const UNPAIRED_MIDDLE = 6;
 /** Given name first, or the surname last. */
 const REORDERED = 3;
+
+/**
+ * How a claimed word that is itself a real name is read against another: `strict` (every
+ * answer but one) reads it as that other name ("Ân" is not "An"); `near` reads it as a
+ * slip like any other, to find whom a claim may have mistyped (a search's near names).
+ */
+type Reading = 'strict' | 'near';
 
 /** A word of a name in the forms the comparison needs. */
 interface Word {
@@ -102,10 +111,10 @@ function isKnown(text: string, role: NameRole, marked: boolean): boolean {
  * one letter or mark into another real name ("Ân", "Anh" for "An"; "Lam" for "Nam") is
  * that other name.
  */
-function wordPenalty(r: Word, c: Word, role: NameRole, marked: boolean): number {
+function wordPenalty(r: Word, c: Word, role: NameRole, marked: boolean, reading: Reading): number {
   if (r.text === c.text) return 0;
   if (r.tone === c.tone && r.iy === c.iy) return SLIP[role];
-  if (isKnown(c.text, role, marked)) {
+  if (reading === 'strict' && isKnown(c.text, role, marked)) {
     const twoForTwo = r.tone === c.tone && r.confusion === c.confusion && editDistance(r.base, c.base) >= 2;
     return twoForTwo ? SLIP[role] : DIFFERENT[role];
   }
@@ -119,12 +128,12 @@ function wordPenalty(r: Word, c: Word, role: NameRole, marked: boolean): number 
  * Middle names paired cheapest first. What is left over on both sides is a different
  * middle name; what is left on one side only was dropped or added.
  */
-function middlePenalty(record: Word[], claim: PreparedName, rest: number[]): number {
+function middlePenalty(record: Word[], claim: PreparedName, rest: number[], reading: Reading): number {
   const middles = record.length - 2;
   if (middles === 0 && rest.length === 0) return 0;
   const pairs: [number, number, number][] = [];
   for (let r = 1; r <= middles; r++) {
-    for (const c of rest) pairs.push([wordPenalty(record[r], claim.words[c], 'middle', claim.marked), r, c]);
+    for (const c of rest) pairs.push([wordPenalty(record[r], claim.words[c], 'middle', claim.marked, reading), r, c]);
   }
   pairs.sort((a, b) => a[0] - b[0]);
   const usedRecord = new Set<number>();
@@ -148,11 +157,11 @@ function middlePenalty(record: Word[], claim: PreparedName, rest: number[]): num
  * a little, and is only assumed for words written right). At most 99: 100 is kept for
  * names equal at the `exact` or `normalized` level.
  */
-function fuzzyScore(record: Word[], claim: PreparedName): number {
+function fuzzyScore(record: Word[], claim: PreparedName, reading: Reading = 'strict'): number {
   const claimed = claim.words;
   if (record.length === 0 || claimed.length === 0) return 0;
   const given = record.length - 1;
-  const penalty = (role: NameRole, r: number, c: number) => wordPenalty(record[r], claimed[c], role, claim.marked);
+  const penalty = (role: NameRole, r: number, c: number) => wordPenalty(record[r], claimed[c], role, claim.marked, reading);
   if (record.length === 1 || claimed.length === 1) {
     // One word on a side: read it as the given name; the rest is missing.
     return clampScore(100 - penalty('given', given, claimed.length - 1) - DIFFERENT.surname);
@@ -165,11 +174,21 @@ function fuzzyScore(record: Word[], claim: PreparedName): number {
       const reordered = s !== 0 || g !== claimed.length - 1;
       const ends = penalty('surname', 0, s) + penalty('given', given, g);
       if (reordered && ends > 0) continue;
-      const cost = ends + (reordered ? REORDERED : 0) + middlePenalty(record, claim, indexes.filter((i) => i !== s && i !== g));
+      const cost = ends + (reordered ? REORDERED : 0) + middlePenalty(record, claim, indexes.filter((i) => i !== s && i !== g), reading);
       if (cost < best) best = cost;
     }
   }
   return clampScore(100 - best);
+}
+
+/**
+ * Whether a registered name is within the threshold of a claim when a claimed word that
+ * is another real name is read as a slip of the registered one ("Ninh" for "Linh", "An"
+ * for "Ân"): the person the claim may have mistyped. Asked of names matchName refused.
+ */
+export function isNearName(registered: string, claim: PreparedName, threshold = DEFAULT_NAME_THRESHOLD): boolean {
+  const canonRegistered = canonicalText(registered);
+  return fuzzyScore(splitWords(claim.marked ? canonRegistered : foldDiacritics(canonRegistered)).map(word), claim, 'near') >= threshold;
 }
 
 const clampScore = (score: number) => Math.min(99, Math.max(0, Math.round(score)));

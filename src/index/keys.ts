@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { sipHash128 } from './siphash.js';
 import { canonicalText, foldDiacritics, foldedTokens } from '../domain/text.js';
-import { couldBe, spellingAlternatives, splitJoinedWord } from '../domain/nameWords.js';
+import { couldBe, nearWords, spellingAlternatives, splitJoinedWord } from '../domain/nameWords.js';
 import { formatPartialDate, parsePartialDate, type PartialDate } from '../domain/dates.js';
 
 /**
@@ -118,6 +118,38 @@ function reachedPairs(pairs: Pair[], dates: number): Pair[] {
   return [...unique.values()].slice(0, Math.ceil(MAX_QUERY_KEYS / dates));
 }
 
+/**
+ * The blocks of the people a person's own name is one slip from (their surname or their
+ * given name another real one a slip away: "Linh" for "Ninh"), under the claimed date:
+ * where whoever a claim that found this one person may have meant is filed.
+ */
+export function nearBlockTexts(fullName: string, dateOfBirth: string): string[] {
+  const [surname, given] = surnameAndGiven(fullName);
+  const pairs: Pair[] = [];
+  for (const a of nearWords(surname)) if (couldBe('surname', a)) pairs.push([a, given]);
+  for (const b of nearWords(given)) if (couldBe('given', b)) pairs.push([surname, b]);
+  return blockTexts(pairs, dateOfBirth);
+}
+
+/**
+ * The claim's first and last words (where a surname and a given name stand, in either
+ * order) with one of them read as a real name one slip from it ("ninh" as "linh"): where
+ * a person the claim may have mistyped into another real name is filed.
+ */
+function nearPairs(words: string[]): Pair[] {
+  const [first, last] = [words[0], words[words.length - 1]];
+  if (first === undefined) return [];
+  const pairs: Pair[] = [];
+  for (const a of nearWords(first)) pairs.push([a, last]);
+  if (words.length > 1) for (const b of nearWords(last)) pairs.push([first, b]);
+  return pairs;
+}
+
+/** What a search reaches past the claim's own spelling: other spellings of its words (a typo, a confusion), then near names. */
+function widerPairs(words: string[]): Pair[] {
+  return [...respelledPairs(words), ...nearPairs(words)];
+}
+
 function blockTexts(pairs: Pair[], dateOfBirth: string): string[] {
   const date = parsePartialDate(dateOfBirth);
   if (!date) return [];
@@ -134,17 +166,19 @@ export function queryBlockTexts(fullName: string, dateOfBirth: string): string[]
 }
 
 /**
- * The blocks of the same pairs with the words' other spellings: where a claim nobody
- * agrees with under its own spelling looks next.
+ * The blocks past the claim's own spelling, where a claim nobody agrees with looks next:
+ * its words' other spellings (a typo, a confusion) and real names one slip from them.
+ * Those of the claim's own blocks are left out.
  */
-export function respelledBlockTexts(fullName: string, dateOfBirth: string): string[] {
-  return blockTexts(respelledPairs(claimWords(fullName)), dateOfBirth);
+export function widerBlockTexts(fullName: string, dateOfBirth: string): string[] {
+  const own = new Set(queryBlockTexts(fullName, dateOfBirth));
+  return blockTexts(widerPairs(claimWords(fullName)), dateOfBirth).filter((text) => !own.has(text));
 }
 
 /**
  * Whom a search that found nobody was about, whatever form the name was sent in: every
- * unordered pair of words that both its lookups reached (its own spelling and the other
- * spellings) and that a person can be filed under, a surname with a given name. Joined
+ * unordered pair of words that its lookups reached (its own spelling, the other
+ * spellings and the near names) and that a person can be filed under, a surname with a given name. Joined
  * words, a swapped order, middle names moved or a doubled letter all reach the person's
  * own pair; a pair such as "Nguyễn Thị", which nobody is filed under ("Thị" is never a
  * given name), is left out, so that searches for many "Nguyễn Thị" people do not count as
@@ -159,7 +193,7 @@ export function searchedPersons(fullName: string, dateOfBirth: string): string[]
   const fileable = (surname: string, given: string) => couldBe('surname', surname, marked.get(surname)) && couldBe('given', given, marked.get(given));
   const out = new Set<string>();
   const words = claimWords(fullName);
-  for (const [a, b] of [...reachedPairs(claimPairs(words), dates), ...reachedPairs(respelledPairs(words), dates)]) {
+  for (const [a, b] of [...reachedPairs(claimPairs(words), dates), ...reachedPairs(widerPairs(words), dates)]) {
     if (fileable(a, b) || fileable(b, a)) out.add(`${a} ${b}`);
   }
   return [...out];

@@ -55,9 +55,9 @@ export class IndexReader {
     return this.follow(this.dbs.byLegacy, [legacyKeyText(legacyId)]);
   }
 
-  /** Everyone filed under any of these name blocks, each once. */
-  byNameBlocks(blockTexts: string[]): Citizen[] {
-    return this.follow(this.dbs.byName, blockTexts);
+  /** Everyone filed under any of these name blocks, each once, but those found already (`besides`). */
+  byNameBlocks(blockTexts: string[], besides: Citizen[] = []): Citizen[] {
+    return this.follow(this.dbs.byName, blockTexts, new Set(besides.map((c) => this.hash(idKeyText(c.idNumber), ID_KEY_BYTES).toString('hex'))));
   }
 
   /**
@@ -88,11 +88,13 @@ export class IndexReader {
     return this.dbs.env.close();
   }
 
-  private follow(db: IndexDbs['byName'], keyTexts: string[]): Citizen[] {
-    const seen = new Set<string>();
+  private follow(db: IndexDbs['byName'], keyTexts: string[], seen = new Set<string>()): Citizen[] {
     const found: Citizen[] = [];
     for (const text of keyTexts) {
-      for (const recordKey of db.getValues(this.hash(text, LOOKUP_KEY_BYTES))) {
+      const key = this.hash(text, LOOKUP_KEY_BYTES);
+      // Most keys a search tries lead nowhere: a plain read answers that far faster than a cursor.
+      if (db.getBinaryFast(key) === undefined) continue;
+      for (const recordKey of db.getValues(key)) {
         const hex = recordKey.toString('hex');
         if (seen.has(hex)) continue;
         seen.add(hex);

@@ -2,7 +2,7 @@ import { isLegacyLookup } from '../domain/idNumber.js';
 import { todayUtc, type PartialDate } from '../domain/dates.js';
 import { ServiceError } from '../errors.js';
 import type { IndexReader } from '../index/reader.js';
-import { queryBlockTexts, respelledBlockTexts } from '../index/keys.js';
+import { nearBlockTexts, queryBlockTexts, widerBlockTexts } from '../index/keys.js';
 import { checkIdClaim } from './idCheck.js';
 import { rankCandidates } from './demographic.js';
 import type { WorkItem, WorkResult } from './types.js';
@@ -17,11 +17,17 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
   const { fullName, dateOfBirth } = item.query;
   const refFor = (idNumber: string) => refs.seal(idNumber, item.client ?? '');
   const own = queryBlockTexts(fullName, dateOfBirth);
-  const answer = rankCandidates(reader.byNameBlocks(own), item.query, item.options, refFor);
-  if (answer.result !== 'none') return { ...answer, lookups: own.length };
-  // Nobody under the name as spelt: perhaps a confused initial or a typo in the surname or given name.
-  const respelled = respelledBlockTexts(fullName, dateOfBirth);
-  return { ...rankCandidates(reader.byNameBlocks(respelled), item.query, item.options, refFor), lookups: own.length + respelled.length };
+  const found = reader.byNameBlocks(own);
+  const answer = rankCandidates(found, item.query, item.options, refFor);
+  if (answer.result === 'ambiguous') return { ...answer, lookups: own.length };
+  // One person under the name as spelt: the claim may be someone else's name mistyped into
+  // this one's ("Ninh" for "Linh"). Whoever it may have meant is looked for, so that a slip
+  // never gets the wrong person answered as unique. Nobody: perhaps a typo or a confused
+  // initial, looked for under the words' other spellings.
+  const wider = answer.result === 'unique' ? nearBlockTexts(found.find((c) => c.idNumber === answer.subjects?.[0])!.fullName, dateOfBirth) : widerBlockTexts(fullName, dateOfBirth);
+  const more = reader.byNameBlocks(wider, found);
+  const lookups = own.length + wider.length;
+  return more.length === 0 ? { ...answer, lookups } : { ...rankCandidates([...found, ...more], item.query, item.options, refFor), lookups };
 }
 
 /**
