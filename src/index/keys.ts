@@ -76,8 +76,8 @@ const MAX_QUERY_KEYS = 240;
  * its last: a person is filed under the first and last words of the registered name, so
  * a name of nine words or more is still found when searched as registered.
  */
-function claimWords(fullName: string): string[] {
-  const words = foldedTokens(fullName).flatMap(splitJoinedWord);
+function claimWords(fullName: string, split = true): string[] {
+  const words = split ? foldedTokens(fullName).flatMap(splitJoinedWord) : foldedTokens(fullName);
   return words.length <= MAX_QUERY_TOKENS ? words : [...words.slice(0, MAX_QUERY_TOKENS - 1), words[words.length - 1]];
 }
 
@@ -145,9 +145,15 @@ function nearPairs(words: string[]): Pair[] {
   return pairs;
 }
 
-/** What a search reaches past the claim's own spelling: other spellings of its words (a typo, a confusion), then near names. */
-function widerPairs(words: string[]): Pair[] {
-  return [...respelledPairs(words), ...nearPairs(words)];
+/**
+ * What a search reaches past the claim's own spelling: other spellings of its words (a
+ * typo, a confusion), then near names; first of its words as written, then as split where
+ * a word reads as two names run together ("hảy" is a slip of "hải", or "hà" and "y").
+ */
+function widerPairs(fullName: string): Pair[] {
+  const asWritten = claimWords(fullName, false);
+  const split = claimWords(fullName);
+  return [...respelledPairs(asWritten), ...nearPairs(asWritten), ...respelledPairs(split), ...nearPairs(split)];
 }
 
 function blockTexts(pairs: Pair[], dateOfBirth: string): string[] {
@@ -172,7 +178,7 @@ export function queryBlockTexts(fullName: string, dateOfBirth: string): string[]
  */
 export function widerBlockTexts(fullName: string, dateOfBirth: string): string[] {
   const own = new Set(queryBlockTexts(fullName, dateOfBirth));
-  return blockTexts(widerPairs(claimWords(fullName)), dateOfBirth).filter((text) => !own.has(text));
+  return blockTexts(widerPairs(fullName), dateOfBirth).filter((text) => !own.has(text));
 }
 
 /**
@@ -193,7 +199,7 @@ export function searchedPersons(fullName: string, dateOfBirth: string): string[]
   const fileable = (surname: string, given: string) => couldBe('surname', surname, marked.get(surname)) && couldBe('given', given, marked.get(given));
   const out = new Set<string>();
   const words = claimWords(fullName);
-  for (const [a, b] of [...reachedPairs(claimPairs(words), dates), ...reachedPairs(widerPairs(words), dates)]) {
+  for (const [a, b] of [...reachedPairs(claimPairs(words), dates), ...reachedPairs(widerPairs(fullName), dates)]) {
     if (fileable(a, b) || fileable(b, a)) out.add(`${a} ${b}`);
   }
   return [...out];

@@ -8,6 +8,9 @@ import { rankCandidates } from './demographic.js';
 import type { WorkItem, WorkResult } from './types.js';
 import type { CandidateRefs } from './candidateRef.js';
 
+/** The score of a name equal to the claim, but for case, marks or spacing. */
+const EXACT = 100;
+
 function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today: PartialDate): WorkResult {
   if (item.type === 'id') {
     const id = item.claim.idNumber;
@@ -22,9 +25,13 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
   if (answer.result === 'ambiguous') return { ...answer, lookups: own.length };
   // One person under the name as spelt: the claim may be someone else's name mistyped into
   // this one's ("Ninh" for "Linh"). Whoever it may have meant is looked for, so that a slip
-  // never gets the wrong person answered as unique. Nobody: perhaps a typo or a confused
-  // initial, looked for under the words' other spellings.
-  const wider = answer.result === 'unique' ? nearBlockTexts(found.find((c) => c.idNumber === answer.subjects?.[0])!.fullName, dateOfBirth) : widerBlockTexts(fullName, dateOfBirth);
+  // never gets the wrong person answered as unique; where that one agrees only loosely (a
+  // word left over, a slip), the claim's own words may hold the slip, and their other
+  // spellings are looked up too. Nobody: perhaps a typo or a confused initial, looked for
+  // under the words' other spellings.
+  const one = answer.result === 'unique' ? found.find((c) => c.idNumber === answer.subjects?.[0]) : undefined;
+  const near = one ? nearBlockTexts(one.fullName, dateOfBirth) : [];
+  const wider = one && answer.candidates[0].score === EXACT ? near : [...new Set([...near, ...widerBlockTexts(fullName, dateOfBirth)])];
   const more = reader.byNameBlocks(wider, found);
   const lookups = own.length + wider.length;
   return more.length === 0 ? { ...answer, lookups } : { ...rankCandidates([...found, ...more], item.query, item.options, refFor), lookups };
