@@ -22,9 +22,33 @@ const OUT = join(PACKAGE_ROOT, 'bench', 'MATCHING.md');
 const NOTES = join(PACKAGE_ROOT, 'bench', 'matching', 'DEFAULTS.md');
 
 /** The targets of the evaluation, by group. */
-export const TARGET = { benignAccept: 1, slipAccept: 0.97, impostorAccept: 0.001, searchBenignFound: 0.995 };
+export const TARGET: Targets = {
+  benignAccept: 1,
+  slipAccept: 0.97,
+  impostorAccept: 0.001,
+  searchBenignFound: 0.995,
+  // The national-search issue's: a typo or a confusion found 95% of the time, a dropped middle name 99%.
+  searchSlipFound: { typo: 0.95, spellingConfusion: 0.95, droppedMiddle: 0.99 },
+};
 /** CI's small run (200 pairs a kind at 20,000 citizens): wide enough for chance, narrow enough to catch a broken matcher. */
-export const SMOKE_TARGET = { benignAccept: 0.98, slipAccept: 0.85, impostorAccept: 0.02, searchBenignFound: 0.95 };
+export const SMOKE_TARGET: Targets = { benignAccept: 0.98, slipAccept: 0.85, impostorAccept: 0.02, searchBenignFound: 0.95, searchSlipFound: {} };
+
+export interface Targets {
+  benignAccept: number;
+  slipAccept: number;
+  /** Impostors accepted, and searches answered unique with the wrong person, at most. */
+  impostorAccept: number;
+  searchBenignFound: number;
+  searchSlipFound: Record<string, number>;
+}
+
+/** Whether a genuine kind's searches meet their targets (the share found, where there is one; unique with the wrong person at most `impostorAccept`), and the targets as text. */
+export function searchVerdict(k: { key: string; group: string }, s: SearchTally, t: Targets = TARGET): { ok: boolean; text: string } {
+  const wanted = k.group === 'benign' ? t.searchBenignFound : t.searchSlipFound[k.key];
+  const found = (s.uniqueRight + s.ambiguousWithRight) / s.queries;
+  const ok = (wanted === undefined || found >= wanted) && s.uniqueWrong / s.queries <= t.impostorAccept;
+  return { ok, text: `${wanted === undefined ? '' : `≥ ${+(wanted * 100).toFixed(1)}% found, `}≤ ${+(t.impostorAccept * 100).toFixed(1)}% unique wrong` };
+}
 
 const pct = (n: number, d: number) => (d === 0 ? '–' : `${((100 * n) / d).toFixed(n === d || n === 0 ? 0 : 2)}%`);
 const count = (n: number) => n.toLocaleString('en');
@@ -90,9 +114,9 @@ function searchRows(r: MatchingResults): string[] {
   for (const k of r.kinds.filter((k) => k.search && k.genuine)) {
     const s = k.search as SearchTally;
     const found = s.uniqueRight + s.ambiguousWithRight;
-    const target = k.group === 'benign';
+    const verdict = searchVerdict(k, s);
     rows.push(
-      `| ${k.title} | ${k.group} | ${count(s.queries)} | ${pct(s.uniqueRight, s.queries)} | ${pct(s.ambiguousWithRight, s.queries)} | ${pct(found, s.queries)} | ${pct(s.missed + s.errors, s.queries)} | ${pct(s.uniqueWrong, s.queries)} | ${pct(s.uniqueRight + s.ambiguousWithRightInMax, s.queries)} | ${target ? '≥ 99.5% found' : ''} | ${target ? met(found / s.queries >= TARGET.searchBenignFound) : ''} |`,
+      `| ${k.title} | ${k.group} | ${count(s.queries)} | ${pct(s.uniqueRight, s.queries)} | ${pct(s.ambiguousWithRight, s.queries)} | ${pct(found, s.queries)} | ${pct(s.missed + s.errors, s.queries)} | ${pct(s.uniqueWrong, s.queries)} | ${pct(s.uniqueRight + s.ambiguousWithRightInMax, s.queries)} | ${verdict.text} | ${met(verdict.ok)} |`,
     );
   }
   for (const k of r.kinds.filter((k) => k.search && !k.genuine)) {
