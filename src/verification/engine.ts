@@ -22,16 +22,18 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
   const own = queryBlockTexts(fullName, dateOfBirth);
   const found = reader.byNameBlocks(own);
   const answer = rankCandidates(found, item.query, item.options, refFor);
-  if (answer.result === 'ambiguous') return { ...answer, lookups: own.length };
+  // Several agree, one of them exactly as written: the claim holds no slip that could change the answer.
+  const exact = answer.candidates[0]?.score === EXACT;
+  if (answer.result === 'ambiguous' && exact) return { ...answer, lookups: own.length };
   // One person under the name as spelt: the claim may be someone else's name mistyped into
   // this one's ("Ninh" for "Linh"). Whoever it may have meant is looked for, so that a slip
-  // never gets the wrong person answered as unique; where that one agrees only loosely (a
-  // word left over, a slip), the claim's own words may hold the slip, and their other
-  // spellings are looked up too. Nobody: perhaps a typo or a confused initial, looked for
-  // under the words' other spellings.
+  // never gets the wrong person answered as unique. Where those found agree only loosely (a
+  // word left over, a slip), or nobody does, the claim's own words may hold the slip
+  // (a typo, a confused initial): their other spellings are looked up too, so that the
+  // person meant is listed among those who merely resemble the claim.
   const one = answer.result === 'unique' ? found.find((c) => c.idNumber === answer.subjects?.[0]) : undefined;
   const near = one ? nearBlockTexts(one.fullName, dateOfBirth) : [];
-  const wider = one && answer.candidates[0].score === EXACT ? near : [...new Set([...near, ...widerBlockTexts(fullName, dateOfBirth)])];
+  const wider = one && exact ? near : [...new Set([...near, ...widerBlockTexts(fullName, dateOfBirth)])];
   const more = reader.byNameBlocks(wider, found);
   const lookups = own.length + wider.length;
   return more.length === 0 ? { ...answer, lookups } : { ...rankCandidates([...found, ...more], item.query, item.options, refFor), lookups };
