@@ -94,12 +94,12 @@ for (const w of PLAIN_WORDS) {
  * at all, the names one edit away (a typo). The search looks these up too.
  */
 export function spellingAlternatives(folded: string): string[] {
-  const found = new Set(PLAIN_WORDS_BY_CONFUSION.get(confusionKey(folded)));
-  if (!ANY_PLAIN.has(folded)) {
-    for (const w of PLAIN_WORDS) if (Math.abs(w.length - folded.length) <= 1 && editDistance(w, folded) === 1) found.add(w);
-  }
-  found.delete(folded);
-  return [...found];
+  return ANY_PLAIN.has(folded) ? sameSounding(folded) : nearWords(folded);
+}
+
+/** The real name words that sound the same as a folded word under the common confusions, but the word itself. */
+function sameSounding(folded: string): string[] {
+  return (PLAIN_WORDS_BY_CONFUSION.get(confusionKey(folded)) ?? []).filter((w) => w !== folded);
 }
 
 // Words taken apart once each; bounded, as claims may hold anything.
@@ -115,9 +115,8 @@ const MAX_CACHED_NEAR = 50_000;
 export function nearWords(folded: string): string[] {
   let near = NEAR.get(folded);
   if (near === undefined) {
-    const found = new Set(PLAIN_WORDS_BY_CONFUSION.get(confusionKey(folded)));
+    const found = new Set(sameSounding(folded));
     for (const w of PLAIN_WORDS) if (Math.abs(w.length - folded.length) <= 1 && editDistance(w, folded) === 1) found.add(w);
-    found.delete(folded);
     if (NEAR.size >= MAX_CACHED_NEAR) NEAR.clear();
     NEAR.set(folded, (near = [...found]));
   }

@@ -174,11 +174,9 @@ export function queryBlockTexts(fullName: string, dateOfBirth: string): string[]
 /**
  * The blocks past the claim's own spelling, where a claim nobody agrees with looks next:
  * its words' other spellings (a typo, a confusion) and real names one slip from them.
- * Those of the claim's own blocks are left out.
  */
 export function widerBlockTexts(fullName: string, dateOfBirth: string): string[] {
-  const own = new Set(queryBlockTexts(fullName, dateOfBirth));
-  return blockTexts(widerPairs(fullName), dateOfBirth).filter((text) => !own.has(text));
+  return blockTexts(widerPairs(fullName), dateOfBirth);
 }
 
 /**

@@ -33,7 +33,9 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
   // person meant is listed among those who merely resemble the claim.
   const one = answer.result === 'unique' ? found.find((c) => c.idNumber === answer.subjects?.[0]) : undefined;
   const near = one ? nearBlockTexts(one.fullName, dateOfBirth) : [];
-  const wider = one && exact ? near : [...new Set([...near, ...widerBlockTexts(fullName, dateOfBirth)])];
+  // The claim's own blocks were read already.
+  const read = new Set(own);
+  const wider = [...new Set(one && exact ? near : [...near, ...widerBlockTexts(fullName, dateOfBirth)])].filter((text) => !read.has(text));
   const more = reader.byNameBlocks(wider, found);
   const lookups = own.length + wider.length;
   return more.length === 0 ? { ...answer, lookups } : { ...rankCandidates([...found, ...more], item.query, item.options, refFor), lookups };
