@@ -187,8 +187,12 @@ function fuzzyScore(record: Word[], claim: PreparedName, reading: Reading = 'str
  * for "Ân"): the person the claim may have mistyped. Asked of names matchName refused.
  */
 export function isNearName(registered: string, claim: PreparedName, threshold = DEFAULT_NAME_THRESHOLD): boolean {
-  const canonRegistered = canonicalText(registered);
-  return fuzzyScore(splitWords(claim.marked ? canonRegistered : foldDiacritics(canonRegistered)).map(word), claim, 'near') >= threshold;
+  return fuzzyScore(wordsAsClaimed(canonicalText(registered), claim).map(word), claim, 'near') >= threshold;
+}
+
+/** A registered name's words, read as the claim is: with their diacritics only if it has any. */
+function wordsAsClaimed(canonRegistered: string, claim: PreparedName): string[] {
+  return splitWords(claim.marked ? canonRegistered : foldDiacritics(canonRegistered));
 }
 
 const clampScore = (score: number) => Math.min(99, Math.max(0, Math.round(score)));
@@ -222,7 +226,7 @@ export function matchName(registered: string, claimed: string | PreparedName, th
   const claim = typeof claimed === 'string' ? prepareName(claimed) : claimed;
   const canonRegistered = canonicalText(registered);
   if (canonRegistered === claim.canonical) return { match: true, level: 'exact', score: 100 };
-  const registeredWords = splitWords(claim.marked ? canonRegistered : foldDiacritics(canonRegistered));
+  const registeredWords = wordsAsClaimed(canonRegistered, claim);
   const sameWords = registeredWords.length === claim.words.length && registeredWords.every((w, i) => w === claim.words[i].text);
   if ((sameWords && !claim.marked) || joinedWordsMatch(registeredWords, claim.words)) return { match: true, level: 'normalized', score: 100 };
   const score = fuzzyScore(registeredWords.map(word), claim);

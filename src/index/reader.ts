@@ -55,9 +55,9 @@ export class IndexReader {
     return this.follow(this.dbs.byLegacy, [legacyKeyText(legacyId)]);
   }
 
-  /** Everyone filed under any of these name blocks, each once, but those found already (`besides`). */
-  byNameBlocks(blockTexts: string[], besides: Citizen[] = []): Citizen[] {
-    return this.follow(this.dbs.byName, blockTexts, new Set(besides.map((c) => this.hash(idKeyText(c.idNumber), ID_KEY_BYTES).toString('hex'))));
+  /** Everyone filed under any of these name blocks, each once; `seen` (record keys, hex) carries who was found already across calls. */
+  byNameBlocks(blockTexts: string[], seen = new Set<string>()): Citizen[] {
+    return this.follow(this.dbs.byName, blockTexts, seen);
   }
 
   /**

@@ -20,7 +20,8 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
   const { fullName, dateOfBirth } = item.query;
   const refFor = (idNumber: string) => refs.seal(idNumber, item.client ?? '');
   const own = queryBlockTexts(fullName, dateOfBirth);
-  const found = reader.byNameBlocks(own);
+  const seen = new Set<string>();
+  const found = reader.byNameBlocks(own, seen);
   const answer = rankCandidates(found, item.query, item.options, refFor);
   // Several agree, one of them exactly as written: the claim holds no slip that could change the answer.
   const exact = answer.candidates[0]?.score === EXACT;
@@ -36,7 +37,7 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
   // The claim's own blocks were read already.
   const read = new Set(own);
   const wider = [...new Set(one && exact ? near : [...near, ...widerBlockTexts(fullName, dateOfBirth)])].filter((text) => !read.has(text));
-  const more = reader.byNameBlocks(wider, found);
+  const more = reader.byNameBlocks(wider, seen);
   const lookups = own.length + wider.length;
   return more.length === 0 ? { ...answer, lookups } : { ...rankCandidates([...found, ...more], item.query, item.options, refFor), lookups };
 }
