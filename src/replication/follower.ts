@@ -9,7 +9,6 @@ const CATCH_UP_CHANGES = 20_000;
 // Nothing delivered this long while the stream holds more: the consumer is made again.
 const STALL_MS = 3000;
 
-
 /** What a follower applied last: the register's count and sequence after it. */
 export interface Followed {
   applied: number;
@@ -42,12 +41,12 @@ export class Follower {
     private readonly applied: (followed: Followed) => void,
   ) {}
 
-  /** How far behind, in seconds: since this replica last held everything the stream had (0 when it does). */
   /** Changes the stream holds beyond this replica (at least 1 while a message waits). */
   get behind(): number {
     return this.pendingMessages === 0 ? 0 : Math.max(1, this.streamHolds - this.writer.lastSequence);
   }
 
+  /** How far behind, in seconds: since this replica last held everything the stream had (0 when it does). */
   get lagSeconds(): number {
     if (this.behind === 0 && this.stream.connected) {
       this.caughtUpAt = Date.now();
