@@ -19,6 +19,14 @@ const PEOPLE = [
   { idNumber: '001188000304', fullName: 'Lê Thị Mai', dateOfBirth: '1988-03-14', gender: 'female' },
   { idNumber: '001075000305', fullName: 'Đỗ Văn Tám', dateOfBirth: '1975', gender: 'male' },
   { idNumber: '001075000306', fullName: 'Đỗ Văn Tâm', dateOfBirth: '1975-06-01', gender: 'male' },
+  // Names a slipped claim fits loosely (a word left over), beside the person meant.
+  { idNumber: '001092000307', fullName: 'Trần Văn', dateOfBirth: '1992-02-02', gender: 'male' },
+  { idNumber: '001092000308', fullName: 'Trần Văn Sơn', dateOfBirth: '1992-02-02', gender: 'male' },
+  { idNumber: '001092000309', fullName: 'Lê Văn', dateOfBirth: '1992-02-02', gender: 'male' },
+  { idNumber: '001092000310', fullName: 'Lê Văn', dateOfBirth: '1992-02-02', gender: 'male' },
+  { idNumber: '001092000311', fullName: 'Lê Văn Sơn', dateOfBirth: '1992-02-02', gender: 'male' },
+  { idNumber: '001092000312', fullName: 'Nguyễn Xuân', dateOfBirth: '1992-02-02', gender: 'male' },
+  { idNumber: '001092000313', fullName: 'Nguyễn Xuân Hải', dateOfBirth: '1992-02-02', gender: 'male' },
 ].map((p) => ({ ...p, placeOfOrigin: 'Hà Nội', placeOfResidence: 'Thành phố Hà Nội', cardIssueDate: '2021-04-01' }));
 
 describe('near names in a search by name and date of birth', () => {
@@ -57,6 +65,15 @@ describe('near names in a search by name and date of birth', () => {
     expect(search('Trần Văn Bảo', '1988-03-14')).toMatchObject({ result: 'unique', total: 1, named: ['001088000303'] });
     expect(search('Trần Văn Bảoo', '1988-03-14')).toMatchObject({ result: 'unique', total: 1, named: ['001088000303'] });
     expect(search('Lê Thị Mai', '1988-03-14')).toMatchObject({ result: 'unique', named: ['001188000304'] });
+  });
+
+  it('lists the person meant where the slipped claim fits someone else only loosely, never that one alone', () => {
+    // "Sơm" for Sơn: "Trần Văn" fits it as a name with a word left over.
+    expect(search('Trần Văn Sơm', '1992-02-02')).toMatchObject({ result: 'ambiguous', named: expect.arrayContaining(['001092000308']) });
+    // Two such loose fits: the answer was ambiguous already, and still must name the one meant.
+    expect(search('Lê Văn Sơm', '1992-02-02')).toMatchObject({ result: 'ambiguous', named: expect.arrayContaining(['001092000311']) });
+    // "Hảy" for Hải: a word that also reads as two names run together ("Hà", "Y") is respelled as written too.
+    expect(search('Nguyễn Xuân Hảy', '1992-02-02')).toMatchObject({ result: 'ambiguous', named: expect.arrayContaining(['001092000313']) });
   });
 
   it('finds a near name registered with only a year, and still filters on gender', () => {
