@@ -10,7 +10,7 @@ import { DB_FILE, ensureIndexDir, openDbs, OWNER_ONLY_DIR, OWNER_ONLY_FILE, publ
 import { BuildLock } from './buildLock.js';
 import { removeUnusedBuilds, type Cleanup } from './readers.js';
 import { BucketSpill, sortEntries } from './spill.js';
-import { type IngestResult, type IngestTask, type IngestWork } from './ingest.js';
+import { NAME_POSTING_BYTES, type IngestResult, type IngestTask, type IngestWork } from './ingest.js';
 import { workerPath } from '../workers.js';
 
 /** Where the records come from: a file (NDJSON or CSV) or the synthetic generator. */
@@ -68,9 +68,12 @@ export class BuildCheckError extends Error {
 
 // Spilled entry layouts (big-endian line numbers so byte order is line order):
 //   record: key(12) line(4) valueLength(2) value
-//   link:   tag(1) key(8) recordKey(12) line(4)     tag 0 = name block, 1 = legacy ID
+//   link:   kind(1) key(8) value(16) line(4)     kind 0 = name block, value its posting (tag, record key);
+//                                                kind 1 = legacy ID, value 4 zero bytes then the record key
 const RECORD_HEAD = ID + 6;
-const LINK_LINE = 1 + LOOKUP + ID;
+const LINK_VALUE = NAME_POSTING_BYTES;
+const RECORD_KEY_AT = LINK_VALUE - ID;
+const LINK_LINE = 1 + LOOKUP + LINK_VALUE;
 const LINK_BYTES = LINK_LINE + 4;
 const TAG_NAME = 0;
 const TAG_LEGACY = 1;
@@ -105,16 +108,18 @@ function spillBatch(result: IngestResult, records: BucketSpill, links: BucketSpi
     entry.writeUInt32BE(line, at + ID);
     entry.writeUInt16BE(value.length, at + ID + 4);
     entry.set(value, at + RECORD_HEAD);
-    spillLink(links, TAG_NAME, result.nameKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), key, line);
+    spillLink(links, TAG_NAME, result.nameKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), result.namePostings.subarray(k * LINK_VALUE, (k + 1) * LINK_VALUE), line);
     if (result.hasLegacy[k]) spillLink(links, TAG_LEGACY, result.legacyKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), key, line);
   }
 }
 
-function spillLink(links: BucketSpill, tag: number, key: Uint8Array, recordKey: Uint8Array, line: number): void {
+/** A link's value: a name posting whole, or a record key placed at its end (the front left zero). */
+function spillLink(links: BucketSpill, tag: number, key: Uint8Array, value: Uint8Array, line: number): void {
   const [entry, at] = links.reserve(links.bucketOf(key[0]), LINK_BYTES);
   entry[at] = tag;
   entry.set(key, at + 1);
-  entry.set(recordKey, at + 1 + LOOKUP);
+  entry.fill(0, at + 1 + LOOKUP, at + LINK_LINE - value.length);
+  entry.set(value, at + LINK_LINE - value.length);
   entry.writeUInt32BE(line, at + LINK_LINE);
 }
 
@@ -219,13 +224,14 @@ function writeLinks(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, dropp
         const s = starts[i];
         const tag = data[s];
         const key = data.subarray(s + 1, s + 1 + LOOKUP);
-        const recordKey = data.subarray(s + 1 + LOOKUP, s + LINK_LINE);
+        const value = data.subarray(s + 1 + LOOKUP, s + LINK_LINE);
+        const recordKey = value.subarray(RECORD_KEY_AT);
         if (dropped.size && dropped.has(`${recordKey.toString('hex')}:${data.readUInt32BE(s + LINK_LINE)}`)) continue;
         const sameKey = last[tag]?.equals(key) ?? false;
         if (!sameKey) tag === TAG_NAME ? counts.nameKeys++ : counts.legacyKeys++;
         tag === TAG_NAME ? counts.nameLinks++ : counts.legacyLinks++;
         last[tag] = key;
-        (tag === TAG_NAME ? dbs.byName : dbs.byLegacy).putSync(key, recordKey, sameKey ? APPEND_DUP : APPEND);
+        (tag === TAG_NAME ? dbs.byName : dbs.byLegacy).putSync(key, tag === TAG_NAME ? value : recordKey, sameKey ? APPEND_DUP : APPEND);
       }
     });
     done += starts.length;

@@ -18,8 +18,10 @@ import type { Dictionary } from './dictionary.js';
  * (sealing.ts: 17 bytes more).
  *
  * Format 3: values and the dictionary sealed with XChaCha20-Poly1305.
+ * Format 4: a name posting is a keyed tag of the person's name and gender, then the
+ * record key (keys.ts namePosting), so a search opens one person per name of a block.
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 const FLAG_FEMALE = 1;
 const FLAG_DECEASED = 2;

@@ -3,7 +3,7 @@ import { checkCitizen, type Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
 import { RecordSeal } from './sealing.js';
 import { Dictionary } from './dictionary.js';
-import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
+import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, POSTING_TAG_BYTES, idKeyText, keyHasher, legacyKeyText, namePosting, type KeyHasher } from './keys.js';
 
 /**
  * Lines of an NDJSON file, a piece of a CSV file cut at record ends (a record can span
@@ -24,12 +24,16 @@ const NO_GENERATOR: Generate = () => {
 /** `saltHex`: the build's salt, which with the secret makes the key its record values are sealed under (sealing.ts). */
 export type IngestTask = IngestWork & { secretHex: string; saltHex: string; currentYear: number };
 
+export const NAME_POSTING_BYTES = POSTING_TAG_BYTES + ID_KEY_BYTES;
+
 /** One batch made ready for the index: fixed-width keys in typed arrays, cheap to pass between threads. */
 export interface IngestResult {
   count: number;
   lineNumbers: Uint32Array;
   idKeys: Uint8Array;
   nameKeys: Uint8Array;
+  /** Each record's name posting: tag, then record key (keys.ts namePosting). */
+  namePostings: Uint8Array;
   legacyKeys: Uint8Array;
   hasLegacy: Uint8Array;
   values: Uint8Array;
@@ -180,6 +184,7 @@ export function ingestBatch(task: IngestTask, generate: Generate = NO_GENERATOR)
     lineNumbers: new Uint32Array(n),
     idKeys: new Uint8Array(n * ID_KEY_BYTES),
     nameKeys: new Uint8Array(n * LOOKUP_KEY_BYTES),
+    namePostings: new Uint8Array(n * NAME_POSTING_BYTES),
     legacyKeys: new Uint8Array(n * LOOKUP_KEY_BYTES),
     hasLegacy: new Uint8Array(n),
     values: new Uint8Array(0),
@@ -198,7 +203,9 @@ export function ingestBatch(task: IngestTask, generate: Generate = NO_GENERATOR)
     out.lineNumbers[k] = record.line;
     const idKey = hash(idKeyText(c.idNumber), ID_KEY_BYTES);
     out.idKeys.set(idKey, k * ID_KEY_BYTES);
-    out.nameKeys.set(hash(recordBlockText(c.fullName, c.dateOfBirth), LOOKUP_KEY_BYTES), k * LOOKUP_KEY_BYTES);
+    const name = namePosting(hash, c, idKey);
+    out.nameKeys.set(name.key, k * LOOKUP_KEY_BYTES);
+    out.namePostings.set(name.posting, k * NAME_POSTING_BYTES);
     if (c.legacyIdNumber) {
       out.hasLegacy[k] = 1;
       out.legacyKeys.set(hash(legacyKeyText(c.legacyIdNumber), LOOKUP_KEY_BYTES), k * LOOKUP_KEY_BYTES);

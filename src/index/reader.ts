@@ -2,9 +2,20 @@ import type { Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
 import { openDictionary } from './dictionary.js';
 import { RecordSeal } from './sealing.js';
-import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, type KeyHasher } from './keys.js';
+import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, POSTING_TAG_BYTES, idKeyText, keyHasher, legacyKeyText, type KeyHasher } from './keys.js';
 import { currentBuildDir, openForReading, storedRecord, type IndexDbs, type IndexMeta } from './layout.js';
 import type { Secret } from './secret.js';
+
+/**
+ * People of one name block who share a posting tag (name and gender): one of them opened,
+ * since what a search decides of one it decides of all; the others known by record key.
+ */
+export interface NameGroup {
+  /** The person of `keys[0]`. */
+  first: Citizen;
+  /** Every member's record key, in the index's order. */
+  keys: Buffer[];
+}
 
 /** Read-only lookups on a published index. One per thread; each opens the shared environment. */
 export class IndexReader {
@@ -46,18 +57,58 @@ export class IndexReader {
   }
 
   byId(idNumber: string): Citizen | undefined {
-    const key = this.hash(idKeyText(idNumber), ID_KEY_BYTES);
-    const bytes = storedRecord(this.dbs, key);
-    return bytes ? this.decode(key, bytes) : undefined;
+    return this.byRecordKey(this.hash(idKeyText(idNumber), ID_KEY_BYTES));
   }
 
+  /** Everyone on record with this legacy number (one, but for a number reissued). */
   byLegacyId(legacyId: string): Citizen[] {
-    return this.follow(this.dbs.byLegacy, [legacyKeyText(legacyId)]);
+    const key = this.hash(legacyKeyText(legacyId), LOOKUP_KEY_BYTES);
+    if (this.dbs.byLegacy.getBinaryFast(key) === undefined) return [];
+    return [...this.dbs.byLegacy.getValues(key)].map((k) => this.byRecordKey(Buffer.from(k))).filter((c) => c !== undefined);
   }
 
-  /** Everyone filed under any of these name blocks, each once; `seen` (record keys, hex) carries who was found already across calls. */
-  byNameBlocks(blockTexts: string[], seen = new Set<string>()): Citizen[] {
-    return this.follow(this.dbs.byName, blockTexts, seen);
+  /** Everyone filed under any of these name blocks, each opened. */
+  byNameBlocks(blockTexts: string[]): Citizen[] {
+    return this.byNameGroups(blockTexts).flatMap((g) => g.keys.map((k) => this.byRecordKey(k)).filter((c) => c !== undefined));
+  }
+
+  /**
+   * The people filed under these name blocks, by posting tag, one of each tag opened.
+   * `read` (block texts) carries the blocks read already across calls: each is read once.
+   */
+  byNameGroups(blockTexts: string[], read = new Set<string>()): NameGroup[] {
+    const groups: NameGroup[] = [];
+    for (const text of blockTexts) {
+      if (read.has(text)) continue;
+      read.add(text);
+      const key = this.hash(text, LOOKUP_KEY_BYTES);
+      // Most blocks a search tries hold nobody: a plain read answers that far faster than a cursor.
+      if (this.dbs.byName.getBinaryFast(key) === undefined) continue;
+      let tag: Buffer | undefined;
+      let keys: Buffer[] = [];
+      const close = () => {
+        const first = this.byRecordKey(keys[0]);
+        // A posting always has its record (one write transaction moves both): were one missing, its group is skipped.
+        if (first) groups.push({ first, keys });
+      };
+      // Postings are in tag order: each tag's run is one group.
+      for (const posting of this.dbs.byName.getValues(key)) {
+        if (tag === undefined || tag.compare(posting, 0, POSTING_TAG_BYTES) !== 0) {
+          if (tag !== undefined) close();
+          tag = Buffer.from(posting.subarray(0, POSTING_TAG_BYTES));
+          keys = [];
+        }
+        keys.push(Buffer.from(posting.subarray(POSTING_TAG_BYTES)));
+      }
+      if (tag !== undefined) close();
+    }
+    return groups;
+  }
+
+  /** The citizen on record under a record key, opened. */
+  byRecordKey(recordKey: Buffer): Citizen | undefined {
+    const bytes = storedRecord(this.dbs, recordKey);
+    return bytes ? this.decode(recordKey, bytes) : undefined;
   }
 
   /**
@@ -86,22 +137,5 @@ export class IndexReader {
 
   close(): Promise<void> {
     return this.dbs.env.close();
-  }
-
-  private follow(db: IndexDbs['byName'], keyTexts: string[], seen = new Set<string>()): Citizen[] {
-    const found: Citizen[] = [];
-    for (const text of keyTexts) {
-      const key = this.hash(text, LOOKUP_KEY_BYTES);
-      // Most keys a search tries lead nowhere: a plain read answers that far faster than a cursor.
-      if (db.getBinaryFast(key) === undefined) continue;
-      for (const recordKey of db.getValues(key)) {
-        const hex = recordKey.toString('hex');
-        if (seen.has(hex)) continue;
-        seen.add(hex);
-        const bytes = storedRecord(this.dbs, recordKey);
-        if (bytes) found.push(this.decode(recordKey, bytes));
-      }
-    }
-    return found;
   }
 }

@@ -1,12 +1,13 @@
 import type { Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
 import { openDictionary } from './dictionary.js';
-import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
+import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, namePosting, type KeyHasher } from './keys.js';
 import { LIVE_RECORDS, recordCount, storedRecord, type IndexMeta, type WritableDbs } from './layout.js';
 import { RecordSeal } from './sealing.js';
 import type { Secret } from './secret.js';
 
-type Lookup = { db: WritableDbs['byName']; key: Buffer };
+/** A lookup entry: under `key` in `db`, `value` (a name posting, or the record key). */
+type Lookup = { db: WritableDbs['byName']; key: Buffer; value: Buffer };
 
 /**
  * A served build's records changed one citizen at a time, inside a write transaction the
@@ -56,17 +57,17 @@ export class RecordWriter {
    * keys that changed (a card or a death changes none); the change in the count of records.
    */
   write(recordKey: Buffer, before: Citizen | undefined, after: Citizen | null, seq: number): number {
-    // A card or a death leaves name, date of birth and legacy number as they were: nothing to hash or move.
-    const same = before && after && before.fullName === after.fullName && before.dateOfBirth === after.dateOfBirth && before.legacyIdNumber === after.legacyIdNumber;
-    const was = before && !same ? this.lookups(before) : [];
-    const is = after && !same ? this.lookups(after) : [];
-    const kept = (l: Lookup, among: Lookup[]) => among.some((o) => o.db === l.db && o.key.equals(l.key));
-    for (const l of was) if (!kept(l, is)) l.db.removeSync(l.key, recordKey);
+    // A card or a death leaves what the lookups are made of as it was: nothing to hash or move.
+    const same = before && after && before.fullName === after.fullName && before.dateOfBirth === after.dateOfBirth && before.gender === after.gender && before.legacyIdNumber === after.legacyIdNumber;
+    const was = before && !same ? this.lookups(before, recordKey) : [];
+    const is = after && !same ? this.lookups(after, recordKey) : [];
+    const kept = (l: Lookup, among: Lookup[]) => among.some((o) => o.db === l.db && o.key.equals(l.key) && o.value.equals(l.value));
+    for (const l of was) if (!kept(l, is)) l.db.removeSync(l.key, l.value);
     if (after) {
       const plain = this.codec.encode(after);
       this.dbs.records.putSync(recordKey, this.seal ? this.seal.seal(recordKey, plain, seq) : Buffer.from(plain));
     } else if (before) this.dbs.records.removeSync(recordKey);
-    for (const l of is) if (!kept(l, was)) l.db.putSync(l.key, recordKey);
+    for (const l of is) if (!kept(l, was)) l.db.putSync(l.key, l.value);
     return (after ? 1 : 0) - (before ? 1 : 0);
   }
 
@@ -81,10 +82,11 @@ export class RecordWriter {
     return keyed.map((k) => k.item);
   }
 
-  /** The lookup keys that lead to a citizen: the name block, and the legacy number if any. */
-  private lookups(c: Citizen): Lookup[] {
-    const keys = [{ db: this.dbs.byName, key: this.hash(recordBlockText(c.fullName, c.dateOfBirth), LOOKUP_KEY_BYTES) }];
-    if (c.legacyIdNumber) keys.push({ db: this.dbs.byLegacy, key: this.hash(legacyKeyText(c.legacyIdNumber), LOOKUP_KEY_BYTES) });
-    return keys;
+  /** The lookup entries that lead to a citizen: the name posting, and the legacy number's if any. */
+  private lookups(c: Citizen, recordKey: Buffer): Lookup[] {
+    const name = namePosting(this.hash, c, recordKey);
+    const entries = [{ db: this.dbs.byName, key: name.key, value: name.posting }];
+    if (c.legacyIdNumber) entries.push({ db: this.dbs.byLegacy, key: this.hash(legacyKeyText(c.legacyIdNumber), LOOKUP_KEY_BYTES), value: recordKey });
+    return entries;
   }
 }

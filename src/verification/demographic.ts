@@ -1,42 +1,96 @@
 import type { Citizen } from '../domain/citizen.js';
-import { coarserThanClaimed, compareDates, parsePartialDate } from '../domain/dates.js';
-import { isNearName, matchName, NEAR_GAIN, prepareName } from '../domain/names.js';
+import { coarserThanClaimed, compareDates, parsePartialDate, type PartialDate } from '../domain/dates.js';
+import { canonicalText } from '../domain/text.js';
+import { isNearName, matchName, NEAR_GAIN, prepareName, type PreparedName } from '../domain/names.js';
+import type { NameGroup } from '../index/reader.js';
 import type { DemographicQuery, DemographicResult, MatchOptions } from './types.js';
 
 /** Candidates listed by default, and at most: see bench/MATCHING.md for the choice. */
 export const DEFAULT_MAX_CANDIDATES = 20;
 export const MAX_CANDIDATES = 100;
 
+/** How a person found stands against the claim; `near`: 1 for a near name (listed after the rest). */
+interface Standing {
+  score: number;
+  precise: number;
+  near: number;
+}
+
+/** What a search's ranking needs of the index besides the groups: opening a person, and naming them to the client. */
+export interface People {
+  open(recordKey: Buffer): Citizen | undefined;
+  refFor(idNumber: string): string;
+}
+
+export interface Ranking {
+  answer: DemographicResult;
+  /** The person a `unique` answer names. */
+  one?: Citizen;
+}
+
+interface Claim {
+  query: DemographicQuery;
+  date: PartialDate;
+  name: PreparedName;
+  threshold: number;
+}
+
 /**
- * Ranks the people found in the query's name blocks. A candidate must agree on the
- * date of birth (at the precision registered), on gender and province when given,
- * and on the name: within the threshold as the name is written, or (a near name) only
- * when a claimed word that is another real name is read as a slip ("Ninh" for "Linh").
+ * Whether a person agrees with the claim: on the date of birth (at the precision
+ * registered), on gender when given, and on the name, within the threshold as written
+ * or as a near name. Province is asked of each person apart (ranked below).
+ */
+function standing(citizen: Citizen, claim: Claim): Standing | undefined {
+  if (claim.query.gender && citizen.gender !== claim.query.gender) return undefined;
+  const date = compareDates(parsePartialDate(citizen.dateOfBirth)!, claim.date);
+  if (!date.match) return undefined;
+  const name = matchName(citizen.fullName, claim.name, claim.threshold);
+  // One word read as a slip gains at most NEAR_GAIN: a name further off is no near name.
+  const near = !name.match && name.score >= claim.threshold - NEAR_GAIN && isNearName(citizen.fullName, claim.name, claim.threshold);
+  if (!name.match && !near) return undefined;
+  // Among equal names, a register that agrees to the day ranks before one that holds only the year.
+  return { score: name.score, precise: Number(!coarserThanClaimed(date, claim.date)), near: Number(near) };
+}
+
+const sameNameAndGender = (a: Citizen, b: Citizen) => a.gender === b.gender && canonicalText(a.fullName) === canonicalText(b.fullName);
+
+/**
+ * Ranks the people found in the query's name blocks. Each group (one name and gender of
+ * a block) is judged by the one person opened; the others of a group are opened only to
+ * be listed, or when the query names a province.
  *
  * "unique" means exactly one person agrees as the name is written and nobody else is
  * a near name: a claim that may be a slip of someone else's name is never answered with
  * one person, as the one it spells may not be the one meant. Near names are listed after
- * those who agree as written, with the score the name as written gets.
+ * those who agree as written, with the score the name as written gets. Among equals the
+ * order is the index's (by keyed hash), which means nothing.
  */
-export function rankCandidates(found: Citizen[], query: DemographicQuery, options: MatchOptions, refFor: (idNumber: string) => string): DemographicResult {
-  const claimedDate = parsePartialDate(query.dateOfBirth)!;
-  const claimedName = prepareName(query.fullName);
-  // Among equal names, a register that agrees to the day ranks before one that holds only the year.
-  const scored: { citizen: Citizen; score: number; precise: number; near: number }[] = [];
-  for (const citizen of found) {
-    if (query.gender && citizen.gender !== query.gender) continue;
-    if (query.provinceCode && !citizen.idNumber.startsWith(query.provinceCode)) continue;
-    const date = compareDates(parsePartialDate(citizen.dateOfBirth)!, claimedDate);
-    if (!date.match) continue;
-    const name = matchName(citizen.fullName, claimedName, options.nameThreshold);
-    // One word read as a slip gains at most NEAR_GAIN: a name further off is no near name.
-    const near = !name.match && name.score >= options.nameThreshold - NEAR_GAIN && isNearName(citizen.fullName, claimedName, options.nameThreshold);
-    if (name.match || near) scored.push({ citizen, score: name.score, precise: Number(!coarserThanClaimed(date, claimedDate)), near: Number(near) });
+export function rankCandidates(groups: NameGroup[], query: DemographicQuery, options: MatchOptions, people: People): Ranking {
+  const claim: Claim = { query, date: parsePartialDate(query.dateOfBirth)!, name: prepareName(query.fullName), threshold: options.nameThreshold };
+  const ranked: { group: NameGroup; keys: Buffer[]; standing: Standing }[] = [];
+  for (const group of groups) {
+    const found = standing(group.first, claim);
+    if (!found) continue;
+    const inProvince = (k: Buffer) => (k === group.keys[0] ? group.first : people.open(k))?.idNumber.startsWith(query.provinceCode!);
+    const keys = query.provinceCode ? group.keys.filter(inProvince) : group.keys;
+    if (keys.length > 0) ranked.push({ group, keys, standing: found });
   }
-  scored.sort((a, b) => a.near - b.near || b.score - a.score || b.precise - a.precise || (a.citizen.idNumber < b.citizen.idNumber ? -1 : 1));
-  const agreeing = scored.filter((s) => !s.near).length;
-  const result = scored.length === 0 ? 'none' : agreeing === 1 && scored.length === 1 ? 'unique' : 'ambiguous';
-  const listed = scored.slice(0, options.maxCandidates);
-  const candidates = listed.map((s) => ({ candidateRef: refFor(s.citizen.idNumber), score: s.score }));
-  return { result, total: scored.length, candidates, subjects: listed.map((s) => s.citizen.idNumber) };
+  ranked.sort((a, b) => a.standing.near - b.standing.near || b.standing.score - a.standing.score || b.standing.precise - a.standing.precise);
+  const total = ranked.reduce((n, r) => n + r.keys.length, 0);
+  const agreeing = ranked.reduce((n, r) => n + (r.standing.near ? 0 : r.keys.length), 0);
+  const listed: { citizen: Citizen; score: number }[] = [];
+  for (const { group, keys, standing: s } of ranked) {
+    for (const key of keys) {
+      if (listed.length === options.maxCandidates) break;
+      const citizen = key === group.keys[0] ? group.first : people.open(key);
+      if (!citizen) continue;
+      // Two names of a block whose tags collide (once in ~10^9 pairs): a person listed is judged as themselves.
+      const own = sameNameAndGender(citizen, group.first) ? s : standing(citizen, claim);
+      if (own) listed.push({ citizen, score: own.score });
+    }
+  }
+  const result = total === 0 ? 'none' : agreeing === 1 && total === 1 ? 'unique' : 'ambiguous';
+  const candidates = listed.map((l) => ({ candidateRef: people.refFor(l.citizen.idNumber), score: l.score }));
+  const answer: DemographicResult = { result, total, candidates, subjects: listed.map((l) => l.citizen.idNumber) };
+  return { answer, one: result === 'unique' ? listed[0]?.citizen : undefined };
 }

@@ -1,4 +1,5 @@
 import { isLegacyLookup } from '../domain/idNumber.js';
+import type { Citizen } from '../domain/citizen.js';
 import { todayUtc, type PartialDate } from '../domain/dates.js';
 import { ServiceError } from '../errors.js';
 import type { IndexReader } from '../index/reader.js';
@@ -18,11 +19,15 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
     return checkIdClaim(records, item.claim, item.options, today);
   }
   const { fullName, dateOfBirth } = item.query;
-  const refFor = (idNumber: string) => refs.seal(idNumber, item.client ?? '');
+  // A person listed by the first ranking is listed again if the wider lookups find more: opened once.
+  const opened = new Map<Buffer, Citizen | undefined>();
+  const open = (key: Buffer) => (opened.has(key) ? opened.get(key) : opened.set(key, reader.byRecordKey(key)).get(key));
+  const people = { open, refFor: (idNumber: string) => refs.seal(idNumber, item.client ?? '') };
   const own = queryBlockTexts(fullName, dateOfBirth);
-  const seen = new Set<string>();
-  const found = reader.byNameBlocks(own, seen);
-  const answer = rankCandidates(found, item.query, item.options, refFor);
+  // Blocks read, so that none is read twice: the wider lookups below can reach the claim's own.
+  const read = new Set<string>();
+  const found = reader.byNameGroups(own, read);
+  const { answer, one } = rankCandidates(found, item.query, item.options, people);
   // Several agree, one of them exactly as written: the claim holds no slip that could change the answer.
   const exact = answer.candidates[0]?.score === EXACT;
   if (answer.result === 'ambiguous' && exact) return { ...answer, lookups: own.length };
@@ -32,14 +37,12 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
   // word left over, a slip), or nobody does, the claim's own words may hold the slip
   // (a typo, a confused initial): their other spellings are looked up too, so that the
   // person meant is listed among those who merely resemble the claim.
-  const one = answer.result === 'unique' ? found.find((c) => c.idNumber === answer.subjects?.[0]) : undefined;
   const near = one ? nearBlockTexts(one.fullName, dateOfBirth) : [];
-  // The claim's own blocks were read already.
-  const read = new Set(own);
-  const wider = [...new Set(one && exact ? near : [...near, ...widerBlockTexts(fullName, dateOfBirth)])].filter((text) => !read.has(text));
-  const more = reader.byNameBlocks(wider, seen);
-  const lookups = own.length + wider.length;
-  return more.length === 0 ? { ...answer, lookups } : { ...rankCandidates([...found, ...more], item.query, item.options, refFor), lookups };
+  const wider = one && exact ? near : [...near, ...widerBlockTexts(fullName, dateOfBirth)];
+  const before = read.size;
+  const more = reader.byNameGroups(wider, read);
+  const lookups = own.length + read.size - before;
+  return more.length === 0 ? { ...answer, lookups } : { ...rankCandidates([...found, ...more], item.query, item.options, people).answer, lookups };
 }
 
 /**

@@ -97,6 +97,20 @@ describe('index keys and secrets', () => {
     }
   });
 
+  it('refuses a build of an older format (format 3: name postings without tags), saying to rebuild', async () => {
+    const { openDbs } = await import('../../src/index/layout.js');
+    const { FORMAT_VERSION } = await import('../../src/index/codec.js');
+    const old = join(index.dir, 'old-format');
+    await buildIndex({ indexDir: old, secret: index.secret, source: await fileSource(fixture('citizens.ndjson')), rejectsPath: join(index.dir, 'old-rejects.ndjson'), threads: 1, buckets: 4 });
+    const current = IndexReader.open(old, index.secret);
+    expect(current.meta.formatVersion).toBe(FORMAT_VERSION);
+    await current.close();
+    const dbs = openDbs(currentBuildDir(old)!, 'build');
+    await dbs.meta.put('meta', { ...(dbs.meta.get('meta') as object), formatVersion: 3 });
+    await dbs.env.close();
+    expect(() => IndexReader.open(old, index.secret)).toThrow(`index format 3 is not the supported format ${FORMAT_VERSION}: rebuild it`);
+  });
+
   it('refuses to open with another secret', () => {
     const other = Secret.fromHex('ab'.repeat(32));
     expect(() => IndexReader.open(index.indexDir, other)).toThrow(/another secret/);

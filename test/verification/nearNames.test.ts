@@ -57,8 +57,10 @@ describe('near names in a search by name and date of birth', () => {
   });
 
   it('never answers unique with a near name alone: a claim nobody agrees with as written lists those it may have meant', () => {
-    expect(search('Nguyễn Văn Vinh', '1988-03-14')).toMatchObject({ result: 'ambiguous', total: 2, named: ['001088000301', '001088000302'] });
-    expect(search('Nguyễn Văn Vinh', '1988-03-14').scores).toEqual([50, 50]);
+    const found = search('Nguyễn Văn Vinh', '1988-03-14');
+    expect(found).toMatchObject({ result: 'ambiguous', total: 2, scores: [50, 50] });
+    // Equal scores: in the index's order, which means nothing.
+    expect(found.named.sort()).toEqual(['001088000301', '001088000302']);
   });
 
   it('answers unique when nobody else is within a slip, a typo that lands on no real name included', () => {
