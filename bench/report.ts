@@ -12,6 +12,7 @@ import type { SoakResults } from './soak.js';
 import type { FairnessResults } from './fairness.js';
 import type { RuntimesResults } from './runtimes.js';
 import type { ReplicationResults } from './replication.js';
+import type { PeerResults } from './peer.js';
 import { targetsAt } from './targets.js';
 import { median } from './machine.js';
 
@@ -318,6 +319,43 @@ function renderReplication(runs: ReplicationResults[]): string {
   ].join('\n');
 }
 
+/** The national-search issue's targets against the Fastify + PostgreSQL baseline, in one run. */
+function renderPeer(runs: PeerResults[]): string {
+  if (!runs.length) return '';
+  const each = (values: number[] = [], digits = 0) => values.map((v) => v.toFixed(digits)).join(', ');
+  const rows = runs.flatMap((r) =>
+    r.runs.map((run) => {
+      const [idv, peer] = [median(run.rps['idv-demographic'] ?? []), median(run.rps['peer-demographic'] ?? [])];
+      const [idvP99, peerP99] = [median(run.p99Ms['idv-demographic'] ?? []), median(run.p99Ms['peer-demographic'] ?? [])];
+      const ratio = idv / peer;
+      const verify = median(run.rps['idv-verify'] ?? []);
+      const ceiling = median(run.rps.ceiling ?? []);
+      const non2xx = Object.values(run.non2xx).flat().reduce((a, b) => a + b, 0);
+      const p99Target = r.scale >= 98_000_000 && run.connections === 64;
+      return [
+        `| ${r.scale.toLocaleString('en')} | ${run.connections}`,
+        `${show(idv, 'req/s')}<br><sub>${each(run.rps['idv-demographic'])}</sub>`,
+        `${show(peer, 'req/s')}<br><sub>${each(run.rps['peer-demographic'])}</sub>`,
+        `**${ratio.toFixed(2)}** (≥ 1.5: ${met(ratio >= 1.5)})`,
+        `${idvP99.toFixed(1)} ms against ${peerP99.toFixed(1)} ms${p99Target ? ` (≤: ${met(idvP99 <= peerP99)})` : ''}<br><sub>${each(run.p99Ms['idv-demographic'], 1)}; ${each(run.p99Ms['peer-demographic'], 1)}</sub>`,
+        `${show(verify, 'req/s')}, ${(verify / ceiling).toFixed(2)} of the ceiling ${show(ceiling, 'req/s')}; baseline ${show(median(run.rps['peer-verify'] ?? []), 'req/s')}`,
+        `${non2xx} | ${r.date} |`,
+      ].join(' | ');
+    }),
+  );
+  const r = runs[0];
+  return [
+    '## National search beside a plain database: Fastify 5 + PostgreSQL 15',
+    '',
+    `\`npm run bench:peer -- --scale N\`: ../shared/peer's side-by-side.sh on the same people (the bench index, and \`idv gen\` of its seed loaded into PostgreSQL by the baseline's load.mjs) and the same request bodies (its sample-bodies.py: searches 90% as registered, 10% without diacritics; verifications 80% exact). Each round runs wrk -t1 for ${r.seconds} s on the bare uWS ceiling, this service's verify, the baseline's, this service's search, the baseline's; ${r.rounds} interleaved rounds, medians, each round below. The baseline looks up the exact folded name and date in a btree; this service searches as documented (every pair of the name's words, the date as registered, slips and near names). Measured on ${r.machine}, Node ${r.node}; wrk, both services and PostgreSQL share its cores.`,
+    '',
+    '| citizens | connections | search (this service) | search (baseline) | ratio | search p99 | POST /v1/verify | non-2xx | date |',
+    '|---:|---:|---:|---:|---|---|---|---:|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
 export function renderAll(): string {
   const all = savedRuns<SuiteResults>('scale');
   return [
@@ -332,6 +370,7 @@ export function renderAll(): string {
     renderFairness(savedRuns<FairnessResults>('fairness')),
     renderRuntimes(savedRuns<RuntimesResults>('runtimes')),
     renderReplication(savedRuns<ReplicationResults>('replication')),
+    renderPeer(savedRuns<PeerResults>('peer')),
     renderImports(savedRuns<ImportResults>('import')),
   ].join('\n');
 }
