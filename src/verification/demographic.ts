@@ -52,7 +52,7 @@ function standing(citizen: Citizen, claim: Claim): Standing | undefined {
   return { score: name.score, precise: Number(!coarserThanClaimed(date, claim.date)), near: Number(near) };
 }
 
-const sameNameAndGender = (a: Citizen, b: Citizen) => a.gender === b.gender && canonicalText(a.fullName) === canonicalText(b.fullName);
+const sameNameAndGender = (a: Citizen, b: Citizen) => a.gender === b.gender && (a.fullName === b.fullName || canonicalText(a.fullName) === canonicalText(b.fullName));
 
 /**
  * Ranks the people found in the query's name blocks. Each group (one name and gender of
