@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   await warmPageCache(join(currentBuildDir(dir)!, DB_FILE));
   const secret = Secret.load(defaultSecretPath(dir));
   const reader = IndexReader.open(dir, secret);
+  reader.fillNameFilter();
   const random = new Random(42);
   const people = reader.sample(Number(args.sample), () => random.next());
   const items: WorkItem[] = people.map((p) => ({ type: 'demographic', query: { fullName: p.fullName, dateOfBirth: fullDateWithin(p.dateOfBirth, random) }, options: { nameThreshold: 85, maxCandidates: 20 }, client: 'bench' }));

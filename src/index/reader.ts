@@ -1,9 +1,11 @@
+import type { Database } from 'lmdb';
 import type { Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
 import { openDictionary } from './dictionary.js';
 import { RecordSeal } from './sealing.js';
-import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, POSTING_TAG_BYTES, idKeyText, keyHasher, legacyKeyText, type KeyHasher } from './keys.js';
-import { currentBuildDir, openForReading, storedRecord, type IndexDbs, type IndexMeta } from './layout.js';
+import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, POSTING_TAG_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
+import { changeLogKey, currentBuildDir, openForReading, SEQUENCE_KEY, storedRecord, type IndexDbs, type IndexMeta } from './layout.js';
+import { NameKeyFilter } from './nameFilter.js';
 import type { Secret } from './secret.js';
 
 /**
@@ -18,9 +20,17 @@ export interface NameGroup {
 }
 
 /** Read-only lookups on a published index. One per thread; each opens the shared environment. */
+/** Keys read from LMDB per slice of a filter filled while serving: a few milliseconds. */
+const FILL_SLICE_KEYS = 10_000;
+
 export class IndexReader {
   private readonly codec: RecordCodec;
   private readonly seal: RecordSeal | undefined;
+  private readonly secret: Secret;
+  /** Which name blocks hold somebody, once filled: exact through change `sequence` of the log. */
+  private names?: { filter: NameKeyFilter; sequence: number };
+  private changeLog?: { db: Database<Buffer, Buffer>; seal: RecordSeal | undefined };
+  private closed = false;
 
   private constructor(
     private readonly dbs: IndexDbs,
@@ -32,6 +42,7 @@ export class IndexReader {
     const salt = Buffer.from(meta.salt, 'hex');
     this.codec = new RecordCodec(openDictionary(secret.bytes, salt, meta.dictionary));
     this.seal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, salt, ID_KEY_BYTES);
+    this.secret = secret;
   }
 
   /** The build served now. A long-lived reader registers first and opens its build with openBuild. */
@@ -78,11 +89,13 @@ export class IndexReader {
    */
   byNameGroups(blockTexts: string[], read = new Set<string>()): NameGroup[] {
     const groups: NameGroup[] = [];
+    const filter = this.nameFilter();
     for (const text of blockTexts) {
       if (read.has(text)) continue;
       read.add(text);
       const key = this.hash(text, LOOKUP_KEY_BYTES);
-      // Most blocks a search tries hold nobody: a plain read answers that far faster than a cursor.
+      // Most blocks a search tries hold nobody: the filter says so from memory, else a plain read far faster than a cursor.
+      if (filter && !filter.mayHold(key)) continue;
       if (this.dbs.byName.getBinaryFast(key) === undefined) continue;
       let tag: Buffer | undefined;
       let keys: Buffer[] = [];
@@ -103,6 +116,89 @@ export class IndexReader {
       if (tag !== undefined) close();
     }
     return groups;
+  }
+
+  /**
+   * Fills the filter of the name blocks that hold somebody, at once (a bench, a test). A
+   * server fills it while serving (fillNameFilterWhileServing); until then every block is
+   * asked of LMDB.
+   */
+  fillNameFilter(): void {
+    const fill = this.startFilling();
+    while (!fill()) {
+      // Every slice at once.
+    }
+  }
+
+  /** Fills the filter in slices of a few milliseconds between requests; resolves with its size once in use, or undefined if the reader was closed first. */
+  fillNameFilterWhileServing(): Promise<{ keys: number; bytes: number } | undefined> {
+    const fill = this.startFilling();
+    return new Promise((resolve, reject) => {
+      const slice = () => {
+        try {
+          // A reader closed (the server moved to a newer build) stops filling.
+          if (this.closed) resolve(undefined);
+          else if (fill()) resolve({ keys: this.meta.nameKeys, bytes: this.names!.filter.bytes });
+          else setImmediate(slice);
+        } catch (err) {
+          reject(err);
+        }
+      };
+      setImmediate(slice);
+    });
+  }
+
+  /**
+   * One slice at a time, the keys in order from where the last slice stopped. Keys written
+   * meanwhile are in the change log after the sequence read first, and are folded in when
+   * the filter is used; a key removed meanwhile only costs a lookup.
+   */
+  private startFilling(): () => boolean {
+    const sequence = this.lastSequence();
+    const filter = new NameKeyFilter(Math.max(this.meta.nameKeys, 1) * 1.1);
+    let after: Buffer | undefined;
+    return () => {
+      let n = 0;
+      for (const key of this.dbs.byName.getKeys(after ? { start: after, limit: FILL_SLICE_KEYS + 1 } : { limit: FILL_SLICE_KEYS })) {
+        if (after && after.equals(key)) continue;
+        filter.add(key);
+        after = Buffer.from(key);
+        n++;
+      }
+      if (n > 0) return false;
+      this.names = { filter, sequence };
+      return true;
+    };
+  }
+
+  /** The filter, with every block the change log added since it was filled: undefined before it is. */
+  private nameFilter(): NameKeyFilter | undefined {
+    if (!this.names) return undefined;
+    const sequence = this.lastSequence();
+    if (sequence > this.names.sequence) this.foldChanges(this.names);
+    // Changes the log does not hold (it never drops any): the filter can no longer say "nobody", and is dropped.
+    if (this.names.sequence < sequence) this.names = undefined;
+    return this.names?.filter;
+  }
+
+  /** The name blocks of the citizens changed since `names.sequence`, as the changes left them, into the filter. */
+  private foldChanges(names: { filter: NameKeyFilter; sequence: number }): void {
+    this.changeLog ??= {
+      db: this.dbs.env.openDB({ name: 'changes', encoding: 'binary', keyEncoding: 'binary' }),
+      seal: this.meta.sealed === false ? undefined : new RecordSeal(this.secret.bytes, Buffer.from(this.meta.salt, 'hex'), ID_KEY_BYTES, 'changes'),
+    };
+    const { db, seal } = this.changeLog;
+    for (const { key, value } of db.getRange({ start: changeLogKey(names.sequence + 1) })) {
+      const seq = Number(key.readBigUInt64BE(ID_KEY_BYTES - 8));
+      const plain = seal ? seal.open(key, value) : value;
+      const { record } = JSON.parse(Buffer.from(plain).toString('utf8')) as { record: Citizen | null };
+      if (record) names.filter.add(this.hash(recordBlockText(record.fullName, record.dateOfBirth), LOOKUP_KEY_BYTES));
+      names.sequence = seq;
+    }
+  }
+
+  private lastSequence(): number {
+    return (this.dbs.meta.get(SEQUENCE_KEY) as number | undefined) ?? 0;
   }
 
   /** The citizen on record under a record key, opened. */
@@ -136,6 +232,7 @@ export class IndexReader {
   }
 
   close(): Promise<void> {
+    this.closed = true;
     return this.dbs.env.close();
   }
 }

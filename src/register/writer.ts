@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import type { Citizen } from '../domain/citizen.js';
 import { ServiceError, type ItemError } from '../errors.js';
 import { ID_KEY_BYTES } from '../index/keys.js';
-import { openForReading, openForWriting, readMeta, type IndexMeta, type WritableDbs } from '../index/layout.js';
+import { changeLogKey, openForReading, openForWriting, readMeta, SEQUENCE_KEY, type IndexMeta, type WritableDbs } from '../index/layout.js';
 import { RecordWriter } from '../index/recordWriter.js';
 import { RecordSeal } from '../index/sealing.js';
 import type { Secret } from '../index/secret.js';
@@ -43,18 +43,11 @@ export interface ChangePage {
   changes: LoggedChange[];
 }
 
-const SEQUENCE = 'sequence';
 /** Where this build stands in the change stream: the last stream message published or followed (StreamPosition). */
 const STREAM = 'stream';
 /** How far the changes of the build this one replaced were carried into it. */
 const CARRIED = 'carried';
 
-/** The 12-byte key a logged change is sealed under: its sequence number, big-endian, at the end. */
-function logKey(seq: number): Buffer {
-  const key = Buffer.alloc(ID_KEY_BYTES);
-  key.writeBigUInt64BE(BigInt(seq), ID_KEY_BYTES - 8);
-  return key;
-}
 
 // Below this much free space, a failed write is taken for a full disk.
 const LOW_SPACE_BYTES = 64 * 1024 ** 2;
@@ -79,7 +72,7 @@ function isStorageFull(err: unknown, path: string): boolean {
 export async function lastSequenceOf(buildPath: string, secret: Secret): Promise<number> {
   const { dbs } = openForReading(buildPath, secret.fingerprint);
   try {
-    return (dbs.meta.get(SEQUENCE) as number | undefined) ?? 0;
+    return (dbs.meta.get(SEQUENCE_KEY) as number | undefined) ?? 0;
   } finally {
     await dbs.env.close();
   }
@@ -145,7 +138,7 @@ export class RegisterWriter {
   }
 
   get lastSequence(): number {
-    return (this.dbs.meta.get(SEQUENCE) as number | undefined) ?? 0;
+    return (this.dbs.meta.get(SEQUENCE_KEY) as number | undefined) ?? 0;
   }
 
   /** Citizens on record now. */
@@ -191,7 +184,7 @@ export class RegisterWriter {
       const first = this.lastSequence + 1;
       this.citizens.setRecords(this.applyChanges(client, batch, first, now));
       const answer: BatchAnswer = { idempotencyKey: batch.idempotencyKey, applied: batch.changes.length, firstSequence: first, lastSequence: first + batch.changes.length - 1 };
-      this.dbs.meta.putSync(SEQUENCE, answer.lastSequence);
+      this.dbs.meta.putSync(SEQUENCE_KEY, answer.lastSequence);
       // Readable without the secret: the answer's numbers only, not the client's key (a client might have put anything in it).
       const { idempotencyKey: _, ...numbers } = answer;
       this.dbs.applied.putSync(appliedKey, { digest: batchDigest, answer: numbers, time: now.toISOString() });
@@ -291,7 +284,7 @@ export class RegisterWriter {
   /** The logged changes after `after` as they are kept, sealed, each with the answer of the batch it ends (if it ends one). */
   sealedChanges(after: number, limit: number): SealedChange[] {
     const out: SealedChange[] = [];
-    for (const { key, value } of this.dbs.changes.getRange({ start: logKey(after + 1), limit })) {
+    for (const { key, value } of this.dbs.changes.getRange({ start: changeLogKey(after + 1), limit })) {
       const seq = Number(key.readBigUInt64BE(ID_KEY_BYTES - 8));
       const change: SealedChange = { seq, sealed: Buffer.from(value) };
       const { client, batch } = this.opened(seq, change.sealed);
@@ -334,7 +327,7 @@ export class RegisterWriter {
   }
 
   private opened(seq: number, sealed: Uint8Array): LoggedChange {
-    const plain = this.logSeal ? this.logSeal.open(logKey(seq), sealed) : sealed;
+    const plain = this.logSeal ? this.logSeal.open(changeLogKey(seq), sealed) : sealed;
     return JSON.parse(Buffer.from(plain).toString('utf8')) as LoggedChange;
   }
 
@@ -352,7 +345,7 @@ export class RegisterWriter {
     }
     if (entries.length === 0) return;
     this.citizens.setRecords(records);
-    this.dbs.meta.putSync(SEQUENCE, entries.at(-1)!.seq);
+    this.dbs.meta.putSync(SEQUENCE_KEY, entries.at(-1)!.seq);
   }
 
   /**
@@ -369,13 +362,13 @@ export class RegisterWriter {
       const idKey = this.citizens.recordKey(entry.idNumber);
       records += this.citizens.write(idKey, this.citizens.read(idKey), entry.record, entry.seq);
     }
-    for (const { change } of opened) this.dbs.changes.putSync(logKey(change.seq), change.sealed);
+    for (const { change } of opened) this.dbs.changes.putSync(changeLogKey(change.seq), change.sealed);
     this.citizens.setRecords(records);
-    this.dbs.meta.putSync(SEQUENCE, changes.at(-1)!.seq);
+    this.dbs.meta.putSync(SEQUENCE_KEY, changes.at(-1)!.seq);
   }
 
   private log(entry: LoggedChange): void {
-    const key = logKey(entry.seq);
+    const key = changeLogKey(entry.seq);
     const plain = Buffer.from(JSON.stringify(entry));
     this.dbs.changes.putSync(key, this.logSeal ? this.logSeal.seal(key, plain, entry.seq) : plain);
   }

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { auditKeys } from '../audit/chain.js';
 import { RenderedEntries } from '../audit/trail.js';
@@ -46,6 +47,15 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
     // Search results name people by references the same key opens in a follow-up verification.
     const candidateRefs = new CandidateRefs(secret.bytes);
     const dispatcher = new ThreadDispatcher(reader, candidateRefs, config);
+    // Which name blocks hold somebody, learnt while serving: a search asks LMDB until it is.
+    const fillNameFilter = (r: IndexReader) => {
+      const started = performance.now();
+      return r.fillNameFilterWhileServing().then(
+        (filled) => filled && say({ type: 'log', event: { level: 'info', msg: 'name filter filled', build: basename(r.path), nameKeys: filled.keys, bytes: filled.bytes, seconds: Math.round(performance.now() - started) / 1000 } }),
+        (err) => say({ type: 'log', event: { level: 'warn', msg: 'name filter not filled: every name block is looked up', ...loggableError(err) } }),
+      );
+    };
+    void fillNameFilter(reader);
 
     // What this thread asks of the main thread; a failure there comes back as its catalogue error.
     const main = new Caller<ServerThreadCalls>(parent, (failure) => errorOf(failure as RegisterFailure));
@@ -94,6 +104,7 @@ export async function runServerThread(parent: MessagePort, data: ThreadData): Pr
         // Work is done here in synchronous slices: the next slice reads the new build, no item is half on each.
         const next = IndexReader.openBuild(path, secret, { values: config.unprotected ? 'unsealed' : 'sealed' });
         void dispatcher.replaceReader(next).close();
+        void fillNameFilter(next);
         return null;
       },
       close: () =>
