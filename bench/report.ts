@@ -330,13 +330,18 @@ function renderPeer(runs: PeerResults[]): string {
   const each = (values: number[] = [], digits = 0) => values.map((v) => v.toFixed(digits)).join(', ');
   const rows = runs.flatMap((r) =>
     r.runs.map((run) => {
+      // wrk counts every response: a search shed (503) is taken out, so only answers count.
+      const answered = (name: string) => (run.rps[name] ?? []).map((rps, i) => rps - (run.non2xx[name]?.[i] ?? 0) / r.seconds);
+      run = { ...run, rps: { ...run.rps, 'idv-demographic': answered('idv-demographic'), 'peer-demographic': answered('peer-demographic') } };
       const [idv, peer] = [median(run.rps['idv-demographic'] ?? []), median(run.rps['peer-demographic'] ?? [])];
       const [idvP99, peerP99] = [median(run.p99Ms['idv-demographic'] ?? []), median(run.p99Ms['peer-demographic'] ?? [])];
       const ratio = idv / peer;
       const verify = median(run.rps['idv-verify'] ?? []);
       const ceiling = median(run.rps.ceiling ?? []);
       const non2xx = Object.values(run.non2xx).flat().reduce((a, b) => a + b, 0);
-      const p99Target = r.scale >= 98_000_000 && run.connections === 64;
+      const shed = (run.non2xx['idv-demographic'] ?? []).reduce((a, b) => a + b, 0);
+      // A p99 of answers with many shed is not this service's p99 at the baseline's load.
+      const p99Target = r.scale >= 98_000_000 && run.connections === 64 && shed === 0;
       return [
         `| ${r.scale.toLocaleString('en')} | ${run.connections}`,
         `${show(idv, 'req/s')}<br><sub>${each(run.rps['idv-demographic'])}</sub>`,
@@ -344,7 +349,7 @@ function renderPeer(runs: PeerResults[]): string {
         `**${ratio.toFixed(2)}** (≥ 1.5: ${met(ratio >= 1.5)})`,
         `${idvP99.toFixed(1)} ms against ${peerP99.toFixed(1)} ms${p99Target ? ` (≤: ${met(idvP99 <= peerP99)})` : ''}<br><sub>${each(run.p99Ms['idv-demographic'], 1)}; ${each(run.p99Ms['peer-demographic'], 1)}</sub>`,
         `${show(verify, 'req/s')}, ${(verify / ceiling).toFixed(2)} of the ceiling ${show(ceiling, 'req/s')}; baseline ${show(median(run.rps['peer-verify'] ?? []), 'req/s')}`,
-        `${non2xx} | ${r.date} |`,
+        `${non2xx}${shed ? ` (${shed} searches shed, 503)` : ''} | ${r.date} |`,
       ].join(' | ');
     }),
   );
@@ -352,7 +357,7 @@ function renderPeer(runs: PeerResults[]): string {
   return [
     '## National search beside a plain database: Fastify 5 + PostgreSQL 15',
     '',
-    `\`npm run bench:peer -- --scale N\`: ../shared/peer's side-by-side.sh on the same people (the bench index, and \`idv gen\` of its seed loaded into PostgreSQL by the baseline's load.mjs) and the same request bodies (its sample-bodies.py: searches 90% as registered, 10% without diacritics; verifications 80% exact). Each round runs wrk -t1 for ${r.seconds} s on the bare uWS ceiling, this service's verify, the baseline's, this service's search, the baseline's; ${r.rounds} interleaved rounds, medians, each round below. The baseline looks up the exact folded name and date in a btree; this service searches as documented (every pair of the name's words, the date as registered, slips and near names). Measured on ${r.machine}, Node ${r.node}; wrk, both services and PostgreSQL share its cores.`,
+    `\`npm run bench:peer -- --scale N\`: ../shared/peer's side-by-side.sh on the same people (the bench index, and \`idv gen\` of its seed loaded into PostgreSQL by the baseline's load.mjs) and the same request bodies (its sample-bodies.py: searches 90% as registered, 10% without diacritics; verifications 80% exact). Searches a second count answers only (wrk's rate less the non-2xx ones: searches shed with 503 when they would wait too long). Each round runs wrk -t1 for ${r.seconds} s on the bare uWS ceiling, this service's verify, the baseline's, this service's search, the baseline's; ${r.rounds} interleaved rounds, medians, each round below. The baseline looks up the exact folded name and date in a btree; this service searches as documented (every pair of the name's words, the date as registered, slips and near names). Measured on ${r.machine}, Node ${r.node}; wrk, both services and PostgreSQL share its cores.`,
     '',
     '| citizens | connections | search (this service) | search (baseline) | ratio | search p99 | POST /v1/verify | non-2xx | date |',
     '|---:|---:|---:|---:|---|---|---|---:|---|',
