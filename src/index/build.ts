@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { Secret } from './secret.js';
 import { FORMAT_VERSION } from './codec.js';
-import { ID_KEY_BYTES as ID, LOOKUP_KEY_BYTES as LOOKUP } from './keys.js';
+import { ID_KEY_BYTES as ID, LOOKUP_KEY_BYTES as LOOKUP, NAME_POSTING_BYTES } from './keys.js';
 import { Dictionary, sealDictionary } from './dictionary.js';
 import { newSalt } from './sealing.js';
 import { DB_FILE, ensureIndexDir, openDbs, OWNER_ONLY_DIR, OWNER_ONLY_FILE, publishBuild, startBuildDir, type IndexDbs, type IndexMeta } from './layout.js';
 import { BuildLock } from './buildLock.js';
 import { removeUnusedBuilds, type Cleanup } from './readers.js';
 import { BucketSpill, sortEntries } from './spill.js';
-import { NAME_POSTING_BYTES, type IngestResult, type IngestTask, type IngestWork } from './ingest.js';
+import { type IngestResult, type IngestTask, type IngestWork } from './ingest.js';
 import { workerPath } from '../workers.js';
 
 /** Where the records come from: a file (NDJSON or CSV) or the synthetic generator. */
@@ -75,8 +75,8 @@ const LINK_VALUE = NAME_POSTING_BYTES;
 const RECORD_KEY_AT = LINK_VALUE - ID;
 const LINK_LINE = 1 + LOOKUP + LINK_VALUE;
 const LINK_BYTES = LINK_LINE + 4;
-const TAG_NAME = 0;
-const TAG_LEGACY = 1;
+const KIND_NAME = 0;
+const KIND_LEGACY = 1;
 
 class Rejects {
   count = 0;
@@ -108,15 +108,15 @@ function spillBatch(result: IngestResult, records: BucketSpill, links: BucketSpi
     entry.writeUInt32BE(line, at + ID);
     entry.writeUInt16BE(value.length, at + ID + 4);
     entry.set(value, at + RECORD_HEAD);
-    spillLink(links, TAG_NAME, result.nameKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), result.namePostings.subarray(k * LINK_VALUE, (k + 1) * LINK_VALUE), line);
-    if (result.hasLegacy[k]) spillLink(links, TAG_LEGACY, result.legacyKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), key, line);
+    spillLink(links, KIND_NAME, result.nameKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), result.namePostings.subarray(k * LINK_VALUE, (k + 1) * LINK_VALUE), line);
+    if (result.hasLegacy[k]) spillLink(links, KIND_LEGACY, result.legacyKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), key, line);
   }
 }
 
 /** A link's value: a name posting whole, or a record key placed at its end (the front left zero). */
-function spillLink(links: BucketSpill, tag: number, key: Uint8Array, value: Uint8Array, line: number): void {
+function spillLink(links: BucketSpill, kind: number, key: Uint8Array, value: Uint8Array, line: number): void {
   const [entry, at] = links.reserve(links.bucketOf(key[0]), LINK_BYTES);
-  entry[at] = tag;
+  entry[at] = kind;
   entry.set(key, at + 1);
   entry.fill(0, at + 1 + LOOKUP, at + LINK_LINE - value.length);
   entry.set(value, at + LINK_LINE - value.length);
@@ -222,16 +222,16 @@ function writeLinks(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, dropp
     dbs.env.transactionSync(() => {
       for (const i of order) {
         const s = starts[i];
-        const tag = data[s];
+        const kind = data[s];
         const key = data.subarray(s + 1, s + 1 + LOOKUP);
         const value = data.subarray(s + 1 + LOOKUP, s + LINK_LINE);
         const recordKey = value.subarray(RECORD_KEY_AT);
         if (dropped.size && dropped.has(`${recordKey.toString('hex')}:${data.readUInt32BE(s + LINK_LINE)}`)) continue;
-        const sameKey = last[tag]?.equals(key) ?? false;
-        if (!sameKey) tag === TAG_NAME ? counts.nameKeys++ : counts.legacyKeys++;
-        tag === TAG_NAME ? counts.nameLinks++ : counts.legacyLinks++;
-        last[tag] = key;
-        (tag === TAG_NAME ? dbs.byName : dbs.byLegacy).putSync(key, tag === TAG_NAME ? value : recordKey, sameKey ? APPEND_DUP : APPEND);
+        const sameKey = last[kind]?.equals(key) ?? false;
+        if (!sameKey) kind === KIND_NAME ? counts.nameKeys++ : counts.legacyKeys++;
+        kind === KIND_NAME ? counts.nameLinks++ : counts.legacyLinks++;
+        last[kind] = key;
+        (kind === KIND_NAME ? dbs.byName : dbs.byLegacy).putSync(key, kind === KIND_NAME ? value : recordKey, sameKey ? APPEND_DUP : APPEND);
       }
     });
     done += starts.length;

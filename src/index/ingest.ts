@@ -3,7 +3,7 @@ import { checkCitizen, type Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
 import { RecordSeal } from './sealing.js';
 import { Dictionary } from './dictionary.js';
-import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, POSTING_TAG_BYTES, idKeyText, keyHasher, legacyKeyText, namePosting, type KeyHasher } from './keys.js';
+import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, NAME_POSTING_BYTES, idKeyText, keyHasher, legacyKeyText, namePosting, type KeyHasher } from './keys.js';
 
 /**
  * Lines of an NDJSON file, a piece of a CSV file cut at record ends (a record can span
@@ -23,8 +23,6 @@ const NO_GENERATOR: Generate = () => {
 
 /** `saltHex`: the build's salt, which with the secret makes the key its record values are sealed under (sealing.ts). */
 export type IngestTask = IngestWork & { secretHex: string; saltHex: string; currentYear: number };
-
-export const NAME_POSTING_BYTES = POSTING_TAG_BYTES + ID_KEY_BYTES;
 
 /** One batch made ready for the index: fixed-width keys in typed arrays, cheap to pass between threads. */
 export interface IngestResult {

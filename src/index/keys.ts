@@ -68,6 +68,7 @@ export function recordBlockText(fullName: string, dateOfBirth: string): string {
  * ~10^9 pairs, and a listed person is scored again when opened.
  */
 export const POSTING_TAG_BYTES = 4;
+export const NAME_POSTING_BYTES = POSTING_TAG_BYTES + ID_KEY_BYTES;
 
 function postingTagText(blockText: string, fullName: string, gender: string): string {
   return `t:${blockText}|${canonicalText(fullName)}|${gender}`;
@@ -76,7 +77,7 @@ function postingTagText(blockText: string, fullName: string, gender: string): st
 /** Where the name lookup files a citizen: the block's key, and the posting (tag, then record key). */
 export function namePosting(hash: KeyHasher, c: Pick<Citizen, 'fullName' | 'dateOfBirth' | 'gender'>, recordKey: Uint8Array): { key: Buffer; posting: Buffer } {
   const block = recordBlockText(c.fullName, c.dateOfBirth);
-  const posting = Buffer.allocUnsafe(POSTING_TAG_BYTES + recordKey.length);
+  const posting = Buffer.allocUnsafe(NAME_POSTING_BYTES);
   posting.set(hash(postingTagText(block, c.fullName, c.gender), POSTING_TAG_BYTES), 0);
   posting.set(recordKey, POSTING_TAG_BYTES);
   return { key: hash(block, LOOKUP_KEY_BYTES), posting };

@@ -2,7 +2,6 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { chmodSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FORMAT_VERSION } from './codec.js';
-import { ID_KEY_BYTES } from './keys.js';
 
 /**
  * An index directory holds complete builds and a `current` symlink to the one served:
@@ -68,16 +67,6 @@ export interface IndexDbs {
   byName: Database<Buffer, Buffer>;
   byLegacy: Database<Buffer, Buffer>;
   meta: Database<unknown, string>;
-}
-
-/** The metadata key of the last change applied (a number; absent: none). */
-export const SEQUENCE_KEY = 'sequence';
-
-/** The 12-byte key a logged change is sealed under: its sequence number, big-endian, at the end. */
-export function changeLogKey(seq: number): Buffer {
-  const key = Buffer.alloc(ID_KEY_BYTES);
-  key.writeBigUInt64BE(BigInt(seq), ID_KEY_BYTES - 8);
-  return key;
 }
 
 /** A build opened by the register's one writer (src/register): the change log and the batches applied, besides. */

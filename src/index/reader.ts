@@ -4,7 +4,8 @@ import { RecordCodec } from './codec.js';
 import { openDictionary } from './dictionary.js';
 import { RecordSeal } from './sealing.js';
 import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, POSTING_TAG_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
-import { changeLogKey, currentBuildDir, openForReading, SEQUENCE_KEY, storedRecord, type IndexDbs, type IndexMeta } from './layout.js';
+import { currentBuildDir, openForReading, storedRecord, type IndexDbs, type IndexMeta } from './layout.js';
+import { changeLogKey, changeLogSequence, ChangeLogSeal, lastSequence } from './changeLog.js';
 import { NameKeyFilter } from './nameFilter.js';
 import type { Secret } from './secret.js';
 
@@ -19,17 +20,18 @@ export interface NameGroup {
   keys: Buffer[];
 }
 
-/** Read-only lookups on a published index. One per thread; each opens the shared environment. */
 /** Keys read from LMDB per slice of a filter filled while serving: a few milliseconds. */
 const FILL_SLICE_KEYS = 10_000;
 
+/** Read-only lookups on a published index. One per thread; each opens the shared environment. */
 export class IndexReader {
   private readonly codec: RecordCodec;
   private readonly seal: RecordSeal | undefined;
-  private readonly secret: Secret;
+  private readonly logSeal: ChangeLogSeal;
   /** Which name blocks hold somebody, once filled: exact through change `sequence` of the log. */
   private names?: { filter: NameKeyFilter; sequence: number };
-  private changeLog?: { db: Database<Buffer, Buffer>; seal: RecordSeal | undefined };
+  /** The change log, opened once a change is to be folded in (a build the register never wrote has none). */
+  private changes?: Database<Buffer, Buffer>;
   private closed = false;
 
   private constructor(
@@ -42,7 +44,7 @@ export class IndexReader {
     const salt = Buffer.from(meta.salt, 'hex');
     this.codec = new RecordCodec(openDictionary(secret.bytes, salt, meta.dictionary));
     this.seal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, salt, ID_KEY_BYTES);
-    this.secret = secret;
+    this.logSeal = new ChangeLogSeal(secret.bytes, meta);
   }
 
   /** The build served now. A long-lived reader registers first and opens its build with openBuild. */
@@ -94,9 +96,9 @@ export class IndexReader {
       if (read.has(text)) continue;
       read.add(text);
       const key = this.hash(text, LOOKUP_KEY_BYTES);
-      // Most blocks a search tries hold nobody: the filter says so from memory, else a plain read far faster than a cursor.
-      if (filter && !filter.mayHold(key)) continue;
-      if (this.dbs.byName.getBinaryFast(key) === undefined) continue;
+      // Most blocks a search tries hold nobody: the filter says so from memory; without it, a
+      // plain read says so far faster than a cursor (with it, that read would only repeat the cursor's descent).
+      if (filter ? !filter.mayHold(key) : this.dbs.byName.getBinaryFast(key) === undefined) continue;
       let tag: Buffer | undefined;
       let keys: Buffer[] = [];
       const close = () => {
@@ -154,7 +156,7 @@ export class IndexReader {
    * the filter is used; a key removed meanwhile only costs a lookup.
    */
   private startFilling(): () => boolean {
-    const sequence = this.lastSequence();
+    const sequence = lastSequence(this.dbs);
     const filter = new NameKeyFilter(Math.max(this.meta.nameKeys, 1) * 1.1);
     let after: Buffer | undefined;
     return () => {
@@ -174,7 +176,7 @@ export class IndexReader {
   /** The filter, with every block the change log added since it was filled: undefined before it is. */
   private nameFilter(): NameKeyFilter | undefined {
     if (!this.names) return undefined;
-    const sequence = this.lastSequence();
+    const sequence = lastSequence(this.dbs);
     if (sequence > this.names.sequence) this.foldChanges(this.names);
     // Changes the log does not hold (it never drops any): the filter can no longer say "nobody", and is dropped.
     if (this.names.sequence < sequence) this.names = undefined;
@@ -183,22 +185,13 @@ export class IndexReader {
 
   /** The name blocks of the citizens changed since `names.sequence`, as the changes left them, into the filter. */
   private foldChanges(names: { filter: NameKeyFilter; sequence: number }): void {
-    this.changeLog ??= {
-      db: this.dbs.env.openDB({ name: 'changes', encoding: 'binary', keyEncoding: 'binary' }),
-      seal: this.meta.sealed === false ? undefined : new RecordSeal(this.secret.bytes, Buffer.from(this.meta.salt, 'hex'), ID_KEY_BYTES, 'changes'),
-    };
-    const { db, seal } = this.changeLog;
-    for (const { key, value } of db.getRange({ start: changeLogKey(names.sequence + 1) })) {
-      const seq = Number(key.readBigUInt64BE(ID_KEY_BYTES - 8));
-      const plain = seal ? seal.open(key, value) : value;
-      const { record } = JSON.parse(Buffer.from(plain).toString('utf8')) as { record: Citizen | null };
+    this.changes ??= this.dbs.env.openDB({ name: 'changes', encoding: 'binary', keyEncoding: 'binary' });
+    for (const { key, value } of this.changes.getRange({ start: changeLogKey(names.sequence + 1) })) {
+      const seq = changeLogSequence(key);
+      const { record } = this.logSeal.opened<{ record: Citizen | null }>(seq, value);
       if (record) names.filter.add(this.hash(recordBlockText(record.fullName, record.dateOfBirth), LOOKUP_KEY_BYTES));
       names.sequence = seq;
     }
-  }
-
-  private lastSequence(): number {
-    return (this.dbs.meta.get(SEQUENCE_KEY) as number | undefined) ?? 0;
   }
 
   /** The citizen on record under a record key, opened. */

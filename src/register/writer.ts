@@ -4,9 +4,9 @@ import { basename } from 'node:path';
 import type { Citizen } from '../domain/citizen.js';
 import { ServiceError, type ItemError } from '../errors.js';
 import { ID_KEY_BYTES } from '../index/keys.js';
-import { changeLogKey, openForReading, openForWriting, readMeta, SEQUENCE_KEY, type IndexMeta, type WritableDbs } from '../index/layout.js';
+import { openForReading, openForWriting, readMeta, type IndexMeta, type WritableDbs } from '../index/layout.js';
+import { changeLogKey, changeLogSequence, ChangeLogSeal, lastSequence, SEQUENCE_KEY } from '../index/changeLog.js';
 import { RecordWriter } from '../index/recordWriter.js';
-import { RecordSeal } from '../index/sealing.js';
 import type { Secret } from '../index/secret.js';
 import { changedRecord, type ChangeBatch, type Op } from './changes.js';
 
@@ -72,7 +72,7 @@ function isStorageFull(err: unknown, path: string): boolean {
 export async function lastSequenceOf(buildPath: string, secret: Secret): Promise<number> {
   const { dbs } = openForReading(buildPath, secret.fingerprint);
   try {
-    return (dbs.meta.get(SEQUENCE_KEY) as number | undefined) ?? 0;
+    return lastSequence(dbs);
   } finally {
     await dbs.env.close();
   }
@@ -116,7 +116,7 @@ export type ChangeSource = Pick<RegisterWriter, 'build' | 'lastSequence' | 'chan
  */
 export class RegisterWriter {
   private readonly citizens: RecordWriter;
-  private readonly logSeal: RecordSeal | undefined;
+  private readonly logSeal: ChangeLogSeal;
 
   private constructor(
     private readonly dbs: WritableDbs,
@@ -125,7 +125,7 @@ export class RegisterWriter {
     secret: Secret,
   ) {
     this.citizens = new RecordWriter(dbs, meta, secret);
-    this.logSeal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, Buffer.from(meta.salt, 'hex'), ID_KEY_BYTES, 'changes');
+    this.logSeal = new ChangeLogSeal(secret.bytes, meta);
   }
 
   static open(buildPath: string, secret: Secret): RegisterWriter {
@@ -138,7 +138,7 @@ export class RegisterWriter {
   }
 
   get lastSequence(): number {
-    return (this.dbs.meta.get(SEQUENCE_KEY) as number | undefined) ?? 0;
+    return lastSequence(this.dbs);
   }
 
   /** Citizens on record now. */
@@ -285,7 +285,7 @@ export class RegisterWriter {
   sealedChanges(after: number, limit: number): SealedChange[] {
     const out: SealedChange[] = [];
     for (const { key, value } of this.dbs.changes.getRange({ start: changeLogKey(after + 1), limit })) {
-      const seq = Number(key.readBigUInt64BE(ID_KEY_BYTES - 8));
+      const seq = changeLogSequence(key);
       const change: SealedChange = { seq, sealed: Buffer.from(value) };
       const { client, batch } = this.opened(seq, change.sealed);
       const appliedKey = this.citizens.hash(`a:${client}\n${batch}`, ID_KEY_BYTES);
@@ -327,8 +327,7 @@ export class RegisterWriter {
   }
 
   private opened(seq: number, sealed: Uint8Array): LoggedChange {
-    const plain = this.logSeal ? this.logSeal.open(changeLogKey(seq), sealed) : sealed;
-    return JSON.parse(Buffer.from(plain).toString('utf8')) as LoggedChange;
+    return this.logSeal.opened<LoggedChange>(seq, sealed);
   }
 
   close(): Promise<void> {
@@ -368,8 +367,6 @@ export class RegisterWriter {
   }
 
   private log(entry: LoggedChange): void {
-    const key = changeLogKey(entry.seq);
-    const plain = Buffer.from(JSON.stringify(entry));
-    this.dbs.changes.putSync(key, this.logSeal ? this.logSeal.seal(key, plain, entry.seq) : plain);
+    this.dbs.changes.putSync(changeLogKey(entry.seq), this.logSeal.sealed(entry.seq, entry));
   }
 }

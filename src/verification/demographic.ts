@@ -68,11 +68,12 @@ const sameNameAndGender = (a: Citizen, b: Citizen) => a.gender === b.gender && (
 export function rankCandidates(groups: NameGroup[], query: DemographicQuery, options: MatchOptions, people: People): Ranking {
   const claim: Claim = { query, date: parsePartialDate(query.dateOfBirth)!, name: prepareName(query.fullName), threshold: options.nameThreshold };
   const ranked: { group: NameGroup; keys: Buffer[]; standing: Standing }[] = [];
+  // A group's person by record key: the first is open already.
+  const personOf = (group: NameGroup, key: Buffer) => (key === group.keys[0] ? group.first : people.open(key));
   for (const group of groups) {
     const found = standing(group.first, claim);
     if (!found) continue;
-    const inProvince = (k: Buffer) => (k === group.keys[0] ? group.first : people.open(k))?.idNumber.startsWith(query.provinceCode!);
-    const keys = query.provinceCode ? group.keys.filter(inProvince) : group.keys;
+    const keys = query.provinceCode ? group.keys.filter((k) => personOf(group, k)?.idNumber.startsWith(query.provinceCode!)) : group.keys;
     if (keys.length > 0) ranked.push({ group, keys, standing: found });
   }
   ranked.sort((a, b) => a.standing.near - b.standing.near || b.standing.score - a.standing.score || b.standing.precise - a.standing.precise);
@@ -82,7 +83,7 @@ export function rankCandidates(groups: NameGroup[], query: DemographicQuery, opt
   for (const { group, keys, standing: s } of ranked) {
     for (const key of keys) {
       if (listed.length === options.maxCandidates) break;
-      const citizen = key === group.keys[0] ? group.first : people.open(key);
+      const citizen = personOf(group, key);
       if (!citizen) continue;
       // Two names of a block whose tags collide (once in ~10^9 pairs): a person listed is judged as themselves.
       const own = sameNameAndGender(citizen, group.first) ? s : standing(citizen, claim);
