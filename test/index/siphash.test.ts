@@ -10,9 +10,17 @@ const VECTORS_128 = [
   'f88164c12d9c8faf7d0f6e7c7bcd5579',
 ];
 
+// Past one 8-byte block, a whole block, and the longest vector.
+const LONGER_128: [number, string][] = [
+  [8, '3b62a9ba6258f5610f83e264f31497b4'],
+  [15, '5493e99933b0a8117e08ec0f97cfc3d9'],
+  [16, '6ee2a4ca67b054bbfd3315bf85230577'],
+  [63, '5150d1772f50834a503e069a973fbd7c'],
+];
+
 describe('SipHash-2-4-128', () => {
   const key = Uint8Array.from({ length: 16 }, (_, i) => i);
-  it.each(VECTORS_128.map((hex, n) => [n, hex]))('matches the reference tag for %i bytes', (n, hex) => {
+  it.each([...VECTORS_128.map((hex, n) => [n, hex]), ...LONGER_128])('matches the reference tag for %i bytes', (n, hex) => {
     const message = Uint8Array.from({ length: n as number }, (_, i) => i);
     const out = Buffer.alloc(16);
     sipHash128(key, message, n as number, out);
