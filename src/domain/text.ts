@@ -13,7 +13,6 @@ const INVISIBLE = /\p{Cf}/gu;
 // Characters that look like Đ/đ but are not (Icelandic eth, African D).
 const D_LOOKALIKES = /[\u00D0\u0189]/g;
 const d_LOOKALIKES = /[\u00F0\u0256]/g;
-const SPACES = /[\s\u00A0]+/g;
 const MARKS = /\p{Mn}/gu;
 
 // Old style puts the tone on the first vowel of an open "oa", "oe", "uy" rhyme
@@ -81,15 +80,34 @@ export function repairMisdecodedUtf8(text: string): string {
   }
 }
 
+// Whitespace between words: \s (which holds U+00A0) but for U+FEFF, an invisible character
+// removed within a word. No other whitespace is invisible or composes with a neighbour, so
+// a name's canonical form is its words' canonical forms, space-joined.
+const BETWEEN_WORDS = /[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+
+function canonicalWord(word: string): string {
+  const cleaned = composed(word).replace(INVISIBLE, '').replace(D_LOOKALIKES, 'Đ').replace(d_LOOKALIKES, 'đ').toLowerCase();
+  return newStyleTone(cleaned);
+}
+
+// Names are made of a few thousand words, and a search compares dozens of names: each word
+// is made canonical once. Bounded, as claims may hold anything.
+const CANONICAL_WORDS = new Map<string, string>();
+const MAX_CACHED_WORDS = 50_000;
+
 export function canonicalText(text: string): string {
-  const cleaned = composed(repairMisdecodedUtf8(text))
-    .replace(INVISIBLE, '')
-    .replace(D_LOOKALIKES, 'Đ')
-    .replace(d_LOOKALIKES, 'đ')
-    .toLowerCase()
-    .replace(SPACES, ' ')
-    .trim();
-  return cleaned.split(' ').map(newStyleTone).join(' ');
+  // Mis-decoded bytes can hold U+00A0, which is also whitespace: repaired before the split.
+  const words = repairMisdecodedUtf8(text).split(BETWEEN_WORDS);
+  let out = '';
+  for (const word of words) {
+    let canonical = CANONICAL_WORDS.get(word);
+    if (canonical === undefined) {
+      if (CANONICAL_WORDS.size >= MAX_CACHED_WORDS) CANONICAL_WORDS.clear();
+      CANONICAL_WORDS.set(word, (canonical = canonicalWord(word)));
+    }
+    if (canonical !== '') out = out === '' ? canonical : `${out} ${canonical}`;
+  }
+  return out;
 }
 
 export function foldDiacritics(canonical: string): string {

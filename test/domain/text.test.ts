@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalText, foldDiacritics, foldedTokens } from '../../src/domain/text.js';
+import { canonicalText, foldDiacritics, foldedTokens, misdecodedUtf8 } from '../../src/domain/text.js';
 
 describe('canonicalText', () => {
   it.each([
@@ -22,6 +22,12 @@ describe('canonicalText', () => {
 
   it('collapses spaces, tabs and no-break spaces, and trims', () => {
     expect(canonicalText('  Nguyễn\u00A0\u00A0Văn\tAn  ')).toBe('nguyễn văn an');
+  });
+
+  it('joins a word around a byte-order mark, splits at every other space, and repairs a mis-decoded no-break space', () => {
+    expect(canonicalText('Nguy\uFEFFễn\u3000Văn\u2028An')).toBe('nguyễn văn an');
+    // "à" is C3 A0 in UTF-8: read as Latin-1, its second byte is a no-break space.
+    expect(canonicalText(`Ho${misdecodedUtf8('à', 'latin1')}ng An`)).toBe('hoàng an');
   });
 
   it('maps Đ look-alikes (eth, African D) to Đ and drops invisible characters', () => {
