@@ -85,6 +85,11 @@ export interface PreparedName {
   canonical: string;
   marked: boolean;
   words: Word[];
+  /**
+   * What reading a registered word as a claimed word costs, kept: a search meets the same
+   * words in name after name. One map per reading, role and claimed word, by registered word.
+   */
+  penalties: Map<string, number>[];
 }
 
 const MAX_TOKENS = 8;
@@ -95,7 +100,7 @@ export function prepareName(claimed: string): PreparedName {
   const canonical = canonicalText(claimed);
   const folded = foldDiacritics(canonical);
   const marked = folded !== canonical;
-  return { raw: claimed, canonical, marked, words: splitWords(marked ? canonical : folded).map(word) };
+  return { raw: claimed, canonical, marked, words: splitWords(marked ? canonical : folded).map(word), penalties: [] };
 }
 
 function isKnown(text: string, role: NameRole, marked: boolean): boolean {
@@ -124,6 +129,17 @@ function wordPenalty(r: Word, c: Word, role: NameRole, marked: boolean, reading:
   return !toneClash && r.confusion === c.confusion ? SLIP[role] : DIFFERENT[role];
 }
 
+const ROLE_INDEX: Record<NameRole, number> = { surname: 0, middle: 1, given: 2 };
+
+/** wordPenalty of registered word `r` read as claimed word `c` (an index into the claim), once per claim. */
+function penaltyOf(claim: PreparedName, r: Word, c: number, role: NameRole, reading: Reading): number {
+  const slot = ((reading === 'near' ? 3 : 0) + ROLE_INDEX[role]) * MAX_TOKENS + c;
+  const known = (claim.penalties[slot] ??= new Map());
+  let penalty = known.get(r.text);
+  if (penalty === undefined) known.set(r.text, (penalty = wordPenalty(r, claim.words[c], role, claim.marked, reading)));
+  return penalty;
+}
+
 /**
  * Middle names paired cheapest first. What is left over on both sides is a different
  * middle name; what is left on one side only was dropped or added.
@@ -133,7 +149,7 @@ function middlePenalty(record: Word[], claim: PreparedName, rest: number[], read
   if (middles === 0 && rest.length === 0) return 0;
   const pairs: [number, number, number][] = [];
   for (let r = 1; r <= middles; r++) {
-    for (const c of rest) pairs.push([wordPenalty(record[r], claim.words[c], 'middle', claim.marked, reading), r, c]);
+    for (const c of rest) pairs.push([penaltyOf(claim, record[r], c, 'middle', reading), r, c]);
   }
   pairs.sort((a, b) => a[0] - b[0]);
   const usedRecord = new Set<number>();
@@ -161,7 +177,7 @@ function fuzzyScore(record: Word[], claim: PreparedName, reading: Reading = 'str
   const claimed = claim.words;
   if (record.length === 0 || claimed.length === 0) return 0;
   const given = record.length - 1;
-  const penalty = (role: NameRole, r: number, c: number) => wordPenalty(record[r], claimed[c], role, claim.marked, reading);
+  const penalty = (role: NameRole, r: number, c: number) => penaltyOf(claim, record[r], c, role, reading);
   if (record.length === 1 || claimed.length === 1) {
     // One word on a side: read it as the given name; the rest is missing.
     return clampScore(100 - penalty('given', given, claimed.length - 1) - DIFFERENT.surname);
@@ -187,12 +203,24 @@ function fuzzyScore(record: Word[], claim: PreparedName, reading: Reading = 'str
  * for "Ân"): the person the claim may have mistyped. Asked of names matchName refused.
  */
 export function isNearName(registered: string, claim: PreparedName, threshold = DEFAULT_NAME_THRESHOLD): boolean {
-  return fuzzyScore(wordsAsClaimed(canonicalText(registered), claim).map(word), claim, 'near') >= threshold;
+  return fuzzyScore(wordsAsClaimed(canonicalText(registered), claim), claim, 'near') >= threshold;
 }
 
+/** A registered name's canonical words (a piece between spaces may hold more), as read with and without diacritics. */
+const REGISTERED_WORDS = new Map<string, { marked: Word[]; plain: Word[] }>();
+
 /** A registered name's words, read as the claim is: with their diacritics only if it has any. */
-function wordsAsClaimed(canonRegistered: string, claim: PreparedName): string[] {
-  return splitWords(claim.marked ? canonRegistered : foldDiacritics(canonRegistered));
+function wordsAsClaimed(canonRegistered: string, claim: PreparedName): Word[] {
+  const words: Word[] = [];
+  for (const piece of canonRegistered.split(' ')) {
+    let forms = REGISTERED_WORDS.get(piece);
+    if (forms === undefined) {
+      if (REGISTERED_WORDS.size >= MAX_CACHED_WORDS) REGISTERED_WORDS.clear();
+      REGISTERED_WORDS.set(piece, (forms = { marked: splitWords(piece).map(word), plain: splitWords(foldDiacritics(piece)).map(word) }));
+    }
+    for (const w of claim.marked ? forms.marked : forms.plain) if (words.length < MAX_TOKENS) words.push(w);
+  }
+  return words;
 }
 
 const clampScore = (score: number) => Math.min(99, Math.max(0, Math.round(score)));
@@ -202,15 +230,15 @@ const clampScore = (score: number) => Math.min(99, Math.max(0, Math.round(score)
  * them ("Nguyễn VănAn"). Each joined claim word is cut at the registered words' lengths
  * and the pieces compared as words, so tone placement still does not matter.
  */
-function joinedWordsMatch(record: string[], claimed: Word[]): boolean {
+function joinedWordsMatch(record: Word[], claimed: Word[]): boolean {
   if (claimed.length >= record.length) return false;
   let r = 0;
   for (const { text: c } of claimed) {
     let at = 0;
     while (at < c.length && r < record.length) {
-      const piece = c.slice(at, at + record[r].length);
-      if (canonicalText(piece) !== record[r]) return false;
-      at += record[r].length;
+      const piece = c.slice(at, at + record[r].text.length);
+      if (canonicalText(piece) !== record[r].text) return false;
+      at += record[r].text.length;
       r++;
     }
     if (at !== c.length) return false;
@@ -227,9 +255,9 @@ export function matchName(registered: string, claimed: string | PreparedName, th
   const canonRegistered = canonicalText(registered);
   if (canonRegistered === claim.canonical) return { match: true, level: 'exact', score: 100 };
   const registeredWords = wordsAsClaimed(canonRegistered, claim);
-  const sameWords = registeredWords.length === claim.words.length && registeredWords.every((w, i) => w === claim.words[i].text);
+  const sameWords = registeredWords.length === claim.words.length && registeredWords.every((w, i) => w.text === claim.words[i].text);
   if ((sameWords && !claim.marked) || joinedWordsMatch(registeredWords, claim.words)) return { match: true, level: 'normalized', score: 100 };
-  const score = fuzzyScore(registeredWords.map(word), claim);
+  const score = fuzzyScore(registeredWords, claim);
   const match = score >= threshold;
   return { match, level: match ? 'fuzzy' : 'none', score };
 }

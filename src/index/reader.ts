@@ -110,10 +110,10 @@ export class IndexReader {
       for (const posting of this.dbs.byName.getValues(key)) {
         if (tag === undefined || tag.compare(posting, 0, POSTING_TAG_BYTES) !== 0) {
           if (tag !== undefined) close();
-          tag = Buffer.from(posting.subarray(0, POSTING_TAG_BYTES));
+          tag = Buffer.copyBytesFrom(posting, 0, POSTING_TAG_BYTES);
           keys = [];
         }
-        keys.push(Buffer.from(posting.subarray(POSTING_TAG_BYTES)));
+        keys.push(Buffer.copyBytesFrom(posting, POSTING_TAG_BYTES));
       }
       if (tag !== undefined) close();
     }

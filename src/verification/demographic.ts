@@ -28,11 +28,35 @@ export interface Ranking {
   one?: Citizen;
 }
 
-interface Claim {
+/** How a registered name stands against the claimed one: undefined when it does not agree. */
+type NameStanding = Pick<Standing, 'score' | 'near'> | undefined;
+
+/**
+ * A search's claim, prepared once for both of its rankings. `names` keeps each registered
+ * name's standing: the same name is met under the claimed day, its month and its year,
+ * and again when the wider lookups rank everyone found.
+ */
+export interface Claim {
   query: DemographicQuery;
+  options: MatchOptions;
   date: PartialDate;
   name: PreparedName;
-  threshold: number;
+  names: Map<string, NameStanding>;
+}
+
+export function claimOf(query: DemographicQuery, options: MatchOptions): Claim {
+  return { query, options, date: parsePartialDate(query.dateOfBirth)!, name: prepareName(query.fullName), names: new Map() };
+}
+
+function nameStanding(fullName: string, claim: Claim): NameStanding {
+  if (claim.names.has(fullName)) return claim.names.get(fullName);
+  const threshold = claim.options.nameThreshold;
+  const name = matchName(fullName, claim.name, threshold);
+  // One word read as a slip gains at most NEAR_GAIN: a name further off is no near name.
+  const near = !name.match && name.score >= threshold - NEAR_GAIN && isNearName(fullName, claim.name, threshold);
+  const found = name.match || near ? { score: name.score, near: Number(near) } : undefined;
+  claim.names.set(fullName, found);
+  return found;
 }
 
 /**
@@ -44,12 +68,9 @@ function standing(citizen: Citizen, claim: Claim): Standing | undefined {
   if (claim.query.gender && citizen.gender !== claim.query.gender) return undefined;
   const date = compareDates(parsePartialDate(citizen.dateOfBirth)!, claim.date);
   if (!date.match) return undefined;
-  const name = matchName(citizen.fullName, claim.name, claim.threshold);
-  // One word read as a slip gains at most NEAR_GAIN: a name further off is no near name.
-  const near = !name.match && name.score >= claim.threshold - NEAR_GAIN && isNearName(citizen.fullName, claim.name, claim.threshold);
-  if (!name.match && !near) return undefined;
+  const name = nameStanding(citizen.fullName, claim);
   // Among equal names, a register that agrees to the day ranks before one that holds only the year.
-  return { score: name.score, precise: Number(!coarserThanClaimed(date, claim.date)), near: Number(near) };
+  return name && { ...name, precise: Number(!coarserThanClaimed(date, claim.date)) };
 }
 
 const sameNameAndGender = (a: Citizen, b: Citizen) => a.gender === b.gender && (a.fullName === b.fullName || canonicalText(a.fullName) === canonicalText(b.fullName));
@@ -65,8 +86,8 @@ const sameNameAndGender = (a: Citizen, b: Citizen) => a.gender === b.gender && (
  * those who agree as written, with the score the name as written gets. Among equals the
  * order is the index's (by keyed hash), which means nothing.
  */
-export function rankCandidates(groups: NameGroup[], query: DemographicQuery, options: MatchOptions, people: People): Ranking {
-  const claim: Claim = { query, date: parsePartialDate(query.dateOfBirth)!, name: prepareName(query.fullName), threshold: options.nameThreshold };
+export function rankCandidates(groups: NameGroup[], claim: Claim, people: People): Ranking {
+  const { query, options } = claim;
   const ranked: { group: NameGroup; keys: Buffer[]; standing: Standing }[] = [];
   // A group's person by record key: the first is open already.
   const personOf = (group: NameGroup, key: Buffer) => (key === group.keys[0] ? group.first : people.open(key));

@@ -5,7 +5,7 @@ import { ServiceError } from '../errors.js';
 import type { IndexReader } from '../index/reader.js';
 import { nearBlockTexts, queryBlockTexts, widerBlockTexts } from '../index/keys.js';
 import { checkIdClaim } from './idCheck.js';
-import { rankCandidates } from './demographic.js';
+import { claimOf, rankCandidates } from './demographic.js';
 import type { WorkItem, WorkResult } from './types.js';
 import type { CandidateRefs } from './candidateRef.js';
 
@@ -27,7 +27,8 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
   // Blocks read, so that none is read twice: the wider lookups below can reach the claim's own.
   const read = new Set<string>();
   const found = reader.byNameGroups(own, read);
-  const { answer, one } = rankCandidates(found, item.query, item.options, people);
+  const claim = claimOf(item.query, item.options);
+  const { answer, one } = rankCandidates(found, claim, people);
   // Several agree, one of them exactly as written: the claim holds no slip that could change the answer.
   const exact = answer.candidates[0]?.score === EXACT;
   if (answer.result === 'ambiguous' && exact) return { ...answer, lookups: own.length };
@@ -42,7 +43,7 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
   const before = read.size;
   const more = reader.byNameGroups(wider, read);
   const lookups = own.length + read.size - before;
-  return more.length === 0 ? { ...answer, lookups } : { ...rankCandidates([...found, ...more], item.query, item.options, people).answer, lookups };
+  return more.length === 0 ? { ...answer, lookups } : { ...rankCandidates([...found, ...more], claim, people).answer, lookups };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_NAME_THRESHOLD, matchName } from '../../src/domain/names.js';
+import { DEFAULT_NAME_THRESHOLD, isNearName, matchName, prepareName } from '../../src/domain/names.js';
 import { editDistance } from '../../src/domain/similarity.js';
 import { misdecodedUtf8 } from '../../src/domain/text.js';
 import { confusionKey, spellingAlternatives, splitJoinedWord } from '../../src/domain/nameWords.js';
@@ -178,5 +178,19 @@ describe('spelling alternatives for the search', () => {
     expect(splitJoinedWord('ngochung')).toEqual(expect.arrayContaining(['ngoc', 'hung']));
     expect(splitJoinedWord('nguyen')).toEqual(['nguyen']);
     expect(splitJoinedWord('qqqq')).toEqual(['qqqq']);
+  });
+});
+
+describe('a claim prepared once, as a search scores it against name after name', () => {
+  // The same words in other roles and places, other readings (a near name), and no diacritics.
+  const registered = ['Nguyễn Văn An', 'An Văn Nguyễn', 'Văn An', 'Nguyễn Thị Ân', 'Nguyễn Văn Linh', 'Linh Văn Nguyễn', 'Nguyễn Văn Văn An', 'Nguyễn An', 'Trần Văn An', 'Nguyen Van Ninh'];
+  const claims = ['Nguyễn Văn An', 'Nguyễn Văn Ninh', 'Nguyen Van An', 'An Nguyễn', 'Văn Nguyễn An'];
+
+  it.each(claims)('scores %s as a claim prepared afresh for each name does', (claimed) => {
+    const prepared = prepareName(claimed);
+    for (const name of [...registered, ...registered.reverse()]) {
+      expect(matchName(name, prepared)).toEqual(matchName(name, claimed));
+      expect(isNearName(name, prepared)).toBe(isNearName(name, prepareName(claimed)));
+    }
   });
 });
