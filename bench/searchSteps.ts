@@ -25,7 +25,7 @@ const scale = Number(args.scale);
 /** Steps by the function that does them, innermost first: a sample counts for the first step found on its stack. */
 const STEPS: [string, RegExp][] = [
   ['open a record (LMDB read, XChaCha20-Poly1305, msgpack)', /^byRecordKey$/],
-  ['hash a key (SipHash)', /^sipHash128$/],
+  ['hash a key, open a posting (SipHash)', /^sipHash128$/],
   ['look up a name block (LMDB)', /^byNameGroups$/],
   ['score names (matchName, near names)', /^(matchName|isNearName|prepareName)$/],
   ['rank and list (dates, references)', /^rankCandidates$/],

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { Secret } from './secret.js';
 import { FORMAT_VERSION } from './codec.js';
-import { ID_KEY_BYTES as ID, LOOKUP_KEY_BYTES as LOOKUP, NAME_POSTING_BYTES } from './keys.js';
+import { ID_KEY_BYTES as ID, LOOKUP_KEY_BYTES as LOOKUP } from './keys.js';
+import { NAME_POSTING_BYTES as POSTING } from './postings.js';
 import { Dictionary, sealDictionary } from './dictionary.js';
 import { newSalt } from './sealing.js';
 import { DB_FILE, ensureIndexDir, openDbs, OWNER_ONLY_DIR, OWNER_ONLY_FILE, publishBuild, startBuildDir, type IndexDbs, type IndexMeta } from './layout.js';
@@ -68,11 +69,12 @@ export class BuildCheckError extends Error {
 
 // Spilled entry layouts (big-endian line numbers so byte order is line order):
 //   record: key(12) line(4) valueLength(2) value
-//   link:   kind(1) key(8) value(16) line(4)     kind 0 = name block, value its posting (tag, record key);
-//                                                kind 1 = legacy ID, value 4 zero bytes then the record key
+//   link:   kind(1) key(8) posting(15) recordKey(12) line(4)
+//           kind 0 = name block, its posting stored; kind 1 = legacy ID, posting zero, the record key stored.
+//           The record key tells a rejected duplicate's links; the posting first keeps a block's in their stored order.
 const RECORD_HEAD = ID + 6;
-const LINK_VALUE = NAME_POSTING_BYTES;
-const RECORD_KEY_AT = LINK_VALUE - ID;
+const LINK_VALUE = POSTING + ID;
+const RECORD_KEY_AT = POSTING;
 const LINK_LINE = 1 + LOOKUP + LINK_VALUE;
 const LINK_BYTES = LINK_LINE + 4;
 const KIND_NAME = 0;
@@ -108,18 +110,19 @@ function spillBatch(result: IngestResult, records: BucketSpill, links: BucketSpi
     entry.writeUInt32BE(line, at + ID);
     entry.writeUInt16BE(value.length, at + ID + 4);
     entry.set(value, at + RECORD_HEAD);
-    spillLink(links, KIND_NAME, result.nameKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), result.namePostings.subarray(k * LINK_VALUE, (k + 1) * LINK_VALUE), line);
-    if (result.hasLegacy[k]) spillLink(links, KIND_LEGACY, result.legacyKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), key, line);
+    spillLink(links, KIND_NAME, result.nameKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), result.namePostings.subarray(k * POSTING, (k + 1) * POSTING), key, line);
+    if (result.hasLegacy[k]) spillLink(links, KIND_LEGACY, result.legacyKeys.subarray(k * LOOKUP, (k + 1) * LOOKUP), undefined, key, line);
   }
 }
 
-/** A link's value: a name posting whole, or a record key placed at its end (the front left zero). */
-function spillLink(links: BucketSpill, kind: number, key: Uint8Array, value: Uint8Array, line: number): void {
+/** A link: its lookup key, the name posting (none for a legacy ID), the record key it leads to. */
+function spillLink(links: BucketSpill, kind: number, key: Uint8Array, posting: Uint8Array | undefined, recordKey: Uint8Array, line: number): void {
   const [entry, at] = links.reserve(links.bucketOf(key[0]), LINK_BYTES);
   entry[at] = kind;
   entry.set(key, at + 1);
-  entry.fill(0, at + 1 + LOOKUP, at + LINK_LINE - value.length);
-  entry.set(value, at + LINK_LINE - value.length);
+  if (posting) entry.set(posting, at + 1 + LOOKUP);
+  else entry.fill(0, at + 1 + LOOKUP, at + 1 + LOOKUP + POSTING);
+  entry.set(recordKey, at + 1 + LOOKUP + RECORD_KEY_AT);
   entry.writeUInt32BE(line, at + LINK_LINE);
 }
 
@@ -231,7 +234,7 @@ function writeLinks(opts: BuildOptions, dbs: IndexDbs, spill: BucketSpill, dropp
         if (!sameKey) kind === KIND_NAME ? counts.nameKeys++ : counts.legacyKeys++;
         kind === KIND_NAME ? counts.nameLinks++ : counts.legacyLinks++;
         last[kind] = key;
-        (kind === KIND_NAME ? dbs.byName : dbs.byLegacy).putSync(key, kind === KIND_NAME ? value : recordKey, sameKey ? APPEND_DUP : APPEND);
+        (kind === KIND_NAME ? dbs.byName : dbs.byLegacy).putSync(key, kind === KIND_NAME ? value.subarray(0, POSTING) : recordKey, sameKey ? APPEND_DUP : APPEND);
       }
     });
     done += starts.length;

@@ -19,9 +19,10 @@ import type { Dictionary } from './dictionary.js';
  *
  * Format 3: values and the dictionary sealed with XChaCha20-Poly1305.
  * Format 4: a name posting is a keyed tag of the person's name and gender, then the
- * record key (keys.ts namePosting), so a search opens one person per name of a block.
+ * record key, so a search opens one person per name of a block.
+ * Format 5: a name posting carries the person, sealed (postings.ts): a search opens no record.
  */
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 5;
 
 const FLAG_FEMALE = 1;
 const FLAG_DECEASED = 2;

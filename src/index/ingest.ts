@@ -3,7 +3,8 @@ import { checkCitizen, type Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
 import { RecordSeal } from './sealing.js';
 import { Dictionary } from './dictionary.js';
-import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, NAME_POSTING_BYTES, idKeyText, keyHasher, legacyKeyText, namePosting, type KeyHasher } from './keys.js';
+import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, nameBlockKey, type KeyHasher } from './keys.js';
+import { NAME_POSTING_BYTES, PostingSeal } from './postings.js';
 
 /**
  * Lines of an NDJSON file, a piece of a CSV file cut at record ends (a record can span
@@ -30,7 +31,7 @@ export interface IngestResult {
   lineNumbers: Uint32Array;
   idKeys: Uint8Array;
   nameKeys: Uint8Array;
-  /** Each record's name posting: tag, then record key (keys.ts namePosting). */
+  /** Each record's name posting, sealed (postings.ts). */
   namePostings: Uint8Array;
   legacyKeys: Uint8Array;
   hasLegacy: Uint8Array;
@@ -102,7 +103,7 @@ function rowObject(columns: string[], cells: string[]): Record<string, string> {
   return row;
 }
 
-let cached: { secretHex: string; hash: KeyHasher } | undefined;
+let cached: { secretHex: string; hash: KeyHasher; postings: PostingSeal } | undefined;
 let sealCache: { secretHex: string; saltHex: string; seal: RecordSeal } | undefined;
 let codecCache: RecordCodec | undefined;
 
@@ -119,9 +120,12 @@ function sealFor(secretHex: string, saltHex: string): RecordSeal | undefined {
   return sealCache.seal;
 }
 
-function hasherFor(secretHex: string): KeyHasher {
-  if (cached?.secretHex !== secretHex) cached = { secretHex, hash: keyHasher(Buffer.from(secretHex, 'hex')) };
-  return cached.hash;
+function keysFor(secretHex: string): { hash: KeyHasher; postings: PostingSeal } {
+  if (cached?.secretHex !== secretHex) {
+    const secret = Buffer.from(secretHex, 'hex');
+    cached = { secretHex, hash: keyHasher(secret), postings: new PostingSeal(secret, Dictionary.standard()) };
+  }
+  return cached;
 }
 
 type Candidate = { line: number; raw: unknown } | { line: number; error: string } | { line: number; citizen: Citizen };
@@ -170,7 +174,7 @@ export function* sourceRecords(work: IngestWork, currentYear: number, generate: 
 
 /** Parses, checks, normalizes and hashes a batch of records. */
 export function ingestBatch(task: IngestTask, generate: Generate = NO_GENERATOR): IngestResult {
-  const hash = hasherFor(task.secretHex);
+  const { hash, postings } = keysFor(task.secretHex);
   const seal = sealFor(task.secretHex, task.saltHex);
   const codec = standardCodec();
   // A CSV piece is parsed whole before its records are counted; lines and generated people stream.
@@ -201,9 +205,9 @@ export function ingestBatch(task: IngestTask, generate: Generate = NO_GENERATOR)
     out.lineNumbers[k] = record.line;
     const idKey = hash(idKeyText(c.idNumber), ID_KEY_BYTES);
     out.idKeys.set(idKey, k * ID_KEY_BYTES);
-    const name = namePosting(hash, c, idKey);
-    out.nameKeys.set(name.key, k * LOOKUP_KEY_BYTES);
-    out.namePostings.set(name.posting, k * NAME_POSTING_BYTES);
+    const blockKey = nameBlockKey(hash, c);
+    out.nameKeys.set(blockKey, k * LOOKUP_KEY_BYTES);
+    out.namePostings.set(postings.seal(blockKey, c), k * NAME_POSTING_BYTES);
     if (c.legacyIdNumber) {
       out.hasLegacy[k] = 1;
       out.legacyKeys.set(hash(legacyKeyText(c.legacyIdNumber), LOOKUP_KEY_BYTES), k * LOOKUP_KEY_BYTES);

@@ -59,28 +59,9 @@ export function recordBlockText(fullName: string, dateOfBirth: string): string {
   return nameBlockText(surnameAndGiven(fullName), dateOfBirth);
 }
 
-/**
- * A name posting is this tag, then the record key (format 4). People of one block with
- * the same name (case, spacing and Unicode form aside: it scores the same) and gender
- * share a tag, so a search opens and scores one of them for all; the others are opened
- * only when listed. Keyed, and per block: a copied index shows no more than which
- * postings of one block share a name. 4 bytes: two names of one block collide once in
- * ~10^9 pairs, and a listed person is scored again when opened.
- */
-export const POSTING_TAG_BYTES = 4;
-export const NAME_POSTING_BYTES = POSTING_TAG_BYTES + ID_KEY_BYTES;
-
-function postingTagText(blockText: string, fullName: string, gender: string): string {
-  return `t:${blockText}|${canonicalText(fullName)}|${gender}`;
-}
-
-/** Where the name lookup files a citizen: the block's key, and the posting (tag, then record key). */
-export function namePosting(hash: KeyHasher, c: Pick<Citizen, 'fullName' | 'dateOfBirth' | 'gender'>, recordKey: Uint8Array): { key: Buffer; posting: Buffer } {
-  const block = recordBlockText(c.fullName, c.dateOfBirth);
-  const posting = Buffer.allocUnsafe(NAME_POSTING_BYTES);
-  posting.set(hash(postingTagText(block, c.fullName, c.gender), POSTING_TAG_BYTES), 0);
-  posting.set(recordKey, POSTING_TAG_BYTES);
-  return { key: hash(block, LOOKUP_KEY_BYTES), posting };
+/** The key of the name block a citizen is filed under (its posting: postings.ts). */
+export function nameBlockKey(hash: KeyHasher, c: Pick<Citizen, 'fullName' | 'dateOfBirth'>): Buffer {
+  return hash(recordBlockText(c.fullName, c.dateOfBirth), LOOKUP_KEY_BYTES);
 }
 
 const MAX_QUERY_TOKENS = 8;

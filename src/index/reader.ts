@@ -3,21 +3,21 @@ import type { Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
 import { openDictionary } from './dictionary.js';
 import { RecordSeal } from './sealing.js';
-import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, POSTING_TAG_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
+import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, recordBlockText, type KeyHasher } from './keys.js';
+import { PostingSeal } from './postings.js';
 import { currentBuildDir, openForReading, storedRecord, type IndexDbs, type IndexMeta } from './layout.js';
 import { changeLogKey, changeLogSequence, ChangeLogSeal, lastSequence } from './changeLog.js';
 import { NameKeyFilter } from './nameFilter.js';
 import type { Secret } from './secret.js';
 
-/**
- * People of one name block who share a posting tag (name and gender): one of them opened,
- * since what a search decides of one it decides of all; the others known by record key.
- */
+/** What a search judges a person by: name, gender and date of birth as registered. */
+export type NamedPerson = Pick<Citizen, 'fullName' | 'gender' | 'dateOfBirth'>;
+
+/** The people of one name block who share a name and gender: what a search decides of one, it decides of all. */
 export interface NameGroup {
-  /** The person of `keys[0]`. */
-  first: Citizen;
-  /** Every member's record key, in the index's order. */
-  keys: Buffer[];
+  person: NamedPerson;
+  /** Their ID numbers, in the index's order. */
+  idNumbers: string[];
 }
 
 /** Keys read from LMDB per slice of a filter filled while serving: a few milliseconds. */
@@ -27,6 +27,7 @@ const FILL_SLICE_KEYS = 10_000;
 export class IndexReader {
   private readonly codec: RecordCodec;
   private readonly seal: RecordSeal | undefined;
+  private readonly postings: PostingSeal;
   private readonly logSeal: ChangeLogSeal;
   /** Which name blocks hold somebody, once filled: exact through change `sequence` of the log. */
   private names?: { filter: NameKeyFilter; sequence: number };
@@ -42,7 +43,9 @@ export class IndexReader {
     secret: Secret,
   ) {
     const salt = Buffer.from(meta.salt, 'hex');
-    this.codec = new RecordCodec(openDictionary(secret.bytes, salt, meta.dictionary));
+    const dictionary = openDictionary(secret.bytes, salt, meta.dictionary);
+    this.codec = new RecordCodec(dictionary);
+    this.postings = new PostingSeal(secret.bytes, dictionary);
     this.seal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, salt, ID_KEY_BYTES);
     this.logSeal = new ChangeLogSeal(secret.bytes, meta);
   }
@@ -82,12 +85,13 @@ export class IndexReader {
 
   /** Everyone filed under any of these name blocks, each opened. */
   byNameBlocks(blockTexts: string[]): Citizen[] {
-    return this.byNameGroups(blockTexts).flatMap((g) => g.keys.map((k) => this.byRecordKey(k)).filter((c) => c !== undefined));
+    return this.byNameGroups(blockTexts).flatMap((g) => g.idNumbers.map((id) => this.byId(id)).filter((c) => c !== undefined));
   }
 
   /**
-   * The people filed under these name blocks, by posting tag, one of each tag opened.
-   * `read` (block texts) carries the blocks read already across calls: each is read once.
+   * The people filed under these name blocks, by name and gender, as their postings tell
+   * them: a record is opened only for a name its posting does not code. `read` (block
+   * texts) carries the blocks read already across calls: each is read once.
    */
   byNameGroups(blockTexts: string[], read = new Set<string>()): NameGroup[] {
     const groups: NameGroup[] = [];
@@ -99,23 +103,23 @@ export class IndexReader {
       // Most blocks a search tries hold nobody: the filter says so from memory; without it, a
       // plain read says so far faster than a cursor (with it, that read would only repeat the cursor's descent).
       if (filter ? !filter.mayHold(key) : this.dbs.byName.getBinaryFast(key) === undefined) continue;
-      let tag: Buffer | undefined;
-      let keys: Buffer[] = [];
-      const close = () => {
-        const first = this.byRecordKey(keys[0]);
-        // A posting always has its record (one write transaction moves both): were one missing, its group is skipped.
-        if (first) groups.push({ first, keys });
-      };
-      // Postings are in tag order: each tag's run is one group.
+      // Everyone of a block was registered with its date (two blocks whose keys collide, once
+      // in ~10^5 indexes of 98M, would read as one: their pairs of names differ but for ~1 in 10^4 of those).
+      const dateOfBirth = text.slice(text.lastIndexOf('|') + 1);
+      const byName = new Map<string, NameGroup>();
       for (const posting of this.dbs.byName.getValues(key)) {
-        if (tag === undefined || tag.compare(posting, 0, POSTING_TAG_BYTES) !== 0) {
-          if (tag !== undefined) close();
-          tag = Buffer.copyBytesFrom(posting, 0, POSTING_TAG_BYTES);
-          keys = [];
+        const posted = this.postings.open(key, posting);
+        // A posting always has its record (one write transaction moves both): were one missing, it is skipped.
+        const fullName = posted.fullName ?? this.byId(posted.idNumber)?.fullName;
+        if (fullName === undefined) continue;
+        const name = `${posted.gender} ${fullName}`;
+        let group = byName.get(name);
+        if (!group) {
+          byName.set(name, (group = { person: { fullName, gender: posted.gender, dateOfBirth }, idNumbers: [] }));
+          groups.push(group);
         }
-        keys.push(Buffer.copyBytesFrom(posting, POSTING_TAG_BYTES));
+        group.idNumbers.push(posted.idNumber);
       }
-      if (tag !== undefined) close();
     }
     return groups;
   }
@@ -195,7 +199,7 @@ export class IndexReader {
   }
 
   /** The citizen on record under a record key, opened. */
-  byRecordKey(recordKey: Buffer): Citizen | undefined {
+  private byRecordKey(recordKey: Buffer): Citizen | undefined {
     const bytes = storedRecord(this.dbs, recordKey);
     return bytes ? this.decode(recordKey, bytes) : undefined;
   }

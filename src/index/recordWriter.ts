@@ -1,7 +1,8 @@
 import type { Citizen } from '../domain/citizen.js';
 import { RecordCodec } from './codec.js';
 import { openDictionary } from './dictionary.js';
-import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, namePosting, type KeyHasher } from './keys.js';
+import { ID_KEY_BYTES, LOOKUP_KEY_BYTES, idKeyText, keyHasher, legacyKeyText, nameBlockKey, type KeyHasher } from './keys.js';
+import { PostingSeal } from './postings.js';
 import { LIVE_RECORDS, recordCount, storedRecord, type IndexMeta, type WritableDbs } from './layout.js';
 import { RecordSeal } from './sealing.js';
 import type { Secret } from './secret.js';
@@ -18,6 +19,7 @@ type Lookup = { db: WritableDbs['byName']; key: Buffer; value: Buffer };
 export class RecordWriter {
   private readonly codec: RecordCodec;
   private readonly seal: RecordSeal | undefined;
+  private readonly postings: PostingSeal;
   readonly hash: KeyHasher;
 
   constructor(
@@ -26,7 +28,9 @@ export class RecordWriter {
     secret: Secret,
   ) {
     const salt = Buffer.from(meta.salt, 'hex');
-    this.codec = new RecordCodec(openDictionary(secret.bytes, salt, meta.dictionary));
+    const dictionary = openDictionary(secret.bytes, salt, meta.dictionary);
+    this.codec = new RecordCodec(dictionary);
+    this.postings = new PostingSeal(secret.bytes, dictionary);
     this.seal = meta.sealed === false ? undefined : new RecordSeal(secret.bytes, salt, ID_KEY_BYTES);
     this.hash = keyHasher(secret.bytes);
   }
@@ -84,8 +88,8 @@ export class RecordWriter {
 
   /** The lookup entries that lead to a citizen: the name posting, and the legacy number's if any. */
   private lookups(c: Citizen, recordKey: Buffer): Lookup[] {
-    const name = namePosting(this.hash, c, recordKey);
-    const entries = [{ db: this.dbs.byName, key: name.key, value: name.posting }];
+    const blockKey = nameBlockKey(this.hash, c);
+    const entries = [{ db: this.dbs.byName, key: blockKey, value: this.postings.seal(blockKey, c) }];
     if (c.legacyIdNumber) entries.push({ db: this.dbs.byLegacy, key: this.hash(legacyKeyText(c.legacyIdNumber), LOOKUP_KEY_BYTES), value: recordKey });
     return entries;
   }

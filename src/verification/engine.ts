@@ -1,5 +1,4 @@
 import { isLegacyLookup } from '../domain/idNumber.js';
-import type { Citizen } from '../domain/citizen.js';
 import { todayUtc, type PartialDate } from '../domain/dates.js';
 import { ServiceError } from '../errors.js';
 import type { IndexReader } from '../index/reader.js';
@@ -19,16 +18,13 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
     return checkIdClaim(records, item.claim, item.options, today);
   }
   const { fullName, dateOfBirth } = item.query;
-  // A person listed by the first ranking is listed again if the wider lookups find more: opened once.
-  const opened = new Map<Buffer, Citizen | undefined>();
-  const open = (key: Buffer) => (opened.has(key) ? opened.get(key) : opened.set(key, reader.byRecordKey(key)).get(key));
-  const people = { open, refFor: (idNumber: string) => refs.seal(idNumber, item.client ?? '') };
+  const refFor = (idNumber: string) => refs.seal(idNumber, item.client ?? '');
   const own = queryBlockTexts(fullName, dateOfBirth);
   // Blocks read, so that none is read twice: the wider lookups below can reach the claim's own.
   const read = new Set<string>();
   const found = reader.byNameGroups(own, read);
   const claim = claimOf(item.query, item.options);
-  const { answer, one } = rankCandidates(found, claim, people);
+  const { answer, one } = rankCandidates(found, claim, refFor);
   // Several agree, one of them exactly as written: the claim holds no slip that could change the answer.
   const exact = answer.candidates[0]?.score === EXACT;
   if (answer.result === 'ambiguous' && exact) return { ...answer, lookups: own.length };
@@ -43,7 +39,7 @@ function runOne(reader: IndexReader, refs: CandidateRefs, item: WorkItem, today:
   const before = read.size;
   const more = reader.byNameGroups(wider, read);
   const lookups = own.length + read.size - before;
-  return more.length === 0 ? { ...answer, lookups } : { ...rankCandidates([...found, ...more], claim, people).answer, lookups };
+  return more.length === 0 ? { ...answer, lookups } : { ...rankCandidates([...found, ...more], claim, refFor).answer, lookups };
 }
 
 /**

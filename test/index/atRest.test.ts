@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { open } from 'lmdb';
 import { unpack } from 'msgpackr';
 import type { Citizen } from '../../src/domain/citizen.js';
-import { idKeyText, ID_KEY_BYTES, keyHasher, namePosting, POSTING_TAG_BYTES } from '../../src/index/keys.js';
+import { idKeyText, ID_KEY_BYTES, keyHasher, nameBlockKey } from '../../src/index/keys.js';
+import { Dictionary } from '../../src/index/dictionary.js';
+import { PostingSeal } from '../../src/index/postings.js';
+import { SealBrokenError } from '../../src/index/sealing.js';
 import { currentBuildDir, DB_FILE } from '../../src/index/layout.js';
 import { IndexReader } from '../../src/index/reader.js';
 import { buildIndex } from '../../src/index/build.js';
@@ -148,26 +151,32 @@ describe('a copy of the index directory, without the secret', () => {
 });
 
 describe('the name postings of a copy', () => {
-  it('are keyed tags beside record keys: one per citizen, a tag shared only by one name and gender of a block, made only with the secret', async () => {
+  it('are sealed people under keyed blocks: one per citizen, each what the secret makes of them, none showing an ID number or opening without the secret', async () => {
     const env = open({ path: join(currentBuildDir(copy)!, DB_FILE), readOnly: true, maxDbs: 8 });
-    const postings: Buffer[] = [];
+    const postings: { key: Buffer; value: Buffer }[] = [];
     try {
       const byName = env.openDB({ name: 'byName', dupSort: true, encoding: 'binary', keyEncoding: 'binary' });
-      for (const { value } of byName.getRange({})) postings.push(Buffer.from(value as Buffer));
+      for (const { key, value } of byName.getRange({})) postings.push({ key: Buffer.from(key as Buffer), value: Buffer.from(value as Buffer) });
     } finally {
       await env.close();
     }
     const current = new Map(people.map((p) => [p.idNumber, p])); // the renamed citizen as renamed
     const hash = keyHasher(index.secret.bytes);
-    const expected = [...current.values()].map((p) => namePosting(hash, p, hash(idKeyText(p.idNumber), ID_KEY_BYTES)).posting.toString('hex'));
+    const seal = new PostingSeal(index.secret.bytes, Dictionary.standard());
+    const hex = (key: Buffer, value: Buffer) => `${key.toString('hex')}:${value.toString('hex')}`;
+    const expected = [...current.values()].map((p) => {
+      const key = nameBlockKey(hash, p);
+      return hex(key, seal.seal(key, p));
+    });
     // Every citizen once (the renamed one moved, not copied), and each posting what the secret makes of them.
-    expect(postings.map((p) => p.toString('hex')).sort()).toEqual(expected.sort());
-    const tags = postings.map((p) => p.subarray(0, POSTING_TAG_BYTES).toString('hex'));
-    // The fixture's two "Nguyễn Thị Hương" of one birthday share a tag; nobody else does.
-    expect(new Set(tags).size).toBe(tags.length - 1);
-    const other = keyHasher(Buffer.alloc(32, 9));
-    const guessed = [...current.values()].map((p) => namePosting(other, p, Buffer.alloc(ID_KEY_BYTES)).posting.subarray(0, POSTING_TAG_BYTES).toString('hex'));
-    expect(guessed.filter((t) => tags.includes(t))).toEqual([]);
+    expect(postings.map((p) => hex(p.key, p.value)).sort()).toEqual(expected.sort());
+    // The fixture's two "Nguyễn Thị Hương" of one birthday and block have postings as unlike as anyone's.
+    expect(new Set(postings.map((p) => p.value.toString('hex'))).size).toBe(postings.length);
+    for (const { value } of postings) {
+      for (const p of current.values()) expect(value.includes(Buffer.from(Number(p.idNumber).toString(16).padStart(10, '0'), 'hex'))).toBe(false);
+    }
+    const other = new PostingSeal(Buffer.alloc(32, 9), Dictionary.standard());
+    for (const { key, value } of postings) expect(() => other.open(key, value)).toThrow(SealBrokenError);
   });
 });
 

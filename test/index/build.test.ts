@@ -97,7 +97,7 @@ describe('index keys and secrets', () => {
     }
   });
 
-  it('refuses a build of an older format (format 3: name postings without tags), saying to rebuild', async () => {
+  it('refuses a build of an older format (format 4: name postings of a tag and a record key), saying to rebuild', async () => {
     const { openDbs } = await import('../../src/index/layout.js');
     const { FORMAT_VERSION } = await import('../../src/index/codec.js');
     const old = join(index.dir, 'old-format');
@@ -106,9 +106,9 @@ describe('index keys and secrets', () => {
     expect(current.meta.formatVersion).toBe(FORMAT_VERSION);
     await current.close();
     const dbs = openDbs(currentBuildDir(old)!, 'build');
-    await dbs.meta.put('meta', { ...(dbs.meta.get('meta') as object), formatVersion: 3 });
+    await dbs.meta.put('meta', { ...(dbs.meta.get('meta') as object), formatVersion: 4 });
     await dbs.env.close();
-    expect(() => IndexReader.open(old, index.secret)).toThrow(`index format 3 is not the supported format ${FORMAT_VERSION}: rebuild it`);
+    expect(() => IndexReader.open(old, index.secret)).toThrow(`index format 4 is not the supported format ${FORMAT_VERSION}: rebuild it`);
   });
 
   it('refuses to open with another secret', () => {

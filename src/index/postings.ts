@@ -1,0 +1,132 @@
+import { createHmac } from 'node:crypto';
+import type { Citizen } from '../domain/citizen.js';
+import type { Dictionary } from './dictionary.js';
+import { LOOKUP_KEY_BYTES } from './keys.js';
+import { SealBrokenError } from './sealing.js';
+import { sipHash128 } from './siphash.js';
+
+/**
+ * A name posting (format 5) carries the person it stands for, sealed: the ID number, the
+ * gender and the name as dictionary codes. A search scores and lists the people of a
+ * block from their postings alone; a record is opened only for a name the dictionary
+ * cannot code (a word outside it, a single word, more than two middle names).
+ *
+ *   posting = iv (5) | ciphertext (10)
+ *   plain   = 80 bits, most significant first: ID number (40) | female (1) |
+ *             middle names (2: 0 to 2, or 3 for a name not coded) | surname (9) | given (9) |
+ *             first middle (9) | second middle (9) | 0 (1)
+ *
+ * Sealed as SIV with SipHash-2-4 under two keys derived from the index secret: the iv is
+ * the keyed hash of the block key and the plain posting, the ciphertext the plain posting
+ * XOR a keyed hash of the block key and the iv. Equal people under one block make equal
+ * postings (a posting is found again to be moved), any two others differ in their iv but
+ * once in ~10^12 pairs of a block, and opening recomputes the iv: a posting altered, moved
+ * to another block or made with another secret does not open. Postings of a block sort by
+ * iv, a keyed hash: the order search lists equal candidates in.
+ */
+export const POSTING_IV_BYTES = 5;
+const PLAIN_BYTES = 10;
+export const NAME_POSTING_BYTES = POSTING_IV_BYTES + PLAIN_BYTES;
+
+const CODE_BITS = 9;
+/** Codes 0..510 name words; a dictionary larger than that codes its first 511 words only. */
+const MAX_CODE = (1 << CODE_BITS) - 2;
+const NOT_CODED = 3;
+const MAX_MIDDLES = 2;
+
+/** A person as a posting tells them: the name as registered, or undefined where it is not coded (open the record). */
+export interface PostedPerson {
+  idNumber: string;
+  gender: Citizen['gender'];
+  fullName?: string;
+}
+
+export class PostingSeal {
+  private readonly ivKey: Buffer;
+  private readonly streamKey: Buffer;
+  private readonly input = Buffer.alloc(LOOKUP_KEY_BYTES + PLAIN_BYTES);
+  private readonly tag = Buffer.alloc(16);
+
+  constructor(
+    secret: Buffer,
+    private readonly dictionary: Dictionary,
+  ) {
+    const derive = (label: string) => createHmac('sha256', secret).update(label).digest().subarray(0, 16);
+    this.ivKey = derive('idv/name-postings/siv-iv/siphash-2-4/v1');
+    this.streamKey = derive('idv/name-postings/siv-stream/siphash-2-4/v1');
+  }
+
+  /** The posting of a citizen filed under `blockKey`. */
+  seal(blockKey: Uint8Array, c: Pick<Citizen, 'idNumber' | 'fullName' | 'gender'>): Buffer {
+    const plain = this.plain(c);
+    const posting = Buffer.allocUnsafe(NAME_POSTING_BYTES);
+    this.iv(blockKey, plain, posting);
+    this.xorStream(blockKey, posting, plain, posting.subarray(POSTING_IV_BYTES));
+    return posting;
+  }
+
+  /** The person a posting under `blockKey` stands for; SealBrokenError if it does not open. */
+  open(blockKey: Uint8Array, posting: Uint8Array): PostedPerson {
+    if (posting.length !== NAME_POSTING_BYTES) throw new SealBrokenError('a name posting');
+    const plain = Buffer.allocUnsafe(PLAIN_BYTES);
+    this.xorStream(blockKey, posting, posting.subarray(POSTING_IV_BYTES), plain);
+    const iv = Buffer.allocUnsafe(POSTING_IV_BYTES);
+    this.iv(blockKey, plain, iv);
+    if (iv.compare(posting, 0, POSTING_IV_BYTES) !== 0) throw new SealBrokenError('a name posting');
+    return this.person(plain);
+  }
+
+  private iv(blockKey: Uint8Array, plain: Uint8Array, out: Buffer): void {
+    this.input.set(blockKey, 0);
+    this.input.set(plain, LOOKUP_KEY_BYTES);
+    sipHash128(this.ivKey, this.input, LOOKUP_KEY_BYTES + PLAIN_BYTES, this.tag);
+    this.tag.copy(out, 0, 0, POSTING_IV_BYTES);
+  }
+
+  /** `to` = `from` XOR the key stream of (block key, the posting's iv). */
+  private xorStream(blockKey: Uint8Array, posting: Uint8Array, from: Uint8Array, to: Uint8Array): void {
+    this.input.set(blockKey, 0);
+    this.input.set(posting.subarray(0, POSTING_IV_BYTES), LOOKUP_KEY_BYTES);
+    sipHash128(this.streamKey, this.input, LOOKUP_KEY_BYTES + POSTING_IV_BYTES, this.tag);
+    for (let i = 0; i < PLAIN_BYTES; i++) to[i] = from[i] ^ this.tag[i];
+  }
+
+  private plain(c: Pick<Citizen, 'idNumber' | 'fullName' | 'gender'>): Buffer {
+    const codes = this.codes(c.fullName);
+    // 40 bits of ID number, then 40 of the rest; each half fits a double exactly.
+    let rest = (c.gender === 'female' ? 1 : 0) * 2 ** 39 + (codes ? codes.length - 2 : NOT_CODED) * 2 ** 37;
+    if (codes) {
+      const [surname, given, ...middles] = [codes[0], codes[codes.length - 1], ...codes.slice(1, -1)];
+      rest += surname * 2 ** 28 + given * 2 ** 19 + (middles[0] ?? 0) * 2 ** 10 + (middles[1] ?? 0) * 2 ** 1;
+    }
+    const plain = Buffer.allocUnsafe(PLAIN_BYTES);
+    plain.writeUIntBE(Number(c.idNumber), 0, 5);
+    plain.writeUIntBE(rest, 5, 5);
+    return plain;
+  }
+
+  /** The name's words as codes, surname first; undefined where it cannot be coded. */
+  private codes(fullName: string): number[] | undefined {
+    const words = fullName.split(' ');
+    if (words.length < 2 || words.length > 2 + MAX_MIDDLES) return undefined;
+    const codes: number[] = [];
+    for (const w of words) {
+      const code = this.dictionary.wordCode(w);
+      if (code === undefined || code > MAX_CODE) return undefined;
+      codes.push(code);
+    }
+    return codes;
+  }
+
+  private person(plain: Buffer): PostedPerson {
+    const idNumber = String(plain.readUIntBE(0, 5)).padStart(12, '0');
+    const rest = plain.readUIntBE(5, 5);
+    const bits = (at: number, width: number) => Math.floor(rest / 2 ** at) % 2 ** width;
+    const gender = bits(39, 1) ? 'female' : 'male';
+    const middles = bits(37, 2);
+    if (middles === NOT_CODED) return { idNumber, gender };
+    const word = (at: number) => this.dictionary.word(bits(at, CODE_BITS));
+    const words = [word(28), ...[10, 1].slice(0, middles).map(word), word(19)];
+    return { idNumber, gender, fullName: words.join(' ') };
+  }
+}
