@@ -14,7 +14,7 @@ import { saveRun, writeReport } from './report.js';
  * people (the bench index, and `idv gen` of the same seed loaded into PostgreSQL) and the
  * same request bodies, by the baseline's own side-by-side.sh: interleaved rounds of wrk
  * -t1 against the bare uWS ceiling, this service and the baseline, at each connection count.
- * What is missing is made first: the population file, the PostgreSQL load, the bodies.
+ * What is missing is made first: the PostgreSQL load and the bodies, from the population file (made if they need it).
  *   npm run bench:peer -- --scale 10000000
  *   npm run bench:peer -- --scale 98000000 --connections 64
  */
@@ -66,7 +66,7 @@ function inherit(command: string, argv: string[], cwd = PACKAGE_ROOT): Promise<v
 const psql = (sql: string, db = 'postgres') => run('psql', ['-h', '127.0.0.1', '-p', String(PG_PORT), '-U', 'postgres', '-d', db, '-tAc', sql]).then((r) => r.stdout.trim());
 
 /** The baseline's database of the same people: made and loaded when it does not hold them all. */
-async function ensurePeerData(population: string): Promise<void> {
+async function ensurePeerData(population: () => Promise<string>): Promise<void> {
   await inherit(join(args.peer, 'pg-cluster.sh'), ['status']).catch(async () => {
     if (!existsSync(join(args.data, 'pg', 'data'))) await inherit(join(args.peer, 'pg-cluster.sh'), ['init']);
     await inherit(join(args.peer, 'pg-cluster.sh'), ['start']);
@@ -75,7 +75,7 @@ async function ensurePeerData(population: string): Promise<void> {
   const rows = await psql('SELECT count(*) FROM citizens', database).catch(() => '0');
   if (Number(rows) === scale) return;
   log(`loading ${scale} citizens into PostgreSQL (${database})`);
-  await inherit(process.execPath, [join(args.peer, 'load.mjs'), population, '--pg', pgUrl], args.peer);
+  await inherit(process.execPath, [join(args.peer, 'load.mjs'), await population(), '--pg', pgUrl], args.peer);
 }
 
 /** A project directory as side-by-side.sh expects it: bin/idv.js, and the ceiling in dist/bench. */
@@ -105,11 +105,15 @@ async function main(): Promise<void> {
   const { dir } = await benchIndex(scale);
   mkdirSync(args.data, { recursive: true });
   // The bench index's people: `idv gen` of the same seed makes the same citizens.
-  const population = join(args.data, `pop-${scale}.ndjson`);
-  if (!existsSync(population)) await inherit(process.execPath, [join(PACKAGE_ROOT, 'bin', 'idv.js'), 'gen', '--count', String(scale), '--seed', String(BENCH_SEED), '--out', population]);
+  // Made only when the load or the bodies need it: 25 GB at 98M.
+  const population = async () => {
+    const path = join(args.data, `pop-${scale}.ndjson`);
+    if (!existsSync(path)) await inherit(process.execPath, [join(PACKAGE_ROOT, 'bin', 'idv.js'), 'gen', '--count', String(scale), '--seed', String(BENCH_SEED), '--out', path]);
+    return path;
+  };
   await ensurePeerData(population);
   const bodies = join(args.data, `bodies-${scale}`);
-  if (!existsSync(`${bodies}-demographic.ndjson`)) await inherit('python3', [join(args.peer, 'sample-bodies.py'), population, bodies, '100000']);
+  if (!existsSync(`${bodies}-demographic.ndjson`)) await inherit('python3', [join(args.peer, 'sample-bodies.py'), await population(), bodies, '100000']);
 
   const shim = projectShim();
   const runs: PeerRun[] = [];
