@@ -31,7 +31,9 @@ export const NAME_POSTING_BYTES = POSTING_IV_BYTES + PLAIN_BYTES;
 const CODE_BITS = 9;
 /** Codes 0..510 name words; a dictionary larger than that codes its first 511 words only. */
 const MAX_CODE = (1 << CODE_BITS) - 2;
+const MAX_CODE_MASK = (1 << CODE_BITS) - 1;
 const NOT_CODED = 3;
+const MAX_CACHED_NAMES = 200_000;
 const MAX_MIDDLES = 2;
 
 /** A person as a posting tells them: the name as registered, or undefined where it is not coded (open the record). */
@@ -46,6 +48,11 @@ export class PostingSeal {
   private readonly streamKey: Buffer;
   private readonly input = Buffer.alloc(LOOKUP_KEY_BYTES + PLAIN_BYTES);
   private readonly tag = Buffer.alloc(16);
+  // Scratch for opening: a search opens every posting of the blocks it reads.
+  private readonly opened = Buffer.alloc(PLAIN_BYTES);
+  private readonly ivCheck = Buffer.alloc(POSTING_IV_BYTES);
+  /** Names by their codes: a search meets the same few thousand again and again. */
+  private readonly names = new Map<number, string>();
 
   constructor(
     secret: Buffer,
@@ -61,34 +68,33 @@ export class PostingSeal {
     const plain = this.plain(c);
     const posting = Buffer.allocUnsafe(NAME_POSTING_BYTES);
     this.iv(blockKey, plain, posting);
-    this.xorStream(blockKey, posting, plain, posting.subarray(POSTING_IV_BYTES));
+    this.xorStream(blockKey, posting, plain, 0, posting.subarray(POSTING_IV_BYTES));
     return posting;
   }
 
   /** The person a posting under `blockKey` stands for; SealBrokenError if it does not open. */
   open(blockKey: Uint8Array, posting: Uint8Array): PostedPerson {
     if (posting.length !== NAME_POSTING_BYTES) throw new SealBrokenError('a name posting');
-    const plain = Buffer.allocUnsafe(PLAIN_BYTES);
-    this.xorStream(blockKey, posting, posting.subarray(POSTING_IV_BYTES), plain);
-    const iv = Buffer.allocUnsafe(POSTING_IV_BYTES);
-    this.iv(blockKey, plain, iv);
-    if (iv.compare(posting, 0, POSTING_IV_BYTES) !== 0) throw new SealBrokenError('a name posting');
+    const plain = this.opened;
+    this.xorStream(blockKey, posting, posting, POSTING_IV_BYTES, plain);
+    this.iv(blockKey, plain, this.ivCheck);
+    for (let i = 0; i < POSTING_IV_BYTES; i++) if (this.ivCheck[i] !== posting[i]) throw new SealBrokenError('a name posting');
     return this.person(plain);
   }
 
-  private iv(blockKey: Uint8Array, plain: Uint8Array, out: Buffer): void {
+  private iv(blockKey: Uint8Array, plain: Uint8Array, out: Uint8Array): void {
     this.input.set(blockKey, 0);
     this.input.set(plain, LOOKUP_KEY_BYTES);
     sipHash128(this.ivKey, this.input, LOOKUP_KEY_BYTES + PLAIN_BYTES, this.tag);
-    this.tag.copy(out, 0, 0, POSTING_IV_BYTES);
+    for (let i = 0; i < POSTING_IV_BYTES; i++) out[i] = this.tag[i];
   }
 
-  /** `to` = `from` XOR the key stream of (block key, the posting's iv). */
-  private xorStream(blockKey: Uint8Array, posting: Uint8Array, from: Uint8Array, to: Uint8Array): void {
+  /** `to` = `from` (from offset `at`) XOR the key stream of (block key, the posting's iv). */
+  private xorStream(blockKey: Uint8Array, posting: Uint8Array, from: Uint8Array, at: number, to: Uint8Array): void {
     this.input.set(blockKey, 0);
-    this.input.set(posting.subarray(0, POSTING_IV_BYTES), LOOKUP_KEY_BYTES);
+    for (let i = 0; i < POSTING_IV_BYTES; i++) this.input[LOOKUP_KEY_BYTES + i] = posting[i];
     sipHash128(this.streamKey, this.input, LOOKUP_KEY_BYTES + POSTING_IV_BYTES, this.tag);
-    for (let i = 0; i < PLAIN_BYTES; i++) to[i] = from[i] ^ this.tag[i];
+    for (let i = 0; i < PLAIN_BYTES; i++) to[i] = from[at + i] ^ this.tag[i];
   }
 
   private plain(c: Pick<Citizen, 'idNumber' | 'fullName' | 'gender'>): Buffer {
@@ -119,14 +125,22 @@ export class PostingSeal {
   }
 
   private person(plain: Buffer): PostedPerson {
-    const idNumber = String(plain.readUIntBE(0, 5)).padStart(12, '0');
-    const rest = plain.readUIntBE(5, 5);
-    const bits = (at: number, width: number) => Math.floor(rest / 2 ** at) % 2 ** width;
-    const gender = bits(39, 1) ? 'female' : 'male';
-    const middles = bits(37, 2);
+    const idNumber = String(plain[0] * 2 ** 32 + plain.readUInt32BE(1)).padStart(12, '0');
+    // The last 40 bits: `high` holds bits 39..32, `low` bits 31..0.
+    const high = plain[5];
+    const low = plain.readUInt32BE(6);
+    const gender = high >>> 7 ? 'female' : 'male';
+    const middles = (high >>> 5) & 3;
     if (middles === NOT_CODED) return { idNumber, gender };
-    const word = (at: number) => this.dictionary.word(bits(at, CODE_BITS));
-    const words = [word(28), ...[10, 1].slice(0, middles).map(word), word(19)];
-    return { idNumber, gender, fullName: words.join(' ') };
+    // The codes and the count of middle names (bits 38..0): a key exact in a double.
+    const coded = (high & 127) * 2 ** 32 + low;
+    let fullName = this.names.get(coded);
+    if (fullName === undefined) {
+      const code = (shift: number) => this.dictionary.word(((low >>> shift) | (shift === 28 ? high << 4 : 0)) & MAX_CODE_MASK);
+      fullName = [code(28), ...[10, 1].slice(0, middles).map(code), code(19)].join(' ');
+      if (this.names.size >= MAX_CACHED_NAMES) this.names.clear();
+      this.names.set(coded, fullName);
+    }
+    return { idNumber, gender, fullName };
   }
 }
