@@ -22,19 +22,23 @@ import { fullDateWithin } from './matching/pairs.js';
 const { values: args } = parseArgs({ options: { scale: { type: 'string', default: '1000000' }, sample: { type: 'string', default: '5000' } } });
 const scale = Number(args.scale);
 
-/** Steps by the function that does them, innermost first: a sample counts for the first step found on its stack. */
+/**
+ * Steps by the function that does them (name@file), innermost first: a sample counts for
+ * the first step found on its stack.
+ */
 const STEPS: [string, RegExp][] = [
-  ['open a record (LMDB read, XChaCha20-Poly1305, msgpack)', /^byRecordKey$/],
-  ['hash a key, open a posting (SipHash)', /^sipHash128$/],
-  ['look up a name block (LMDB)', /^byNameGroups$/],
-  ['score names (matchName, near names)', /^(matchName|isNearName|prepareName)$/],
-  ['rank and list (dates, references)', /^rankCandidates$/],
-  ['make the blocks to look up (words, slips, near names)', /^(queryBlockTexts|widerBlockTexts|nearBlockTexts)$/],
+  ['open a record (LMDB read, XChaCha20-Poly1305, msgpack)', /^byRecordKey@/],
+  ['open a name posting (but its SipHash: the name from its codes)', /^(open|iv|xorStream|person)@postings\.js$/],
+  ['SipHash (block keys, and the seals of postings)', /^sipHash128@/],
+  ['look up a name block (LMDB)', /^byNameGroups@/],
+  ['score names (matchName, near names)', /^(matchName|isNearName|prepareName)@/],
+  ['rank and list (dates, references)', /^rankCandidates@/],
+  ['make the blocks to look up (words, slips, near names)', /^(queryBlockTexts|widerBlockTexts|nearBlockTexts)@/],
 ];
 
 interface Node {
   id: number;
-  callFrame: { functionName: string };
+  callFrame: { functionName: string; url: string };
   children?: number[];
 }
 
@@ -72,7 +76,8 @@ async function main(): Promise<void> {
     for (let n = byId.get(id); n; n = parent.get(n.id)) {
       const name = n.callFrame.functionName;
       if (name === 'runItems') searching = true;
-      if (step.startsWith('other')) for (const [label, re] of STEPS) if (re.test(name)) step = label;
+      const where = `${name}@${n.callFrame.url.split('/').pop()}`;
+      if (step.startsWith('other')) for (const [label, re] of STEPS) if (re.test(where)) step = label;
     }
     if (!searching && !step.startsWith('other')) searching = true;
     if (!searching) continue;
