@@ -29,9 +29,8 @@ const PLAIN_BYTES = 10;
 export const NAME_POSTING_BYTES = POSTING_IV_BYTES + PLAIN_BYTES;
 
 const CODE_BITS = 9;
-/** Codes 0..510 name words; a dictionary larger than that codes its first 511 words only. */
-const MAX_CODE = (1 << CODE_BITS) - 2;
-const MAX_CODE_MASK = (1 << CODE_BITS) - 1;
+/** The largest code a posting holds: a dictionary of more words codes its first 512 only. */
+const MAX_CODE = (1 << CODE_BITS) - 1;
 const NOT_CODED = 3;
 const MAX_CACHED_NAMES = 200_000;
 const MAX_MIDDLES = 2;
@@ -51,7 +50,7 @@ export class PostingSeal {
   // Scratch for opening: a search opens every posting of the blocks it reads.
   private readonly opened = Buffer.alloc(PLAIN_BYTES);
   private readonly ivCheck = Buffer.alloc(POSTING_IV_BYTES);
-  /** Names by their codes: a search meets the same few thousand again and again. */
+  /** Names by their codes, made once: a search meets a name under its day, month and year, and common names everywhere. */
   private readonly names = new Map<number, string>();
 
   constructor(
@@ -136,7 +135,7 @@ export class PostingSeal {
     const coded = (high & 127) * 2 ** 32 + low;
     let fullName = this.names.get(coded);
     if (fullName === undefined) {
-      const code = (shift: number) => this.dictionary.word(((low >>> shift) | (shift === 28 ? high << 4 : 0)) & MAX_CODE_MASK);
+      const code = (shift: number) => this.dictionary.word(((low >>> shift) | (shift === 28 ? high << 4 : 0)) & MAX_CODE);
       fullName = [code(28), ...[10, 1].slice(0, middles).map(code), code(19)].join(' ');
       if (this.names.size >= MAX_CACHED_NAMES) this.names.clear();
       this.names.set(coded, fullName);

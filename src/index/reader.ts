@@ -103,8 +103,8 @@ export class IndexReader {
       // Most blocks a search tries hold nobody: the filter says so from memory; without it, a
       // plain read says so far faster than a cursor (with it, that read would only repeat the cursor's descent).
       if (filter ? !filter.mayHold(key) : this.dbs.byName.getBinaryFast(key) === undefined) continue;
-      // Everyone of a block was registered with its date (two blocks whose keys collide, once
-      // in ~10^5 indexes of 98M, would read as one: their pairs of names differ but for ~1 in 10^4 of those).
+      // Everyone of a block was registered with its date. Two blocks whose keys collide (about
+      // once in 20,000 builds of 98M) read as one under the date searched; their names tell them apart.
       const dateOfBirth = text.slice(text.lastIndexOf('|') + 1);
       const byName = new Map<string, NameGroup>();
       for (const posting of this.dbs.byName.getValues(key)) {
