@@ -140,29 +140,42 @@ function penaltyOf(claim: PreparedName, r: Word, c: number, role: NameRole, read
   return penalty;
 }
 
+/** What pairing registered middle name r with claimed word c costs, at r * MAX_TOKENS + c: reused by every comparison. */
+const PAIR_COSTS = new Uint8Array(MAX_TOKENS * MAX_TOKENS);
+
 /**
- * Middle names paired cheapest first. What is left over on both sides is a different
- * middle name; what is left on one side only was dropped or added.
+ * Middle names (the claim's words but `s` and `g`, its surname and given name) paired
+ * cheapest first. What is left over on both sides is a different middle name; what is
+ * left on one side only was dropped or added.
  */
-function middlePenalty(record: Word[], claim: PreparedName, rest: number[], reading: Reading): number {
+function middlePenalty(record: Word[], claim: PreparedName, s: number, g: number, reading: Reading): number {
   const middles = record.length - 2;
-  if (middles === 0 && rest.length === 0) return 0;
-  const pairs: [number, number, number][] = [];
+  const claimed = claim.words.length;
+  const rest = claimed - 2;
+  if (middles === 0 && rest === 0) return 0;
   for (let r = 1; r <= middles; r++) {
-    for (const c of rest) pairs.push([penaltyOf(claim, record[r], c, 'middle', reading), r, c]);
+    for (let c = 0; c < claimed; c++) if (c !== s && c !== g) PAIR_COSTS[r * MAX_TOKENS + c] = penaltyOf(claim, record[r], c, 'middle', reading);
   }
-  pairs.sort((a, b) => a[0] - b[0]);
-  const usedRecord = new Set<number>();
-  const usedClaim = new Set<number>();
+  // A pair costs nothing, a slip, or a different name (never paired): the free pairs first,
+  // then the slips, each in the order of the record's words and then the claim's.
+  let usedRecord = 0;
+  let usedClaim = 0;
+  let paired = 0;
   let penalty = 0;
-  for (const [cost, r, c] of pairs) {
-    if (cost >= DIFFERENT.middle || usedRecord.has(r) || usedClaim.has(c)) continue;
-    usedRecord.add(r);
-    usedClaim.add(c);
-    penalty += cost;
+  for (let pass = 0; pass < 2; pass++) {
+    const cost = pass === 0 ? 0 : SLIP.middle;
+    for (let r = 1; r <= middles; r++) {
+      for (let c = 0; c < claimed; c++) {
+        if (c === s || c === g || PAIR_COSTS[r * MAX_TOKENS + c] !== cost || usedRecord & (1 << r) || usedClaim & (1 << c)) continue;
+        usedRecord |= 1 << r;
+        usedClaim |= 1 << c;
+        paired++;
+        penalty += cost;
+      }
+    }
   }
-  const leftRecord = middles - usedRecord.size;
-  const leftClaim = rest.length - usedClaim.size;
+  const leftRecord = middles - paired;
+  const leftClaim = rest - paired;
   const contradicting = Math.min(leftRecord, leftClaim);
   return penalty + contradicting * DIFFERENT.middle + (leftRecord + leftClaim - 2 * contradicting) * UNPAIRED_MIDDLE;
 }
@@ -182,7 +195,6 @@ function fuzzyScore(record: Word[], claim: PreparedName, reading: Reading = 'str
     // One word on a side: read it as the given name; the rest is missing.
     return clampScore(100 - penalty('given', given, claimed.length - 1) - DIFFERENT.surname);
   }
-  const indexes = claimed.map((_, i) => i);
   let best = Infinity;
   for (let s = 0; s < claimed.length; s++) {
     for (let g = 0; g < claimed.length; g++) {
@@ -190,7 +202,7 @@ function fuzzyScore(record: Word[], claim: PreparedName, reading: Reading = 'str
       const reordered = s !== 0 || g !== claimed.length - 1;
       const ends = penalty('surname', 0, s) + penalty('given', given, g);
       if (reordered && ends > 0) continue;
-      const cost = ends + (reordered ? REORDERED : 0) + middlePenalty(record, claim, indexes.filter((i) => i !== s && i !== g), reading);
+      const cost = ends + (reordered ? REORDERED : 0) + middlePenalty(record, claim, s, g, reading);
       if (cost < best) best = cost;
     }
   }
