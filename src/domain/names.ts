@@ -215,25 +215,34 @@ function fuzzyScore(record: Word[], claim: PreparedName, reading: Reading = 'str
  * for "Ân"): the person the claim may have mistyped. Asked of names matchName refused.
  */
 export function isNearName(registered: string, claim: PreparedName, threshold = DEFAULT_NAME_THRESHOLD): boolean {
-  return fuzzyScore(wordsAsClaimed(canonicalText(registered), claim), claim, 'near') >= threshold;
+  return fuzzyScore(wordsAsClaimed(registeredName(registered), claim), claim, 'near') >= threshold;
 }
 
-/** A registered name's canonical words (a piece between spaces may hold more), as read with and without diacritics. */
-const REGISTERED_WORDS = new Map<string, { marked: Word[]; plain: Word[] }>();
+/** A registered name taken apart: its canonical form, and its words read with and without diacritics. */
+interface RegisteredName {
+  canonical: string;
+  marked: Word[];
+  plain: Word[];
+}
+
+// A search compares the same registered names under a day, its month and its year, and
+// common names come back search after search: each is taken apart once. Bounded.
+const REGISTERED_NAMES = new Map<string, RegisteredName>();
+const MAX_CACHED_NAMES = 100_000;
+
+function registeredName(registered: string): RegisteredName {
+  let name = REGISTERED_NAMES.get(registered);
+  if (name === undefined) {
+    const canonical = canonicalText(registered);
+    name = { canonical, marked: splitWords(canonical).map(word), plain: splitWords(foldDiacritics(canonical)).map(word) };
+    if (REGISTERED_NAMES.size >= MAX_CACHED_NAMES) REGISTERED_NAMES.clear();
+    REGISTERED_NAMES.set(registered, name);
+  }
+  return name;
+}
 
 /** A registered name's words, read as the claim is: with their diacritics only if it has any. */
-function wordsAsClaimed(canonRegistered: string, claim: PreparedName): Word[] {
-  const words: Word[] = [];
-  for (const piece of canonRegistered.split(' ')) {
-    let forms = REGISTERED_WORDS.get(piece);
-    if (forms === undefined) {
-      if (REGISTERED_WORDS.size >= MAX_CACHED_WORDS) REGISTERED_WORDS.clear();
-      REGISTERED_WORDS.set(piece, (forms = { marked: splitWords(piece).map(word), plain: splitWords(foldDiacritics(piece)).map(word) }));
-    }
-    for (const w of claim.marked ? forms.marked : forms.plain) if (words.length < MAX_TOKENS) words.push(w);
-  }
-  return words;
-}
+const wordsAsClaimed = (name: RegisteredName, claim: PreparedName) => (claim.marked ? name.marked : name.plain);
 
 const clampScore = (score: number) => Math.min(99, Math.max(0, Math.round(score)));
 
@@ -264,9 +273,9 @@ export function matchName(registered: string, claimed: string | PreparedName, th
   // The common case, a name sent exactly as registered, needs no normalization.
   if (registered === raw) return { match: true, level: 'exact', score: 100 };
   const claim = typeof claimed === 'string' ? prepareName(claimed) : claimed;
-  const canonRegistered = canonicalText(registered);
-  if (canonRegistered === claim.canonical) return { match: true, level: 'exact', score: 100 };
-  const registeredWords = wordsAsClaimed(canonRegistered, claim);
+  const name = registeredName(registered);
+  if (name.canonical === claim.canonical) return { match: true, level: 'exact', score: 100 };
+  const registeredWords = wordsAsClaimed(name, claim);
   const sameWords = registeredWords.length === claim.words.length && registeredWords.every((w, i) => w.text === claim.words[i].text);
   if ((sameWords && !claim.marked) || joinedWordsMatch(registeredWords, claim.words)) return { match: true, level: 'normalized', score: 100 };
   const score = fuzzyScore(registeredWords, claim);
