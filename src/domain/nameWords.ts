@@ -1,6 +1,7 @@
 import { readTsv } from '../packageFiles.js';
 import { canonicalText, foldDiacritics } from './text.js';
 import { editDistance } from './similarity.js';
+import { memo } from './memo.js';
 
 /**
  * The name tables in src/domain/data: surnames, middle names and given names with
@@ -103,7 +104,6 @@ function sameSounding(folded: string): string[] {
 }
 
 // Words taken apart once each; bounded, as claims may hold anything.
-const NEAR = new Map<string, string[]>();
 const MAX_CACHED_NEAR = 50_000;
 
 /**
@@ -112,13 +112,8 @@ const MAX_CACHED_NEAR = 50_000;
  * "vinh"... A claim may be another real name mistyped; the search looks these up so that
  * the person it may have meant is named beside the one it spells (see rankCandidates).
  */
-export function nearWords(folded: string): string[] {
-  let near = NEAR.get(folded);
-  if (near === undefined) {
-    const found = new Set(sameSounding(folded));
-    for (const w of PLAIN_WORDS) if (Math.abs(w.length - folded.length) <= 1 && editDistance(w, folded) === 1) found.add(w);
-    if (NEAR.size >= MAX_CACHED_NEAR) NEAR.clear();
-    NEAR.set(folded, (near = [...found]));
-  }
-  return near;
-}
+export const nearWords = memo((folded: string): string[] => {
+  const found = new Set(sameSounding(folded));
+  for (const w of PLAIN_WORDS) if (Math.abs(w.length - folded.length) <= 1 && editDistance(w, folded) === 1) found.add(w);
+  return [...found];
+}, MAX_CACHED_NEAR);

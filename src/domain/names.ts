@@ -1,5 +1,6 @@
 import { canonicalText, foldDiacritics } from './text.js';
 import { editDistance } from './similarity.js';
+import { memo } from './memo.js';
 import { confusionKey, KNOWN_WORDS, type NameRole } from './nameWords.js';
 
 export type NameLevel = 'exact' | 'normalized' | 'fuzzy' | 'none';
@@ -61,18 +62,8 @@ function makeWord(text: string): Word {
   return { text, base, tone: nfd.match(TONE_MARKS)?.[0] ?? '', iy: base.replace(/y/g, 'i'), confusion: confusionKey(base) };
 }
 
-// Names are made of a few thousand words: each is taken apart once. Bounded, as claims may hold anything.
-const WORDS = new Map<string, Word>();
-const MAX_CACHED_WORDS = 50_000;
-
-function word(text: string): Word {
-  let w = WORDS.get(text);
-  if (w === undefined) {
-    if (WORDS.size >= MAX_CACHED_WORDS) WORDS.clear();
-    WORDS.set(text, (w = makeWord(text)));
-  }
-  return w;
-}
+// Names are made of a few thousand words: each is taken apart once.
+const word = memo(makeWord, 50_000);
 
 /**
  * A claimed name normalized once, for comparison with many registered names (demographic
@@ -226,20 +217,11 @@ interface RegisteredName {
 }
 
 // A search compares the same registered names under a day, its month and its year, and
-// common names come back search after search: each is taken apart once. Bounded.
-const REGISTERED_NAMES = new Map<string, RegisteredName>();
-const MAX_CACHED_NAMES = 100_000;
-
-function registeredName(registered: string): RegisteredName {
-  let name = REGISTERED_NAMES.get(registered);
-  if (name === undefined) {
-    const canonical = canonicalText(registered);
-    name = { canonical, marked: splitWords(canonical).map(word), plain: splitWords(foldDiacritics(canonical)).map(word) };
-    if (REGISTERED_NAMES.size >= MAX_CACHED_NAMES) REGISTERED_NAMES.clear();
-    REGISTERED_NAMES.set(registered, name);
-  }
-  return name;
-}
+// common names come back search after search: each is taken apart once.
+const registeredName = memo((registered: string): RegisteredName => {
+  const canonical = canonicalText(registered);
+  return { canonical, marked: splitWords(canonical).map(word), plain: splitWords(foldDiacritics(canonical)).map(word) };
+}, 100_000);
 
 /** A registered name's words, read as the claim is: with their diacritics only if it has any. */
 const wordsAsClaimed = (name: RegisteredName, claim: PreparedName) => (claim.marked ? name.marked : name.plain);

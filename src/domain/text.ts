@@ -6,6 +6,7 @@
  * - folded: canonical without any diacritic, đ → d. Equal folded forms are the
  *   `normalized` match level.
  */
+import { memo } from './memo.js';
 
 // Invisible format characters that legacy encodings and copy-paste leave behind (zero-width
 // marks, direction marks such as U+200F, the soft hyphen, the byte-order mark): all of Cf.
@@ -91,20 +92,15 @@ function canonicalWord(word: string): string {
 }
 
 // Names are made of a few thousand words, and a search compares dozens of names: each word
-// is made canonical once. Bounded, as claims may hold anything.
-const CANONICAL_WORDS = new Map<string, string>();
-const MAX_CACHED_WORDS = 50_000;
+// is made canonical once.
+const canonicalWordOnce = memo(canonicalWord, 50_000);
 
 export function canonicalText(text: string): string {
   // Mis-decoded bytes can hold U+00A0, which is also whitespace: repaired before the split.
   const words = repairMisdecodedUtf8(text).split(BETWEEN_WORDS);
   let out = '';
   for (const word of words) {
-    let canonical = CANONICAL_WORDS.get(word);
-    if (canonical === undefined) {
-      if (CANONICAL_WORDS.size >= MAX_CACHED_WORDS) CANONICAL_WORDS.clear();
-      CANONICAL_WORDS.set(word, (canonical = canonicalWord(word)));
-    }
+    const canonical = canonicalWordOnce(word);
     if (canonical !== '') out = out === '' ? canonical : `${out} ${canonical}`;
   }
   return out;

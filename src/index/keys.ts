@@ -1,5 +1,4 @@
-import { createHmac } from 'node:crypto';
-import { sipHash128 } from './siphash.js';
+import { sipHash128, sipHashKey } from './siphash.js';
 import { canonicalText, foldDiacritics, foldedTokens } from '../domain/text.js';
 import { couldBe, nearWords, spellingAlternatives, splitJoinedWord } from '../domain/nameWords.js';
 import { formatPartialDate, parsePartialDate, type PartialDate } from '../domain/dates.js';
@@ -24,7 +23,7 @@ export type KeyHasher = (domainAndValue: string, bytes: number) => Buffer;
 const SCRATCH_CHARS = 1000;
 
 export function keyHasher(secret: Buffer): KeyHasher {
-  const sipKey = createHmac('sha256', secret).update('idv/index-keys/siphash-2-4/v1').digest().subarray(0, 16);
+  const sipKey = sipHashKey(secret, 'idv/index-keys/siphash-2-4/v1');
   const scratch = Buffer.allocUnsafe(3 * SCRATCH_CHARS);
   const tag = Buffer.allocUnsafe(16);
   return (text, bytes) => {

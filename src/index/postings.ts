@@ -1,9 +1,9 @@
-import { createHmac } from 'node:crypto';
 import type { Citizen } from '../domain/citizen.js';
 import type { Dictionary } from './dictionary.js';
 import { LOOKUP_KEY_BYTES } from './keys.js';
 import { SealBrokenError } from './sealing.js';
-import { sipHash128 } from './siphash.js';
+import { sipHash128, sipHashKey } from './siphash.js';
+import { memo } from '../domain/memo.js';
 
 /**
  * A name posting (format 5) carries the person it stands for, sealed: the ID number, the
@@ -32,7 +32,6 @@ const CODE_BITS = 9;
 /** The largest code a posting holds: a dictionary of more words codes its first 512 only. */
 const MAX_CODE = (1 << CODE_BITS) - 1;
 const NOT_CODED = 3;
-const MAX_CACHED_NAMES = 200_000;
 const MAX_MIDDLES = 2;
 
 /** A person as a posting tells them: the name as registered, or undefined where it is not coded (open the record). */
@@ -50,16 +49,20 @@ export class PostingSeal {
   // Scratch for opening: a search opens every posting of the blocks it reads.
   private readonly opened = Buffer.alloc(PLAIN_BYTES);
   private readonly ivCheck = Buffer.alloc(POSTING_IV_BYTES);
-  /** Names by their codes, made once: a search meets a name under its day, month and year, and common names everywhere. */
-  private readonly names = new Map<number, string>();
+  /** A name from its codes, made once: a search meets a name under its day, month and year, and common names everywhere. */
+  private readonly nameOf = memo((coded: number): string => {
+    const high = Math.floor(coded / 2 ** 32);
+    const low = coded % 2 ** 32;
+    const code = (shift: number) => this.dictionary.word(((low >>> shift) | (shift === 28 ? high << 4 : 0)) & MAX_CODE);
+    return [code(28), ...[10, 1].slice(0, (high >>> 5) & 3).map(code), code(19)].join(' ');
+  }, 200_000);
 
   constructor(
     secret: Buffer,
     private readonly dictionary: Dictionary,
   ) {
-    const derive = (label: string) => createHmac('sha256', secret).update(label).digest().subarray(0, 16);
-    this.ivKey = derive('idv/name-postings/siv-iv/siphash-2-4/v1');
-    this.streamKey = derive('idv/name-postings/siv-stream/siphash-2-4/v1');
+    this.ivKey = sipHashKey(secret, 'idv/name-postings/siv-iv/siphash-2-4/v1');
+    this.streamKey = sipHashKey(secret, 'idv/name-postings/siv-stream/siphash-2-4/v1');
   }
 
   /** The posting of a citizen filed under `blockKey`. */
@@ -132,14 +135,7 @@ export class PostingSeal {
     const middles = (high >>> 5) & 3;
     if (middles === NOT_CODED) return { idNumber, gender };
     // The codes and the count of middle names (bits 38..0): a key exact in a double.
-    const coded = (high & 127) * 2 ** 32 + low;
-    let fullName = this.names.get(coded);
-    if (fullName === undefined) {
-      const code = (shift: number) => this.dictionary.word(((low >>> shift) | (shift === 28 ? high << 4 : 0)) & MAX_CODE);
-      fullName = [code(28), ...[10, 1].slice(0, middles).map(code), code(19)].join(' ');
-      if (this.names.size >= MAX_CACHED_NAMES) this.names.clear();
-      this.names.set(coded, fullName);
-    }
+    const fullName = this.nameOf((high & 127) * 2 ** 32 + low);
     return { idNumber, gender, fullName };
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIndex, type BuildReport } from '../../src/index/build.js';
@@ -19,14 +19,16 @@ export interface TempIndex {
   remove: () => void;
 }
 
-/** Builds an index in a fresh temporary directory from a fixture file and, optionally, synthetic people. */
-export async function tempIndex(opts: { input?: string; synthetic?: number; seed?: number } = {}): Promise<TempIndex> {
+/** Builds an index in a fresh temporary directory from a fixture file, the people given, or synthetic people. */
+export async function tempIndex(opts: { input?: string; people?: object[]; synthetic?: number; seed?: number } = {}): Promise<TempIndex> {
   const dir = mkdtempSync(join(tmpdir(), 'idv-test-'));
   const secretFile = join(dir, 'secret.hex');
   const secret = Secret.create(secretFile);
   const indexDir = join(dir, 'index');
   const rejectsPath = join(dir, 'rejects.ndjson');
-  const source = opts.input ? await fileSource(opts.input) : syntheticSource(opts.synthetic ?? 1000, opts.seed ?? 1);
+  const input = opts.people ? join(dir, 'people.ndjson') : opts.input;
+  if (opts.people) writeFileSync(input!, opts.people.map((p) => JSON.stringify(p)).join('\n') + '\n');
+  const source = input ? await fileSource(input) : syntheticSource(opts.synthetic ?? 1000, opts.seed ?? 1);
   const report = await buildIndex({ indexDir, secret, source, rejectsPath, threads: 1, buckets: 4 });
   return {
     dir,

@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IndexReader } from '../../src/index/reader.js';
 import { CandidateRefs } from '../../src/verification/candidateRef.js';
@@ -35,9 +33,7 @@ describe('near names in a search by name and date of birth', () => {
   const refs = new CandidateRefs(Buffer.alloc(32, 3));
 
   beforeAll(async () => {
-    const dir = join(process.env.TMPDIR ?? '/tmp', `idv-near-${process.pid}.ndjson`);
-    writeFileSync(dir, PEOPLE.map((p) => JSON.stringify(p)).join('\n') + '\n');
-    index = await tempIndex({ input: dir });
+    index = await tempIndex({ people: PEOPLE });
     reader = IndexReader.open(index.indexDir, index.secret);
   });
   afterAll(async () => {

@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IndexReader } from '../../src/index/reader.js';
 import { CandidateRefs } from '../../src/verification/candidateRef.js';
@@ -26,9 +24,7 @@ describe('people whose names a posting does not code', () => {
   const refs = new CandidateRefs(Buffer.alloc(32, 3));
 
   beforeAll(async () => {
-    const file = join(process.env.TMPDIR ?? '/tmp', `idv-uncoded-${process.pid}.ndjson`);
-    writeFileSync(file, PEOPLE.map((p) => JSON.stringify(p)).join('\n') + '\n');
-    index = await tempIndex({ input: file });
+    index = await tempIndex({ people: PEOPLE });
     reader = IndexReader.open(index.indexDir, index.secret);
   });
   afterAll(async () => {
